@@ -1,0 +1,78 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/urfave/cli/v2"
+
+	"github.com/hive-dev/hive/registry"
+	"github.com/hive-dev/hive/signing"
+)
+
+var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON"}
+
+// openStore opens the hive named by --repo.
+func openStore(c *cli.Context) (*registry.Store, error) {
+	s, err := registry.Open(c.String("repo"))
+	if errors.Is(err, registry.ErrNotFound) {
+		return nil, &hintError{err, "run `hive init DIR`, or pass --repo DIR"}
+	}
+	return s, err
+}
+
+// keyStore is the private key store named by --key-dir or the default.
+func keyStore(c *cli.Context) (signing.KeyStore, error) {
+	if d := c.String("key-dir"); d != "" {
+		return signing.KeyStore{Dir: d}, nil
+	}
+	return signing.DefaultKeyStore()
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// readInput reads a file, or standard input for "-".
+func readInput(c *cli.Context, name string, max int64) ([]byte, error) {
+	var r io.Reader
+	if name == "-" {
+		r = c.App.Reader
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s: over %d bytes", name, max)
+	}
+	return b, nil
+}
+
+// resolveRev turns a revision (a ref, a hash, HEAD~2...) into a commit.
+func resolveRev(s *registry.Store, rev string) (plumbing.Hash, error) {
+	repo, err := git.Open(s.Storer(), nil)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	h, err := repo.ResolveRevision(plumbing.Revision(rev))
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("revision %q: %v: %w", rev, err, registry.ErrNotFound)
+	}
+	return *h, nil
+}

@@ -1,0 +1,114 @@
+// Command hive keeps a hive: a git repository of signed, content-addressed
+// skills (traces) that agent instances share by ordinary git.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/hive-dev/hive/registry"
+)
+
+func main() { os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr)) }
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitNegative = 1 // invalid, not found, refused
+	exitUsage    = 2
+)
+
+// usageError is a mistake in how the command was called.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// hintError carries a hint for the user beside the error.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e *hintError) Error() string { return e.err.Error() }
+func (e *hintError) Unwrap() error { return e.err }
+
+// silentError is a negative answer already reported on stdout.
+type silentError struct{ err error }
+
+func (e *silentError) Error() string { return e.err.Error() }
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := newApp(stdin, stdout, stderr)
+	err := app.Run(args)
+	if err == nil {
+		return exitOK
+	}
+	var se *silentError
+	if errors.As(err, &se) {
+		return exitNegative
+	}
+	var ue *usageError
+	code := exitNegative
+	if errors.As(err, &ue) {
+		code = exitUsage
+	}
+	for _, line := range strings.Split(strings.TrimRight(err.Error(), "\n"), "\n") {
+		fmt.Fprintf(stderr, "hive: error: %s\n", line)
+	}
+	var he *hintError
+	if errors.As(err, &he) {
+		fmt.Fprintf(stderr, "hive: hint: %s\n", he.hint)
+	}
+	var we *registry.WorktreeError
+	if errors.As(err, &we) {
+		fmt.Fprintf(stderr, "hive: hint: run `git checkout -f main` to bring the working tree up to date\n")
+	}
+	return code
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
+	onUsage := func(c *cli.Context, err error, isSubcommand bool) error {
+		return usagef("%v", err)
+	}
+	app := &cli.App{
+		Name:                 "hive",
+		Usage:                "share verified agent skills through git",
+		Reader:               stdin,
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		HideVersion:          true,
+		HideHelpCommand:      true,
+		EnableBashCompletion: false,
+		OnUsageError:         onUsage,
+		ExitErrHandler:       func(*cli.Context, error) {},
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "repo", Value: ".", Usage: "the hive's folder", EnvVars: []string{"HIVE_REPO"}},
+			&cli.StringFlag{Name: "key-dir", Usage: "where private keys are kept (default: $HIVE_KEY_DIR, else the user's config dir)"},
+		},
+		Commands: []*cli.Command{
+			initCommand(), keygenCommand(), keyCommand(), addCommand(), showCommand(),
+			verifyCommand(), lineageCommand(), exportCommand(), importCommand(), instancesCommand(),
+		},
+	}
+	var setUsage func(cmds []*cli.Command)
+	setUsage = func(cmds []*cli.Command) {
+		for _, c := range cmds {
+			c.OnUsageError = onUsage
+			c.HideHelpCommand = true // otherwise "hive init h" shows help instead of making h
+			setUsage(c.Subcommands)
+		}
+	}
+	setUsage(app.Commands)
+	app.CommandNotFound = func(c *cli.Context, name string) {
+		fmt.Fprintf(stderr, "hive: error: no command %q; see hive --help\n", name)
+		os.Exit(exitUsage)
+	}
+	return app
+}

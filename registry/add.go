@@ -1,0 +1,487 @@
+package registry
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/gofrs/flock"
+
+	"github.com/hive-dev/hive/schema"
+	"github.com/hive-dev/hive/signing"
+)
+
+// InitOptions describe a new hive.
+type InitOptions struct {
+	Name        string   // default: the folder's name
+	Maintainers []string // instances allowed to change hive.json
+	Bare        bool
+}
+
+// Init creates a hive at dir: a git repository whose branch main holds one
+// commit with hive.json.
+func Init(dir string, o InitOptions, opts ...Option) (*Store, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range []string{filepath.Join(abs, ".git"), filepath.Join(abs, "objects")} {
+		if _, err := os.Stat(p); err == nil {
+			return nil, fmt.Errorf("init %s: a git repository is already there: %w", dir, ErrExists)
+		}
+	}
+	if o.Name == "" {
+		o.Name = filepath.Base(abs)
+	}
+	cfg := DefaultConfig(o.Name)
+	if o.Maintainers != nil {
+		cfg.Maintainers = append([]string{}, o.Maintainers...)
+		sort.Strings(cfg.Maintainers)
+	}
+	raw, err := cfg.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("init %s: %w", dir, err)
+	}
+	if _, err := git.PlainInitWithOptions(abs, &git.PlainInitOptions{Bare: o.Bare, InitOptions: git.InitOptions{DefaultBranch: Branch}}); err != nil {
+		return nil, fmt.Errorf("init %s: %w", dir, err)
+	}
+	gitDir, workDir := filepath.Join(abs, ".git"), abs
+	if o.Bare {
+		gitDir, workDir = abs, ""
+	}
+	s := newStore(openStorage(gitDir), gitDir, workDir, opts)
+	if err := s.initCommit(raw, cfg.Name); err != nil {
+		return nil, fmt.Errorf("init %s: %w", dir, err)
+	}
+	return s, nil
+}
+
+// InitStorage makes a hive in empty storage (in-memory hives for tests).
+func InitStorage(s *Store, name string, maintainers []string) error {
+	cfg := DefaultConfig(name)
+	if maintainers != nil {
+		cfg.Maintainers = append([]string{}, maintainers...)
+		sort.Strings(cfg.Maintainers)
+	}
+	raw, err := cfg.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := s.st.SetReference(plumbing.NewSymbolicReference(plumbing.HEAD, Branch)); err != nil {
+		return err
+	}
+	return s.initCommit(raw, name)
+}
+
+func (s *Store) initCommit(raw []byte, name string) error {
+	w := &writer{s: s}
+	blob, err := w.blob(raw)
+	if err != nil {
+		return err
+	}
+	root, err := w.tree([]entry{{name: ConfigPath, mode: filemode.Regular, hash: blob}})
+	if err != nil {
+		return err
+	}
+	c, err := w.commit(root, nil, "hive", s.now(), "hive: init "+oneLine(name, 60)+"\n")
+	if err != nil {
+		return err
+	}
+	if err := w.sync(); err != nil {
+		return err
+	}
+	if err := s.moveMain(plumbing.ZeroHash, c); err != nil {
+		return err
+	}
+	if err := s.recordVerified(c); err != nil {
+		return err
+	}
+	return s.checkout(map[string][]byte{ConfigPath: raw})
+}
+
+// lock serialises writers to one hive across processes.
+func (s *Store) lock() (unlock func(), err error) {
+	if s.gitDir == "" {
+		s.memLock.Lock()
+		return s.memLock.Unlock, nil
+	}
+	dir := filepath.Join(s.gitDir, "hive")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	l := flock.New(filepath.Join(dir, "lock"))
+	if err := l.Lock(); err != nil {
+		return nil, fmt.Errorf("lock hive: %w", err)
+	}
+	return func() { l.Unlock() }, nil
+}
+
+// Input is one trace to add, as the user gave it.
+type Input struct {
+	Name string // where it came from, for messages ("trace.json", "-", "trace.json[2]")
+	Data []byte
+}
+
+// Added is a trace that Add committed.
+type Added struct {
+	ID     schema.ID
+	Commit plumbing.Hash
+	Name   string
+}
+
+// InputErrors lists what was wrong with the inputs of an Add, each error
+// naming its input. Nothing was committed.
+type InputErrors []error
+
+func (e InputErrors) Error() string {
+	lines := make([]string, len(e))
+	for i, err := range e {
+		lines[i] = err.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap lets errors.Is and errors.As see each error.
+func (e InputErrors) Unwrap() []error { return e }
+
+// KeyFunc returns the private key that signs for an instance.
+type KeyFunc func(instance string) (*signing.PrivateKey, error)
+
+type pending struct {
+	in     Input
+	id     schema.ID
+	canon  []byte
+	t      *schema.Trace
+	bundle []byte // nil: sign with the instance's key
+}
+
+// Add validates, canonicalises, signs and commits traces, one commit each,
+// parents before children. It checks every input first: when any is
+// invalid, it commits nothing and returns InputErrors.
+func (s *Store) Add(inputs []Input, keys KeyFunc) ([]Added, error) {
+	var errs InputErrors
+	var todo []*pending
+	seen := map[schema.ID]bool{}
+	for _, in := range inputs {
+		canon, err := schema.Canonical(in.Data)
+		var t *schema.Trace
+		if err == nil {
+			t, err = schema.ParseCanonical(canon)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", in.Name, err))
+			continue
+		}
+		id := schema.Digest(canon)
+		if seen[id] {
+			errs = append(errs, fmt.Errorf("%s: %s appears twice in the input: %w", in.Name, id, ErrExists))
+			continue
+		}
+		seen[id] = true
+		todo = append(todo, &pending{in: in, id: id, canon: canon, t: t})
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return s.commitTraces(todo, keys)
+}
+
+// Import commits traces from federation_trace_v1 envelopes with the
+// signatures they carry, which must verify with each instance's registered
+// key. Like Add, it commits nothing when any input is invalid.
+func (s *Store) Import(inputs []Input) ([]Added, error) {
+	var errs InputErrors
+	var todo []*pending
+	seen := map[schema.ID]bool{}
+	for _, in := range inputs {
+		env, err := ParseEnvelope(in.Data)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", in.Name, err))
+			continue
+		}
+		if seen[env.ID] {
+			errs = append(errs, fmt.Errorf("%s: %s appears twice in the input: %w", in.Name, env.ID, ErrExists))
+			continue
+		}
+		seen[env.ID] = true
+		t, err := schema.ParseCanonical(env.Trace)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", in.Name, err))
+			continue
+		}
+		todo = append(todo, &pending{in: in, id: env.ID, canon: env.Trace, t: t, bundle: env.Bundle})
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return s.commitTraces(todo, nil)
+}
+
+// commitTraces checks pending traces against the hive and commits them.
+func (s *Store) commitTraces(todo []*pending, keys KeyFunc) ([]Added, error) {
+	var errs InputErrors
+	unlock, err := s.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	head, err := s.Head()
+	if err != nil {
+		return nil, err
+	}
+	headCommit, err := (&validator{s: s}).readCommit(head)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := s.configAt(s.trees, headCommit.TreeHash)
+	if err != nil {
+		return nil, err
+	}
+	todo, err = lineageOrder(todo)
+	if err != nil {
+		return nil, err
+	}
+	signers := map[string]*signing.PrivateKey{}
+	earlier := map[schema.ID]bool{}
+	for _, p := range todo {
+		if err := s.checkInput(headCommit.TreeHash, cfg, p, earlier, signers, keys); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", p.in.Name, err))
+		}
+		earlier[p.id] = true
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	w := &writer{s: s}
+	root, tip := headCommit.TreeHash, head
+	var added []Added
+	files := map[string][]byte{}
+	for _, p := range todo {
+		bundle := p.bundle
+		if bundle == nil {
+			if bundle, err = signing.Sign(signers[p.t.InstanceID], p.canon); err != nil {
+				return nil, fmt.Errorf("sign %s: %w", p.in.Name, err)
+			}
+		}
+		tb, err := w.blob(p.canon)
+		if err != nil {
+			return nil, err
+		}
+		bb, err := w.blob(bundle)
+		if err != nil {
+			return nil, err
+		}
+		root, err = w.edit(root, map[string]*entry{
+			TracePath(p.id):  {mode: filemode.Regular, hash: tb},
+			BundlePath(p.id): {mode: filemode.Regular, hash: bb},
+		})
+		if err != nil {
+			return nil, err
+		}
+		tip, err = w.commit(root, []plumbing.Hash{tip}, p.t.InstanceID, s.now(), traceMessage(p.id, p.t))
+		if err != nil {
+			return nil, err
+		}
+		files[TracePath(p.id)], files[BundlePath(p.id)] = p.canon, bundle
+		added = append(added, Added{ID: p.id, Commit: tip, Name: p.in.Name})
+	}
+	if err := s.commitRange(w, head, tip); err != nil {
+		return nil, err
+	}
+	return added, s.checkout(files)
+}
+
+// commitRange gates new commits with the validator, makes them durable and
+// moves main to tip.
+func (s *Store) commitRange(w *writer, head, tip plumbing.Hash) error {
+	r, err := s.Verify(tip, VerifyOptions{Base: head})
+	if err != nil {
+		return err
+	}
+	if err := r.Err(); err != nil {
+		return fmt.Errorf("the new commits break the rules (a bug in hive): %w", err)
+	}
+	if err := w.sync(); err != nil {
+		return err
+	}
+	return s.moveMain(head, tip)
+}
+
+// checkInput checks what the trace needs from the hive: not present yet,
+// thresholds, lineage parents present, a registered and unrevoked key whose
+// private half is at hand.
+func (s *Store) checkInput(root plumbing.Hash, cfg *Config, p *pending, earlier map[schema.ID]bool, signers map[string]*signing.PrivateKey, keys KeyFunc) error {
+	if _, ok, err := s.trees.lookup(root, TracePath(p.id)); err != nil {
+		return err
+	} else if ok {
+		return fmt.Errorf("%s is already in the hive: %w", p.id, ErrExists)
+	}
+	if err := cfg.Thresholds.Check(p.t); err != nil {
+		return err
+	}
+	for _, l := range p.t.Lineage {
+		if earlier[l] {
+			continue
+		}
+		if _, ok, err := s.trees.lookup(root, TracePath(l)); err != nil {
+			return err
+		} else if !ok {
+			return fmt.Errorf("%s: lineage parent %s is not in the hive: %w", RuleLineageMissing, l, ErrNotFound)
+		}
+	}
+	inst := p.t.InstanceID
+	if cfg.IsRevoked(inst) {
+		return fmt.Errorf("%s: the key of instance %s is revoked", RuleSigKeyRevoked, inst)
+	}
+	if _, ok := signers[inst]; ok && p.bundle == nil {
+		return nil
+	}
+	e, ok, err := s.trees.lookup(root, KeyPath(inst))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%s: no key registered for instance %s (run: hive key add --instance %s): %w", RuleSigKeyUnknown, inst, inst, ErrNotFound)
+	}
+	pub, err := s.key(&readerCache{st: s.st, trees: s.trees}, e.hash)
+	if err != nil {
+		return err
+	}
+	if p.bundle != nil {
+		b, err := signing.ParseBundle(p.bundle)
+		if err == nil {
+			err = b.Verify(pub, p.canon)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: signature of instance %s: %w", RuleSigInvalid, inst, err)
+		}
+		return nil
+	}
+	priv, err := keys(inst)
+	if err != nil {
+		return fmt.Errorf("private key of instance %s: %w", inst, err)
+	}
+	if !priv.Public().Equal(pub) {
+		return fmt.Errorf("the private key for instance %s does not match %s", inst, KeyPath(inst))
+	}
+	signers[inst] = priv
+	return nil
+}
+
+// lineageOrder sorts inputs so that each comes after the inputs in its
+// lineage, keeping the given order otherwise.
+func lineageOrder(in []*pending) ([]*pending, error) {
+	byID := map[schema.ID]*pending{}
+	for _, p := range in {
+		byID[p.id] = p
+	}
+	var out []*pending
+	state := map[schema.ID]int{} // 1 visiting, 2 done
+	var visit func(p *pending) error
+	visit = func(p *pending) error {
+		switch state[p.id] {
+		case 1:
+			return fmt.Errorf("%s: lineage cycle", p.in.Name) // impossible with sha256 ids
+		case 2:
+			return nil
+		}
+		state[p.id] = 1
+		for _, l := range p.t.Lineage {
+			if q, ok := byID[l]; ok {
+				if err := visit(q); err != nil {
+					return err
+				}
+			}
+		}
+		state[p.id] = 2
+		out = append(out, p)
+		return nil
+	}
+	for _, p := range in {
+		if err := visit(p); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// traceMessage is the commit message of an added trace, with the trailers
+// that let plain git audit lineage.
+func traceMessage(id schema.ID, t *schema.Trace) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "hive: add %s %s\n\n", id.Short(), oneLine(t.Intent, 60))
+	fmt.Fprintf(&b, "Hive-Trace: %s\nHive-Instance: %s\n", id, t.InstanceID)
+	for _, p := range t.Lineage {
+		fmt.Fprintf(&b, "Hive-Parent: %s\n", p)
+	}
+	return b.String()
+}
+
+// oneLine shortens text for a commit subject.
+func oneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:max-1]) + "…"
+}
+
+// AddKey registers an instance's public key (PEM) in a commit of its own.
+func (s *Store) AddKey(instance string, pem []byte) (plumbing.Hash, error) {
+	if !schema.ValidInstanceID(instance) {
+		return plumbing.ZeroHash, fmt.Errorf("instance id %s: must match %s: %w", schema.Quote(instance, 70), schema.InstanceIDPattern, ErrInvalid)
+	}
+	pub, err := signing.ParsePublicKeyPEM(pem)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("key for %s: %w", instance, err)
+	}
+	unlock, err := s.lock()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	defer unlock()
+	head, err := s.Head()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	hc, err := (&validator{s: s}).readCommit(head)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if e, ok, err := s.trees.lookup(hc.TreeHash, KeyPath(instance)); err != nil {
+		return plumbing.ZeroHash, err
+	} else if ok {
+		old, _ := readObject(s.st, plumbing.BlobObject, e.hash, signing.MaxPublicKeySize)
+		if bytes.Equal(old, pem) {
+			return plumbing.ZeroHash, fmt.Errorf("instance %s: this key is already registered: %w", instance, ErrExists)
+		}
+		return plumbing.ZeroHash, fmt.Errorf("instance %s already has another key in %s; keys are never replaced: %w", instance, KeyPath(instance), ErrExists)
+	}
+	w := &writer{s: s}
+	kb, err := w.blob(pem)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	root, err := w.edit(hc.TreeHash, map[string]*entry{KeyPath(instance): {mode: filemode.Regular, hash: kb}})
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	msg := fmt.Sprintf("hive: register key of %s\n\nHive-Key: %s %s:%s\n", instance, instance, pub.Algorithm(), pub.Fingerprint())
+	c, err := w.commit(root, []plumbing.Hash{head}, instance, s.now(), msg)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if err := s.commitRange(w, head, c); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return c, s.checkout(map[string][]byte{KeyPath(instance): pem})
+}
+

@@ -1,0 +1,194 @@
+package registry
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/storage"
+)
+
+// entry is one name in a git tree.
+type entry struct {
+	name string
+	mode filemode.FileMode
+	hash plumbing.Hash
+}
+
+func (e entry) isTree() bool { return e.mode == filemode.Dir }
+
+// sortKey is the name git sorts tree entries by: trees as if followed by '/'.
+func (e entry) sortKey() string {
+	if e.isTree() {
+		return e.name + "/"
+	}
+	return e.name
+}
+
+// tree is a parsed git tree, entries in git order.
+type tree struct {
+	hash    plumbing.Hash
+	entries []entry
+}
+
+// find returns the entry called name.
+func (t *tree) find(name string) (entry, bool) {
+	for _, key := range [2]string{name, name + "/"} {
+		i := sort.Search(len(t.entries), func(i int) bool { return t.entries[i].sortKey() >= key })
+		if i < len(t.entries) && t.entries[i].name == name {
+			return t.entries[i], true
+		}
+	}
+	return entry{}, false
+}
+
+// objectSizer is the part of go-git's filesystem storage that reads an
+// object's size from its header without inflating the object.
+type objectSizer interface {
+	EncodedObjectSize(plumbing.Hash) (int64, error)
+}
+
+// readObject reads a whole object of type t, refusing it before inflating
+// when its header says it is larger than max.
+func readObject(st storage.Storer, t plumbing.ObjectType, h plumbing.Hash, max int64) ([]byte, error) {
+	if sz, ok := st.(objectSizer); ok {
+		n, err := sz.EncodedObjectSize(h)
+		if err != nil {
+			return nil, fmt.Errorf("object %s: %w", h, ErrNotFound)
+		}
+		if n > max {
+			return nil, &sizeError{size: n, max: max}
+		}
+	}
+	obj, err := st.EncodedObject(plumbing.AnyObject, h)
+	if err != nil {
+		return nil, fmt.Errorf("object %s: %w", h, ErrNotFound)
+	}
+	if obj.Type() != t {
+		return nil, fmt.Errorf("object %s is a %s, want a %s", h, obj.Type(), t)
+	}
+	if obj.Size() > max {
+		return nil, &sizeError{size: obj.Size(), max: max}
+	}
+	r, err := obj.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("object %s: %w", h, err)
+	}
+	defer r.Close()
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("object %s: %w", h, err)
+	}
+	if int64(len(b)) > max {
+		return nil, &sizeError{size: int64(len(b)), max: max}
+	}
+	return b, nil
+}
+
+// sizeError reports an object over its size limit.
+type sizeError struct{ size, max int64 }
+
+func (e *sizeError) Error() string {
+	return fmt.Sprintf("%d bytes, over the limit of %d", e.size, e.max)
+}
+
+// parseTree parses raw tree bytes strictly: modes git knows, names that are
+// non-empty and free of '/' and NUL, entries in strictly increasing git order.
+func parseTree(h plumbing.Hash, b []byte) (*tree, error) {
+	t := &tree{hash: h}
+	prev := ""
+	for len(b) > 0 {
+		sp := bytes.IndexByte(b, ' ')
+		if sp <= 0 {
+			return nil, fmt.Errorf("tree %s: malformed entry", h)
+		}
+		m, err := strconv.ParseUint(string(b[:sp]), 8, 32)
+		if err != nil || (b[0] == '0') {
+			return nil, fmt.Errorf("tree %s: malformed mode %q", h, b[:sp])
+		}
+		b = b[sp+1:]
+		nul := bytes.IndexByte(b, 0)
+		if nul <= 0 || len(b) < nul+1+20 {
+			return nil, fmt.Errorf("tree %s: malformed entry", h)
+		}
+		name := string(b[:nul])
+		if name == "." || name == ".." || bytes.IndexByte(b[:nul], '/') >= 0 {
+			return nil, fmt.Errorf("tree %s: malformed name %s", h, strconv.Quote(name))
+		}
+		var eh plumbing.Hash
+		copy(eh[:], b[nul+1:nul+21])
+		b = b[nul+21:]
+		e := entry{name: name, mode: filemode.FileMode(m), hash: eh}
+		if k := e.sortKey(); prev != "" && k <= prev {
+			return nil, fmt.Errorf("tree %s: entries out of order or duplicated at %s", h, strconv.Quote(name))
+		} else {
+			prev = k
+		}
+		t.entries = append(t.entries, e)
+	}
+	return t, nil
+}
+
+// treeCache reads and parses trees, keeping recently used ones.
+type treeCache struct {
+	st  storage.Storer
+	lru *lru.Cache[plumbing.Hash, *tree]
+}
+
+func newTreeCache(st storage.Storer, n int) *treeCache {
+	c, _ := lru.New[plumbing.Hash, *tree](n)
+	return &treeCache{st: st, lru: c}
+}
+
+// maxTreeSize bounds a tree object: a shard of a million-trace hive is
+// about 0.8 MiB.
+const maxTreeSize = 16 << 20
+
+func (c *treeCache) get(h plumbing.Hash) (*tree, error) {
+	if t, ok := c.lru.Get(h); ok {
+		return t, nil
+	}
+	b, err := readObject(c.st, plumbing.TreeObject, h, maxTreeSize)
+	if err != nil {
+		return nil, err
+	}
+	t, err := parseTree(h, b)
+	if err != nil {
+		return nil, err
+	}
+	c.lru.Add(h, t)
+	return t, nil
+}
+
+// lookup resolves a slash-separated path from the root tree h.
+func (c *treeCache) lookup(root plumbing.Hash, path string) (entry, bool, error) {
+	t, err := c.get(root)
+	if err != nil {
+		return entry{}, false, err
+	}
+	for {
+		i := 0
+		for i < len(path) && path[i] != '/' {
+			i++
+		}
+		e, ok := t.find(path[:i])
+		if !ok {
+			return entry{}, false, nil
+		}
+		if i == len(path) {
+			return e, true, nil
+		}
+		if !e.isTree() {
+			return entry{}, false, nil
+		}
+		path = path[i+1:]
+		if t, err = c.get(e.hash); err != nil {
+			return entry{}, false, err
+		}
+	}
+}

@@ -1,0 +1,289 @@
+package registry
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/hive-dev/hive/schema"
+	"github.com/hive-dev/hive/signing"
+)
+
+// headTree returns the tree main points at.
+func (s *Store) headTree() (plumbing.Hash, error) {
+	head, err := s.Head()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	c, err := (&validator{s: s}).readCommit(head)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return c.TreeHash, nil
+}
+
+// ResolveID turns what a user typed (a full id, its hex, or a unique prefix
+// of at least 6 hex digits, with or without "sha256:") into the id of a
+// trace on main.
+func (s *Store) ResolveID(q string) (schema.ID, error) {
+	hex := strings.TrimPrefix(q, "sha256:")
+	if len(hex) < 6 || !isHexPrefix(hex) {
+		return "", fmt.Errorf("trace id %s: want sha256:<hex> or at least 6 hex digits: %w", schema.Quote(q, 80), ErrInvalid)
+	}
+	root, err := s.headTree()
+	if err != nil {
+		return "", err
+	}
+	e, ok, err := s.trees.lookup(root, tracesDir+"/"+hex[:2])
+	if err != nil {
+		return "", err
+	}
+	if !ok || !e.isTree() {
+		return "", fmt.Errorf("trace %s: %w", schema.Quote(q, 80), ErrNotFound)
+	}
+	t, err := s.trees.get(e.hash)
+	if err != nil {
+		return "", err
+	}
+	var found []string
+	for _, e := range t.entries {
+		if strings.HasPrefix(e.name, hex) && strings.HasSuffix(e.name, traceExt) && !strings.HasSuffix(e.name, bundleExt) {
+			found = append(found, strings.TrimSuffix(e.name, traceExt))
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", fmt.Errorf("trace %s: %w", schema.Quote(q, 80), ErrNotFound)
+	case 1:
+		return schema.ID("sha256:" + found[0]), nil
+	}
+	return "", fmt.Errorf("trace prefix %s is ambiguous: %d traces match", schema.Quote(q, 80), len(found))
+}
+
+func isHexPrefix(s string) bool {
+	if len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// Entry is a stored trace: its bytes, its bundle and what they parse to.
+type Entry struct {
+	ID     schema.ID
+	Data   []byte // the canonical trace file
+	Bundle []byte // the sigstore bundle
+	Trace  *schema.Trace
+}
+
+// Trace reads the trace id from main. The bytes are checked against the
+// id: tampering is an error, never a silent answer.
+func (s *Store) Trace(id schema.ID) (*Entry, error) {
+	root, err := s.headTree()
+	if err != nil {
+		return nil, err
+	}
+	return s.traceAt(s.trees, root, id)
+}
+
+func (s *Store) traceAt(trees *treeCache, root plumbing.Hash, id schema.ID) (*Entry, error) {
+	e, ok, err := trees.lookup(root, TracePath(id))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("trace %s: %w", id, ErrNotFound)
+	}
+	b, err := readObject(trees.st, plumbing.BlobObject, e.hash, schema.MaxTraceSize)
+	if err != nil {
+		return nil, fmt.Errorf("trace %s: %w", id, err)
+	}
+	if schema.Digest(b) != id {
+		return nil, fmt.Errorf("trace %s: %s: file's sha256 is %s: %w", id, RuleTraceName, schema.Digest(b).Hex(), ErrInvalid)
+	}
+	t, err := schema.ParseCanonical(b)
+	if err != nil {
+		return nil, fmt.Errorf("trace %s: %w", id, err)
+	}
+	be, ok, err := trees.lookup(root, BundlePath(id))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("trace %s: %s: no bundle: %w", id, RuleBundleMissing, ErrInvalid)
+	}
+	bb, err := readObject(trees.st, plumbing.BlobObject, be.hash, signing.MaxBundleSize)
+	if err != nil {
+		return nil, fmt.Errorf("bundle of %s: %w", id, err)
+	}
+	return &Entry{ID: id, Data: b, Bundle: bb, Trace: t}, nil
+}
+
+// TraceIDs lists the ids of every trace on main, sorted.
+func (s *Store) TraceIDs() ([]schema.ID, error) {
+	root, err := s.headTree()
+	if err != nil {
+		return nil, err
+	}
+	e, ok, err := s.trees.lookup(root, tracesDir)
+	if err != nil || !ok {
+		return nil, err
+	}
+	top, err := s.trees.get(e.hash)
+	if err != nil {
+		return nil, err
+	}
+	var ids []schema.ID
+	for _, shard := range top.entries {
+		if !shard.isTree() {
+			continue
+		}
+		t, err := s.trees.get(shard.hash)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range t.entries {
+			if k, ok := classify(tracesDir + "/" + shard.name + "/" + f.name); ok && k == kindTrace {
+				ids = append(ids, schema.ID("sha256:"+strings.TrimSuffix(f.name, traceExt)))
+			}
+		}
+	}
+	return ids, nil
+}
+
+// Instance is a registered instance.
+type Instance struct {
+	ID          string `json:"instance_id"`
+	Algorithm   string `json:"algorithm"`
+	Fingerprint string `json:"fingerprint"`
+	Maintainer  bool   `json:"maintainer"`
+	Revoked     bool   `json:"revoked"`
+	Traces      int    `json:"traces"`
+}
+
+// Instances lists the registered instances with their keys and how many
+// traces each has on main.
+func (s *Store) Instances() ([]Instance, error) {
+	root, err := s.headTree()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := s.configAt(s.trees, root)
+	if err != nil {
+		return nil, err
+	}
+	var out []Instance
+	e, ok, err := s.trees.lookup(root, keysDir)
+	if err != nil {
+		return nil, err
+	}
+	counts, err := s.traceCounts()
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		t, err := s.trees.get(e.hash)
+		if err != nil {
+			return nil, err
+		}
+		rc := &readerCache{st: s.st, trees: s.trees}
+		for _, k := range t.entries {
+			id := strings.TrimSuffix(k.name, keyExt)
+			pub, err := s.key(rc, k.hash)
+			if err != nil {
+				return nil, fmt.Errorf("key of %s: %w", id, err)
+			}
+			out = append(out, Instance{ID: id, Algorithm: string(pub.Algorithm()), Fingerprint: pub.Fingerprint(),
+				Maintainer: cfg.IsMaintainer(id), Revoked: cfg.IsRevoked(id), Traces: counts[id]})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// traceCounts counts the traces of each instance, reading the trace files
+// on main.
+func (s *Store) traceCounts() (map[string]int, error) {
+	ids, err := s.TraceIDs()
+	if err != nil {
+		return nil, err
+	}
+	counts := map[string]int{}
+	for _, id := range ids {
+		e, err := s.Trace(id)
+		if err != nil {
+			return nil, err
+		}
+		counts[e.Trace.InstanceID]++
+	}
+	return counts, nil
+}
+
+// Config returns the policy on main.
+func (s *Store) Config() (*Config, error) {
+	root, err := s.headTree()
+	if err != nil {
+		return nil, err
+	}
+	return s.configAt(s.trees, root)
+}
+
+// Introduced finds the commit on main's history that added each trace in
+// ids: the commit whose tree has the trace and whose first parent's does not.
+func (s *Store) Introduced(ids []schema.ID) (map[schema.ID]*object.Commit, error) {
+	head, err := s.Head()
+	if err != nil {
+		return nil, err
+	}
+	want := map[schema.ID]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	out := map[schema.ID]*object.Commit{}
+	v := &validator{s: s}
+	seen := map[plumbing.Hash]bool{}
+	queue := []plumbing.Hash{head}
+	for len(queue) > 0 && len(out) < len(want) {
+		h := queue[0]
+		queue = queue[1:]
+		if seen[h] {
+			continue
+		}
+		seen[h] = true
+		c, err := v.readCommit(h)
+		if err != nil {
+			return nil, err
+		}
+		queue = append(queue, c.ParentHashes...)
+		if len(c.ParentHashes) > 1 {
+			continue // a merge adds nothing of its own
+		}
+		var parentTree plumbing.Hash
+		if len(c.ParentHashes) == 1 {
+			p, err := v.readCommit(c.ParentHashes[0])
+			if err != nil {
+				return nil, err
+			}
+			parentTree = p.TreeHash
+		}
+		var changes []change
+		if err := s.diff(s.trees, parentTree, c.TreeHash, "", &changes); err != nil {
+			return nil, err
+		}
+		for _, ch := range changes {
+			if k, ok := classify(ch.path); ok && k == kindTrace && ch.old == nil && ch.new != nil {
+				if id := traceIDOf(ch.path); want[id] {
+					out[id] = c
+				}
+			}
+		}
+	}
+	return out, nil
+}

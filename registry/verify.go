@@ -1,0 +1,801 @@
+package registry
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/hive-dev/hive/schema"
+	"github.com/hive-dev/hive/signing"
+)
+
+// Limits bound the validator's work on one range.
+type Limits struct {
+	MaxCommits    int // commits in one range
+	MaxTraces     int // traces added in one range
+	MaxViolations int // violations listed; the rest are counted
+}
+
+// DefaultLimits suit a hive of millions of traces.
+var DefaultLimits = Limits{MaxCommits: 5_000_000, MaxTraces: 5_000_000, MaxViolations: 1000}
+
+// maxCommitSize bounds a commit object.
+const maxCommitSize = 1 << 20
+
+// VerifyOptions says which range to verify.
+type VerifyOptions struct {
+	// Base is the commit the range starts from (exclusive); zero verifies
+	// the whole history from its root.
+	Base plumbing.Hash
+	// Full ignores the record of verified tips.
+	Full bool
+	// Progress, if set, is called as commits are checked.
+	Progress func(done, total int)
+}
+
+// Report is what a verification checked and found.
+type Report struct {
+	Head       plumbing.Hash
+	Base       plumbing.Hash
+	Commits    int  // commits checked
+	Traces     int  // traces checked
+	Keys       int  // keys checked
+	Cached     bool // head was already recorded as verified
+	Violations Violations
+	Omitted    int // violations beyond Limits.MaxViolations, counted only
+}
+
+// Err returns the violations as an error, or nil for a valid range.
+func (r *Report) Err() error {
+	if len(r.Violations) == 0 {
+		return nil
+	}
+	return r.Violations
+}
+
+// Verify checks the commits reachable from head and not from opts.Base (or
+// from any tip recorded as verified, unless opts.Full). It returns an error
+// only when it could not do its job; broken rules are in the report.
+func (s *Store) Verify(head plumbing.Hash, opts VerifyOptions) (*Report, error) {
+	r := &Report{Head: head, Base: opts.Base}
+	tips, err := s.verifiedTips()
+	if err != nil {
+		return nil, err
+	}
+	// A clean result is recorded only when it covers the whole history:
+	// from the root, or from a base that is itself on record.
+	recordable := opts.Base.IsZero() || slices.Contains(tips, opts.Base)
+	var stops []plumbing.Hash
+	if !opts.Full {
+		if slices.Contains(tips, head) {
+			r.Cached = true
+			return r, nil
+		}
+		stops = tips
+	}
+	v := &validator{s: s, report: r, limits: s.limits}
+	commits, ok := v.walk(head, opts.Base, stops)
+	if ok {
+		v.check(commits, opts.Progress)
+	}
+	sort.SliceStable(r.Violations, func(i, j int) bool {
+		a, b := r.Violations[i], r.Violations[j]
+		if a.Commit != b.Commit {
+			return v.order[a.Commit] < v.order[b.Commit]
+		}
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		return a.Rule < b.Rule
+	})
+	if n := s.limits.MaxViolations; len(r.Violations) > n {
+		r.Omitted = len(r.Violations) - n
+		r.Violations = r.Violations[:n]
+	}
+	if len(r.Violations) == 0 && recordable {
+		if err := s.recordVerified(head); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// validator is the state of one verification.
+type validator struct {
+	s      *Store
+	report *Report
+	limits Limits
+	order  map[plumbing.Hash]int
+	mu     sync.Mutex
+}
+
+func (v *validator) add(vs ...Violation) {
+	v.mu.Lock()
+	v.report.Violations = append(v.report.Violations, vs...)
+	v.mu.Unlock()
+}
+
+// commitNode is a commit in the walk.
+type commitNode struct {
+	hash    plumbing.Hash
+	c       *object.Commit
+	flags   uint8
+	queued  bool
+	checked bool
+}
+
+const (
+	fromHead   = 1 // reachable from head
+	fromBase   = 2 // reachable from base or a verified tip: not checked
+)
+
+type nodeHeap []*commitNode
+
+func (h nodeHeap) Len() int { return len(h) }
+func (h nodeHeap) Less(i, j int) bool {
+	return h[i].c.Committer.When.After(h[j].c.Committer.When)
+}
+func (h nodeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *nodeHeap) Push(x any)        { *h = append(*h, x.(*commitNode)) }
+func (h *nodeHeap) Pop() any          { old := *h; n := old[len(old)-1]; *h = old[:len(old)-1]; return n }
+func (h nodeHeap) allFromBase() bool {
+	for _, n := range h {
+		if n.flags&fromBase == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (v *validator) readCommit(h plumbing.Hash) (*object.Commit, error) {
+	b, err := readObject(v.s.st, plumbing.CommitObject, h, maxCommitSize)
+	if err != nil {
+		return nil, err
+	}
+	obj := &plumbing.MemoryObject{}
+	obj.SetType(plumbing.CommitObject)
+	obj.Write(b)
+	c := &object.Commit{}
+	if err := c.Decode(obj); err != nil {
+		return nil, err
+	}
+	c.Hash = h
+	return c, nil
+}
+
+// walk finds the commits reachable from head but not from base or stops,
+// walking both sides newest first as git does. A commit is left unchecked
+// only when it is proven reachable from base or a stop; clock skew can only
+// make the walk check more. It returns the commits parents first.
+func (v *validator) walk(head, base plumbing.Hash, stops []plumbing.Hash) ([]*commitNode, bool) {
+	nodes := map[plumbing.Hash]*commitNode{}
+	var q nodeHeap
+	get := func(h plumbing.Hash) *commitNode {
+		if n, ok := nodes[h]; ok {
+			return n
+		}
+		n := &commitNode{hash: h}
+		nodes[h] = n
+		return n
+	}
+	push := func(n *commitNode, flag uint8, child plumbing.Hash) bool {
+		n.flags |= flag
+		if n.c == nil {
+			c, err := v.readCommit(n.hash)
+			if err != nil {
+				at := child
+				if at.IsZero() {
+					at = n.hash
+				}
+				v.add(violationf(at, "", RuleObjectInvalid, "commit %s: %v", n.hash, err))
+				return false
+			}
+			n.c = c
+		}
+		if !n.queued {
+			n.queued = true
+			heap.Push(&q, n)
+		}
+		return true
+	}
+	if !push(get(head), fromHead, plumbing.ZeroHash) {
+		return nil, false
+	}
+	var baseNode *commitNode
+	if !base.IsZero() {
+		baseNode = get(base)
+		if !push(baseNode, fromBase, plumbing.ZeroHash) {
+			return nil, false
+		}
+	}
+	for _, t := range stops {
+		if _, err := v.readCommit(t); err == nil { // a stale record entry is ignored
+			push(get(t), fromBase, plumbing.ZeroHash)
+		}
+	}
+	var interesting []*commitNode
+	for q.Len() > 0 && !q.allFromBase() {
+		n := heap.Pop(&q).(*commitNode)
+		n.queued = false
+		if n.flags&fromBase == 0 {
+			interesting = append(interesting, n)
+			if len(interesting) > v.limits.MaxCommits {
+				v.add(violationf(head, "", RuleLimit, "more than %d commits in the range", v.limits.MaxCommits))
+				return nil, false
+			}
+		}
+		for _, p := range n.c.ParentHashes {
+			pn := get(p)
+			flag := n.flags
+			if pn.flags&flag == flag && pn.c != nil {
+				continue
+			}
+			if !push(pn, flag, n.hash) {
+				return nil, false
+			}
+		}
+	}
+	if baseNode != nil && baseNode.flags&fromHead == 0 && base != head {
+		v.add(violationf(head, "", RuleHistoryRewritten, "head %s does not descend from base %s: history was rewritten or dropped", short(head), short(base)))
+		return nil, false
+	}
+	// Keep the commits still unproven, parents first (Kahn's algorithm).
+	var keep []*commitNode
+	in := map[plumbing.Hash]*commitNode{}
+	for _, n := range interesting {
+		if n.flags&fromBase == 0 {
+			keep = append(keep, n)
+			in[n.hash] = n
+		}
+	}
+	children := map[plumbing.Hash][]*commitNode{}
+	pending := map[plumbing.Hash]int{}
+	for _, n := range keep {
+		for _, p := range n.c.ParentHashes {
+			if _, ok := in[p]; ok {
+				children[p] = append(children[p], n)
+				pending[n.hash]++
+			}
+		}
+	}
+	var ready, out []*commitNode
+	for i := len(keep) - 1; i >= 0; i-- { // oldest first among the ready
+		if pending[keep[i].hash] == 0 {
+			ready = append(ready, keep[i])
+		}
+	}
+	for len(ready) > 0 {
+		n := ready[0]
+		ready = ready[1:]
+		out = append(out, n)
+		for _, c := range children[n.hash] {
+			if pending[c.hash]--; pending[c.hash] == 0 {
+				ready = append(ready, c)
+			}
+		}
+	}
+	v.order = make(map[plumbing.Hash]int, len(out))
+	for i, n := range out {
+		v.order[n.hash] = i
+	}
+	return out, true
+}
+
+// change is one file that differs between two trees.
+type change struct {
+	path     string
+	old, new *entry
+}
+
+// diff lists the files that differ between trees a and b (either may be
+// zero), reading only subtrees whose hashes differ.
+func (s *Store) diff(trees *treeCache, a, b plumbing.Hash, prefix string, out *[]change) error {
+	if a == b {
+		return nil
+	}
+	var ea, eb []entry
+	if !a.IsZero() {
+		t, err := trees.get(a)
+		if err != nil {
+			return err
+		}
+		ea = t.entries
+	}
+	if !b.IsZero() {
+		t, err := trees.get(b)
+		if err != nil {
+			return err
+		}
+		eb = t.entries
+	}
+	i, j := 0, 0
+	for i < len(ea) || j < len(eb) {
+		var x, y *entry
+		switch {
+		case j >= len(eb) || i < len(ea) && ea[i].sortKey() < eb[j].sortKey():
+			x = &ea[i]
+			i++
+		case i >= len(ea) || eb[j].sortKey() < ea[i].sortKey():
+			y = &eb[j]
+			j++
+		default:
+			x, y = &ea[i], &eb[j]
+			i++
+			j++
+			if x.hash == y.hash && x.mode == y.mode {
+				continue
+			}
+		}
+		name := prefix
+		if x != nil {
+			name += x.name
+		} else {
+			name += y.name
+		}
+		xt, yt := x != nil && x.isTree(), y != nil && y.isTree()
+		if xt || yt {
+			var ha, hb plumbing.Hash
+			if xt {
+				ha = x.hash
+			} else if x != nil {
+				*out = append(*out, change{path: name, old: x})
+			}
+			if yt {
+				hb = y.hash
+			} else if y != nil {
+				*out = append(*out, change{path: name, new: y})
+			}
+			if err := s.diff(trees, ha, hb, name+"/", out); err != nil {
+				return err
+			}
+			continue
+		}
+		*out = append(*out, change{path: name, old: x, new: y})
+	}
+	return nil
+}
+
+// traceJob is one added trace to check.
+type traceJob struct {
+	commit     plumbing.Hash
+	root       plumbing.Hash // the commit's tree
+	parentRoot plumbing.Hash // the tree of the state being extended
+	path       string
+	trace      plumbing.Hash
+	bundle     plumbing.Hash
+	newKeys    map[string]plumbing.Hash // keys registered by the same commit
+	config     *Config                  // the parent state's policy
+}
+
+// check validates each commit in order: tree changes on this goroutine,
+// added traces on all cores.
+func (v *validator) check(commits []*commitNode, progress func(done, total int)) {
+	workers := runtime.GOMAXPROCS(0)
+	jobs := make(chan traceJob, 4*workers)
+	var wg sync.WaitGroup
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := v.s.readerCache()
+			for j := range jobs {
+				if vs := v.s.checkTrace(c, j); len(vs) > 0 {
+					v.add(vs...)
+				}
+			}
+		}()
+	}
+	traces := 0
+	for i, n := range commits {
+		if progress != nil {
+			progress(i, len(commits))
+		}
+		added := v.checkCommit(n, jobs)
+		traces += added
+		if traces > v.limits.MaxTraces {
+			v.add(violationf(n.hash, "", RuleLimit, "more than %d traces in the range", v.limits.MaxTraces))
+			break
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if progress != nil {
+		progress(len(commits), len(commits))
+	}
+	v.report.Commits = len(commits)
+	v.report.Traces = traces
+}
+
+// checkCommit checks one commit's changes and queues its added traces; it
+// returns how many traces the commit adds.
+func (v *validator) checkCommit(n *commitNode, jobs chan<- traceJob) int {
+	c := n.c
+	trees := v.s.trees
+	switch len(c.ParentHashes) {
+	case 0:
+		v.checkRoot(c)
+		return 0
+	case 1:
+	case 2:
+		v.checkMerge(c)
+		return 0
+	default:
+		v.add(violationf(c.Hash, "", RuleMergeOctopus, "merge of %d parents; hive merges have two", len(c.ParentHashes)))
+		return 0
+	}
+	parent, err := v.readCommit(c.ParentHashes[0])
+	if err != nil {
+		v.add(violationf(c.Hash, "", RuleObjectInvalid, "parent %s: %v", c.ParentHashes[0], err))
+		return 0
+	}
+	var changes []change
+	if err := v.s.diff(trees, parent.TreeHash, c.TreeHash, "", &changes); err != nil {
+		v.add(violationf(c.Hash, "", RuleObjectInvalid, "%v", err))
+		return 0
+	}
+	cfg, err := v.s.configAt(trees, parent.TreeHash)
+	if err != nil {
+		v.add(violationf(c.Hash, ConfigPath, RuleConfigInvalid, "policy of the parent commit: %v", err))
+		return 0
+	}
+	added := map[string]*entry{}
+	newKeys := map[string]plumbing.Hash{}
+	var vs []Violation
+	configChanged, configBundle := false, false
+	for _, ch := range changes {
+		kind, ok := classify(ch.path)
+		if !ok {
+			vs = append(vs, violationf(c.Hash, quotePath(ch.path), RulePathNotAllowed, "path is outside the hive layout"))
+			continue
+		}
+		if ch.new != nil && ch.new.mode != filemode.Regular {
+			vs = append(vs, violationf(c.Hash, ch.path, RuleModeNotAllowed, "mode %s; only regular non-executable files (100644) are allowed", ch.new.mode))
+			continue
+		}
+		switch {
+		case ch.new == nil:
+			vs = append(vs, violationf(c.Hash, ch.path, RulePathDeleted, "deleted; a hive only grows"))
+		case kind == kindConfig:
+			configChanged = true
+		case kind == kindConfigBundle:
+			configBundle = true
+		case ch.old != nil:
+			vs = append(vs, violationf(c.Hash, ch.path, RulePathModified, "changed; traces, bundles and keys are immutable"))
+		default:
+			added[ch.path] = ch.new
+			if kind == kindKey {
+				if err := v.s.checkKey(ch.new.hash); err != nil {
+					vs = append(vs, violationf(c.Hash, ch.path, keyRule(err), "%v", err))
+				} else {
+					newKeys[instanceOf(ch.path)] = ch.new.hash
+				}
+				v.mu.Lock()
+				v.report.Keys++
+				v.mu.Unlock()
+			}
+		}
+	}
+	if configChanged {
+		vs = append(vs, v.s.checkConfigChange(c, parent.TreeHash, cfg)...)
+	} else if configBundle {
+		vs = append(vs, violationf(c.Hash, ConfigBundlePath, RuleConfigBundleAlone, "signature changed without hive.json"))
+	}
+	traces := 0
+	for p, e := range added {
+		switch kind, _ := classify(p); kind {
+		case kindTrace:
+			bp := p[:len(p)-len(traceExt)] + bundleExt
+			b, ok := added[bp]
+			if !ok {
+				vs = append(vs, violationf(c.Hash, p, RuleBundleMissing, "trace added without %s", bp[len(tracesDir)+4:]))
+				continue
+			}
+			traces++
+			jobs <- traceJob{commit: c.Hash, root: c.TreeHash, parentRoot: parent.TreeHash, path: p, trace: e.hash, bundle: b.hash, newKeys: newKeys, config: cfg}
+		case kindBundle:
+			tp := p[:len(p)-len(bundleExt)] + traceExt
+			if _, ok := added[tp]; !ok {
+				vs = append(vs, violationf(c.Hash, p, RuleBundleOrphan, "bundle added without its trace"))
+			}
+		}
+	}
+	v.add(vs...)
+	return traces
+}
+
+// checkRoot checks a root commit: it holds exactly a valid hive.json.
+func (v *validator) checkRoot(c *object.Commit) {
+	t, err := v.s.trees.get(c.TreeHash)
+	if err != nil {
+		v.add(violationf(c.Hash, "", RuleObjectInvalid, "%v", err))
+		return
+	}
+	if len(t.entries) != 1 || t.entries[0].name != ConfigPath || t.entries[0].mode != filemode.Regular {
+		v.add(violationf(c.Hash, "", RuleRootInvalid, "a root commit holds exactly one file, hive.json"))
+		return
+	}
+	cfg, err := v.s.configAt(v.s.trees, c.TreeHash)
+	if err != nil {
+		v.add(violationf(c.Hash, ConfigPath, RuleConfigInvalid, "%v", err))
+		return
+	}
+	if cfg.Version != 1 {
+		v.add(violationf(c.Hash, ConfigPath, RuleConfigVersion, "root hive.json has version %d, want 1", cfg.Version))
+	}
+}
+
+// checkMerge checks that a merge's tree is the three-way merge of its
+// parents: every path as one side has it, and no side's change dropped.
+func (v *validator) checkMerge(c *object.Commit) {
+	trees := v.s.trees
+	var ps [2]*object.Commit
+	for i, h := range c.ParentHashes {
+		p, err := v.readCommit(h)
+		if err != nil {
+			v.add(violationf(c.Hash, "", RuleObjectInvalid, "parent %s: %v", h, err))
+			return
+		}
+		ps[i] = p
+	}
+	bases, err := ps[0].MergeBase(ps[1])
+	if err != nil {
+		v.add(violationf(c.Hash, "", RuleObjectInvalid, "merge base: %v", err))
+		return
+	}
+	if len(bases) == 0 {
+		v.add(violationf(c.Hash, "", RuleHistoryUnrelated, "merge of unrelated histories"))
+		return
+	}
+	base := bases[0].TreeHash
+	var changes []change
+	for _, p := range ps {
+		if err := v.s.diff(trees, p.TreeHash, c.TreeHash, "", &changes); err != nil {
+			v.add(violationf(c.Hash, "", RuleObjectInvalid, "%v", err))
+			return
+		}
+	}
+	seen := map[string]bool{}
+	for _, ch := range changes {
+		if seen[ch.path] {
+			continue
+		}
+		seen[ch.path] = true
+		var e [4]*entry // merge, side 1, side 2, base
+		for i, root := range []plumbing.Hash{c.TreeHash, ps[0].TreeHash, ps[1].TreeHash, base} {
+			x, ok, err := trees.lookup(root, ch.path)
+			if err != nil {
+				v.add(violationf(c.Hash, quotePath(ch.path), RuleObjectInvalid, "%v", err))
+				return
+			}
+			if ok && !x.isTree() {
+				e[i] = &x
+			}
+		}
+		m, a, b, o := e[0], e[1], e[2], e[3]
+		ca, cb := !sameEntry(a, o), !sameEntry(b, o)
+		okMerge := false
+		switch {
+		case ca && cb:
+			okMerge = sameEntry(m, a) || sameEntry(m, b)
+		case ca:
+			okMerge = sameEntry(m, a)
+		case cb:
+			okMerge = sameEntry(m, b)
+		default:
+			okMerge = sameEntry(m, o)
+		}
+		if !okMerge {
+			v.add(violationf(c.Hash, quotePath(ch.path), RuleMergeEvil, "the merge's version is not the merge of its parents' versions"))
+		}
+	}
+}
+
+func sameEntry(a, b *entry) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.hash == b.hash && a.mode == b.mode
+}
+
+// checkTrace checks one added trace: size, name, canonical schema-valid
+// content, thresholds, signature by its own instance's key, lineage.
+func (s *Store) checkTrace(rc *readerCache, j traceJob) []Violation {
+	fail := func(rule, format string, args ...any) []Violation {
+		return []Violation{violationf(j.commit, j.path, rule, format, args...)}
+	}
+	b, err := readObject(rc.st, plumbing.BlobObject, j.trace, schema.MaxTraceSize)
+	if err != nil {
+		var se *sizeError
+		if errors.As(err, &se) {
+			return fail(schema.RuleTooLarge, "%v", err)
+		}
+		return fail(RuleObjectInvalid, "%v", err)
+	}
+	id := traceIDOf(j.path)
+	if got := schema.Digest(b); got != id {
+		return fail(RuleTraceName, "file's sha256 is %s, not its name", got.Hex())
+	}
+	t, err := schema.ParseCanonical(b)
+	if err != nil {
+		var vs []Violation
+		for _, e := range schema.All(err) {
+			msg := e.Msg
+			if e.Pointer != "" {
+				msg = e.Pointer + ": " + msg
+			}
+			vs = append(vs, violationf(j.commit, j.path, e.Rule, "%s", msg))
+		}
+		if len(vs) == 0 {
+			vs = fail(schema.RuleJSON, "%v", err)
+		}
+		return vs
+	}
+	var vs []Violation
+	for _, e := range schema.All(j.config.Thresholds.Check(t)) {
+		vs = append(vs, violationf(j.commit, j.path, e.Rule, "%s", e.Msg))
+	}
+	// The key: registered by this commit, or in the state it extends.
+	keyBlob, ok := j.newKeys[t.InstanceID]
+	if !ok {
+		e, found, err := rc.trees.lookup(j.parentRoot, KeyPath(t.InstanceID))
+		if err != nil {
+			return append(vs, violationf(j.commit, j.path, RuleObjectInvalid, "%v", err))
+		}
+		if !found {
+			return append(vs, violationf(j.commit, j.path, RuleSigKeyUnknown, "no key registered for instance %s", schema.Quote(t.InstanceID, 70)))
+		}
+		keyBlob = e.hash
+	}
+	if j.config.IsRevoked(t.InstanceID) {
+		return append(vs, violationf(j.commit, j.path, RuleSigKeyRevoked, "the key of instance %s is revoked", t.InstanceID))
+	}
+	pub, err := s.key(rc, keyBlob)
+	if err != nil {
+		return append(vs, violationf(j.commit, j.path, keyRule(err), "key of instance %s: %v", t.InstanceID, err))
+	}
+	bb, err := readObject(rc.st, plumbing.BlobObject, j.bundle, signing.MaxBundleSize)
+	bundlePath := j.path[:len(j.path)-len(traceExt)] + bundleExt
+	if err != nil {
+		return append(vs, violationf(j.commit, bundlePath, RuleSigBundleInvalid, "%v", err))
+	}
+	bundle, err := signing.ParseBundle(bb)
+	if err != nil {
+		return append(vs, violationf(j.commit, bundlePath, RuleSigBundleInvalid, "%v", err))
+	}
+	if err := bundle.Verify(pub, b); err != nil {
+		rule := RuleSigInvalid
+		if errors.Is(err, signing.ErrDigestMismatch) {
+			rule = RuleSigDigest
+		}
+		return append(vs, violationf(j.commit, bundlePath, rule, "%v (instance %s)", err, t.InstanceID))
+	}
+	for _, p := range t.Lineage {
+		_, found, err := rc.trees.lookup(j.root, TracePath(p))
+		if err != nil {
+			return append(vs, violationf(j.commit, j.path, RuleObjectInvalid, "%v", err))
+		}
+		if !found {
+			vs = append(vs, violationf(j.commit, j.path, RuleLineageMissing, "lineage parent %s is not in this commit or its ancestors", p))
+		}
+	}
+	return vs
+}
+
+// keyRule maps a key error to its rule code.
+func keyRule(err error) string {
+	switch {
+	case errors.Is(err, signing.ErrKeyWeak):
+		return RuleKeyWeak
+	case errors.Is(err, signing.ErrKeyUnsupported):
+		return RuleKeyUnsupported
+	default:
+		return RuleKeyInvalid
+	}
+}
+
+// checkKey parses a newly registered key.
+func (s *Store) checkKey(blob plumbing.Hash) error {
+	_, err := s.key(&readerCache{st: s.st, trees: s.trees}, blob)
+	return err
+}
+
+// checkConfigChange checks a change of hive.json: a canonical, valid config
+// whose version grows by one, signed in hive.sigstore.json by a maintainer
+// of the parent state with a key registered there.
+func (s *Store) checkConfigChange(c *object.Commit, parentRoot plumbing.Hash, old *Config) []Violation {
+	e, ok, err := s.trees.lookup(c.TreeHash, ConfigPath)
+	if err != nil || !ok {
+		return []Violation{violationf(c.Hash, ConfigPath, RulePathDeleted, "hive.json removed")}
+	}
+	b, err := readObject(s.st, plumbing.BlobObject, e.hash, MaxConfigSize)
+	if err != nil {
+		return []Violation{violationf(c.Hash, ConfigPath, RuleConfigInvalid, "%v", err)}
+	}
+	cfg, err := ParseConfig(b)
+	if err != nil {
+		return []Violation{violationf(c.Hash, ConfigPath, RuleConfigInvalid, "%v", err)}
+	}
+	var vs []Violation
+	if cfg.Version != old.Version+1 {
+		vs = append(vs, violationf(c.Hash, ConfigPath, RuleConfigVersion, "version %d follows %d; each change adds one", cfg.Version, old.Version))
+	}
+	be, ok, err := s.trees.lookup(c.TreeHash, ConfigBundlePath)
+	if err != nil || !ok {
+		return append(vs, violationf(c.Hash, ConfigPath, RuleConfigUnsigned, "changed without a maintainer's signature in %s", ConfigBundlePath))
+	}
+	bb, err := readObject(s.st, plumbing.BlobObject, be.hash, signing.MaxBundleSize)
+	if err != nil {
+		return append(vs, violationf(c.Hash, ConfigBundlePath, RuleSigBundleInvalid, "%v", err))
+	}
+	bundle, err := signing.ParseBundle(bb)
+	if err != nil {
+		return append(vs, violationf(c.Hash, ConfigBundlePath, RuleSigBundleInvalid, "%v", err))
+	}
+	rc := &readerCache{st: s.st, trees: s.trees}
+	for _, m := range old.Maintainers {
+		if old.IsRevoked(m) {
+			continue
+		}
+		ke, found, err := s.trees.lookup(parentRoot, KeyPath(m))
+		if err != nil || !found {
+			continue
+		}
+		pub, err := s.key(rc, ke.hash)
+		if err != nil || pub.Fingerprint() != bundle.Hint() {
+			continue
+		}
+		if bundle.Verify(pub, b) == nil {
+			return vs
+		}
+	}
+	return append(vs, violationf(c.Hash, ConfigPath, RuleConfigUnsigned, "not signed by a maintainer of the parent commit's hive.json"))
+}
+
+// configAt returns the policy of the state with the given root tree.
+func (s *Store) configAt(trees *treeCache, root plumbing.Hash) (*Config, error) {
+	e, ok, err := trees.lookup(root, ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("no hive.json")
+	}
+	if c, ok := s.parsed.configs.Get(e.hash); ok {
+		return c, nil
+	}
+	b, err := readObject(s.st, plumbing.BlobObject, e.hash, MaxConfigSize)
+	if err != nil {
+		return nil, err
+	}
+	c, err := ParseConfig(b)
+	if err != nil {
+		return nil, err
+	}
+	s.parsed.configs.Add(e.hash, c)
+	return c, nil
+}
+
+// key returns the parsed public key in a blob.
+func (s *Store) key(rc *readerCache, blob plumbing.Hash) (*signing.PublicKey, error) {
+	if k, ok := s.parsed.keys.Get(blob); ok {
+		return k, nil
+	}
+	b, err := readObject(rc.st, plumbing.BlobObject, blob, signing.MaxPublicKeySize)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", signing.ErrKeyInvalid, err)
+	}
+	k, err := signing.ParsePublicKeyPEM(b)
+	if err != nil {
+		return nil, err
+	}
+	s.parsed.keys.Add(blob, k)
+	return k, nil
+}
