@@ -20,7 +20,7 @@ type Node struct {
 	Parents  []schema.ID `json:"parents"`
 	Instance string      `json:"instance_id,omitempty"`
 	Intent   string      `json:"intent,omitempty"`
-	Commit   string      `json:"commit,omitempty"` // the commit that introduced the trace
+	Commit   string      `json:"commit,omitempty"`  // the commit that introduced the trace
 	Missing  bool        `json:"missing,omitempty"` // named as a parent, absent from the source
 }
 
@@ -35,11 +35,11 @@ type Source interface {
 // Graph is the lineage of one trace: everything it descends from and
 // everything that descends from it.
 type Graph struct {
-	Root        schema.ID            `json:"root"`
-	Nodes       map[schema.ID]Node   `json:"nodes"`
-	Ancestors   []schema.ID          `json:"ancestors"`   // nearest first
-	Descendants []schema.ID          `json:"descendants"` // nearest first
-	Depth       map[schema.ID]int    `json:"depth"`       // generations from the root: parents -1, children +1
+	Root        schema.ID          `json:"root"`
+	Nodes       map[schema.ID]Node `json:"nodes"`
+	Ancestors   []schema.ID        `json:"ancestors"`   // nearest first
+	Descendants []schema.ID        `json:"descendants"` // nearest first
+	Depth       map[schema.ID]int  `json:"depth"`       // generations from the root: parents -1, children +1
 }
 
 // Walk builds the graph of id from src.

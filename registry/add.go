@@ -166,6 +166,12 @@ type pending struct {
 // parents before children. It checks every input first: when any is
 // invalid, it commits nothing and returns InputErrors.
 func (s *Store) Add(inputs []Input, keys KeyFunc) ([]Added, error) {
+	return s.AddBatch(inputs, keys, 1)
+}
+
+// AddBatch is Add with up to perCommit traces in each commit, as a
+// squash-merged pull request or a bulk import makes them.
+func (s *Store) AddBatch(inputs []Input, keys KeyFunc, perCommit int) ([]Added, error) {
 	var errs InputErrors
 	var todo []*pending
 	seen := map[schema.ID]bool{}
@@ -190,7 +196,7 @@ func (s *Store) Add(inputs []Input, keys KeyFunc) ([]Added, error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	return s.commitTraces(todo, keys)
+	return s.commitTraces(todo, keys, perCommit)
 }
 
 // Import commits traces from federation_trace_v1 envelopes with the
@@ -221,11 +227,14 @@ func (s *Store) Import(inputs []Input) ([]Added, error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	return s.commitTraces(todo, nil)
+	return s.commitTraces(todo, nil, 1)
 }
 
 // commitTraces checks pending traces against the hive and commits them.
-func (s *Store) commitTraces(todo []*pending, keys KeyFunc) ([]Added, error) {
+func (s *Store) commitTraces(todo []*pending, keys KeyFunc, perCommit int) ([]Added, error) {
+	if perCommit < 1 {
+		perCommit = 1
+	}
 	var errs InputErrors
 	unlock, err := s.lock()
 	if err != nil {
@@ -263,34 +272,39 @@ func (s *Store) commitTraces(todo []*pending, keys KeyFunc) ([]Added, error) {
 	root, tip := headCommit.TreeHash, head
 	var added []Added
 	files := map[string][]byte{}
-	for _, p := range todo {
-		bundle := p.bundle
-		if bundle == nil {
-			if bundle, err = signing.Sign(signers[p.t.InstanceID], p.canon); err != nil {
-				return nil, fmt.Errorf("sign %s: %w", p.in.Name, err)
+	for start := 0; start < len(todo); start += perCommit {
+		batch := todo[start:min(start+perCommit, len(todo))]
+		edits := map[string]*entry{}
+		for _, p := range batch {
+			bundle := p.bundle
+			if bundle == nil {
+				if bundle, err = signing.Sign(signers[p.t.InstanceID], p.canon); err != nil {
+					return nil, fmt.Errorf("sign %s: %w", p.in.Name, err)
+				}
+			}
+			tb, err := w.blob(p.canon)
+			if err != nil {
+				return nil, err
+			}
+			bb, err := w.blob(bundle)
+			if err != nil {
+				return nil, err
+			}
+			edits[TracePath(p.id)] = &entry{mode: filemode.Regular, hash: tb}
+			edits[BundlePath(p.id)] = &entry{mode: filemode.Regular, hash: bb}
+			if s.workDir != "" {
+				files[TracePath(p.id)], files[BundlePath(p.id)] = p.canon, bundle
 			}
 		}
-		tb, err := w.blob(p.canon)
-		if err != nil {
+		if root, err = w.edit(root, edits); err != nil {
 			return nil, err
 		}
-		bb, err := w.blob(bundle)
-		if err != nil {
+		if tip, err = w.commit(root, []plumbing.Hash{tip}, batch[0].t.InstanceID, s.now(), traceMessage(batch)); err != nil {
 			return nil, err
 		}
-		root, err = w.edit(root, map[string]*entry{
-			TracePath(p.id):  {mode: filemode.Regular, hash: tb},
-			BundlePath(p.id): {mode: filemode.Regular, hash: bb},
-		})
-		if err != nil {
-			return nil, err
+		for _, p := range batch {
+			added = append(added, Added{ID: p.id, Commit: tip, Name: p.in.Name})
 		}
-		tip, err = w.commit(root, []plumbing.Hash{tip}, p.t.InstanceID, s.now(), traceMessage(p.id, p.t))
-		if err != nil {
-			return nil, err
-		}
-		files[TracePath(p.id)], files[BundlePath(p.id)] = p.canon, bundle
-		added = append(added, Added{ID: p.id, Commit: tip, Name: p.in.Name})
 	}
 	if err := s.commitRange(w, head, tip); err != nil {
 		return nil, err
@@ -414,12 +428,18 @@ func lineageOrder(in []*pending) ([]*pending, error) {
 
 // traceMessage is the commit message of an added trace, with the trailers
 // that let plain git audit lineage.
-func traceMessage(id schema.ID, t *schema.Trace) string {
+func traceMessage(batch []*pending) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "hive: add %s %s\n\n", id.Short(), oneLine(t.Intent, 60))
-	fmt.Fprintf(&b, "Hive-Trace: %s\nHive-Instance: %s\n", id, t.InstanceID)
-	for _, p := range t.Lineage {
-		fmt.Fprintf(&b, "Hive-Parent: %s\n", p)
+	if len(batch) == 1 {
+		fmt.Fprintf(&b, "hive: add %s %s\n\n", batch[0].id.Short(), oneLine(batch[0].t.Intent, 60))
+	} else {
+		fmt.Fprintf(&b, "hive: add %d traces\n\n", len(batch))
+	}
+	for _, p := range batch {
+		fmt.Fprintf(&b, "Hive-Trace: %s\nHive-Instance: %s\n", p.id, p.t.InstanceID)
+		for _, l := range p.t.Lineage {
+			fmt.Fprintf(&b, "Hive-Parent: %s\n", l)
+		}
 	}
 	return b.String()
 }
@@ -484,4 +504,3 @@ func (s *Store) AddKey(instance string, pem []byte) (plumbing.Hash, error) {
 	}
 	return c, s.checkout(map[string][]byte{KeyPath(instance): pem})
 }
-

@@ -9,11 +9,11 @@ import (
 	"strings"
 
 	"github.com/go-git/go-billy/v5/osfs"
-	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/storage"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/hive-dev/hive/signing"
 )

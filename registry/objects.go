@@ -7,10 +7,10 @@ import (
 	"sort"
 	"strconv"
 
-	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/storage"
+	lru "github.com/hashicorp/golang-lru/v2"
 )
 
 // entry is one name in a git tree.

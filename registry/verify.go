@@ -133,8 +133,8 @@ type commitNode struct {
 }
 
 const (
-	fromHead   = 1 // reachable from head
-	fromBase   = 2 // reachable from base or a verified tip: not checked
+	fromHead = 1 // reachable from head
+	fromBase = 2 // reachable from base or a verified tip: not checked
 )
 
 type nodeHeap []*commitNode
@@ -143,9 +143,9 @@ func (h nodeHeap) Len() int { return len(h) }
 func (h nodeHeap) Less(i, j int) bool {
 	return h[i].c.Committer.When.After(h[j].c.Committer.When)
 }
-func (h nodeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *nodeHeap) Push(x any)        { *h = append(*h, x.(*commitNode)) }
-func (h *nodeHeap) Pop() any          { old := *h; n := old[len(old)-1]; *h = old[:len(old)-1]; return n }
+func (h nodeHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *nodeHeap) Push(x any)   { *h = append(*h, x.(*commitNode)) }
+func (h *nodeHeap) Pop() any     { old := *h; n := old[len(old)-1]; *h = old[:len(old)-1]; return n }
 func (h nodeHeap) allFromBase() bool {
 	for _, n := range h {
 		if n.flags&fromBase == 0 {
