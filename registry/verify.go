@@ -538,7 +538,11 @@ func (v *validator) checkMerge(c *object.Commit) {
 	trees := v.s.trees
 	var ps [2]*object.Commit
 	for i, h := range c.ParentHashes {
-		p, err := v.readCommit(h)
+		if _, err := v.readCommit(h); err != nil { // size-checked first
+			v.add(violationf(c.Hash, "", RuleObjectInvalid, "parent %s: %v", h, err))
+			return
+		}
+		p, err := object.GetCommit(v.s.st, h) // bound to storage, for MergeBase
 		if err != nil {
 			v.add(violationf(c.Hash, "", RuleObjectInvalid, "parent %s: %v", h, err))
 			return

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(testscript.RunMain(m, map[string]func() int{
+		"hive": func() int { return run(os.Args, os.Stdin, os.Stdout, os.Stderr) },
+	}))
+}
+
+// TestScripts runs the end-to-end scripts in testdata/script against the
+// real hive binary and, where interoperability matters, the real git.
+func TestScripts(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed: the scripts prove interoperability with it")
+	}
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			home := filepath.Join(env.WorkDir, "home")
+			env.Setenv("HOME", home)
+			env.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+			env.Setenv("HIVE_KEY_DIR", "")
+			for _, k := range []string{"GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"} {
+				env.Setenv(k, "t")
+			}
+			for _, k := range []string{"GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"} {
+				env.Setenv(k, "t@example.com")
+			}
+			env.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+			env.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// exits N CMD ARGS... runs CMD and requires exit code N.
+			"exits": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) < 2 {
+					ts.Fatalf("usage: exits N command [args...]")
+				}
+				want, err := strconv.Atoi(args[0])
+				ts.Check(err)
+				err = ts.Exec(args[1], args[2:]...)
+				got := 0
+				var ee *exec.ExitError
+				if errors.As(err, &ee) {
+					got = ee.ExitCode()
+				} else if err != nil {
+					ts.Fatalf("%s: %v", args[1], err)
+				}
+				if got != want {
+					ts.Fatalf("%s exited %d, want %d", strings.Join(args[1:], " "), got, want)
+				}
+			},
+			// bigfile NAME BYTES writes a trace-shaped file of at least BYTES bytes.
+			"bigfile": func(ts *testscript.TestScript, neg bool, args []string) {
+				n, err := strconv.Atoi(args[1])
+				ts.Check(err)
+				body := `{"confidence":0.98,"created_at":"2025-12-13T03:45:00Z","instance_id":"instance_a","intent":"big","lineage":[],"reasoning_path":[{"action":"a","step":1}],"result":"` +
+					strings.Repeat("x", n) + `","verification_score":1}`
+				ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(body), 0o644))
+			},
+			// badutf8 NAME writes the seed trace with an invalid UTF-8 byte in its intent.
+			"badutf8": func(ts *testscript.TestScript, neg bool, args []string) {
+				body := "{\"confidence\":0.98,\"created_at\":\"2025-12-13T03:45:00Z\",\"instance_id\":\"instance_a\",\"intent\":\"bad \xff byte\",\"lineage\":[],\"reasoning_path\":[{\"action\":\"a\",\"step\":1}],\"result\":\"r\",\"verification_score\":1}"
+				ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(body), 0o644))
+			},
+		},
+	})
+}
