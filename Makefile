@@ -1,0 +1,32 @@
+# Hive: make demo runs the seed's scenario on a hive it creates; make test runs the tests.
+GO      ?= go
+BIN     := bin/hive
+PKGS    := ./...
+
+.PHONY: all build test bench demo lint clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/hive
+
+# The tests: unit, fuzz seeds, and the end-to-end scripts that run the real
+# hive and git binaries.
+test:
+	$(GO) test -count=1 $(PKGS)
+
+# Go benchmarks, then the scale run (hives of 1k, 10k and 100k traces, kept
+# in .bench/ between runs) that writes .bench/scale.md.
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2x ./schema ./signing ./registry
+	$(GO) run ./fixtures/cmd/hive-scale -sizes 1000,10000,100000 -out .bench
+
+demo: build
+	bash docs/demo.sh $(CURDIR)/$(BIN)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+clean:
+	rm -rf bin .bench
