@@ -1,0 +1,38 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestDependencyDirection keeps the packages' one-way dependencies true:
+// schema and signing know nothing of git or of each other, lineage does not
+// reach into the registry, and only cmd imports everything.
+func TestDependencyDirection(t *testing.T) {
+	const mod = "github.com/hive-dev/hive/"
+	tests := []struct {
+		pkg       string
+		forbidden []string
+	}{
+		{"schema", []string{"github.com/go-git/", mod + "signing", mod + "registry", mod + "lineage", mod + "fixtures", mod + "cmd"}},
+		{"signing", []string{"github.com/go-git/", mod + "schema", mod + "registry", mod + "lineage", mod + "fixtures", mod + "cmd"}},
+		{"lineage", []string{"github.com/go-git/", mod + "registry", mod + "signing", mod + "fixtures", mod + "cmd"}},
+		{"registry", []string{mod + "fixtures", mod + "cmd"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pkg, func(t *testing.T) {
+			out, err := exec.Command("go", "list", "-deps", mod+tt.pkg).Output()
+			if err != nil {
+				t.Fatalf("go list -deps %s: %v", tt.pkg, err)
+			}
+			for _, dep := range strings.Fields(string(out)) {
+				for _, f := range tt.forbidden {
+					if strings.HasPrefix(dep, f) {
+						t.Errorf("%s depends on %s", tt.pkg, dep)
+					}
+				}
+			}
+		})
+	}
+}
