@@ -75,7 +75,9 @@ func (s *Store) Verify(head plumbing.Hash, opts VerifyOptions) (*Report, error) 
 	recordable := opts.Base.IsZero() || slices.Contains(tips, opts.Base)
 	var stops []plumbing.Hash
 	if !opts.Full {
-		if slices.Contains(tips, head) {
+		// A recorded head answers at once, but a range still proves that
+		// head descends from base (the walk below does it cheaply).
+		if opts.Base.IsZero() && slices.Contains(tips, head) {
 			r.Cached = true
 			return r, nil
 		}
@@ -222,7 +224,10 @@ func (v *validator) walk(head, base plumbing.Hash, stops []plumbing.Hash) ([]*co
 		}
 	}
 	var interesting []*commitNode
-	for q.Len() > 0 && !q.allFromBase() {
+	// Walk on until the queue holds only proven commits and, when a base is
+	// given, head is known to descend from it: a verified tip between the
+	// two must not stop the walk before it reaches base.
+	for q.Len() > 0 && !(q.allFromBase() && (baseNode == nil || baseNode.flags&fromHead != 0)) {
 		n := heap.Pop(&q).(*commitNode)
 		n.queued = false
 		if n.flags&fromBase == 0 {
@@ -587,6 +592,13 @@ func (v *validator) checkMerge(c *object.Commit) {
 		ca, cb := !sameEntry(a, o), !sameEntry(b, o)
 		okMerge := false
 		switch {
+		case ca && cb && !sameEntry(a, b) && !isBundle(ch.path):
+			// Both sides changed the path differently (two keys for one
+			// instance, two hive.json of one version): no merge keeps both,
+			// and dropping one side's change would strand what it signed.
+			// (Two valid bundles of one trace may differ: either will do.)
+			v.add(violationf(c.Hash, quotePath(ch.path), RuleMergeEvil, "the parents changed it in different ways; it cannot be merged"))
+			continue
 		case ca && cb:
 			okMerge = sameEntry(m, a) || sameEntry(m, b)
 		case ca:
@@ -600,6 +612,11 @@ func (v *validator) checkMerge(c *object.Commit) {
 			v.add(violationf(c.Hash, quotePath(ch.path), RuleMergeEvil, "the merge's version is not the merge of its parents' versions"))
 		}
 	}
+}
+
+func isBundle(p string) bool {
+	kind, ok := classify(p)
+	return ok && kind == kindBundle
 }
 
 func sameEntry(a, b *entry) bool {
