@@ -364,7 +364,7 @@ func (s *Store) checkInput(root plumbing.Hash, cfg *Config, p *pending, earlier 
 	if !ok {
 		return fmt.Errorf("%s: no key registered for instance %s (run: hive key add --instance %s): %w", RuleSigKeyUnknown, inst, inst, ErrNotFound)
 	}
-	pub, err := s.key(&readerCache{st: s.st, trees: s.trees}, e.hash)
+	pub, err := s.key(&readerCache{objs: s.objs, trees: s.trees}, e.hash)
 	if err != nil {
 		return err
 	}
@@ -479,7 +479,7 @@ func (s *Store) AddKey(instance string, pem []byte) (plumbing.Hash, error) {
 	if e, ok, err := s.trees.lookup(hc.TreeHash, KeyPath(instance)); err != nil {
 		return plumbing.ZeroHash, err
 	} else if ok {
-		old, _ := readObject(s.st, plumbing.BlobObject, e.hash, signing.MaxPublicKeySize)
+		old, _ := s.objs.read(plumbing.BlobObject, e.hash, signing.MaxPublicKeySize)
 		if bytes.Equal(old, pem) {
 			return plumbing.ZeroHash, fmt.Errorf("instance %s: this key is already registered: %w", instance, ErrExists)
 		}

@@ -11,7 +11,6 @@ import (
 	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
-	"github.com/go-git/go-git/v5/storage"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	lru "github.com/hashicorp/golang-lru/v2"
 
@@ -34,16 +33,23 @@ func newParsedCache() *parsedCache {
 // readerCache is one goroutine's view of the objects: go-git's file storage
 // is not safe for concurrent reads, so each worker opens its own.
 type readerCache struct {
-	st    storage.Storer
+	objs  objectStore
 	trees *treeCache
 }
 
 func (s *Store) readerCache() *readerCache {
-	st := s.st
+	objs := s.objs
 	if s.gitDir != "" {
-		st = filesystem.NewStorageWithOptions(osfs.New(s.gitDir), cache.NewObjectLRU(8<<20), filesystem.Options{KeepDescriptors: true})
+		objs.st = filesystem.NewStorageWithOptions(osfs.New(s.gitDir), cache.NewObjectLRU(8<<20), filesystem.Options{KeepDescriptors: true})
 	}
-	return &readerCache{st: st, trees: newTreeCache(st, 1024)}
+	return &readerCache{objs: objs, trees: newTreeCache(objs, 1024)}
+}
+
+// close releases the files a worker's own storage holds open.
+func (rc *readerCache) close() {
+	if c, ok := rc.objs.st.(interface{ Close() error }); ok && rc.objs.dir != "" {
+		c.Close()
+	}
 }
 
 // The record of verified tips lives in .git/hive/verified, one commit a

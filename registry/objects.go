@@ -1,11 +1,15 @@
 package registry
 
 import (
+	"bufio"
 	"bytes"
+	"compress/zlib"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strconv"
+	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -53,8 +57,83 @@ type objectSizer interface {
 	EncodedObjectSize(plumbing.Hash) (int64, error)
 }
 
-// readObject reads a whole object of type t, refusing it before inflating
-// when its header says it is larger than max.
+// objectStore reads objects: loose ones straight from their files (one
+// open, one inflate, the size checked from the header before the body is
+// inflated), packed ones through go-git.
+type objectStore struct {
+	st  storage.Storer
+	dir string // the git folder, "" for storage that is not on disk
+}
+
+var zlibReaders sync.Pool
+
+// read reads a whole object of type t, refusing it before inflating when
+// its header says it is larger than max.
+func (o objectStore) read(t plumbing.ObjectType, h plumbing.Hash, max int64) ([]byte, error) {
+	if o.dir != "" {
+		b, found, err := o.readLoose(t, h, max)
+		if found || err != nil {
+			return b, err
+		}
+	}
+	return readObject(o.st, t, h, max)
+}
+
+func (o objectStore) readLoose(t plumbing.ObjectType, h plumbing.Hash, max int64) ([]byte, bool, error) {
+	hex := h.String()
+	f, err := os.Open(o.dir + "/objects/" + hex[:2] + "/" + hex[2:])
+	if err != nil {
+		return nil, false, nil // not loose: packed, or missing
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 4096)
+	var zr io.ReadCloser
+	if r, ok := zlibReaders.Get().(io.ReadCloser); ok {
+		if err := r.(zlib.Resetter).Reset(br, nil); err != nil {
+			return nil, true, fmt.Errorf("object %s: %w", h, err)
+		}
+		zr = r
+	} else if zr, err = zlib.NewReader(br); err != nil {
+		return nil, true, fmt.Errorf("object %s: %w", h, err)
+	}
+	defer zlibReaders.Put(zr)
+	var hdr [32]byte
+	n := 0
+	for {
+		if n == len(hdr) {
+			return nil, true, fmt.Errorf("object %s: malformed header", h)
+		}
+		if _, err := io.ReadFull(zr, hdr[n:n+1]); err != nil {
+			return nil, true, fmt.Errorf("object %s: %w", h, err)
+		}
+		if hdr[n] == 0 {
+			break
+		}
+		n++
+	}
+	typ, size, ok := bytes.Cut(hdr[:n], []byte{' '})
+	if !ok {
+		return nil, true, fmt.Errorf("object %s: malformed header", h)
+	}
+	ot, err := plumbing.ParseObjectType(string(typ))
+	if err != nil || ot != t {
+		return nil, true, fmt.Errorf("object %s is a %s, want a %s", h, typ, t)
+	}
+	sz, err := strconv.ParseInt(string(size), 10, 64)
+	if err != nil || sz < 0 {
+		return nil, true, fmt.Errorf("object %s: malformed size", h)
+	}
+	if sz > max {
+		return nil, true, &sizeError{size: sz, max: max}
+	}
+	b := make([]byte, sz)
+	if _, err := io.ReadFull(zr, b); err != nil {
+		return nil, true, fmt.Errorf("object %s: %w", h, err)
+	}
+	return b, true, nil
+}
+
+// readObject reads an object through go-git, checking its size first.
 func readObject(st storage.Storer, t plumbing.ObjectType, h plumbing.Hash, max int64) ([]byte, error) {
 	if sz, ok := st.(objectSizer); ok {
 		n, err := sz.EncodedObjectSize(h)
@@ -136,13 +215,13 @@ func parseTree(h plumbing.Hash, b []byte) (*tree, error) {
 
 // treeCache reads and parses trees, keeping recently used ones.
 type treeCache struct {
-	st  storage.Storer
-	lru *lru.Cache[plumbing.Hash, *tree]
+	objs objectStore
+	lru  *lru.Cache[plumbing.Hash, *tree]
 }
 
-func newTreeCache(st storage.Storer, n int) *treeCache {
+func newTreeCache(objs objectStore, n int) *treeCache {
 	c, _ := lru.New[plumbing.Hash, *tree](n)
-	return &treeCache{st: st, lru: c}
+	return &treeCache{objs: objs, lru: c}
 }
 
 // maxTreeSize bounds a tree object: a shard of a million-trace hive is
@@ -153,7 +232,7 @@ func (c *treeCache) get(h plumbing.Hash) (*tree, error) {
 	if t, ok := c.lru.Get(h); ok {
 		return t, nil
 	}
-	b, err := readObject(c.st, plumbing.TreeObject, h, maxTreeSize)
+	b, err := c.objs.read(plumbing.TreeObject, h, maxTreeSize)
 	if err != nil {
 		return nil, err
 	}

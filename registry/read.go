@@ -101,7 +101,7 @@ func (s *Store) traceAt(trees *treeCache, root plumbing.Hash, id schema.ID) (*En
 	if !ok {
 		return nil, fmt.Errorf("trace %s: %w", id, ErrNotFound)
 	}
-	b, err := readObject(trees.st, plumbing.BlobObject, e.hash, schema.MaxTraceSize)
+	b, err := trees.objs.read(plumbing.BlobObject, e.hash, schema.MaxTraceSize)
 	if err != nil {
 		return nil, fmt.Errorf("trace %s: %w", id, err)
 	}
@@ -119,7 +119,7 @@ func (s *Store) traceAt(trees *treeCache, root plumbing.Hash, id schema.ID) (*En
 	if !ok {
 		return nil, fmt.Errorf("trace %s: %s: no bundle: %w", id, RuleBundleMissing, ErrInvalid)
 	}
-	bb, err := readObject(trees.st, plumbing.BlobObject, be.hash, signing.MaxBundleSize)
+	bb, err := trees.objs.read(plumbing.BlobObject, be.hash, signing.MaxBundleSize)
 	if err != nil {
 		return nil, fmt.Errorf("bundle of %s: %w", id, err)
 	}
@@ -193,7 +193,7 @@ func (s *Store) Instances() ([]Instance, error) {
 		if err != nil {
 			return nil, err
 		}
-		rc := &readerCache{st: s.st, trees: s.trees}
+		rc := &readerCache{objs: s.objs, trees: s.trees}
 		for _, k := range t.entries {
 			id := strings.TrimSuffix(k.name, keyExt)
 			pub, err := s.key(rc, k.hash)

@@ -44,6 +44,7 @@ var (
 // tree (if any), and the clock used for new commits.
 type Store struct {
 	st      storage.Storer
+	objs    objectStore
 	gitDir  string // "" for in-memory storage
 	workDir string // "" for a bare or in-memory hive
 	now     func() time.Time
@@ -68,7 +69,8 @@ func newStore(st storage.Storer, gitDir, workDir string, opts []Option) *Store {
 	for _, o := range opts {
 		o(s)
 	}
-	s.trees = newTreeCache(s.st, 1<<16)
+	s.objs = objectStore{st: st, dir: gitDir}
+	s.trees = newTreeCache(s.objs, 1<<16)
 	s.parsed = newParsedCache()
 	return s
 }

@@ -158,7 +158,7 @@ func (h nodeHeap) allFromBase() bool {
 }
 
 func (v *validator) readCommit(h plumbing.Hash) (*object.Commit, error) {
-	b, err := readObject(v.s.st, plumbing.CommitObject, h, maxCommitSize)
+	b, err := v.s.objs.read(plumbing.CommitObject, h, maxCommitSize)
 	if err != nil {
 		return nil, err
 	}
@@ -391,6 +391,7 @@ func (v *validator) check(commits []*commitNode, progress func(done, total int))
 		go func() {
 			defer wg.Done()
 			c := v.s.readerCache()
+			defer c.close()
 			for j := range jobs {
 				if vs := v.s.checkTrace(c, j); len(vs) > 0 {
 					v.add(vs...)
@@ -632,7 +633,7 @@ func (s *Store) checkTrace(rc *readerCache, j traceJob) []Violation {
 	fail := func(rule, format string, args ...any) []Violation {
 		return []Violation{violationf(j.commit, j.path, rule, format, args...)}
 	}
-	b, err := readObject(rc.st, plumbing.BlobObject, j.trace, schema.MaxTraceSize)
+	b, err := rc.objs.read(plumbing.BlobObject, j.trace, schema.MaxTraceSize)
 	if err != nil {
 		var se *sizeError
 		if errors.As(err, &se) {
@@ -682,7 +683,7 @@ func (s *Store) checkTrace(rc *readerCache, j traceJob) []Violation {
 	if err != nil {
 		return append(vs, violationf(j.commit, j.path, keyRule(err), "key of instance %s: %v", t.InstanceID, err))
 	}
-	bb, err := readObject(rc.st, plumbing.BlobObject, j.bundle, signing.MaxBundleSize)
+	bb, err := rc.objs.read(plumbing.BlobObject, j.bundle, signing.MaxBundleSize)
 	bundlePath := j.path[:len(j.path)-len(traceExt)] + bundleExt
 	if err != nil {
 		return append(vs, violationf(j.commit, bundlePath, RuleSigBundleInvalid, "%v", err))
@@ -724,7 +725,7 @@ func keyRule(err error) string {
 
 // checkKey parses a newly registered key.
 func (s *Store) checkKey(blob plumbing.Hash) error {
-	_, err := s.key(&readerCache{st: s.st, trees: s.trees}, blob)
+	_, err := s.key(&readerCache{objs: s.objs, trees: s.trees}, blob)
 	return err
 }
 
@@ -736,7 +737,7 @@ func (s *Store) checkConfigChange(c *object.Commit, parentRoot plumbing.Hash, ol
 	if err != nil || !ok {
 		return []Violation{violationf(c.Hash, ConfigPath, RulePathDeleted, "hive.json removed")}
 	}
-	b, err := readObject(s.st, plumbing.BlobObject, e.hash, MaxConfigSize)
+	b, err := s.objs.read(plumbing.BlobObject, e.hash, MaxConfigSize)
 	if err != nil {
 		return []Violation{violationf(c.Hash, ConfigPath, RuleConfigInvalid, "%v", err)}
 	}
@@ -752,7 +753,7 @@ func (s *Store) checkConfigChange(c *object.Commit, parentRoot plumbing.Hash, ol
 	if err != nil || !ok {
 		return append(vs, violationf(c.Hash, ConfigPath, RuleConfigUnsigned, "changed without a maintainer's signature in %s", ConfigBundlePath))
 	}
-	bb, err := readObject(s.st, plumbing.BlobObject, be.hash, signing.MaxBundleSize)
+	bb, err := s.objs.read(plumbing.BlobObject, be.hash, signing.MaxBundleSize)
 	if err != nil {
 		return append(vs, violationf(c.Hash, ConfigBundlePath, RuleSigBundleInvalid, "%v", err))
 	}
@@ -760,7 +761,7 @@ func (s *Store) checkConfigChange(c *object.Commit, parentRoot plumbing.Hash, ol
 	if err != nil {
 		return append(vs, violationf(c.Hash, ConfigBundlePath, RuleSigBundleInvalid, "%v", err))
 	}
-	rc := &readerCache{st: s.st, trees: s.trees}
+	rc := &readerCache{objs: s.objs, trees: s.trees}
 	for _, m := range old.Maintainers {
 		if old.IsRevoked(m) {
 			continue
@@ -792,7 +793,7 @@ func (s *Store) configAt(trees *treeCache, root plumbing.Hash) (*Config, error) 
 	if c, ok := s.parsed.configs.Get(e.hash); ok {
 		return c, nil
 	}
-	b, err := readObject(s.st, plumbing.BlobObject, e.hash, MaxConfigSize)
+	b, err := s.objs.read(plumbing.BlobObject, e.hash, MaxConfigSize)
 	if err != nil {
 		return nil, err
 	}
@@ -809,7 +810,7 @@ func (s *Store) key(rc *readerCache, blob plumbing.Hash) (*signing.PublicKey, er
 	if k, ok := s.parsed.keys.Get(blob); ok {
 		return k, nil
 	}
-	b, err := readObject(rc.st, plumbing.BlobObject, blob, signing.MaxPublicKeySize)
+	b, err := rc.objs.read(plumbing.BlobObject, blob, signing.MaxPublicKeySize)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", signing.ErrKeyInvalid, err)
 	}
