@@ -82,6 +82,7 @@ func InitStorage(s *Store, name string, maintainers []string) error {
 
 func (s *Store) initCommit(raw []byte, name string) error {
 	w := &writer{s: s}
+	defer w.discard() // temporary files of objects never synced
 	blob, err := w.blob(raw)
 	if err != nil {
 		return err
@@ -269,6 +270,7 @@ func (s *Store) commitTraces(todo []*pending, keys KeyFunc, perCommit int) ([]Ad
 		return nil, errs
 	}
 	w := &writer{s: s}
+	defer w.discard() // temporary files of objects never synced
 	root, tip := headCommit.TreeHash, head
 	var added []Added
 	files := map[string][]byte{}
@@ -312,18 +314,20 @@ func (s *Store) commitTraces(todo []*pending, keys KeyFunc, perCommit int) ([]Ad
 	return added, s.checkout(files)
 }
 
-// commitRange gates new commits with the validator, makes them durable and
-// moves main to tip.
+// commitRange makes new commits durable, gates them with the validator and
+// moves main to tip. Objects of refused commits stay unreferenced, as git
+// leaves them, until a gc.
 func (s *Store) commitRange(w *writer, head, tip plumbing.Hash) error {
+	if err := w.sync(); err != nil {
+		w.discard()
+		return err
+	}
 	r, err := s.Verify(tip, VerifyOptions{Base: head})
 	if err != nil {
 		return err
 	}
 	if err := r.Err(); err != nil {
 		return fmt.Errorf("the new commits break the rules (a bug in hive): %w", err)
-	}
-	if err := w.sync(); err != nil {
-		return err
 	}
 	return s.moveMain(head, tip)
 }
@@ -486,6 +490,7 @@ func (s *Store) AddKey(instance string, pem []byte) (plumbing.Hash, error) {
 		return plumbing.ZeroHash, fmt.Errorf("instance %s already has another key in %s; keys are never replaced: %w", instance, KeyPath(instance), ErrExists)
 	}
 	w := &writer{s: s}
+	defer w.discard() // temporary files of objects never synced
 	kb, err := w.blob(pem)
 	if err != nil {
 		return plumbing.ZeroHash, err
