@@ -35,6 +35,10 @@ type VerifyOptions struct {
 	// Base is the commit the range starts from (exclusive); zero verifies
 	// the whole history from its root.
 	Base plumbing.Hash
+	// Known are commits the caller has verified already (a pull passes its
+	// local main): the walk stops at them without requiring that head
+	// descends from them.
+	Known []plumbing.Hash
 	// Full ignores the record of verified tips.
 	Full bool
 	// Progress, if set, is called as commits are checked.
@@ -73,7 +77,10 @@ func (s *Store) Verify(head plumbing.Hash, opts VerifyOptions) (*Report, error) 
 	// A clean result is recorded only when it covers the whole history:
 	// from the root, or from a base that is itself on record.
 	recordable := opts.Base.IsZero() || slices.Contains(tips, opts.Base)
-	var stops []plumbing.Hash
+	for _, k := range opts.Known {
+		recordable = recordable && slices.Contains(tips, k)
+	}
+	stops := append([]plumbing.Hash(nil), opts.Known...)
 	if !opts.Full {
 		// A recorded head answers at once, but a range still proves that
 		// head descends from base (the walk below does it cheaply).
@@ -81,7 +88,7 @@ func (s *Store) Verify(head plumbing.Hash, opts VerifyOptions) (*Report, error) 
 			r.Cached = true
 			return r, nil
 		}
-		stops = tips
+		stops = append(stops, tips...)
 	}
 	v := &validator{s: s, report: r, limits: s.limits}
 	commits, ok := v.walk(head, opts.Base, stops)
@@ -544,18 +551,14 @@ func (v *validator) checkMerge(c *object.Commit) {
 	trees := v.s.trees
 	var ps [2]*object.Commit
 	for i, h := range c.ParentHashes {
-		if _, err := v.readCommit(h); err != nil { // size-checked first
-			v.add(violationf(c.Hash, "", RuleObjectInvalid, "parent %s: %v", h, err))
-			return
-		}
-		p, err := object.GetCommit(v.s.st, h) // bound to storage, for MergeBase
+		p, err := v.readCommit(h)
 		if err != nil {
 			v.add(violationf(c.Hash, "", RuleObjectInvalid, "parent %s: %v", h, err))
 			return
 		}
 		ps[i] = p
 	}
-	bases, err := ps[0].MergeBase(ps[1])
+	bases, err := v.s.mergeBases(ps[0].Hash, ps[1].Hash)
 	if err != nil {
 		v.add(violationf(c.Hash, "", RuleObjectInvalid, "merge base: %v", err))
 		return
@@ -564,7 +567,12 @@ func (v *validator) checkMerge(c *object.Commit) {
 		v.add(violationf(c.Hash, "", RuleHistoryUnrelated, "merge of unrelated histories"))
 		return
 	}
-	base := bases[0].TreeHash
+	bc, err := v.readCommit(bases[0])
+	if err != nil {
+		v.add(violationf(c.Hash, "", RuleObjectInvalid, "merge base: %v", err))
+		return
+	}
+	base := bc.TreeHash
 	var changes []change
 	for _, p := range ps {
 		if err := v.s.diff(trees, p.TreeHash, c.TreeHash, "", &changes); err != nil {

@@ -1,0 +1,342 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/schollz/progressbar/v3"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/hive-dev/hive/registry"
+)
+
+// progress returns a progress callback drawing a bar on stderr when it is a
+// terminal, and nil (no bar) otherwise.
+func progress(c *cli.Context, what string) (func(done, total int), func()) {
+	f, ok := c.App.ErrWriter.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil, func() {}
+	}
+	var bar *progressbar.ProgressBar
+	return func(done, total int) {
+			if total < 100 {
+				return
+			}
+			if bar == nil {
+				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(f), progressbar.OptionSetDescription(what),
+					progressbar.OptionShowCount(), progressbar.OptionThrottle(100e6), progressbar.OptionClearOnFinish())
+			}
+			bar.Set(done)
+		}, func() {
+			if bar != nil {
+				bar.Finish()
+			}
+		}
+}
+
+// printReport prints a refused report's violations, one a line.
+func printReport(w io.Writer, r *registry.Report) {
+	if r == nil {
+		return
+	}
+	for _, v := range r.Violations {
+		fmt.Fprintln(w, v.Error())
+	}
+	if r.Omitted > 0 {
+		fmt.Fprintf(w, "... and %d more violations\n", r.Omitted)
+	}
+}
+
+func cloneCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "clone",
+		Usage:     "clone a hive and verify its whole history before it is used",
+		ArgsUsage: "URL [DIR]",
+		Action: func(c *cli.Context) error {
+			if c.NArg() < 1 || c.NArg() > 2 {
+				return usagef("clone takes a URL and an optional folder")
+			}
+			url, dir := c.Args().Get(0), c.Args().Get(1)
+			if dir == "" {
+				dir = strings.TrimSuffix(filepath.Base(strings.TrimRight(url, "/")), ".git")
+			}
+			bar, done := progress(c, "verifying")
+			s, rep, err := registry.Clone(url, dir, bar)
+			done()
+			if errors.Is(err, registry.ErrRefused) {
+				printReport(c.App.Writer, rep)
+				return fmt.Errorf("%s does not verify: %d violations; nothing was cloned", url, len(rep.Violations)+rep.Omitted)
+			}
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			head, _ := s.Head()
+			fmt.Fprintf(c.App.Writer, "cloned %s into %s: %d commits, %d traces verified, main at %s\n", url, dir, rep.Commits, rep.Traces, head.String()[:12])
+			return nil
+		},
+	}
+}
+
+func pullCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "pull",
+		Usage:     "fetch another hive's main, verify what it adds, then fast-forward or merge",
+		ArgsUsage: "[REMOTE|URL]",
+		Flags:     []cli.Flag{jsonFlag},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 1 {
+				return usagef("pull takes one remote")
+			}
+			s, err := openStore(c)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			r, err := s.ResolveRemote(c.Args().First())
+			if err != nil {
+				return err
+			}
+			bar, done := progress(c, "verifying")
+			res, err := s.Pull(r, bar)
+			done()
+			if errors.Is(err, registry.ErrRefused) {
+				printReport(c.App.Writer, res.Report)
+				return fmt.Errorf("pull from %s refused: %d violations; main, the index and the working tree are unchanged", r.URL, len(res.Report.Violations)+res.Report.Omitted)
+			}
+			if errors.Is(err, registry.ErrMergeConflict) {
+				return &hintError{err, "nothing was changed; merge by hand with git (`git fetch " + r.URL + " main && git merge FETCH_HEAD`), then run `hive verify`"}
+			}
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				return printJSON(c.App.Writer, map[string]any{"remote": r.URL, "old": res.Old.String(), "new": res.New.String(),
+					"merged": res.Merged, "traces_added": res.Added, "commits_checked": res.Report.Commits, "traces_checked": res.Report.Traces})
+			}
+			switch {
+			case res.New == res.Old:
+				fmt.Fprintf(c.App.Writer, "already up to date with %s\n", r.URL)
+			case res.Merged:
+				fmt.Fprintf(c.App.Writer, "merged %s: %d new traces (%d commits, %d traces checked), main at %s\n", r.URL, res.Added, res.Report.Commits, res.Report.Traces, res.New.String()[:12])
+			default:
+				fmt.Fprintf(c.App.Writer, "fast-forwarded to %s: %d new traces (%d commits, %d traces checked)\n", res.New.String()[:12], res.Added, res.Report.Commits, res.Report.Traces)
+			}
+			return nil
+		},
+	}
+}
+
+func pushCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "push",
+		Usage:     "verify main, then push it to another hive's main",
+		ArgsUsage: "[REMOTE|URL]",
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 1 {
+				return usagef("push takes one remote")
+			}
+			s, err := openStore(c)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			r, err := s.ResolveRemote(c.Args().First())
+			if err != nil {
+				return err
+			}
+			head, err := s.Push(r, c.App.ErrWriter)
+			if errors.Is(err, registry.ErrNonFastForward) {
+				return &hintError{err, fmt.Sprintf("run `hive pull %s` to merge its skills, then push again", c.Args().First())}
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.Writer, "pushed main (%s) to %s\n", head.String()[:12], r.URL)
+			return nil
+		},
+	}
+}
+
+func submitCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "submit",
+		Usage:     "push the skills the remote lacks to a branch hive/<instance>/<skill>, for a pull request",
+		ArgsUsage: "[REMOTE|URL]",
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 1 {
+				return usagef("submit takes one remote")
+			}
+			s, err := openStore(c)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			r, err := s.ResolveRemote(c.Args().First())
+			if err != nil {
+				return err
+			}
+			sub, err := s.Submit(r, c.App.ErrWriter)
+			if err != nil {
+				return err
+			}
+			w := c.App.Writer
+			fmt.Fprintf(w, "pushed branch %s to %s\n\n", sub.Branch, r.URL)
+			fmt.Fprintf(w, "Pull request: %s -> main\n", sub.Branch)
+			fmt.Fprintf(w, "Skills it adds (%d):\n", len(sub.Traces))
+			for _, e := range sub.Traces {
+				fmt.Fprintf(w, "  %s  %s  %s\n", e.ID, e.Trace.InstanceID, e.Trace.Intent)
+			}
+			fmt.Fprintf(w, "\nTo review it, a maintainer runs:\n  git fetch %s %s\n  hive verify --base %s --head FETCH_HEAD\n", r.URL, sub.Branch, sub.Base.String()[:12])
+			if u := compareURL(r.URL, sub.Branch); u != "" {
+				fmt.Fprintf(w, "Open it at: %s\n", u)
+			}
+			return nil
+		},
+	}
+}
+
+// compareURL is the page to open a pull request on GitHub, for GitHub URLs.
+func compareURL(url, branch string) string {
+	u := strings.TrimSuffix(url, ".git")
+	switch {
+	case strings.HasPrefix(u, "git@github.com:"):
+		u = "https://github.com/" + strings.TrimPrefix(u, "git@github.com:")
+	case strings.HasPrefix(u, "https://github.com/"):
+	default:
+		return ""
+	}
+	return u + "/compare/main..." + branch + "?expand=1"
+}
+
+func hooksCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "hooks",
+		Usage: "install git hooks that run the validator",
+		Subcommands: []*cli.Command{{
+			Name:  "install",
+			Usage: "install pre-push (a working hive) or pre-receive (a bare hub) so that plain git push is gated",
+			Action: func(c *cli.Context) error {
+				s, err := openStore(c)
+				if err != nil {
+					return err
+				}
+				defer s.Close()
+				exe, err := os.Executable()
+				if err != nil {
+					return err
+				}
+				hook := "pre-push"
+				if s.WorkDir() == "" {
+					hook = "pre-receive"
+				}
+				dir := filepath.Join(s.GitDir(), "hooks")
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					return err
+				}
+				script := fmt.Sprintf("#!/bin/sh\n# installed by hive hooks install: the validator gates every update\nexec %q hook %s \"$@\"\n", exe, hook)
+				p := filepath.Join(dir, hook)
+				if err := os.WriteFile(p, []byte(script), 0o755); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.App.Writer, "installed %s\n", p)
+				return nil
+			},
+		}},
+	}
+}
+
+// hookCommand runs inside git hooks (hive hooks install writes them).
+func hookCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "hook",
+		Hidden: true,
+		Subcommands: []*cli.Command{{
+			Name:  "pre-receive",
+			Usage: "gate a push to a bare hive (reads git's old new ref lines)",
+			Action: func(c *cli.Context) error {
+				gitDir := os.Getenv("GIT_DIR")
+				if gitDir == "" {
+					gitDir = "."
+				}
+				s, err := registry.Open(gitDir)
+				if err != nil {
+					return err
+				}
+				defer s.Close()
+				main, _ := s.Head()
+				check := s
+				if q := os.Getenv("GIT_QUARANTINE_PATH"); q != "" {
+					qs, cleanup, err := registry.OpenQuarantine(s.GitDir(), q)
+					if err != nil {
+						return err
+					}
+					defer cleanup()
+					check = qs
+				}
+				return gate(c, check, main, c.App.Reader)
+			},
+		}, {
+			Name:  "pre-push",
+			Usage: "verify what a working hive pushes (reads git's pre-push lines)",
+			Action: func(c *cli.Context) error {
+				s, err := openStore(c)
+				if err != nil {
+					return err
+				}
+				defer s.Close()
+				sc := bufio.NewScanner(c.App.Reader)
+				failed := 0
+				for sc.Scan() {
+					f := strings.Fields(sc.Text())
+					if len(f) != 4 || plumbing.NewHash(f[1]).IsZero() {
+						continue
+					}
+					rep, err := s.Verify(plumbing.NewHash(f[1]), registry.VerifyOptions{})
+					if err != nil {
+						return err
+					}
+					printReport(c.App.ErrWriter, rep)
+					failed += len(rep.Violations)
+				}
+				if failed > 0 {
+					return fmt.Errorf("push refused by hive: %d violations", failed)
+				}
+				return nil
+			},
+		}},
+	}
+}
+
+// gate checks each "old new ref" line of a pre-receive hook.
+func gate(c *cli.Context, s *registry.Store, main plumbing.Hash, in io.Reader) error {
+	sc := bufio.NewScanner(in)
+	failed := 0
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 3 {
+			continue
+		}
+		u := registry.Update{Old: plumbing.NewHash(f[0]), New: plumbing.NewHash(f[1]), Ref: plumbing.ReferenceName(f[2])}
+		rep, err := s.CheckUpdate(u, main)
+		if err != nil {
+			return err
+		}
+		printReport(c.App.ErrWriter, rep)
+		failed += len(rep.Violations) + rep.Omitted
+		if len(rep.Violations) == 0 {
+			fmt.Fprintf(c.App.ErrWriter, "hive: %s verified (%d commits, %d traces)\n", u.Ref, rep.Commits, rep.Traces)
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("push refused by hive: %d violations; nothing was changed", failed)
+	}
+	return nil
+}

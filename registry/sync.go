@@ -1,0 +1,412 @@
+package registry
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+)
+
+var (
+	// ErrRefused reports a pull or push the validator refused; the report
+	// that comes with it lists every violation.
+	ErrRefused = errors.New("refused by the validator")
+	// ErrMergeConflict reports a merge that would have to choose between
+	// two different changes of hive.json or of a key.
+	ErrMergeConflict = errors.New("merge conflict")
+	// ErrNonFastForward reports a push that the remote refused because
+	// its main has commits this hive lacks.
+	ErrNonFastForward = errors.New("the remote's main has commits this hive lacks")
+)
+
+// Remote is where a hive syncs with: a named git remote or a URL.
+type Remote struct {
+	Name string // the git remote's name, or a name derived from the URL
+	URL  string
+}
+
+// ResolveRemote turns a remote's name (from the git config) or a URL (a
+// path, file://, http(s)://, ssh) into a Remote. An empty name is origin.
+func (s *Store) ResolveRemote(nameOrURL string) (Remote, error) {
+	if nameOrURL == "" {
+		nameOrURL = "origin"
+	}
+	cfg, err := s.st.Config()
+	if err != nil {
+		return Remote{}, err
+	}
+	if rc, ok := cfg.Remotes[nameOrURL]; ok && len(rc.URLs) > 0 {
+		return Remote{Name: nameOrURL, URL: rc.URLs[0]}, nil
+	}
+	if !strings.Contains(nameOrURL, "/") && !strings.Contains(nameOrURL, ":") {
+		return Remote{}, fmt.Errorf("no remote %q (add one with `git remote add %s URL`, or give a URL): %w", nameOrURL, nameOrURL, ErrNotFound)
+	}
+	url := nameOrURL
+	if _, err := os.Stat(url); err == nil {
+		if abs, err := filepath.Abs(url); err == nil {
+			url = abs
+		}
+	}
+	sum := sha256.Sum256([]byte(url))
+	return Remote{Name: "url-" + hex.EncodeToString(sum[:6]), URL: url}, nil
+}
+
+// incomingRef holds what a pull fetched until the validator has passed it.
+func incomingRef(r Remote) plumbing.ReferenceName {
+	return plumbing.ReferenceName("refs/hive/incoming/" + r.Name)
+}
+
+// seenRef is the last tip of a remote's main that this hive accepted; a
+// remote whose main no longer descends from it rewrote its history.
+func seenRef(r Remote) plumbing.ReferenceName {
+	return plumbing.ReferenceName("refs/hive/remotes/" + r.Name + "/main")
+}
+
+// fetch fetches the remote's main into the quarantine ref and returns it.
+func (s *Store) fetch(r Remote) (plumbing.Hash, error) {
+	rem := git.NewRemote(s.st, &config.RemoteConfig{Name: r.Name, URLs: []string{r.URL}})
+	spec := config.RefSpec("+" + string(Branch) + ":" + string(incomingRef(r)))
+	err := rem.Fetch(&git.FetchOptions{RemoteName: r.Name, RefSpecs: []config.RefSpec{spec}, Tags: git.NoTags, Force: true})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		if errors.Is(err, transport.ErrEmptyRemoteRepository) {
+			return plumbing.ZeroHash, fmt.Errorf("fetch %s: the remote is empty: %w", r.URL, ErrNotFound)
+		}
+		return plumbing.ZeroHash, fmt.Errorf("fetch main from %s: %w", r.URL, err)
+	}
+	ref, err := s.st.Reference(incomingRef(r))
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("fetch %s: no branch main there: %w", r.URL, ErrNotFound)
+	}
+	return ref.Hash(), nil
+}
+
+// PullResult says what a pull did.
+type PullResult struct {
+	Remote  Remote
+	Old     plumbing.Hash // main before
+	New     plumbing.Hash // main after (Old when nothing changed)
+	Fetched plumbing.Hash // the remote's main
+	Merged  bool          // a merge commit was made
+	Report  *Report       // the validator's report on what was fetched
+	Added   int           // traces new on main
+}
+
+// Pull fetches the remote's main into quarantine, verifies what it adds
+// against this hive's verified main, and fast-forwards or merges. On any
+// violation it returns the report with ErrRefused and changes nothing:
+// main, the index and the working tree stay as they were.
+func (s *Store) Pull(r Remote, progress func(done, total int)) (*PullResult, error) {
+	unlock, err := s.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	local, err := s.Head()
+	if err != nil {
+		return nil, err
+	}
+	res := &PullResult{Remote: r, Old: local, New: local}
+	// Our own main first: a pull extends only a verified state.
+	if rep, err := s.Verify(local, VerifyOptions{}); err != nil {
+		return nil, err
+	} else if rep.Err() != nil {
+		res.Report = rep
+		return res, fmt.Errorf("this hive's own main does not verify; run `hive verify`: %w", ErrRefused)
+	}
+	incoming, err := s.fetch(r)
+	if err != nil {
+		return nil, err
+	}
+	res.Fetched = incoming
+	defer s.st.RemoveReference(incomingRef(r))
+	// A remote must never serve less than it served before.
+	if seen, err := s.st.Reference(seenRef(r)); err == nil && seen.Hash() != incoming {
+		ok, err := s.isAncestor(seen.Hash(), incoming)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			res.Report = &Report{Head: incoming, Base: seen.Hash(), Violations: Violations{violationf(incoming, "", RuleHistoryRewritten,
+				"%s's main %s does not descend from %s, which it served before: history was rewritten", r.Name, short(incoming), short(seen.Hash()))}}
+			return res, fmt.Errorf("pull from %s: %w", r.URL, ErrRefused)
+		}
+	}
+	if done, err := s.isAncestor(incoming, local); err != nil {
+		return nil, err
+	} else if done {
+		res.Report = &Report{Head: incoming, Cached: true}
+		return res, s.setRef(seenRef(r), incoming)
+	}
+	ff, err := s.isAncestor(local, incoming)
+	if err != nil {
+		return nil, err
+	}
+	opts := VerifyOptions{Progress: progress}
+	if ff {
+		opts.Base = local
+	} else {
+		opts.Known = []plumbing.Hash{local}
+	}
+	rep, err := s.Verify(incoming, opts)
+	if err != nil {
+		return nil, err
+	}
+	res.Report = rep
+	if rep.Err() != nil {
+		return res, fmt.Errorf("pull from %s: %w", r.URL, ErrRefused)
+	}
+	tip := incoming
+	w := &writer{s: s}
+	defer w.discard()
+	if !ff {
+		if tip, err = s.mergeCommit(w, local, incoming, fmt.Sprintf("hive: merge %s from %s\n", short(incoming), r.Name)); err != nil {
+			return nil, err
+		}
+		res.Merged = true
+		if err := w.sync(); err != nil {
+			return nil, err
+		}
+		mrep, err := s.Verify(tip, VerifyOptions{Base: local, Known: []plumbing.Hash{incoming}})
+		if err != nil {
+			return nil, err
+		}
+		if mrep.Err() != nil {
+			return res, fmt.Errorf("the merge breaks the rules (a bug in hive): %w", mrep.Err())
+		}
+	}
+	files, err := s.addedFiles(local, tip)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.moveMain(local, tip); err != nil {
+		return nil, err
+	}
+	res.New = tip
+	for p := range files {
+		if k, _ := classify(p); k == kindTrace {
+			res.Added++
+		}
+	}
+	if err := s.setRef(seenRef(r), incoming); err != nil {
+		return res, err
+	}
+	return res, s.checkout(files)
+}
+
+// setRef points a ref of hive's own at h.
+func (s *Store) setRef(name plumbing.ReferenceName, h plumbing.Hash) error {
+	return s.st.SetReference(plumbing.NewHashReference(name, h))
+}
+
+// isAncestor reports whether a is b or one of b's ancestors.
+func (s *Store) isAncestor(a, b plumbing.Hash) (bool, error) {
+	if a == b {
+		return true, nil
+	}
+	v := &validator{s: s, report: &Report{}, limits: s.limits}
+	v.walk(b, a, nil)
+	for _, x := range v.report.Violations {
+		if x.Rule == RuleHistoryRewritten {
+			return false, nil
+		}
+		return false, x
+	}
+	return true, nil
+}
+
+// mergeCommit writes the merge of theirs into ours: a three-way merge of
+// the trees in which content-addressed traces never conflict; two
+// different changes of hive.json or a key do, and nothing is written.
+func (s *Store) mergeCommit(w *writer, ours, theirs plumbing.Hash, msg string) (plumbing.Hash, error) {
+	v := &validator{s: s}
+	oc, err := v.readCommit(ours)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	tc, err := v.readCommit(theirs)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	bases, err := s.mergeBases(ours, theirs)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if len(bases) == 0 {
+		return plumbing.ZeroHash, fmt.Errorf("%s and %s share no history: %w", short(ours), short(theirs), ErrMergeConflict)
+	}
+	bc, err := v.readCommit(bases[0])
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	var conflicts []string
+	root, err := w.merge3(bc.TreeHash, oc.TreeHash, tc.TreeHash, "", &conflicts)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if len(conflicts) > 0 {
+		return plumbing.ZeroHash, fmt.Errorf("both sides changed %s differently; resolve it by hand with git, then run hive verify: %w", strings.Join(conflicts, ", "), ErrMergeConflict)
+	}
+	return w.commit(root, []plumbing.Hash{ours, theirs}, "hive", s.now(), msg)
+}
+
+// gitCommit reads a commit bound to the storage, as go-git's walks need
+// it; the size is checked first.
+func gitCommit(s *Store, h plumbing.Hash) (*object.Commit, error) {
+	if _, err := (&validator{s: s}).readCommit(h); err != nil {
+		return nil, err
+	}
+	return object.GetCommit(s.st, h)
+}
+
+// mergeBases returns the best common ancestors of a and b.
+func (s *Store) mergeBases(a, b plumbing.Hash) ([]plumbing.Hash, error) {
+	ca, err := gitCommit(s, a)
+	if err != nil {
+		return nil, err
+	}
+	cb, err := gitCommit(s, b)
+	if err != nil {
+		return nil, err
+	}
+	bases, err := ca.MergeBase(cb)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]plumbing.Hash, len(bases))
+	for i, c := range bases {
+		out[i] = c.Hash
+	}
+	return out, nil
+}
+
+// merge3 merges trees a and b from their base o, path by path.
+func (w *writer) merge3(o, a, b plumbing.Hash, prefix string, conflicts *[]string) (plumbing.Hash, error) {
+	switch {
+	case a == b:
+		return a, nil
+	case o == a:
+		return b, nil
+	case o == b:
+		return a, nil
+	}
+	entries := func(h plumbing.Hash) (map[string]*entry, error) {
+		m := map[string]*entry{}
+		if h.IsZero() {
+			return m, nil
+		}
+		t, err := w.s.trees.get(h)
+		if err != nil {
+			return nil, err
+		}
+		for i := range t.entries {
+			m[t.entries[i].name] = &t.entries[i]
+		}
+		return m, nil
+	}
+	eo, err := entries(o)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	ea, err := entries(a)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	eb, err := entries(b)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	names := map[string]bool{}
+	for _, m := range []map[string]*entry{eo, ea, eb} {
+		for n := range m {
+			names[n] = true
+		}
+	}
+	var out []entry
+	for n := range names {
+		x, y, z := eo[n], ea[n], eb[n]
+		var pick *entry
+		switch {
+		case sameEntry(y, z):
+			pick = y
+		case sameEntry(x, y):
+			pick = z
+		case sameEntry(x, z):
+			pick = y
+		case isTreeOrNil(x) && isTreeOrNil(y) && isTreeOrNil(z):
+			h, err := w.merge3(hashOf(x), hashOf(y), hashOf(z), prefix+n+"/", conflicts)
+			if err != nil {
+				return plumbing.ZeroHash, err
+			}
+			if !h.IsZero() {
+				pick = &entry{name: n, mode: filemode.Dir, hash: h}
+			}
+		case x == nil && y != nil && z != nil && strings.HasSuffix(n, bundleExt):
+			pick = y // one trace, two valid signatures (ECDSA is randomised): keep ours
+		default:
+			*conflicts = append(*conflicts, prefix+n)
+		}
+		if pick != nil {
+			out = append(out, *pick)
+		}
+	}
+	if len(out) == 0 {
+		return plumbing.ZeroHash, nil
+	}
+	return w.tree(out)
+}
+
+func isTreeOrNil(e *entry) bool { return e == nil || e.isTree() }
+
+func hashOf(e *entry) plumbing.Hash {
+	if e == nil {
+		return plumbing.ZeroHash
+	}
+	return e.hash
+}
+
+// addedFiles returns the files tip's tree adds to old's, with their bytes,
+// for the working tree.
+func (s *Store) addedFiles(old, tip plumbing.Hash) (map[string][]byte, error) {
+	if s.workDir == "" {
+		return nil, nil
+	}
+	v := &validator{s: s}
+	var oldTree plumbing.Hash
+	if !old.IsZero() {
+		oc, err := v.readCommit(old)
+		if err != nil {
+			return nil, err
+		}
+		oldTree = oc.TreeHash
+	}
+	tc, err := v.readCommit(tip)
+	if err != nil {
+		return nil, err
+	}
+	var changes []change
+	if err := s.diff(s.trees, oldTree, tc.TreeHash, "", &changes); err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{}
+	for _, ch := range changes {
+		if ch.new == nil {
+			continue
+		}
+		b, err := s.objs.read(plumbing.BlobObject, ch.new.hash, maxTreeSize)
+		if err != nil {
+			return nil, err
+		}
+		files[ch.path] = b
+	}
+	return files, nil
+}
