@@ -40,9 +40,19 @@ type readerCache struct {
 func (s *Store) readerCache() *readerCache {
 	objs := s.objs
 	if s.gitDir != "" {
-		objs.st = filesystem.NewStorageWithOptions(osfs.New(s.gitDir), cache.NewObjectLRU(8<<20), filesystem.Options{KeepDescriptors: true})
+		objs.st = filesystem.NewStorageWithOptions(osfs.New(s.gitDir), cache.NewObjectLRU(8<<20), s.storageOptions())
 	}
 	return &readerCache{objs: objs, trees: newTreeCache(objs, 1024)}
+}
+
+// storageOptions are the go-git options a worker's storage needs to see
+// what the store sees: alternates for a quarantine.
+func (s *Store) storageOptions() filesystem.Options {
+	o := filesystem.Options{KeepDescriptors: true}
+	if s.alternates {
+		o.AlternatesFS = osfs.New("/")
+	}
+	return o
 }
 
 // close releases the files a worker's own storage holds open.

@@ -136,11 +136,9 @@ func (o objectStore) readLoose(t plumbing.ObjectType, h plumbing.Hash, max int64
 // readObject reads an object through go-git, checking its size first.
 func readObject(st storage.Storer, t plumbing.ObjectType, h plumbing.Hash, max int64) ([]byte, error) {
 	if sz, ok := st.(objectSizer); ok {
-		n, err := sz.EncodedObjectSize(h)
-		if err != nil {
-			return nil, fmt.Errorf("object %s: %w", h, ErrNotFound)
-		}
-		if n > max {
+		// go-git reads the size from the object's header; it does not look
+		// in alternates, where EncodedObject below does.
+		if n, err := sz.EncodedObjectSize(h); err == nil && n > max {
 			return nil, &sizeError{size: n, max: max}
 		}
 	}

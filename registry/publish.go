@@ -278,5 +278,6 @@ func OpenQuarantine(gitDir, quarantine string) (*Store, func(), error) {
 	}
 	st := filesystem.NewStorageWithOptions(osfs.New(tmp), cache.NewObjectLRU(64<<20), filesystem.Options{KeepDescriptors: true, AlternatesFS: osfs.New("/")})
 	s := newStore(st, tmp, "", nil)
+	s.alternates = true
 	return s, func() { s.Close(); cleanup() }, nil
 }

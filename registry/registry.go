@@ -43,16 +43,17 @@ var (
 // Store is an open hive: its git object and reference storage, the working
 // tree (if any), and the clock used for new commits.
 type Store struct {
-	st      storage.Storer
-	objs    objectStore
-	gitDir  string // "" for in-memory storage
-	workDir string // "" for a bare or in-memory hive
-	now     func() time.Time
-	limits  Limits
-	trees   *treeCache
-	parsed  *parsedCache
-	memTips []plumbing.Hash // the verified-tips record of in-memory storage
-	memLock sync.Mutex      // the writers' lock of in-memory storage
+	st         storage.Storer
+	objs       objectStore
+	gitDir     string // "" for in-memory storage
+	workDir    string // "" for a bare or in-memory hive
+	now        func() time.Time
+	limits     Limits
+	trees      *treeCache
+	parsed     *parsedCache
+	memTips    []plumbing.Hash // the verified-tips record of in-memory storage
+	memLock    sync.Mutex      // the writers' lock of in-memory storage
+	alternates bool            // objects/info/alternates names folders outside gitDir
 }
 
 // Option changes how a Store is opened.

@@ -46,9 +46,18 @@ func (s *Store) ResolveRemote(nameOrURL string) (Remote, error) {
 		return Remote{}, err
 	}
 	if rc, ok := cfg.Remotes[nameOrURL]; ok && len(rc.URLs) > 0 {
-		return Remote{Name: nameOrURL, URL: rc.URLs[0]}, nil
+		url := rc.URLs[0]
+		if isLocalPath(url) && !filepath.IsAbs(url) && s.gitDir != "" {
+			// git resolves a relative remote from the repository's top.
+			top := s.workDir
+			if top == "" {
+				top = s.gitDir
+			}
+			url = filepath.Join(top, url)
+		}
+		return Remote{Name: nameOrURL, URL: url}, nil
 	}
-	if !strings.Contains(nameOrURL, "/") && !strings.Contains(nameOrURL, ":") {
+	if fi, err := os.Stat(nameOrURL); (err != nil || !fi.IsDir()) && !strings.Contains(nameOrURL, "/") && !strings.Contains(nameOrURL, ":") {
 		return Remote{}, fmt.Errorf("no remote %q (add one with `git remote add %s URL`, or give a URL): %w", nameOrURL, nameOrURL, ErrNotFound)
 	}
 	url := nameOrURL
@@ -59,6 +68,17 @@ func (s *Store) ResolveRemote(nameOrURL string) (Remote, error) {
 	}
 	sum := sha256.Sum256([]byte(url))
 	return Remote{Name: "url-" + hex.EncodeToString(sum[:6]), URL: url}, nil
+}
+
+// isLocalPath reports whether a remote URL is a path rather than a URL with
+// a scheme or an scp-like host:path.
+func isLocalPath(url string) bool {
+	if strings.Contains(url, "://") {
+		return false
+	}
+	colon := strings.IndexByte(url, ':')
+	slash := strings.IndexByte(url, '/')
+	return colon < 0 || (slash >= 0 && slash < colon)
 }
 
 // incomingRef holds what a pull fetched until the validator has passed it.
