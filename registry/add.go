@@ -132,9 +132,9 @@ type Input struct {
 
 // Added is a trace that Add committed.
 type Added struct {
-	ID     schema.ID
-	Commit plumbing.Hash
-	Name   string
+	ID     schema.ID     `json:"id"`
+	Commit plumbing.Hash `json:"commit"`
+	Name   string        `json:"input"`
 }
 
 // InputErrors lists what was wrong with the inputs of an Add, each error
@@ -236,12 +236,17 @@ func (s *Store) commitTraces(todo []*pending, keys KeyFunc, perCommit int) ([]Ad
 	if perCommit < 1 {
 		perCommit = 1
 	}
-	var errs InputErrors
 	unlock, err := s.lock()
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
+	return s.commitTracesLocked(todo, keys, perCommit)
+}
+
+// commitTracesLocked is commitTraces for a caller that holds the lock.
+func (s *Store) commitTracesLocked(todo []*pending, keys KeyFunc, perCommit int) ([]Added, error) {
+	var errs InputErrors
 	head, err := s.Head()
 	if err != nil {
 		return nil, err
@@ -472,6 +477,11 @@ func (s *Store) AddKey(instance string, pem []byte) (plumbing.Hash, error) {
 		return plumbing.ZeroHash, err
 	}
 	defer unlock()
+	return s.addKeyLocked(instance, pem, pub)
+}
+
+// addKeyLocked is AddKey for a caller that holds the lock.
+func (s *Store) addKeyLocked(instance string, pem []byte, pub *signing.PublicKey) (plumbing.Hash, error) {
 	head, err := s.Head()
 	if err != nil {
 		return plumbing.ZeroHash, err

@@ -132,30 +132,7 @@ func (s *Store) TraceIDs() ([]schema.ID, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, ok, err := s.trees.lookup(root, tracesDir)
-	if err != nil || !ok {
-		return nil, err
-	}
-	top, err := s.trees.get(e.hash)
-	if err != nil {
-		return nil, err
-	}
-	var ids []schema.ID
-	for _, shard := range top.entries {
-		if !shard.isTree() {
-			continue
-		}
-		t, err := s.trees.get(shard.hash)
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range t.entries {
-			if k, ok := classify(tracesDir + "/" + shard.name + "/" + f.name); ok && k == kindTrace {
-				ids = append(ids, schema.ID("sha256:"+strings.TrimSuffix(f.name, traceExt)))
-			}
-		}
-	}
-	return ids, nil
+	return s.traceIDsAt(root)
 }
 
 // Instance is a registered instance.

@@ -31,8 +31,8 @@ var (
 
 // Remote is where a hive syncs with: a named git remote or a URL.
 type Remote struct {
-	Name string // the git remote's name, or a name derived from the URL
-	URL  string
+	Name string `json:"name"` // the git remote's name, or a name derived from the URL
+	URL  string `json:"url"`
 }
 
 // ResolveRemote turns a remote's name (from the git config) or a URL (a

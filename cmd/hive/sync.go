@@ -15,6 +15,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/hive-dev/hive/registry"
+	"github.com/hive-dev/hive/schema"
+	"github.com/hive-dev/hive/search"
 )
 
 // progress returns a progress callback drawing a bar on stderr when it is a
@@ -90,10 +92,21 @@ func pullCommand() *cli.Command {
 		Name:      "pull",
 		Usage:     "fetch another hive's main, verify what it adds, then fast-forward or merge",
 		ArgsUsage: "[REMOTE|URL]",
-		Flags:     []cli.Flag{jsonFlag},
+		Description: "With --intent, only the remote's valid skills whose intent matches are imported (with the\n" +
+			"skills they derive from and their instances' keys), as local commits; the rest is skipped.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "intent", Usage: "import only skills matching this intent"},
+			&cli.Float64Flag{Name: "threshold", Value: search.DefaultThreshold, Usage: "with --intent: the least similarity, in [0,1]"},
+			&cli.Float64Flag{Name: "min-confidence", Usage: "with --intent: the least confidence"},
+			&cli.StringFlag{Name: "instance", Usage: "with --intent: only skills of this instance"},
+			jsonFlag,
+		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 1 {
 				return usagef("pull takes one remote")
+			}
+			if th := c.Float64("threshold"); th < 0 || th > 1 {
+				return usagef("--threshold must lie in [0,1]")
 			}
 			s, err := openStore(c)
 			if err != nil {
@@ -103,6 +116,9 @@ func pullCommand() *cli.Command {
 			r, err := s.ResolveRemote(c.Args().First())
 			if err != nil {
 				return err
+			}
+			if c.IsSet("intent") {
+				return subscribe(c, s, r)
 			}
 			bar, done := progress(c, "verifying")
 			res, err := s.Pull(r, bar)
@@ -132,6 +148,47 @@ func pullCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// subscribe imports the remote's skills that match --intent.
+func subscribe(c *cli.Context, s *registry.Store, r registry.Remote) error {
+	q := search.Tokens(c.String("intent"))
+	if len(q) == 0 {
+		return usagef("--intent has no words to match")
+	}
+	th, minConf, inst := c.Float64("threshold"), c.Float64("min-confidence"), c.String("instance")
+	res, err := s.PullMatching(r, func(t *schema.Trace) (bool, string) {
+		switch score := search.Score(q, search.NewDoc(t)); {
+		case inst != "" && t.InstanceID != inst:
+			return false, "another instance"
+		case t.Confidence < minConf:
+			return false, fmt.Sprintf("confidence %g below %g", t.Confidence, minConf)
+		case score < th:
+			return false, fmt.Sprintf("similarity %.2f below %.2f", score, th)
+		}
+		return true, ""
+	})
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, res)
+	}
+	w := c.App.Writer
+	for _, a := range res.Imported {
+		fmt.Fprintf(w, "imported %s (commit %s)\n", a.ID, a.Commit.String()[:12])
+	}
+	for _, k := range res.Keys {
+		fmt.Fprintf(w, "registered key of %s\n", k)
+	}
+	for _, sk := range res.Skipped {
+		fmt.Fprintf(w, "skipped  %s %s: %s\n", sk.ID, schema.Quote(sk.Intent, 50), sk.Reason)
+	}
+	fmt.Fprintf(w, "%d imported, %d skipped, %d did not match %s\n", len(res.Imported), len(res.Skipped), res.Unmatched, schema.Quote(c.String("intent"), 60))
+	if len(res.Imported) == 0 {
+		return &silentError{fmt.Errorf("no skill imported")}
+	}
+	return nil
 }
 
 func pushCommand() *cli.Command {

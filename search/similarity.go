@@ -1,0 +1,148 @@
+// Package search scores how well a skill serves an intent. A score lies in
+// [0,1]: 1 when the skill's words cover the query's and little else, 0 when
+// they share no word. It knows nothing of git; the registry supplies traces.
+package search
+
+import (
+	"strings"
+	"unicode"
+
+	"github.com/hive-dev/hive/schema"
+)
+
+// DefaultThreshold separates "the same task" from "a different task" (the
+// seed's intent similarity threshold).
+const DefaultThreshold = 0.7
+
+// stopwords carry no meaning of a task.
+var stopwords = set("a", "an", "the", "to", "for", "of", "in", "on", "at", "by", "with", "and", "or", "from", "into",
+	"is", "are", "be", "it", "its", "this", "that", "my", "our", "your", "how", "i", "we", "me", "use", "using", "via",
+	"do", "does", "make", "can", "should", "would", "some", "all", "any", "as", "so", "then", "when", "which", "what")
+
+// synonyms fold abbreviations and near-synonyms of programming talk onto one
+// word, after stemming.
+var synonyms = map[string]string{
+	"env": "environ", "environment": "environ", "var": "variabl", "vars": "variabl", "variable": "variabl",
+	"auth": "authent", "authentication": "authent", "authenticate": "authent", "login": "authent", "signin": "authent",
+	"db": "databas", "database": "databas", "sql": "databas",
+	"pwd": "password", "passwd": "password", "secret": "password", "credential": "password", "cred": "password",
+	"config": "configur", "configuration": "configur", "conf": "configur", "setting": "configur", "cfg": "configur",
+	"repo": "repositori", "repository": "repositori", "dir": "directori", "folder": "directori", "directory": "directori",
+	"func": "function", "fn": "function", "arg": "argument", "param": "paramet", "parameter": "paramet",
+	"http": "http", "https": "http", "url": "url", "api": "api", "endpoint": "api", "fetch": "download", "download": "download",
+	"yml": "yaml", "js": "javascript", "ts": "typescript", "py": "python", "k8s": "kubernet", "kubernetes": "kubernet",
+	"msg": "messag", "message": "messag", "err": "error", "exception": "error", "test": "test", "unittest": "test",
+	"refactor": "refactor", "rewrite": "refactor", "restructure": "refactor", "parse": "pars", "parser": "pars", "read": "read",
+	"delete": "remov", "remove": "remov", "erase": "remov", "create": "creat", "generate": "creat", "build": "creat", "add": "creat",
+	"fix": "fix", "repair": "fix", "bug": "fix", "retry": "retri", "backoff": "retri", "cache": "cach", "memoize": "cach",
+	"sort": "sort", "order": "sort", "email": "email", "mail": "email", "smtp": "email", "file": "file",
+}
+
+func set(words ...string) map[string]bool {
+	m := make(map[string]bool, len(words))
+	for _, w := range words {
+		m[w] = true
+	}
+	return m
+}
+
+// Tokens splits text into normalised words: lower case, split on anything
+// that is not a letter or digit (so snake_case and kebab-case split),
+// stopwords dropped, stemmed, synonyms folded.
+func Tokens(text string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		if stopwords[f] {
+			continue
+		}
+		if s, ok := synonyms[f]; ok {
+			out = append(out, s)
+			continue
+		}
+		st := stem(f)
+		if s, ok := synonyms[st]; ok {
+			st = s
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// stem strips common English suffixes (a small Porter-like stemmer).
+func stem(w string) string {
+	if len(w) <= 3 {
+		return w
+	}
+	for _, suf := range []string{"ations", "ation", "ings", "ing", "ies", "ied", "ers", "er", "es", "ed", "ly", "s"} {
+		if strings.HasSuffix(w, suf) && len(w)-len(suf) >= 3 {
+			w = w[:len(w)-len(suf)]
+			if suf == "ies" || suf == "ied" {
+				w += "i"
+			}
+			break
+		}
+	}
+	if strings.HasSuffix(w, "e") && len(w) > 4 {
+		w = w[:len(w)-1]
+	}
+	return w
+}
+
+// Doc is the words of a skill that its intent is judged by: the intent
+// itself, then its tags and the actions of its reasoning steps.
+type Doc struct {
+	Intent map[string]bool
+	Extra  map[string]bool // tags and step actions
+}
+
+// NewDoc builds the words of a trace.
+func NewDoc(t *schema.Trace) Doc {
+	d := Doc{Intent: map[string]bool{}, Extra: map[string]bool{}}
+	for _, w := range Tokens(t.Intent) {
+		d.Intent[w] = true
+	}
+	for _, tag := range t.Tags {
+		for _, w := range Tokens(tag) {
+			d.Extra[w] = true
+		}
+	}
+	for _, st := range t.ReasoningPath {
+		for _, w := range Tokens(st.Action) {
+			d.Extra[w] = true
+		}
+	}
+	return d
+}
+
+// Score is the similarity of a query to a skill, in [0,1]. A query word
+// found in the skill's intent counts fully, one found only in its tags or
+// actions counts half; the score is the weighted share of the query's
+// words found (recall), tempered by the share of the intent's words that
+// the query names (precision), 0.7 and 0.3.
+func Score(query []string, d Doc) float64 {
+	q := map[string]bool{}
+	for _, w := range query {
+		q[w] = true
+	}
+	if len(q) == 0 || len(d.Intent) == 0 {
+		return 0
+	}
+	found := 0.0
+	for w := range q {
+		switch {
+		case d.Intent[w]:
+			found++
+		case d.Extra[w]:
+			found += 0.5
+		}
+	}
+	named := 0
+	for w := range d.Intent {
+		if q[w] {
+			named++
+		}
+	}
+	recall := found / float64(len(q))
+	precision := float64(named) / float64(len(d.Intent))
+	return 0.7*recall + 0.3*precision
+}
