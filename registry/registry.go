@@ -71,7 +71,7 @@ func newStore(st storage.Storer, gitDir, workDir string, opts []Option) *Store {
 		o(s)
 	}
 	s.objs = objectStore{st: st, dir: gitDir}
-	s.trees = newTreeCache(s.objs, 1<<16)
+	s.trees = newTreeCache(s.objs, 4096)
 	s.parsed = newParsedCache()
 	return s
 }
