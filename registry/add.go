@@ -361,7 +361,7 @@ func (s *Store) checkInput(root plumbing.Hash, cfg *Config, p *pending, earlier 
 	}
 	inst := p.t.InstanceID
 	if cfg.IsRevoked(inst) {
-		return fmt.Errorf("%s: the key of instance %s is revoked", RuleSigKeyRevoked, inst)
+		return fmt.Errorf("%s: the key of instance %s is revoked: %w", RuleSigKeyRevoked, inst, ErrUnauthorised)
 	}
 	if _, ok := signers[inst]; ok && p.bundle == nil {
 		return nil
@@ -371,7 +371,7 @@ func (s *Store) checkInput(root plumbing.Hash, cfg *Config, p *pending, earlier 
 		return err
 	}
 	if !ok {
-		return fmt.Errorf("%s: no key registered for instance %s (run: hive key add --instance %s): %w", RuleSigKeyUnknown, inst, inst, ErrNotFound)
+		return fmt.Errorf("%s: no key registered for instance %s (run: hive key add --instance %s): %w", RuleSigKeyUnknown, inst, inst, ErrUnauthorised)
 	}
 	pub, err := s.key(&readerCache{objs: s.objs, trees: s.trees}, e.hash)
 	if err != nil {

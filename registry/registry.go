@@ -38,6 +38,9 @@ var (
 	ErrConflict = errors.New("branch moved during the update")
 	// ErrInvalid reports input that breaks a rule of the format.
 	ErrInvalid = errors.New("invalid")
+	// ErrUnauthorised reports a trace whose instance has no registered key,
+	// or a revoked one.
+	ErrUnauthorised = errors.New("instance not authorised")
 )
 
 // Store is an open hive: its git object and reference storage, the working

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/hive-dev/hive/registry"
+	"github.com/hive-dev/hive/server"
+)
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "serve the hive: git over HTTP with a gated push, the JSON API, web pages",
+		Description: "Without --repo, serves the hive in the current folder, or else the default hive\n" +
+			"($HIVE_HOME, else ~/.local/share/hive/default), created on first use.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "the address to listen on"},
+			&cli.StringFlag{Name: "tls-cert", Usage: "a PEM certificate: serve HTTPS"},
+			&cli.StringFlag{Name: "tls-key", Usage: "the certificate's PEM private key"},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json"},
+		},
+		Action: func(c *cli.Context) error {
+			if (c.String("tls-cert") == "") != (c.String("tls-key") == "") {
+				return usagef("--tls-cert and --tls-key go together")
+			}
+			var h slog.Handler = slog.NewTextHandler(c.App.ErrWriter, nil)
+			switch c.String("log-format") {
+			case "json":
+				h = slog.NewJSONHandler(c.App.ErrWriter, nil)
+			case "text":
+			default:
+				return usagef("--log-format must be text or json")
+			}
+			log := slog.New(h)
+			dir, err := serveDir(c, log)
+			if err != nil {
+				return err
+			}
+			srv, err := server.New(dir, server.Options{Log: log})
+			if err != nil {
+				return err
+			}
+			defer srv.Close()
+			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return srv.Run(ctx, c.String("addr"), c.String("tls-cert"), c.String("tls-key"))
+		},
+	}
+}
+
+// serveDir is the hive to serve: --repo, the current folder if it is a
+// hive, or the default hive, created when missing.
+func serveDir(c *cli.Context, log *slog.Logger) (string, error) {
+	repo := c.String("repo")
+	if c.IsSet("repo") {
+		return repo, nil
+	}
+	if s, err := registry.Open(repo); err == nil {
+		s.Close()
+		return repo, nil
+	}
+	dir := os.Getenv("HIVE_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", err
+		}
+		dir = filepath.Join(home, ".local", "share", "hive", "default")
+	}
+	s, err := registry.Open(dir)
+	if err == nil {
+		s.Close()
+		return dir, nil
+	}
+	if !errors.Is(err, registry.ErrNotFound) {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", err
+	}
+	if s, err = registry.Init(dir, registry.InitOptions{Name: "default"}); err != nil {
+		return "", fmt.Errorf("create the default hive: %w", err)
+	}
+	s.Close()
+	log.Info("created a hive", "dir", dir)
+	return dir, nil
+}

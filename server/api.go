@@ -1,0 +1,310 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/hive-dev/hive/registry"
+	"github.com/hive-dev/hive/schema"
+	"github.com/hive-dev/hive/search"
+)
+
+// Handler routes the server's endpoints.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	route := func(pattern, name string, h http.HandlerFunc) { mux.Handle(pattern, s.instrument(name, h)) }
+	route("POST /skills", "post_skills", s.postSkill)
+	route("GET /skills", "get_skills", s.getSkills)
+	route("GET /skills/{id}", "get_skill", s.getSkill)
+	route("GET /instances", "get_instances", s.getInstances)
+	route("GET /instances/{id}", "get_instance", s.getInstance)
+	route("GET /healthz", "healthz", s.healthz)
+	mux.Handle("GET /metrics", s.metrics.handler())
+	route("GET /{$}", "web_index", s.webIndex)
+	route("GET /web/skills/{id}", "web_skill", s.webSkill)
+	for _, prefix := range []string{"", "/hive.git"} {
+		g := s.instrument("git", s.gitHandler(prefix))
+		for _, p := range []string{"/info/refs", "/git-upload-pack", "/git-receive-pack", "/HEAD"} {
+			mux.Handle(prefix+p, g)
+		}
+	}
+	return mux
+}
+
+// apiError is the JSON body of every error.
+type apiError struct {
+	Error struct {
+		Code    string   `json:"code"`
+		Message string   `json:"message"`
+		Reasons []string `json:"reasons,omitempty"`
+	} `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, errCode, msg string, reasons []string) {
+	var e apiError
+	e.Error.Code, e.Error.Message, e.Error.Reasons = errCode, msg, reasons
+	writeJSON(w, code, e)
+}
+
+// postSkill is the seed's POST /skills: a federation_trace_v1 envelope,
+// committed to the hive when it passes every rule.
+func (s *Server) postSkill(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, registry.MaxEnvelopeSize+1))
+	if err != nil {
+		s.metrics.skills.WithLabelValues("too_large").Inc()
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "the envelope is over "+strconv.Itoa(registry.MaxEnvelopeSize)+" bytes", nil)
+		return
+	}
+	s.writeMu.Lock()
+	added, err := s.writer.Import([]registry.Input{{Name: "envelope", Data: body}})
+	s.writeMu.Unlock()
+	if err == nil && len(added) == 1 {
+		s.metrics.skills.WithLabelValues("created").Inc()
+		writeJSON(w, http.StatusCreated, map[string]string{"trace_id": string(added[0].ID), "commit": added[0].Commit.String(), "status": "accepted"})
+		return
+	}
+	var reasons []string
+	for _, e := range schema.All(err) {
+		reasons = append(reasons, e.Error())
+	}
+	if len(reasons) == 0 && err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			reasons = append(reasons, strings.TrimPrefix(line, "envelope: "))
+		}
+	}
+	switch {
+	case errors.Is(err, registry.ErrExists):
+		s.metrics.skills.WithLabelValues("exists").Inc()
+		writeError(w, http.StatusConflict, "exists", "the skill is already in the hive", reasons)
+	case errors.Is(err, registry.ErrUnauthorised):
+		s.metrics.skills.WithLabelValues("unauthorised").Inc()
+		writeError(w, http.StatusForbidden, "unknown_key", "the skill's instance has no registered key, or it is revoked", reasons)
+	case errors.Is(err, registry.ErrConflict):
+		writeError(w, http.StatusServiceUnavailable, "busy", "the hive moved during the write; try again", reasons)
+	default:
+		var ie registry.InputErrors
+		if err != nil && !errors.As(err, &ie) {
+			s.opts.Log.Error("post skill", "err", err)
+			writeError(w, http.StatusInternalServerError, "internal", "the skill could not be stored", nil)
+			return
+		}
+		s.metrics.skills.WithLabelValues("invalid").Inc()
+		writeError(w, http.StatusBadRequest, "invalid", "the skill breaks the hive's rules", reasons)
+	}
+}
+
+// skillSummary is a skill in a list.
+type skillSummary struct {
+	ID                schema.ID `json:"id"`
+	Intent            string    `json:"intent"`
+	InstanceID        string    `json:"instance_id"`
+	Confidence        float64   `json:"confidence"`
+	VerificationScore float64   `json:"verification_score"`
+	CreatedAt         string    `json:"created_at"`
+	Score             *float64  `json:"score,omitempty"`
+}
+
+func summary(e *registry.Entry) skillSummary {
+	t := e.Trace
+	return skillSummary{ID: e.ID, Intent: t.Intent, InstanceID: t.InstanceID, Confidence: t.Confidence, VerificationScore: t.VerificationScore, CreatedAt: t.CreatedAt}
+}
+
+// getSkills lists skills, paged, or ranks them by similarity to ?intent=.
+func (s *Server) getSkills(w http.ResponseWriter, r *http.Request) {
+	st, done, err := s.reader()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
+		return
+	}
+	defer done()
+	q := r.URL.Query()
+	limit := intParam(q.Get("limit"), 50, 1, 1000)
+	if intent := q.Get("intent"); intent != "" {
+		th := search.DefaultThreshold
+		if v := q.Get("threshold"); v != "" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 0 || f > 1 {
+				writeError(w, http.StatusBadRequest, "invalid", "threshold must be a number in [0,1]", nil)
+				return
+			}
+			th = f
+		}
+		res, err := s.searchSkills(st, intent, th, limit, q.Get("instance"))
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"intent": intent, "threshold": th, "skills": res})
+		return
+	}
+	ids, err := st.TraceIDs()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
+		return
+	}
+	page := intParam(q.Get("page"), 1, 1, 1<<30)
+	from := min((page-1)*limit, len(ids))
+	to := min(from+limit, len(ids))
+	items := []skillSummary{}
+	for _, id := range ids[from:to] {
+		e, err := st.Trace(id)
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
+			return
+		}
+		items = append(items, summary(e))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"total": len(ids), "page": page, "limit": limit, "skills": items})
+}
+
+// searchSkills ranks the skills on main by intent similarity.
+func (s *Server) searchSkills(st *registry.Store, intent string, th float64, limit int, instance string) ([]skillSummary, error) {
+	ids, err := st.TraceIDs()
+	if err != nil {
+		return nil, err
+	}
+	q := search.Tokens(intent)
+	out := []skillSummary{}
+	for _, id := range ids {
+		e, err := st.Trace(id)
+		if err != nil {
+			return nil, err
+		}
+		if instance != "" && e.Trace.InstanceID != instance {
+			continue
+		}
+		score := search.Score(q, search.NewDoc(e.Trace))
+		if score < th {
+			continue
+		}
+		sm := summary(e)
+		sm.Score = &score
+		out = append(out, sm)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if *out[i].Score != *out[j].Score {
+			return *out[i].Score > *out[j].Score
+		}
+		return out[i].ID < out[j].ID
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+func intParam(v string, def, lo, hi int) int {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return def
+	}
+	return max(lo, min(n, hi))
+}
+
+// getSkill returns one skill: the trace, its id and signature (the seed's
+// envelope fields), its lineage and the commit that introduced it.
+func (s *Server) getSkill(w http.ResponseWriter, r *http.Request) {
+	st, done, err := s.reader()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
+		return
+	}
+	defer done()
+	id, err := st.ResolveID(r.PathValue("id"))
+	if err != nil {
+		code, c := http.StatusNotFound, "not_found"
+		if errors.Is(err, registry.ErrInvalid) {
+			code, c = http.StatusBadRequest, "invalid"
+		}
+		writeError(w, code, c, err.Error(), nil)
+		return
+	}
+	e, err := st.Trace(id)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
+		return
+	}
+	intro, err := st.Introduced([]schema.ID{id})
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
+		return
+	}
+	commit := ""
+	if c, ok := intro[id]; ok {
+		commit = c.Hash.String()
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"trace_id": id, "trace": json.RawMessage(e.Data), "signature": json.RawMessage(e.Bundle),
+		"lineage": e.Trace.Lineage, "commit": commit,
+	})
+}
+
+// getInstances lists the registered instances.
+func (s *Server) getInstances(w http.ResponseWriter, r *http.Request) {
+	st, done, err := s.reader()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
+		return
+	}
+	defer done()
+	list, err := st.Instances()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
+		return
+	}
+	if list == nil {
+		list = []registry.Instance{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"instances": list})
+}
+
+// getInstance returns one instance with its key.
+func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) {
+	st, done, err := s.reader()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
+		return
+	}
+	defer done()
+	list, err := st.Instances()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
+		return
+	}
+	i := slices.IndexFunc(list, func(in registry.Instance) bool { return in.ID == r.PathValue("id") })
+	if i < 0 {
+		writeError(w, http.StatusNotFound, "not_found", "no instance "+schema.Quote(r.PathValue("id"), 70), nil)
+		return
+	}
+	writeJSON(w, http.StatusOK, list[i])
+}
+
+// healthz answers whether the served main is readable.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	st, done, err := s.reader()
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error(), nil)
+		return
+	}
+	defer done()
+	head, err := st.Head()
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error(), nil)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "main": head.String()})
+}

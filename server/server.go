@@ -1,0 +1,178 @@
+// Package server is the federation server of a hive: git smart HTTP with a
+// gated push, the seed's JSON API (POST/GET /skills, /instances) and web
+// pages to browse skills. Handlers are thin: each calls the registry.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hive-dev/hive/registry"
+)
+
+// Options configure a Server.
+type Options struct {
+	// HiveBinary is the hive command that git's pre-receive hook runs to
+	// gate pushes (default: this executable).
+	HiveBinary string
+	// Log receives structured logs (default: discard).
+	Log *slog.Logger
+	// MaxBody bounds a request body other than a git push (default 1 MiB).
+	MaxBody int64
+	// MaxPush bounds a git push (default 1 GiB).
+	MaxPush int64
+}
+
+// Server serves one hive.
+type Server struct {
+	dir     string // the hive's folder (working tree or bare repository)
+	gitDir  string
+	opts    Options
+	hooks   string // a folder with the pre-receive hook, for core.hooksPath
+	writeMu sync.Mutex
+	writer  *registry.Store
+	readers chan *registry.Store
+	metrics *metrics
+}
+
+// New opens the hive at dir for serving.
+func New(dir string, opts Options) (*Server, error) {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxBody == 0 {
+		opts.MaxBody = 1 << 20
+	}
+	if opts.MaxPush == 0 {
+		opts.MaxPush = 1 << 30
+	}
+	if opts.HiveBinary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		opts.HiveBinary = exe
+	}
+	w, err := registry.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	// The served main must verify before anything is served from it.
+	head, err := w.Head()
+	if err != nil {
+		return nil, err
+	}
+	rep, err := w.Verify(head, registry.VerifyOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if rep.Err() != nil {
+		return nil, fmt.Errorf("serve %s: main does not verify: %w", dir, rep.Err())
+	}
+	s := &Server{dir: dir, gitDir: w.GitDir(), opts: opts, writer: w, readers: make(chan *registry.Store, 16), metrics: newMetrics()}
+	if err := s.installHook(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close releases the server's files.
+func (s *Server) Close() error {
+	close(s.readers)
+	for r := range s.readers {
+		r.Close()
+	}
+	os.RemoveAll(s.hooks)
+	return s.writer.Close()
+}
+
+// Registry returns the prometheus registry of the server's metrics.
+func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }
+
+// reader borrows a store for reading: go-git's storage is not safe for
+// concurrent use, so each request reads through a store of its own.
+func (s *Server) reader() (*registry.Store, func(), error) {
+	var r *registry.Store
+	select {
+	case r = <-s.readers:
+	default:
+		var err error
+		if r, err = registry.Open(s.dir); err != nil {
+			return nil, nil, err
+		}
+	}
+	return r, func() {
+		select {
+		case s.readers <- r:
+		default:
+			r.Close()
+		}
+	}, nil
+}
+
+// installHook writes the pre-receive hook that git http-backend runs, in a
+// folder of the server's own (core.hooksPath), leaving the hive's hooks alone.
+func (s *Server) installHook() error {
+	dir, err := os.MkdirTemp("", "hive-serve-hooks-")
+	if err != nil {
+		return err
+	}
+	s.hooks = dir
+	script := fmt.Sprintf("#!/bin/sh\nexec %q hook pre-receive\n", s.opts.HiveBinary)
+	return os.WriteFile(filepath.Join(dir, "pre-receive"), []byte(script), 0o755)
+}
+
+// Run serves on addr until ctx ends, then shuts down gracefully. With a
+// certificate and key it serves TLS.
+func (s *Server) Run(ctx context.Context, addr, certFile, keyFile string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ctx, ln, certFile, keyFile)
+}
+
+// Serve serves on ln until ctx ends.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, certFile, keyFile string) error {
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.opts.Log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if certFile != "" {
+			errc <- srv.ServeTLS(ln, certFile, keyFile)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	s.opts.Log.Info("serving", "addr", ln.Addr().String(), "hive", s.dir, "tls", certFile != "")
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.opts.Log.Info("shutting down")
+	shut, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shut); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
