@@ -14,6 +14,10 @@ import (
 // seed's intent similarity threshold).
 const DefaultThreshold = 0.7
 
+// tokenizerVersion changes whenever Tokens would split, stem or fold any
+// text differently, so that an index built with other words is rebuilt.
+const tokenizerVersion = "tokens-1"
+
 // stopwords carry no meaning of a task.
 var stopwords = set("a", "an", "the", "to", "for", "of", "in", "on", "at", "by", "with", "and", "or", "from", "into",
 	"is", "are", "be", "it", "its", "this", "that", "my", "our", "your", "how", "i", "we", "me", "use", "using", "via",
@@ -142,7 +146,18 @@ func Score(query []string, d Doc) float64 {
 			named++
 		}
 	}
-	recall := found / float64(len(q))
-	precision := float64(named) / float64(len(d.Intent))
+	return combine(found, named, len(q), len(d.Intent))
+}
+
+// combine is Score from its counts: found, the weighted query words found
+// (1 in the intent, 0.5 only in tags or actions); named, the query words in
+// the intent; and the numbers of distinct words of the query and of the
+// intent.
+func combine(found float64, named, queryWords, intentWords int) float64 {
+	if queryWords == 0 || intentWords == 0 {
+		return 0
+	}
+	recall := found / float64(queryWords)
+	precision := float64(named) / float64(intentWords)
 	return 0.7*recall + 0.3*precision
 }

@@ -18,7 +18,8 @@ func TestDependencyDirection(t *testing.T) {
 		{"schema", []string{"github.com/go-git/", mod + "signing", mod + "registry", mod + "lineage", mod + "fixtures", mod + "cmd"}},
 		{"signing", []string{"github.com/go-git/", mod + "schema", mod + "registry", mod + "lineage", mod + "fixtures", mod + "cmd"}},
 		{"lineage", []string{"github.com/go-git/", mod + "registry", mod + "signing", mod + "fixtures", mod + "cmd"}},
-		{"registry", []string{mod + "fixtures", mod + "cmd"}},
+		{"registry", []string{mod + "fixtures", mod + "cmd", mod + "search"}},
+		{"search", []string{mod + "fixtures", mod + "cmd"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {

@@ -1,0 +1,240 @@
+package registry
+
+import (
+	"bytes"
+	"container/heap"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/hive-dev/hive/schema"
+)
+
+// This file serves derived data (the search index, reputation): what each
+// commit added, what changed between two commits, and the bytes of many
+// traces at once. Everything is read from trees, never from commit
+// messages.
+
+// IsAncestor reports whether commit a is b or one of b's ancestors.
+func (s *Store) IsAncestor(a, b plumbing.Hash) (bool, error) { return s.isAncestor(a, b) }
+
+// CommitTree returns the tree of commit h.
+func (s *Store) CommitTree(h plumbing.Hash) (plumbing.Hash, error) {
+	c, err := (&validator{s: s}).readCommit(h)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("commit %s: %w", h, err)
+	}
+	return c.TreeHash, nil
+}
+
+// TraceIDsAt lists the ids of the traces in commit h's tree.
+func (s *Store) TraceIDsAt(h plumbing.Hash) ([]schema.ID, error) {
+	root, err := s.CommitTree(h)
+	if err != nil {
+		return nil, err
+	}
+	return s.traceIDsAt(root)
+}
+
+// Changes lists the traces added and removed between the trees of commits
+// a and b (a may be zero: everything in b is added), reading only the
+// subtrees whose hashes differ. Both lists are sorted.
+func (s *Store) Changes(a, b plumbing.Hash) (added, removed []schema.ID, err error) {
+	var ta plumbing.Hash
+	if !a.IsZero() {
+		if ta, err = s.CommitTree(a); err != nil {
+			return nil, nil, err
+		}
+	}
+	tb, err := s.CommitTree(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	var changes []change
+	if err := s.diff(s.trees, ta, tb, "", &changes); err != nil {
+		return nil, nil, err
+	}
+	for _, ch := range changes {
+		if k, ok := classify(ch.path); !ok || k != kindTrace {
+			continue
+		}
+		switch {
+		case ch.old == nil && ch.new != nil:
+			added = append(added, traceIDOf(ch.path))
+		case ch.old != nil && ch.new == nil:
+			removed = append(removed, traceIDOf(ch.path))
+		}
+	}
+	sort.Slice(added, func(i, j int) bool { return added[i] < added[j] })
+	sort.Slice(removed, func(i, j int) bool { return removed[i] < removed[j] })
+	return added, removed, nil
+}
+
+// TraceFiles reads the trace files ids from commit h's tree on all cores
+// and calls fn(i, data) for ids[i], from several goroutines at once: fn
+// must be safe for concurrent use. Each file is checked against its id
+// (a mismatch is an error wrapping ErrInvalid); nothing is parsed.
+func (s *Store) TraceFiles(h plumbing.Hash, ids []schema.ID, fn func(i int, data []byte) error) error {
+	root, err := s.CommitTree(h)
+	if err != nil {
+		return err
+	}
+	blobs := make([]plumbing.Hash, len(ids))
+	for i, id := range ids {
+		e, ok, err := s.trees.lookup(root, TracePath(id))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("trace %s: %w", id, ErrNotFound)
+		}
+		blobs[i] = e.hash
+	}
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(ids)/64))
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		next  int
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if first == nil {
+			first = err
+		}
+		mu.Unlock()
+	}
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rc := s.readerCache()
+			defer rc.close()
+			for {
+				mu.Lock()
+				i := next
+				next += 64
+				stop := first != nil
+				mu.Unlock()
+				if stop || i >= len(ids) {
+					return
+				}
+				for j := i; j < min(i+64, len(ids)); j++ {
+					b, err := rc.objs.read(plumbing.BlobObject, blobs[j], schema.MaxTraceSize)
+					if err != nil {
+						fail(fmt.Errorf("trace %s: %w", ids[j], err))
+						return
+					}
+					if schema.Digest(b) != ids[j] {
+						fail(fmt.Errorf("trace %s: %s: file's sha256 is %s: %w", ids[j], RuleTraceName, schema.Digest(b).Hex(), ErrInvalid))
+						return
+					}
+					if err := fn(j, b); err != nil {
+						fail(err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+// HistoryCommit is one commit of main's history and the traces it added.
+type HistoryCommit struct {
+	Hash    plumbing.Hash
+	Parents []plumbing.Hash
+	Added   []schema.ID // sorted by path (that is, by id); empty for merges
+}
+
+// History lists every commit of main, parents before children; among
+// commits whose parents are all listed, the smallest hash comes first, so
+// the order depends only on the commit graph, not on how it was fetched.
+// Each non-merge commit carries the traces its tree adds to its parent's
+// (a merge adds nothing of its own: the validator refuses evil merges).
+func (s *Store) History() ([]HistoryCommit, error) {
+	head, err := s.Head()
+	if err != nil {
+		return nil, err
+	}
+	v := &validator{s: s}
+	type node struct {
+		parents  []plumbing.Hash
+		tree     plumbing.Hash
+		children []plumbing.Hash
+		pending  int
+	}
+	nodes := map[plumbing.Hash]*node{}
+	stack := []plumbing.Hash{head}
+	for len(stack) > 0 {
+		h := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if _, ok := nodes[h]; ok {
+			continue
+		}
+		c, err := v.readCommit(h)
+		if err != nil {
+			return nil, fmt.Errorf("commit %s: %w", h, err)
+		}
+		nodes[h] = &node{parents: c.ParentHashes, tree: c.TreeHash}
+		stack = append(stack, c.ParentHashes...)
+	}
+	var ready hashHeap
+	for h, n := range nodes {
+		seen := map[plumbing.Hash]bool{}
+		for _, p := range n.parents {
+			if pn, ok := nodes[p]; ok && !seen[p] {
+				seen[p] = true
+				pn.children = append(pn.children, h)
+				n.pending++
+			}
+		}
+	}
+	for h, n := range nodes {
+		if n.pending == 0 {
+			ready = append(ready, h)
+		}
+	}
+	heap.Init(&ready)
+	out := make([]HistoryCommit, 0, len(nodes))
+	for ready.Len() > 0 {
+		h := heap.Pop(&ready).(plumbing.Hash)
+		n := nodes[h]
+		hc := HistoryCommit{Hash: h, Parents: n.parents}
+		if len(n.parents) <= 1 {
+			var parentTree plumbing.Hash
+			if len(n.parents) == 1 {
+				parentTree = nodes[n.parents[0]].tree
+			}
+			var changes []change
+			if err := s.diff(s.trees, parentTree, n.tree, "", &changes); err != nil {
+				return nil, err
+			}
+			for _, ch := range changes {
+				if k, ok := classify(ch.path); ok && k == kindTrace && ch.old == nil && ch.new != nil {
+					hc.Added = append(hc.Added, traceIDOf(ch.path))
+				}
+			}
+		}
+		out = append(out, hc)
+		for _, c := range n.children {
+			cn := nodes[c]
+			if cn.pending--; cn.pending == 0 {
+				heap.Push(&ready, c)
+			}
+		}
+	}
+	return out, nil
+}
+
+type hashHeap []plumbing.Hash
+
+func (h hashHeap) Len() int           { return len(h) }
+func (h hashHeap) Less(i, j int) bool { return bytes.Compare(h[i][:], h[j][:]) < 0 }
+func (h hashHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *hashHeap) Push(x any)        { *h = append(*h, x.(plumbing.Hash)) }
+func (h *hashHeap) Pop() any          { old := *h; x := old[len(old)-1]; *h = old[:len(old)-1]; return x }
