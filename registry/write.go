@@ -296,24 +296,69 @@ func fsyncPath(p string) error {
 // moveMain moves main from old to new by compare-and-swap, then makes the
 // ref durable. A lost race is ErrConflict.
 func (s *Store) moveMain(old, new plumbing.Hash) error {
-	var oldRef *plumbing.Reference
-	if !old.IsZero() {
-		oldRef = plumbing.NewHashReference(Branch, old)
+	if s.gitDir == "" {
+		var oldRef *plumbing.Reference
+		if !old.IsZero() {
+			oldRef = plumbing.NewHashReference(Branch, old)
+		}
+		err := s.st.CheckAndSetReference(plumbing.NewHashReference(Branch, new), oldRef)
+		if errors.Is(err, storage.ErrReferenceHasChanged) {
+			return fmt.Errorf("move main from %s: %w", short(old), ErrConflict)
+		}
+		return err
 	}
-	err := s.st.CheckAndSetReference(plumbing.NewHashReference(Branch, new), oldRef)
-	if errors.Is(err, storage.ErrReferenceHasChanged) {
-		return fmt.Errorf("move main from %s: %w", short(old), ErrConflict)
+	// git's own protocol, so that hive and git (receive-pack, git commit)
+	// exclude each other: take refs/heads/main.lock with O_EXCL, compare,
+	// write and sync the new value in it, rename it over the ref. Readers
+	// see the old value or the new one, never an empty file; a crash leaves
+	// the old value and a stale lock.
+	p := filepath.Join(s.gitDir, filepath.FromSlash(string(Branch)))
+	lock := p + ".lock"
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	var f *os.File
+	var err error
+	for try := 0; ; try++ {
+		f, err = os.OpenFile(lock, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err == nil || !errors.Is(err, os.ErrExist) || try == 50 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // git holds it for a moment
+	}
+	if errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("move main: %s is locked by another process (remove it if none is running): %w", lock, ErrConflict)
 	}
 	if err != nil {
 		return fmt.Errorf("move main: %w", err)
 	}
-	if s.gitDir == "" {
-		return nil
+	renamed := false
+	defer func() {
+		if !renamed {
+			f.Close()
+			os.Remove(lock)
+		}
+	}()
+	cur := plumbing.ZeroHash
+	if ref, err := s.st.Reference(Branch); err == nil {
+		cur = ref.Hash()
 	}
-	p := filepath.Join(s.gitDir, filepath.FromSlash(string(Branch)))
-	if err := fsyncPath(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if cur != old {
+		return fmt.Errorf("move main from %s: it is at %s now: %w", short(old), short(cur), ErrConflict)
+	}
+	if _, err := f.WriteString(new.String() + "\n"); err != nil {
 		return err
 	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(lock, p); err != nil {
+		return fmt.Errorf("move main: %w", err)
+	}
+	renamed = true
 	return fsyncPath(filepath.Dir(p))
 }
 
