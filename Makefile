@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/hive
 PKGS    := ./...
 
-.PHONY: all build test bench demo lint clean
+.PHONY: all build test bench demo run lint clean
 
 all: build
 
@@ -23,6 +23,11 @@ bench:
 
 demo: build
 	bash docs/demo.sh $(CURDIR)/$(BIN)
+
+# The federation server on 127.0.0.1:8080, serving the default hive
+# (~/.local/share/hive/default, created on first use) unless HIVE_REPO is set.
+run: build
+	$(BIN) serve --addr $${HIVE_ADDR:-127.0.0.1:8080}
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -63,6 +63,10 @@ func New(dir string, opts Options) (*Server, error) {
 		}
 		opts.HiveBinary = exe
 	}
+	dir, err := filepath.Abs(dir) // git http-backend runs in another folder
+	if err != nil {
+		return nil, err
+	}
 	w, err := registry.Open(dir)
 	if err != nil {
 		return nil, err

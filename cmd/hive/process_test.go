@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -276,4 +277,126 @@ func TestGossip(t *testing.T) {
 		e.run("--repo", h, "verify", "--full")
 	}
 	t.Logf("converged after %d pulls", rounds)
+}
+
+// TestServeGit: git clone, fetch and push with the plain git CLI against
+// hive serve; a push that breaks a rule is refused with the reasons on the
+// pusher's screen and the server's main does not move; SIGTERM shuts the
+// server down cleanly.
+func TestServeGit(t *testing.T) {
+	e := newEnv(t, "instance_0")
+	e.run("init", "srv")
+	e.run("--repo", "srv", "key", "add", "--instance", "instance_0")
+	g := fixtures.NewGenerator(fixtures.Spec{Instances: 1, Traces: 10})
+	e.run("--repo", "srv", "add", e.writeTraces("first.jsonl", g, 0, 3))
+
+	srv := e.cmd("--repo", "srv", "serve", "--addr", "127.0.0.1:0")
+	logs := &syncBuffer{}
+	srv.Stderr = logs
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Process.Kill()
+	var addr string
+	for i := 0; i < 100 && addr == ""; i++ {
+		time.Sleep(50 * time.Millisecond)
+		if _, rest, ok := strings.Cut(logs.String(), "addr="); ok {
+			addr = strings.Fields(rest)[0]
+		}
+	}
+	if addr == "" {
+		t.Fatalf("hive serve did not say where it listens:\n%s", logs.String())
+	}
+	url := "http://" + addr + "/hive.git"
+	git := func(dir string, args ...string) (string, error) {
+		c := exec.Command("git", append([]string{"-C", filepath.Join(e.dir, dir)}, args...)...)
+		c.Env = e.cmd().Env
+		out, err := c.CombinedOutput()
+		return string(out), err
+	}
+	mainOf := func(dir string) string {
+		out, err := git(dir, "rev-parse", "main")
+		if err != nil {
+			t.Fatalf("rev-parse: %v %s", err, out)
+		}
+		return strings.TrimSpace(out)
+	}
+	if out, err := git(".", "clone", "-q", url, "c"); err != nil {
+		t.Fatalf("git clone over HTTP: %v\n%s", err, out)
+	}
+	e.run("--repo", "c", "verify", "--full")
+
+	// A valid push is accepted, and the served working tree follows it.
+	e.run("--repo", "c", "add", e.writeTraces("second.jsonl", g, 3, 5))
+	if out, err := git("c", "push", "-q", "origin", "main"); err != nil {
+		t.Fatalf("git push of valid skills: %v\n%s", err, out)
+	}
+	if mainOf("srv") != mainOf("c") {
+		t.Errorf("after an accepted push the server's main is %s, want %s", mainOf("srv"), mainOf("c"))
+	}
+	e.run("--repo", "srv", "verify", "--full")
+	if out, _ := git("srv", "status", "--porcelain"); out != "" {
+		t.Errorf("the served working tree is not clean after a push:\n%s", out)
+	}
+
+	// Refused pushes: the reasons reach the pusher; nothing moves.
+	before := mainOf("srv")
+	files := traceFiles(t, filepath.Join(e.dir, "c"))
+	victim := filepath.Join(e.dir, "c", files[0])
+	os.Chmod(victim, 0o644)
+	if err := os.WriteFile(victim, []byte(`{"evil":true}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git("c", "commit", "-qam", "innocent")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"tampered trace", []string{"push", "origin", "main"}, "path-modified"},
+		{"rewritten history", []string{"push", "-f", "origin", "HEAD~3:main"}, "history-rewritten"},
+		{"another ref", []string{"push", "origin", "main:refs/heads/other"}, "only main and hive/* may be pushed"},
+	} {
+		out, err := git("c", tc.args...)
+		if err == nil {
+			t.Errorf("git push (%s) was accepted", tc.name)
+		}
+		if !strings.Contains(out, "remote: ") || !strings.Contains(out, tc.want) {
+			t.Errorf("git push (%s): want remote: lines naming %s, got:\n%s", tc.name, tc.want, out)
+		}
+		if got := mainOf("srv"); got != before {
+			t.Errorf("after a refused push (%s) the server's main moved to %s", tc.name, got)
+		}
+	}
+	e.run("--repo", "srv", "verify", "--full")
+
+	srv.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- srv.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("hive serve after SIGTERM: %v\n%s", err, logs.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Errorf("hive serve did not stop within 10 s of SIGTERM")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a process's writes and our reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
