@@ -64,8 +64,11 @@ func serveDir(c *cli.Context, log *slog.Logger) (string, error) {
 		return repo, nil
 	}
 	if s, err := registry.Open(repo); err == nil {
+		_, err := s.Config() // a git repository with a main that is a hive
 		s.Close()
-		return repo, nil
+		if err == nil {
+			return repo, nil
+		}
 	}
 	dir := os.Getenv("HIVE_HOME")
 	if dir == "" {
