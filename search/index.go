@@ -479,3 +479,13 @@ func writeAtomic(path string, b []byte) error {
 	}
 	return os.Rename(f.Name(), path)
 }
+
+// Skill returns what the index holds of one skill, with a score of 0.
+func (ix *Index) Skill(id schema.ID) (Result, bool) {
+	i, ok := ix.byID[id]
+	if !ok {
+		return Result{}, false
+	}
+	d := &ix.docs[i]
+	return Result{ID: d.id, Intent: d.intent, InstanceID: d.instance, Confidence: d.conf, VerificationScore: d.verif}, true
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v2"
 
@@ -14,10 +15,23 @@ func lineageCommand() *cli.Command {
 		Name:      "lineage",
 		Usage:     "show a trace's ancestors and descendants with the commits that introduced them",
 		ArgsUsage: "ID",
-		Flags:     []cli.Flag{jsonFlag},
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "text, json, or dot (Graphviz: hive lineage ID --format dot | dot -Tsvg > lineage.svg)"},
+			&cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON (--format json)"},
+		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usagef("lineage takes one trace id")
+			}
+			format := c.String("format")
+			if c.Bool("json") {
+				if c.IsSet("format") && format != "json" {
+					return usagef("--json and --format %s disagree", format)
+				}
+				format = "json"
+			}
+			if format != "text" && format != "json" && format != "dot" {
+				return usagef("--format %s: want text, json or dot", format)
 			}
 			s, err := openStore(c)
 			if err != nil {
@@ -36,8 +50,12 @@ func lineageCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if c.Bool("json") {
+			switch format {
+			case "json":
 				return printJSON(c.App.Writer, g)
+			case "dot":
+				_, err := io.WriteString(c.App.Writer, g.Dot())
+				return err
 			}
 			w := c.App.Writer
 			line := func(label string, id schema.ID) {

@@ -96,6 +96,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			initCommand(), keygenCommand(), keyCommand(), addCommand(), showCommand(),
 			verifyCommand(), lineageCommand(), exportCommand(), importCommand(), instancesCommand(),
 			cloneCommand(), pullCommand(), pushCommand(), submitCommand(), hooksCommand(), hookCommand(), serveCommand(),
+			searchCommand(), resolveCommand(), reputationCommand(), diffCommand(),
 		},
 	}
 	var setUsage func(cmds []*cli.Command)

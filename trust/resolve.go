@@ -1,0 +1,170 @@
+package trust
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/hive-dev/hive/registry"
+	"github.com/hive-dev/hive/schema"
+	"github.com/hive-dev/hive/search"
+)
+
+// ErrNoSkill reports that no skill qualifies for an intent.
+var ErrNoSkill = errors.New("no trusted skill")
+
+// Policy is an instance's own rule for reusing skills. It lives in the
+// hive's local git config (.git/config), which is never pushed or pulled:
+//
+//	git config hive.trust.min-reputation 0.8      the least reputation of the author (default 0.8, the seed's "trusted")
+//	git config --add hive.trust.instance ID       an allowed author; repeat for more (default: any instance)
+//	git config hive.trust.min-confidence 0.95     the least confidence of the skill (default 0)
+//	git config hive.trust.min-verification 0.95   the least verification score (default 0)
+//	git config hive.trust.threshold 0.7           the least similarity to the intent (default 0.7)
+type Policy struct {
+	MinReputation   float64
+	Instances       []string // allowed authors; empty: any
+	MinConfidence   float64
+	MinVerification float64
+	Threshold       float64
+}
+
+// DefaultPolicy is the policy of an instance that has set none.
+func DefaultPolicy() Policy {
+	return Policy{MinReputation: Trusted, Threshold: search.DefaultThreshold}
+}
+
+// LoadPolicy reads the policy from s's git config, over the defaults.
+func LoadPolicy(s *registry.Store) (Policy, error) {
+	p := DefaultPolicy()
+	cfg, err := s.Storer().Config()
+	if err != nil {
+		return p, fmt.Errorf("read git config: %w", err)
+	}
+	if !cfg.Raw.HasSection("hive") || !cfg.Raw.Section("hive").HasSubsection("trust") {
+		return p, nil
+	}
+	opts := cfg.Raw.Section("hive").Subsection("trust").Options
+	for _, f := range []struct {
+		key string
+		dst *float64
+	}{
+		{"min-reputation", &p.MinReputation},
+		{"min-confidence", &p.MinConfidence},
+		{"min-verification", &p.MinVerification},
+		{"threshold", &p.Threshold},
+	} {
+		vs := opts.GetAll(f.key)
+		if len(vs) == 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(vs[len(vs)-1]), 64) // the last one wins, as in git
+		if err != nil || v < 0 || v > 1 {
+			return p, fmt.Errorf("git config hive.trust.%s = %q: want a number in [0,1]: %w", f.key, vs[len(vs)-1], registry.ErrInvalid)
+		}
+		*f.dst = v
+	}
+	for _, v := range opts.GetAll("instance") {
+		if v = strings.TrimSpace(v); v != "" {
+			p.Instances = append(p.Instances, v)
+		}
+	}
+	return p, nil
+}
+
+// Resolution is the skill chosen for an intent.
+type Resolution struct {
+	search.Result
+	Reputation float64         `json:"reputation"`
+	Entry      *registry.Entry `json:"-"`
+}
+
+// Resolve picks the best skill for intent that policy trusts: main must
+// verify; among the skills scoring at least policy.Threshold, the first by
+// rank whose author is allowed, not revoked and of reputation at least
+// policy.MinReputation, and whose confidence and verification score meet
+// the policy. The chosen trace is re-read from main through the registry's
+// strict parser, its bytes checked against its id, never taken from the
+// index. When none qualifies the error wraps ErrNoSkill and says why.
+func Resolve(s *registry.Store, intent string, p Policy) (*Resolution, error) {
+	head, err := s.Head()
+	if err != nil {
+		return nil, err
+	}
+	rep, err := s.Verify(head, registry.VerifyOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if err := rep.Err(); err != nil {
+		return nil, fmt.Errorf("main does not verify, nothing is reused from it: %w", err)
+	}
+	ix, err := search.OpenIndex(s)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := s.Config()
+	if err != nil {
+		return nil, err
+	}
+	table, err := Reputation(s, ix)
+	if err != nil {
+		return nil, err
+	}
+	results := ix.Search(search.Query{Text: intent, Threshold: p.Threshold})
+	var why []string
+	count := func(reason string) {
+		why = append(why, reason)
+	}
+	for _, r := range results {
+		st := table.Of(r.InstanceID)
+		switch {
+		case len(p.Instances) > 0 && !slices.Contains(p.Instances, r.InstanceID):
+			count("author not allowed by hive.trust.instance")
+			continue
+		case cfg.IsRevoked(r.InstanceID):
+			count("author's key revoked")
+			continue
+		case st.Reputation < p.MinReputation:
+			count(fmt.Sprintf("author's reputation below %g", p.MinReputation))
+			continue
+		case r.Confidence < p.MinConfidence:
+			count(fmt.Sprintf("confidence below %g", p.MinConfidence))
+			continue
+		case r.VerificationScore < p.MinVerification:
+			count(fmt.Sprintf("verification score below %g", p.MinVerification))
+			continue
+		}
+		e, err := s.Trace(r.ID)
+		if err != nil {
+			return nil, err
+		}
+		if e.Trace.InstanceID != r.InstanceID || e.Trace.Confidence != r.Confidence || e.Trace.VerificationScore != r.VerificationScore {
+			return nil, fmt.Errorf("search index disagrees with trace %s: remove %s/hive/index and retry", r.ID, s.GitDir())
+		}
+		return &Resolution{Result: r, Reputation: st.Reputation, Entry: e}, nil
+	}
+	if len(results) == 0 {
+		return nil, fmt.Errorf("%w for %s: no skill scores %g or more", ErrNoSkill, schema.Quote(intent, 80), p.Threshold)
+	}
+	return nil, fmt.Errorf("%w for %s: %d skills score %g or more, none is trusted (%s)", ErrNoSkill, schema.Quote(intent, 80),
+		len(results), p.Threshold, summarise(why))
+}
+
+// summarise counts reasons: "2 author's reputation below 0.8, 1 ...".
+func summarise(reasons []string) string {
+	counts := map[string]int{}
+	var order []string
+	for _, r := range reasons {
+		if counts[r] == 0 {
+			order = append(order, r)
+		}
+		counts[r]++
+	}
+	parts := make([]string, len(order))
+	for i, r := range order {
+		parts[i] = fmt.Sprintf("%d: %s", counts[r], r)
+	}
+	return strings.Join(parts, "; ")
+}
