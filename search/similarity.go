@@ -16,12 +16,13 @@ const DefaultThreshold = 0.7
 
 // tokenizerVersion changes whenever Tokens would split, stem or fold any
 // text differently, so that an index built with other words is rebuilt.
-const tokenizerVersion = "tokens-1"
+const tokenizerVersion = "tokens-2"
 
 // stopwords carry no meaning of a task.
 var stopwords = set("a", "an", "the", "to", "for", "of", "in", "on", "at", "by", "with", "and", "or", "from", "into",
 	"is", "are", "be", "it", "its", "this", "that", "my", "our", "your", "how", "i", "we", "me", "use", "using", "via",
-	"do", "does", "make", "can", "should", "would", "some", "all", "any", "as", "so", "then", "when", "which", "what")
+	"do", "does", "make", "can", "should", "would", "some", "all", "any", "as", "so", "then", "when", "which", "what",
+	"get", "out", "one", "another", "several", "many", "multiple", "while", "like", "whether", "there", "them", "their")
 
 // synonyms fold abbreviations and near-synonyms of programming talk onto one
 // word, after stemming.
@@ -40,6 +41,12 @@ var synonyms = map[string]string{
 	"delete": "remov", "remove": "remov", "erase": "remov", "create": "creat", "generate": "creat", "build": "creat", "add": "creat",
 	"fix": "fix", "repair": "fix", "bug": "fix", "retry": "retri", "backoff": "retri", "cache": "cach", "memoize": "cach",
 	"sort": "sort", "order": "sort", "email": "email", "mail": "email", "smtp": "email", "file": "file",
+	"picture": "imag", "photo": "imag", "image": "imag", "save": "writ", "write": "writ", "store": "writ", "persist": "writ",
+	"combine": "merg", "join": "merg", "merge": "merg", "check": "valid", "verify": "valid", "validate": "valid",
+	"unpack": "extract", "decompress": "extract", "tarball": "tar", "console": "terminal", "tty": "terminal",
+	"colorful": "color", "colored": "color", "colour": "color", "timestamp": "time", "date": "time", "duplicate": "copi", "copy": "copi",
+	"throttle": "limit", "cap": "limit", "shrink": "resiz", "resize": "resiz", "summary": "summar", "summarize": "summar",
+	"pdfs": "pdf", "jwt": "token", "container": "docker", "containerize": "docker",
 }
 
 func set(words ...string) map[string]bool {
