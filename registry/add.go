@@ -346,6 +346,11 @@ func (s *Store) checkInput(root plumbing.Hash, cfg *Config, p *pending, earlier 
 	} else if ok {
 		return fmt.Errorf("%s is already in the hive: %w", p.id, ErrExists)
 	}
+	if _, gone, err := s.trees.lookup(root, recordPath(disputesRemoved, p.id)); err != nil {
+		return err
+	} else if gone {
+		return fmt.Errorf("%s: %s was removed by a resolved dispute and may not come back: %w", RuleTraceRemoved, p.id, ErrInvalid)
+	}
 	if err := cfg.Thresholds.Check(p.t); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -460,6 +461,7 @@ func (v *validator) checkCommit(n *commitNode, jobs chan<- traceJob) int {
 		return 0
 	}
 	added := map[string]*entry{}
+	deleted := map[string]bool{}
 	newKeys := map[string]plumbing.Hash{}
 	var vs []Violation
 	configChanged, configBundle := false, false
@@ -474,6 +476,8 @@ func (v *validator) checkCommit(n *commitNode, jobs chan<- traceJob) int {
 			continue
 		}
 		switch {
+		case ch.new == nil && (kind == kindTrace || kind == kindBundle):
+			deleted[ch.path] = true // only with a maintainer's removal: checkDisputes
 		case ch.new == nil:
 			vs = append(vs, violationf(c.Hash, ch.path, RulePathDeleted, "deleted; a hive only grows"))
 		case kind == kindConfig:
@@ -500,6 +504,20 @@ func (v *validator) checkCommit(n *commitNode, jobs chan<- traceJob) int {
 		vs = append(vs, v.s.checkConfigChange(c, parent.TreeHash, cfg)...)
 	} else if configBundle {
 		vs = append(vs, violationf(c.Hash, ConfigBundlePath, RuleConfigBundleAlone, "signature changed without hive.json"))
+	}
+	disputes := len(deleted) > 0
+	for p := range added {
+		switch kind, _ := classify(p); kind {
+		case kindDispute, kindResolution, kindTombstone:
+			disputes = true
+		case kindDisputeBundle, kindResolutionBundle:
+			if _, ok := added[strings.TrimSuffix(p, bundleExt)+traceExt]; !ok {
+				vs = append(vs, violationf(c.Hash, p, RuleBundleOrphan, "signature added without its record"))
+			}
+		}
+	}
+	if disputes {
+		vs = append(vs, v.checkDisputes(c.Hash, parent.TreeHash, c.TreeHash, cfg, added, deleted)...)
 	}
 	traces := 0
 	for p, e := range added {
@@ -652,6 +670,11 @@ func (s *Store) checkTrace(rc *readerCache, j traceJob) []Violation {
 	id := traceIDOf(j.path)
 	if got := schema.Digest(b); got != id {
 		return fail(RuleTraceName, "file's sha256 is %s, not its name", got.Hex())
+	}
+	if _, gone, err := rc.trees.lookup(j.parentRoot, recordPath(disputesRemoved, id)); err != nil {
+		return fail(RuleObjectInvalid, "%v", err)
+	} else if gone {
+		return fail(RuleTraceRemoved, "%s was removed by a resolved dispute and may not come back", id)
 	}
 	t, err := schema.ParseCanonical(b)
 	if err != nil {

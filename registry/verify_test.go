@@ -335,7 +335,7 @@ var attacks = []attack{
 	// History.
 	{name: "deleted trace", build: func(t *testing.T, h *testHive, f fixture) (plumbing.Hash, []want) {
 		c := h.commit(f.base, map[string]*entry{TracePath(f.t1): nil, BundlePath(f.t1): nil})
-		return c, []want{{c, TracePath(f.t1), RulePathDeleted}, {c, BundlePath(f.t1), RulePathDeleted}}
+		return c, []want{{c, TracePath(f.t1), RuleRemovalUnresolved}, {c, BundlePath(f.t1), RuleRemovalUnresolved}}
 	}},
 	{name: "deleted hive.json", build: func(t *testing.T, h *testHive, f fixture) (plumbing.Hash, []want) {
 		c := h.commit(f.base, map[string]*entry{ConfigPath: nil})
@@ -347,7 +347,7 @@ var attacks = []attack{
 			TracePath(f.t1): nil, BundlePath(f.t1): nil,
 			TracePath(other): h.file(f.t1Data), BundlePath(other): h.file(h.sign(instA, f.t1Data)),
 		})
-		return c, []want{{c, TracePath(f.t1), RulePathDeleted}, {c, BundlePath(f.t1), RulePathDeleted}, {c, TracePath(other), RuleTraceName}}
+		return c, []want{{c, TracePath(f.t1), RuleRemovalUnresolved}, {c, BundlePath(f.t1), RuleRemovalUnresolved}, {c, TracePath(other), RuleTraceName}}
 	}},
 	{name: "rewritten history", fullOK: true, build: func(t *testing.T, h *testHive, f fixture) (plumbing.Hash, []want) {
 		parent := h.parents(f.base)[0]

@@ -419,6 +419,41 @@ func (s *Store) checkout(files map[string][]byte) error {
 	return nil
 }
 
+// removeWorkFiles removes deleted files from the working tree and the
+// index, when HEAD is main.
+func (s *Store) removeWorkFiles(paths []string) error {
+	if s.workDir == "" || len(paths) == 0 {
+		return nil
+	}
+	head, err := s.st.Reference(plumbing.HEAD)
+	if err != nil || head.Type() != plumbing.SymbolicReference || head.Target() != Branch {
+		return nil
+	}
+	idx, err := s.st.Index()
+	if err != nil {
+		return &WorktreeError{fmt.Errorf("read index: %w", err)}
+	}
+	gone := map[string]bool{}
+	for _, p := range paths {
+		gone[p] = true
+		if err := os.Remove(filepath.Join(s.workDir, filepath.FromSlash(p))); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return &WorktreeError{err}
+		}
+	}
+	kept := idx.Entries[:0]
+	for _, e := range idx.Entries {
+		if !gone[e.Name] {
+			kept = append(kept, e)
+		}
+	}
+	idx.Entries = kept
+	idx.Cache = nil
+	if err := s.st.SetIndex(idx); err != nil {
+		return &WorktreeError{fmt.Errorf("write index: %w", err)}
+	}
+	return nil
+}
+
 // writeWorkFile writes b at the slash path p under root, refusing to follow
 // symbolic links on the way.
 func writeWorkFile(root, p string, b []byte) (os.FileInfo, error) {

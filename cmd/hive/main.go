@@ -95,7 +95,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		Commands: []*cli.Command{
 			initCommand(), keygenCommand(), keyCommand(), addCommand(), showCommand(),
 			verifyCommand(), lineageCommand(), exportCommand(), importCommand(), instancesCommand(),
-			cloneCommand(), pullCommand(), pushCommand(), submitCommand(), hooksCommand(), hookCommand(), serveCommand(),
+			cloneCommand(), pullCommand(), pushCommand(), submitCommand(), hooksCommand(), hookCommand(), serveCommand(), disputeCommand(),
 			searchCommand(), resolveCommand(), reputationCommand(), diffCommand(),
 		},
 	}
