@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -171,40 +170,39 @@ func (s *Server) getSkills(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"total": len(ids), "page": page, "limit": limit, "skills": items})
 }
 
-// searchSkills ranks the skills on main by intent similarity.
+// searchSkills ranks the skills on main by intent similarity, through the
+// search index (derived data under .git/hive, brought up to date with main
+// when main has moved).
 func (s *Server) searchSkills(st *registry.Store, intent string, th float64, limit int, instance string) ([]skillSummary, error) {
-	ids, err := st.TraceIDs()
+	ix, err := s.index(st)
 	if err != nil {
 		return nil, err
 	}
-	q := search.Tokens(intent)
 	out := []skillSummary{}
-	for _, id := range ids {
-		e, err := st.Trace(id)
-		if err != nil {
-			return nil, err
-		}
-		if instance != "" && e.Trace.InstanceID != instance {
-			continue
-		}
-		score := search.Score(q, search.NewDoc(e.Trace))
-		if score < th {
-			continue
-		}
-		sm := summary(e)
-		sm.Score = &score
-		out = append(out, sm)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if *out[i].Score != *out[j].Score {
-			return *out[i].Score > *out[j].Score
-		}
-		return out[i].ID < out[j].ID
-	})
-	if len(out) > limit {
-		out = out[:limit]
+	for _, r := range ix.Search(search.Query{Text: intent, Threshold: th, Limit: limit, Instance: instance}) {
+		score := r.Score
+		out = append(out, skillSummary{ID: r.ID, Intent: r.Intent, InstanceID: r.InstanceID, Confidence: r.Confidence, VerificationScore: r.VerificationScore, Score: &score})
 	}
 	return out, nil
+}
+
+// index returns the search index of main, reopened when main has moved.
+func (s *Server) index(st *registry.Store) (*search.Index, error) {
+	head, err := st.Head()
+	if err != nil {
+		return nil, err
+	}
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	if s.idx != nil && s.idx.Commit() == head {
+		return s.idx, nil
+	}
+	ix, err := search.OpenIndex(st)
+	if err != nil {
+		return nil, err
+	}
+	s.idx = ix
+	return ix, nil
 }
 
 func intParam(v string, def, lo, hi int) int {

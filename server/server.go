@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hive-dev/hive/registry"
+	"github.com/hive-dev/hive/search"
 )
 
 // Options configure a Server.
@@ -43,6 +44,8 @@ type Server struct {
 	writer  *registry.Store
 	readers chan *registry.Store
 	metrics *metrics
+	indexMu sync.Mutex
+	idx     *search.Index // the search index, for the commit it reflects
 }
 
 // New opens the hive at dir for serving.
