@@ -64,10 +64,14 @@ func (g *Graph) dotNode(id schema.ID) string {
 	n := g.Nodes[id]
 	label := id.Short()
 	var attrs []string
-	if n.Missing {
+	switch {
+	case n.RemovedIn != "":
+		label += "\n" + n.Instance + "\nremoved in commit " + n.RemovedIn[:min(12, len(n.RemovedIn))]
+		attrs = append(attrs, "style=dashed", "color=red3", "fontcolor=red3")
+	case n.Missing:
 		label += "\nnot in this hive"
 		attrs = append(attrs, "style=dashed", "color=gray50", "fontcolor=gray50")
-	} else {
+	default:
 		label += "\n" + n.Instance
 		if n.Commit != "" {
 			label += "\ncommit " + n.Commit[:min(12, len(n.Commit))]

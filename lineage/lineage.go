@@ -22,11 +22,16 @@ type Node struct {
 	Intent   string      `json:"intent,omitempty"`
 	Commit   string      `json:"commit,omitempty"`  // the commit that introduced the trace
 	Missing  bool        `json:"missing,omitempty"` // named as a parent, absent from the source
+	// RemovedIn is the commit that removed the trace by a resolved dispute
+	// (Missing is then true too), and Dispute the dispute it upheld.
+	RemovedIn string    `json:"removed_in,omitempty"`
+	Dispute   schema.ID `json:"dispute,omitempty"`
 }
 
 // Source gives the traces of a hive.
 type Source interface {
-	// Node returns a trace, or an error wrapping ErrNotFound.
+	// Node returns a trace, or an error wrapping ErrNotFound. A removed
+	// trace may be returned with Missing and RemovedIn set.
 	Node(id schema.ID) (Node, error)
 	// Children returns the traces that name id in their lineage.
 	Children(id schema.ID) ([]schema.ID, error)

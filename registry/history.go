@@ -149,6 +149,7 @@ type HistoryCommit struct {
 	Hash    plumbing.Hash
 	Parents []plumbing.Hash
 	Added   []schema.ID // sorted by path (that is, by id); empty for merges
+	Removed []schema.ID // traces removed by a resolved dispute (tombstones added); empty for merges
 }
 
 // History lists every commit of main, parents before children; among
@@ -215,8 +216,12 @@ func (s *Store) History() ([]HistoryCommit, error) {
 				return nil, err
 			}
 			for _, ch := range changes {
-				if k, ok := classify(ch.path); ok && k == kindTrace && ch.old == nil && ch.new != nil {
+				k, ok := classify(ch.path)
+				switch {
+				case ok && k == kindTrace && ch.old == nil && ch.new != nil:
 					hc.Added = append(hc.Added, traceIDOf(ch.path))
+				case ok && k == kindTombstone && ch.old == nil && ch.new != nil:
+					hc.Removed = append(hc.Removed, traceIDOf(ch.path))
 				}
 			}
 		}

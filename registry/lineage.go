@@ -3,6 +3,8 @@ package registry
 import (
 	"fmt"
 
+	"github.com/go-git/go-git/v5/plumbing"
+
 	"github.com/hive-dev/hive/lineage"
 	"github.com/hive-dev/hive/schema"
 )
@@ -14,13 +16,26 @@ type LineageSource struct {
 	children map[schema.ID][]schema.ID
 }
 
-// Lineage reads every trace on main and the commits that added them.
+// Lineage reads every trace on main and the commits that added them, and
+// the traces that resolved disputes removed, with the commits that did.
 func (s *Store) Lineage() (*LineageSource, error) {
-	ids, err := s.TraceIDs()
+	hist, err := s.History()
 	if err != nil {
 		return nil, err
 	}
-	intro, err := s.Introduced(ids)
+	addedIn := map[schema.ID]plumbing.Hash{}
+	removedIn := map[schema.ID]plumbing.Hash{}
+	for _, c := range hist {
+		for _, id := range c.Added {
+			if _, ok := addedIn[id]; !ok {
+				addedIn[id] = c.Hash
+			}
+		}
+		for _, id := range c.Removed {
+			removedIn[id] = c.Hash
+		}
+	}
+	ids, err := s.TraceIDs()
 	if err != nil {
 		return nil, err
 	}
@@ -31,13 +46,35 @@ func (s *Store) Lineage() (*LineageSource, error) {
 			return nil, err
 		}
 		n := lineage.Node{ID: id, Parents: e.Trace.Lineage, Instance: e.Trace.InstanceID, Intent: e.Trace.Intent}
-		if c, ok := intro[id]; ok {
-			n.Commit = c.Hash.String()
+		if c, ok := addedIn[id]; ok {
+			n.Commit = c.String()
 		}
 		src.nodes[id] = n
 		for _, p := range e.Trace.Lineage {
 			src.children[p] = append(src.children[p], id)
 		}
+	}
+	// Removed traces: what they were, from the commit that added them.
+	for id, rc := range removedIn {
+		ac, ok := addedIn[id]
+		if !ok {
+			continue
+		}
+		n := lineage.Node{ID: id, Missing: true, RemovedIn: rc.String(), Commit: ac.String()}
+		err := s.TraceFiles(ac, []schema.ID{id}, func(_ int, data []byte) error {
+			t, err := schema.ParseCanonical(data)
+			if err == nil {
+				n.Parents, n.Instance, n.Intent = t.Lineage, t.InstanceID, t.Intent
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if r, err := s.Removed(id); err == nil && r != nil {
+			n.Dispute = r.Dispute
+		}
+		src.nodes[id] = n
 	}
 	return src, nil
 }

@@ -105,13 +105,15 @@ func (t *Table) All() []Standing {
 // of registry.Store.History (parents first, ties by commit hash) and, within
 // a commit, by id (the order of their paths). Scores come from ix, the index
 // of main; a trace no longer on main is read from the commit that added it.
-// Upheld disputes will be merged into this list at their resolution commits.
+// A trace removed by a resolved dispute counts against its author once more,
+// at the resolution's commit (UpheldDispute).
 func Events(s *registry.Store, ix *search.Index) ([]Event, error) {
 	hist, err := s.History()
 	if err != nil {
 		return nil, err
 	}
 	var out []Event
+	author := map[schema.ID]string{}
 	for _, c := range hist {
 		var missing []schema.ID
 		for _, id := range c.Added {
@@ -150,7 +152,13 @@ func Events(s *registry.Store, ix *search.Index) ([]Event, error) {
 				continue
 			}
 			e.Commit, e.Trace = c.Hash.String(), id
+			author[id] = e.Instance
 			out = append(out, e)
+		}
+		for _, id := range c.Removed {
+			if a, ok := author[id]; ok {
+				out = append(out, UpheldDispute(c.Hash.String(), id, a))
+			}
 		}
 	}
 	return out, nil

@@ -61,7 +61,10 @@ func lineageCommand() *cli.Command {
 			line := func(label string, id schema.ID) {
 				n := g.Nodes[id]
 				commit := "(not in this hive)"
-				if !n.Missing {
+				switch {
+				case n.RemovedIn != "":
+					commit = "commit " + short(n.Commit) + ", removed in commit " + short(n.RemovedIn) + " (dispute " + n.Dispute.Short() + ")"
+				case !n.Missing:
 					commit = "commit " + short(n.Commit)
 				}
 				fmt.Fprintf(w, "%-10s %+d  %s  %s  %s  %s\n", label, g.Depth[id], id, commit, n.Instance, schema.Quote(n.Intent, 60))
