@@ -12,6 +12,7 @@ import (
 	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/schema"
 	"github.com/hive-dev/hive/search"
+	"github.com/hive-dev/hive/trust"
 )
 
 // Handler routes the server's endpoints.
@@ -23,6 +24,7 @@ func (s *Server) Handler() http.Handler {
 	route("GET /skills/{id}", "get_skill", s.getSkill)
 	route("GET /instances", "get_instances", s.getInstances)
 	route("GET /instances/{id}", "get_instance", s.getInstance)
+	route("GET /disputes", "get_disputes", s.getDisputes)
 	route("GET /healthz", "healthz", s.healthz)
 	mux.Handle("GET /metrics", s.metrics.handler())
 	route("GET /{$}", "web_index", s.webIndex)
@@ -251,7 +253,37 @@ func (s *Server) getSkill(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// getInstances lists the registered instances.
+// instanceView is an instance with its reputation.
+type instanceView struct {
+	registry.Instance
+	Reputation     float64 `json:"reputation"`
+	Trusted        bool    `json:"trusted"`
+	UpheldDisputes int     `json:"upheld_disputes"`
+}
+
+// instances lists the registered instances with their reputations.
+func (s *Server) instances(st *registry.Store) ([]instanceView, error) {
+	list, err := st.Instances()
+	if err != nil {
+		return nil, err
+	}
+	ix, err := s.index(st)
+	if err != nil {
+		return nil, err
+	}
+	table, err := trust.Reputation(st, ix)
+	if err != nil {
+		return nil, err
+	}
+	out := []instanceView{}
+	for _, in := range list {
+		r := table.Of(in.ID)
+		out = append(out, instanceView{Instance: in, Reputation: r.Reputation, Trusted: r.Trusted && !in.Revoked, UpheldDisputes: r.Upheld})
+	}
+	return out, nil
+}
+
+// getInstances lists the registered instances: keys, counts, reputation.
 func (s *Server) getInstances(w http.ResponseWriter, r *http.Request) {
 	st, done, err := s.reader()
 	if err != nil {
@@ -259,18 +291,15 @@ func (s *Server) getInstances(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer done()
-	list, err := st.Instances()
+	list, err := s.instances(st)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
 		return
 	}
-	if list == nil {
-		list = []registry.Instance{}
-	}
 	writeJSON(w, http.StatusOK, map[string]any{"instances": list})
 }
 
-// getInstance returns one instance with its key.
+// getInstance returns one instance with its key and reputation.
 func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) {
 	st, done, err := s.reader()
 	if err != nil {
@@ -278,17 +307,36 @@ func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer done()
-	list, err := st.Instances()
+	list, err := s.instances(st)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
 		return
 	}
-	i := slices.IndexFunc(list, func(in registry.Instance) bool { return in.ID == r.PathValue("id") })
+	i := slices.IndexFunc(list, func(in instanceView) bool { return in.ID == r.PathValue("id") })
 	if i < 0 {
 		writeError(w, http.StatusNotFound, "not_found", "no instance "+schema.Quote(r.PathValue("id"), 70), nil)
 		return
 	}
 	writeJSON(w, http.StatusOK, list[i])
+}
+
+// getDisputes lists the disputes and their resolutions.
+func (s *Server) getDisputes(w http.ResponseWriter, r *http.Request) {
+	st, done, err := s.reader()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
+		return
+	}
+	defer done()
+	list, err := st.Disputes()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
+		return
+	}
+	if list == nil {
+		list = []registry.DisputeStatus{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"disputes": list})
 }
 
 // healthz answers whether the served main is readable.
