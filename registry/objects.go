@@ -61,8 +61,9 @@ type objectSizer interface {
 // open, one inflate, the size checked from the header before the body is
 // inflated), packed ones through go-git.
 type objectStore struct {
-	st  storage.Storer
-	dir string // the git folder, "" for storage that is not on disk
+	st    storage.Storer
+	dir   string   // the git folder, "" for storage that is not on disk
+	packs *packSet // its packs, mapped; shared by the store's readers
 }
 
 var zlibReaders sync.Pool
@@ -74,6 +75,18 @@ func (o objectStore) read(t plumbing.ObjectType, h plumbing.Hash, max int64) ([]
 		b, found, err := o.readLoose(t, h, max)
 		if found || err != nil {
 			return b, err
+		}
+	}
+	if o.packs != nil {
+		obj, found, err := o.packs.read(h, max)
+		if err != nil {
+			return nil, fmt.Errorf("object %s: %w", h, err)
+		}
+		if found {
+			if obj.typ != t {
+				return nil, fmt.Errorf("object %s is a %s, want a %s", h, obj.typ, t)
+			}
+			return obj.data, nil
 		}
 	}
 	return readObject(o.st, t, h, max)

@@ -74,6 +74,9 @@ func newStore(st storage.Storer, gitDir, workDir string, opts []Option) *Store {
 		o(s)
 	}
 	s.objs = objectStore{st: st, dir: gitDir}
+	if gitDir != "" {
+		s.objs.packs = newPackSet(gitDir)
+	}
 	s.trees = newTreeCache(s.objs, 4096)
 	s.parsed = newParsedCache()
 	return s
