@@ -203,8 +203,8 @@ func (ps *packSet) at(p *pack, off uint64, max int64, depth int) (packObject, er
 	var base packObject
 	switch typ {
 	case plumbing.CommitObject, plumbing.TreeObject, plumbing.BlobObject, plumbing.TagObject:
-		if int64(size) > max {
-			return packObject{}, &sizeError{size: int64(size), max: max}
+		if size > uint64(max) {
+			return packObject{}, &sizeError{size: int64(min(size, 1<<62)), max: max}
 		}
 		data, err := inflate(b[i:], int(size))
 		if err != nil {
@@ -247,6 +247,9 @@ func (ps *packSet) at(p *pack, off uint64, max int64, depth int) (packObject, er
 		}
 	default:
 		return packObject{}, fmt.Errorf("%w: object type %d", errPackCorrupt, typ)
+	}
+	if size > maxDeltaBase {
+		return packObject{}, fmt.Errorf("%w: delta of %d bytes", errPackCorrupt, size)
 	}
 	delta, err := inflate(b[i:], int(size))
 	if err != nil {
@@ -309,8 +312,8 @@ func applyDelta(base, delta []byte, max int64) ([]byte, error) {
 	if !ok1 || !ok2 || srcSize != uint64(len(base)) {
 		return nil, fmt.Errorf("%w: delta does not fit its base", errPackCorrupt)
 	}
-	if int64(dstSize) > max {
-		return nil, &sizeError{size: int64(dstSize), max: max}
+	if dstSize > uint64(max) {
+		return nil, &sizeError{size: int64(min(dstSize, 1<<62)), max: max}
 	}
 	out := make([]byte, 0, dstSize)
 	for len(delta) > 0 {

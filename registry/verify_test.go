@@ -953,3 +953,17 @@ func FuzzVerifyTraceBlob(f *testing.F) {
 		}
 	})
 }
+
+// FuzzApplyDelta: a hostile delta never panics and never builds more than
+// it announces.
+func FuzzApplyDelta(f *testing.F) {
+	f.Add([]byte("hello world"), []byte{11, 5, 0x90, 5})
+	f.Add([]byte("abc"), []byte{3, 3, 3, 'x', 'y', 'z'})
+	f.Add([]byte(""), []byte{0, 0})
+	f.Fuzz(func(t *testing.T, base, delta []byte) {
+		out, err := applyDelta(base, delta, 1<<20)
+		if err == nil && len(out) > 1<<20 {
+			t.Fatalf("applyDelta built %d bytes over its limit", len(out))
+		}
+	})
+}
