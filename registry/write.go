@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -382,6 +383,20 @@ func (s *Store) checkout(files map[string][]byte) error {
 	if err != nil || head.Type() != plumbing.SymbolicReference || head.Target() != Branch {
 		return nil // HEAD is elsewhere: leave the working tree alone
 	}
+	if git := gitBinary(); git != "" {
+		// git rewrites its index in C, and with core.splitIndex only the
+		// entries that changed: a hive of 100,000 traces has an index of
+		// 30 MB, which go-git decodes and encodes in about a second.
+		paths := make([]string, 0, len(files))
+		for p, b := range files {
+			if _, err := writeWorkFile(s.workDir, p, b); err != nil {
+				return &WorktreeError{err}
+			}
+			paths = append(paths, p)
+		}
+		sort.Strings(paths)
+		return s.gitUpdateIndex("--add", paths)
+	}
 	idx, err := s.st.Index()
 	if err != nil {
 		return &WorktreeError{fmt.Errorf("read index: %w", err)}
@@ -419,6 +434,34 @@ func (s *Store) checkout(files map[string][]byte) error {
 	return nil
 }
 
+// gitBinary is the git command, or "" where git is not installed.
+var gitBinary = sync.OnceValue(func() string {
+	p, err := exec.LookPath("git")
+	if err != nil {
+		return ""
+	}
+	return p
+})
+
+// gitUpdateIndex runs git update-index with the paths on its standard
+// input, in split-index mode so that a large index is not rewritten whole.
+func (s *Store) gitUpdateIndex(op string, paths []string) error {
+	cmd := exec.Command(gitBinary(), "-c", "core.splitIndex=true", "-c", "splitIndex.maxPercentChange=20",
+		"--git-dir", s.gitDir, "--work-tree", s.workDir, "update-index", op, "-z", "--stdin")
+	cmd.Stdin = strings.NewReader(strings.Join(paths, "\x00") + "\x00")
+	for _, kv := range os.Environ() { // the repository's own index and objects
+		switch k, _, _ := strings.Cut(kv, "="); k {
+		case "GIT_INDEX_FILE", "GIT_DIR", "GIT_WORK_TREE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_QUARANTINE_PATH":
+		default:
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return &WorktreeError{fmt.Errorf("git update-index: %v: %s", err, strings.TrimSpace(string(out)))}
+	}
+	return nil
+}
+
 // removeWorkFiles removes deleted files from the working tree and the
 // index, when HEAD is main.
 func (s *Store) removeWorkFiles(paths []string) error {
@@ -428,6 +471,14 @@ func (s *Store) removeWorkFiles(paths []string) error {
 	head, err := s.st.Reference(plumbing.HEAD)
 	if err != nil || head.Type() != plumbing.SymbolicReference || head.Target() != Branch {
 		return nil
+	}
+	if gitBinary() != "" {
+		for _, p := range paths {
+			if err := os.Remove(filepath.Join(s.workDir, filepath.FromSlash(p))); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return &WorktreeError{err}
+			}
+		}
+		return s.gitUpdateIndex("--force-remove", paths)
 	}
 	idx, err := s.st.Index()
 	if err != nil {
