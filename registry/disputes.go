@@ -238,6 +238,11 @@ func (v *validator) checkDisputes(c plumbing.Hash, parentRoot, root plumbing.Has
 	}
 	removedTraces := map[schema.ID]schema.ID{} // trace -> dispute, ordered by a valid resolution here
 	tombstones := map[schema.ID]bool{}
+	type tombstone struct {
+		path string
+		t    Tombstone
+	}
+	var tombs []tombstone
 	for p, e := range added {
 		kind, _ := classify(p)
 		switch kind {
@@ -260,7 +265,7 @@ func (v *validator) checkDisputes(c plumbing.Hash, parentRoot, root plumbing.Has
 				bad(p, RuleDisputeInvalid, "the disputed trace %s is not in the hive", d.Trace)
 			}
 			if err := s.verifyRecord(parentRoot, d.InstanceID, cfg, b, be.hash); err != nil {
-				bad(recordBundlePath(p), RuleSigInvalid, "%v", err)
+				bad(recordBundlePath(p), recordRule(err), "%v", err)
 			}
 		case kindResolution:
 			b := read(p, e)
@@ -313,13 +318,14 @@ func (v *validator) checkDisputes(c plumbing.Hash, parentRoot, root plumbing.Has
 				continue
 			}
 			tombstones[t.Trace] = true
-			if removedTraces[t.Trace] == "" {
-				defer func(p string, t Tombstone) {
-					if removedTraces[t.Trace] != t.Dispute {
-						bad(p, RuleRemovalUnresolved, "tombstone without a maintainer's resolution to remove %s in this commit", t.Trace)
-					}
-				}(p, t)
-			}
+			tombs = append(tombs, tombstone{p, t})
+		}
+	}
+	// Resolutions are all known now: each tombstone needs one, in this
+	// commit, that removes its trace for its dispute.
+	for _, tb := range tombs {
+		if removedTraces[tb.t.Trace] != tb.t.Dispute {
+			bad(tb.path, RuleRemovalUnresolved, "tombstone without a maintainer's resolution of dispute %s removing %s in this commit", tb.t.Dispute, tb.t.Trace)
 		}
 	}
 	for p := range deleted {
@@ -339,6 +345,16 @@ func (v *validator) checkDisputes(c plumbing.Hash, parentRoot, root plumbing.Has
 		}
 	}
 	return vs
+}
+
+// recordRule is the rule a record's signature check broke.
+func recordRule(err error) string {
+	for _, r := range []string{RuleSigKeyUnknown, RuleSigKeyRevoked, RuleSigBundleInvalid} {
+		if strings.HasPrefix(err.Error(), r+":") {
+			return r
+		}
+	}
+	return RuleSigInvalid
 }
 
 // dispute paths, for classify.

@@ -234,6 +234,9 @@ func (s *Store) CheckUpdate(u Update, main plumbing.Hash) (*Report, error) {
 		}
 		opts := VerifyOptions{Full: true}
 		if !main.IsZero() {
+			if bases, err := s.mergeBases(main, u.New); err != nil || len(bases) == 0 {
+				return refused(u, RuleHistoryUnrelated, "a submission must share history with main"), nil
+			}
 			opts = VerifyOptions{Known: []plumbing.Hash{main}}
 		}
 		return s.Verify(u.New, opts)

@@ -204,12 +204,15 @@ func (s *Store) Pull(r Remote, progress func(done, total int)) (*PullResult, err
 			return res, fmt.Errorf("the merge breaks the rules (a bug in hive): %w", mrep.Err())
 		}
 	}
-	files, err := s.addedFiles(local, tip)
+	files, removed, err := s.changedFiles(local, tip)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.moveMain(local, tip); err != nil {
 		return nil, err
+	}
+	if err := s.removeWorkFiles(removed); err != nil {
+		return res, err
 	}
 	res.New = tip
 	for p := range files {
@@ -275,6 +278,19 @@ func (s *Store) mergeCommit(w *writer, ours, theirs plumbing.Hash, msg string) (
 	}
 	if len(conflicts) > 0 {
 		return plumbing.ZeroHash, fmt.Errorf("both sides changed %s differently; resolve it by hand with git, then run hive verify: %w", strings.Join(conflicts, ", "), ErrMergeConflict)
+	}
+	// A trace one side removed by a resolved dispute may not come back
+	// from the other.
+	var changes []change
+	if err := s.diff(s.trees, oc.TreeHash, root, "", &changes); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	for _, ch := range changes {
+		if k, _ := classify(ch.path); k == kindTrace && ch.new != nil {
+			if _, gone, err := s.trees.lookup(root, recordPath(disputesRemoved, traceIDOf(ch.path))); err == nil && gone {
+				return plumbing.ZeroHash, fmt.Errorf("%s: the remote has %s, which a resolved dispute removed here: %w", RuleTraceRemoved, traceIDOf(ch.path), ErrMergeConflict)
+			}
+		}
 	}
 	return w.commit(root, []plumbing.Hash{ours, theirs}, "hive", s.now(), msg)
 }
@@ -397,36 +413,45 @@ func hashOf(e *entry) plumbing.Hash {
 // addedFiles returns the files tip's tree adds to old's, with their bytes,
 // for the working tree.
 func (s *Store) addedFiles(old, tip plumbing.Hash) (map[string][]byte, error) {
+	files, _, err := s.changedFiles(old, tip)
+	return files, err
+}
+
+// changedFiles returns the files tip's tree adds to old's, with their
+// bytes, and the paths it removes, for the working tree.
+func (s *Store) changedFiles(old, tip plumbing.Hash) (map[string][]byte, []string, error) {
 	if s.workDir == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
 	v := &validator{s: s}
 	var oldTree plumbing.Hash
 	if !old.IsZero() {
 		oc, err := v.readCommit(old)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		oldTree = oc.TreeHash
 	}
 	tc, err := v.readCommit(tip)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var changes []change
 	if err := s.diff(s.trees, oldTree, tc.TreeHash, "", &changes); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	files := map[string][]byte{}
+	var removed []string
 	for _, ch := range changes {
 		if ch.new == nil {
+			removed = append(removed, ch.path)
 			continue
 		}
 		b, err := s.objs.read(plumbing.BlobObject, ch.new.hash, maxTreeSize)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		files[ch.path] = b
 	}
-	return files, nil
+	return files, removed, nil
 }

@@ -637,6 +637,14 @@ func (v *validator) checkMerge(c *object.Commit) {
 		}
 		if !okMerge {
 			v.add(violationf(c.Hash, quotePath(ch.path), RuleMergeEvil, "the merge's version is not the merge of its parents' versions"))
+			continue
+		}
+		// A side that added a trace on its own must not bring it back past
+		// the other side's removal.
+		if k, _ := classify(ch.path); k == kindTrace && m != nil {
+			if _, gone, err := trees.lookup(c.TreeHash, recordPath(disputesRemoved, traceIDOf(ch.path))); err == nil && gone {
+				v.add(violationf(c.Hash, ch.path, RuleTraceRemoved, "%s was removed by a resolved dispute and may not come back through a merge", traceIDOf(ch.path)))
+			}
 		}
 	}
 }

@@ -85,8 +85,13 @@ var zlibWriters sync.Pool
 // writeLoose writes a loose object, deflated "type size\0body" and
 // read-only as git makes them, to a temporary file in dir.
 func writeLoose(dir string, t plumbing.ObjectType, b []byte) (string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", err
+		}
+		if err := fsyncPath(filepath.Dir(dir)); err != nil { // the new folder's name in objects/
+			return "", err
+		}
 	}
 	f, err := os.CreateTemp(dir, "tmp_obj_")
 	if err != nil {

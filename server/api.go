@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/schema"
@@ -18,7 +19,9 @@ import (
 // Handler routes the server's endpoints.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	route := func(pattern, name string, h http.HandlerFunc) { mux.Handle(pattern, s.instrument(name, h)) }
+	route := func(pattern, name string, h http.HandlerFunc) {
+		mux.Handle(pattern, s.instrument(name, deadlines(apiTimeout, h)))
+	}
 	route("POST /skills", "post_skills", s.postSkill)
 	route("GET /skills", "get_skills", s.getSkills)
 	route("GET /skills/{id}", "get_skill", s.getSkill)
@@ -30,12 +33,29 @@ func (s *Server) Handler() http.Handler {
 	route("GET /{$}", "web_index", s.webIndex)
 	route("GET /web/skills/{id}", "web_skill", s.webSkill)
 	for _, prefix := range []string{"", "/hive.git"} {
-		g := s.instrument("git", s.gitHandler(prefix))
+		g := s.instrument("git", deadlines(gitTimeout, s.gitHandler(prefix)))
 		for _, p := range []string{"/info/refs", "/git-upload-pack", "/git-receive-pack", "/HEAD"} {
 			mux.Handle(prefix+p, g)
 		}
 	}
 	return mux
+}
+
+// Time allowed to read a request's body and write its answer: the JSON API
+// answers in moments; a clone or push of a large hive takes minutes.
+const (
+	apiTimeout = 60 * time.Second
+	gitTimeout = 30 * time.Minute
+)
+
+// deadlines bounds the time a handler may spend reading and writing.
+func deadlines(d time.Duration, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		rc.SetReadDeadline(time.Now().Add(d))
+		rc.SetWriteDeadline(time.Now().Add(d))
+		h.ServeHTTP(w, r)
+	})
 }
 
 // apiError is the JSON body of every error.
@@ -64,10 +84,15 @@ func writeError(w http.ResponseWriter, code int, errCode, msg string, reasons []
 // postSkill is the seed's POST /skills: a federation_trace_v1 envelope,
 // committed to the hive when it passes every rule.
 func (s *Server) postSkill(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, registry.MaxEnvelopeSize+1))
-	if err != nil {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, registry.MaxEnvelopeSize))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
 		s.metrics.skills.WithLabelValues("too_large").Inc()
 		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "the envelope is over "+strconv.Itoa(registry.MaxEnvelopeSize)+" bytes", nil)
+		return
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "unreadable", "the request body could not be read: "+err.Error(), nil)
 		return
 	}
 	s.writeMu.Lock()
