@@ -280,6 +280,7 @@ func hooksCommand() *cli.Command {
 		Subcommands: []*cli.Command{{
 			Name:  "install",
 			Usage: "install pre-push (a working hive) or pre-receive (a bare hub) so that plain git push is gated",
+			Flags: []cli.Flag{&cli.BoolFlag{Name: "force", Usage: "replace a hook that is not hive's"}},
 			Action: func(c *cli.Context) error {
 				s, err := openStore(c)
 				if err != nil {
@@ -300,6 +301,9 @@ func hooksCommand() *cli.Command {
 				}
 				script := fmt.Sprintf("#!/bin/sh\n# installed by hive hooks install: the validator gates every update\nexec %q hook %s \"$@\"\n", exe, hook)
 				p := filepath.Join(dir, hook)
+				if old, err := os.ReadFile(p); err == nil && !strings.Contains(string(old), "installed by hive hooks install") && !c.Bool("force") {
+					return &hintError{fmt.Errorf("%s exists and is not hive's", p), "move it aside, or pass --force to replace it"}
+				}
 				if err := os.WriteFile(p, []byte(script), 0o755); err != nil {
 					return err
 				}
