@@ -524,3 +524,89 @@ func (s *Store) addKeyLocked(instance string, pem []byte, pub *signing.PublicKey
 	}
 	return c, s.checkout(map[string][]byte{KeyPath(instance): pem})
 }
+
+// ImportEach is Import for many independent submitters (the server's
+// POST /skills): each envelope is accepted or refused on its own, and the
+// accepted ones are committed together, one commit each, with one round of
+// syncs. The result and the error of input i are at index i; an input's
+// own faults are InputErrors, other errors are the hive's.
+func (s *Store) ImportEach(inputs []Input) ([]*Added, []error) {
+	res := make([]*Added, len(inputs))
+	errs := make([]error, len(inputs))
+	index := map[*pending]int{}
+	seen := map[schema.ID]bool{}
+	var todo []*pending
+	for i, in := range inputs {
+		env, err := ParseEnvelope(in.Data)
+		if err != nil {
+			errs[i] = InputErrors{fmt.Errorf("%s: %w", in.Name, err)}
+			continue
+		}
+		if seen[env.ID] {
+			errs[i] = InputErrors{fmt.Errorf("%s: %s is already submitted: %w", in.Name, env.ID, ErrExists)}
+			continue
+		}
+		t, err := schema.ParseCanonical(env.Trace)
+		if err != nil {
+			errs[i] = InputErrors{fmt.Errorf("%s: %w", in.Name, err)}
+			continue
+		}
+		seen[env.ID] = true
+		p := &pending{in: in, id: env.ID, canon: env.Trace, t: t, bundle: env.Bundle}
+		index[p] = i
+		todo = append(todo, p)
+	}
+	fail := func(err error) ([]*Added, []error) {
+		for _, p := range todo {
+			if errs[index[p]] == nil {
+				errs[index[p]] = err
+			}
+		}
+		return res, errs
+	}
+	if len(todo) == 0 {
+		return res, errs
+	}
+	unlock, err := s.lock()
+	if err != nil {
+		return fail(err)
+	}
+	defer unlock()
+	root, err := s.headTree()
+	if err != nil {
+		return fail(err)
+	}
+	cfg, err := s.configAt(s.trees, root)
+	if err != nil {
+		return fail(err)
+	}
+	if todo, err = lineageOrder(todo); err != nil {
+		return fail(err)
+	}
+	earlier := map[schema.ID]bool{}
+	var keep []*pending
+	for _, p := range todo {
+		if err := s.checkInput(root, cfg, p, earlier, map[string]*signing.PrivateKey{}, nil); err != nil {
+			errs[index[p]] = InputErrors{fmt.Errorf("%s: %w", p.in.Name, err)}
+			continue
+		}
+		earlier[p.id] = true
+		keep = append(keep, p)
+	}
+	if len(keep) == 0 {
+		return res, errs
+	}
+	added, err := s.commitTracesLocked(keep, nil, 1)
+	if err != nil {
+		todo = keep
+		return fail(err)
+	}
+	byID := map[schema.ID]*Added{}
+	for i := range added {
+		byID[added[i].ID] = &added[i]
+	}
+	for _, p := range keep {
+		res[index[p]] = byID[p.id]
+	}
+	return res, errs
+}

@@ -99,7 +99,7 @@ func (o objectStore) readLoose(t plumbing.ObjectType, h plumbing.Hash, max int64
 		return nil, false, nil // not loose: packed, or missing
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 4096)
+	br := bufio.NewReaderSize(f, 32<<10)
 	var zr io.ReadCloser
 	if r, ok := zlibReaders.Get().(io.ReadCloser); ok {
 		if err := r.(zlib.Resetter).Reset(br, nil); err != nil {
@@ -110,21 +110,24 @@ func (o objectStore) readLoose(t plumbing.ObjectType, h plumbing.Hash, max int64
 		return nil, true, fmt.Errorf("object %s: %w", h, err)
 	}
 	defer zlibReaders.Put(zr)
-	var hdr [32]byte
-	n := 0
-	for {
+	// The header ("blob 1234\x00") in one small read, then the body.
+	var hdr [64]byte
+	n, nul := 0, -1
+	for nul < 0 {
 		if n == len(hdr) {
 			return nil, true, fmt.Errorf("object %s: malformed header", h)
 		}
-		if _, err := io.ReadFull(zr, hdr[n:n+1]); err != nil {
+		m, err := zr.Read(hdr[n:])
+		if m == 0 && err != nil {
 			return nil, true, fmt.Errorf("object %s: %w", h, err)
 		}
-		if hdr[n] == 0 {
-			break
+		nul = bytes.IndexByte(hdr[n:n+m], 0)
+		if nul >= 0 {
+			nul += n
 		}
-		n++
+		n += m
 	}
-	typ, size, ok := bytes.Cut(hdr[:n], []byte{' '})
+	typ, size, ok := bytes.Cut(hdr[:nul], []byte{' '})
 	if !ok {
 		return nil, true, fmt.Errorf("object %s: malformed header", h)
 	}
@@ -140,7 +143,11 @@ func (o objectStore) readLoose(t plumbing.ObjectType, h plumbing.Hash, max int64
 		return nil, true, &sizeError{size: sz, max: max}
 	}
 	b := make([]byte, sz)
-	if _, err := io.ReadFull(zr, b); err != nil {
+	got := copy(b, hdr[nul+1:n])
+	if int64(n-nul-1) > sz {
+		return nil, true, fmt.Errorf("object %s: longer than its header says", h)
+	}
+	if _, err := io.ReadFull(zr, b[got:]); err != nil {
 		return nil, true, fmt.Errorf("object %s: %w", h, err)
 	}
 	return b, true, nil

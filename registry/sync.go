@@ -215,10 +215,8 @@ func (s *Store) Pull(r Remote, progress func(done, total int)) (*PullResult, err
 		return res, err
 	}
 	res.New = tip
-	for p := range files {
-		if k, _ := classify(p); k == kindTrace {
-			res.Added++
-		}
+	if added, _, err := s.Changes(local, tip); err == nil {
+		res.Added = len(added)
 	}
 	if err := s.setRef(seenRef(r), incoming); err != nil {
 		return res, err

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -95,12 +96,14 @@ func (s *Server) postSkill(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "unreadable", "the request body could not be read: "+err.Error(), nil)
 		return
 	}
-	s.writeMu.Lock()
-	added, err := s.writer.Import([]registry.Input{{Name: "envelope", Data: body}})
-	s.writeMu.Unlock()
-	if err == nil && len(added) == 1 {
+	added, err := s.submit(r.Context(), body)
+	if err == nil && added != nil {
 		s.metrics.skills.WithLabelValues("created").Inc()
-		writeJSON(w, http.StatusCreated, map[string]string{"trace_id": string(added[0].ID), "commit": added[0].Commit.String(), "status": "accepted"})
+		writeJSON(w, http.StatusCreated, map[string]string{"trace_id": string(added.ID), "commit": added.Commit.String(), "status": "accepted"})
+		return
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		writeError(w, http.StatusServiceUnavailable, "busy", "the request ended before the skill was stored", nil)
 		return
 	}
 	var reasons []string
@@ -130,6 +133,68 @@ func (s *Server) postSkill(w http.ResponseWriter, r *http.Request) {
 		}
 		s.metrics.skills.WithLabelValues("invalid").Inc()
 		writeError(w, http.StatusBadRequest, "invalid", "the skill breaks the hive's rules", reasons)
+	}
+}
+
+// submission is one POST /skills waiting for the writer.
+type submission struct {
+	body  []byte
+	reply chan submitted
+}
+
+type submitted struct {
+	added *registry.Added
+	err   error
+}
+
+// maxGroup bounds the skills committed in one group.
+const maxGroup = 64
+
+// submit hands a skill to the writer and waits for its answer.
+func (s *Server) submit(ctx context.Context, body []byte) (*registry.Added, error) {
+	s.startWriter.Do(func() { go s.writeLoop() })
+	sub := submission{body: body, reply: make(chan submitted, 1)}
+	select {
+	case s.submissions <- sub:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case r := <-sub.reply:
+		return r.added, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// writeLoop is the one writer: it takes the skills waiting when it is free
+// and commits them as a group (one commit each, one round of syncs), so
+// concurrent clients share the cost of making a write durable.
+func (s *Server) writeLoop() {
+	for first := range s.submissions {
+		group := []submission{first}
+	gather:
+		for len(group) < maxGroup {
+			select {
+			case sub, ok := <-s.submissions:
+				if !ok {
+					break gather
+				}
+				group = append(group, sub)
+			default:
+				break gather
+			}
+		}
+		in := make([]registry.Input, len(group))
+		for i, sub := range group {
+			in[i] = registry.Input{Name: "envelope", Data: sub.body}
+		}
+		s.writeMu.Lock()
+		added, errs := s.writer.ImportEach(in)
+		s.writeMu.Unlock()
+		for i, sub := range group {
+			sub.reply <- submitted{added[i], errs[i]}
+		}
 	}
 }
 

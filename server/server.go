@@ -46,6 +46,9 @@ type Server struct {
 	metrics *metrics
 	indexMu sync.Mutex
 	idx     *search.Index // the search index, for the commit it reflects
+
+	submissions chan submission // POST /skills, to the one writer
+	startWriter sync.Once
 }
 
 // New opens the hive at dir for serving.
@@ -86,7 +89,8 @@ func New(dir string, opts Options) (*Server, error) {
 	if rep.Err() != nil {
 		return nil, fmt.Errorf("serve %s: main does not verify: %w", dir, rep.Err())
 	}
-	s := &Server{dir: dir, gitDir: w.GitDir(), opts: opts, writer: w, readers: make(chan *registry.Store, 16), metrics: newMetrics()}
+	s := &Server{dir: dir, gitDir: w.GitDir(), opts: opts, writer: w, readers: make(chan *registry.Store, 16), metrics: newMetrics(),
+		submissions: make(chan submission, maxGroup)}
 	if err := s.installHook(); err != nil {
 		return nil, err
 	}
@@ -95,6 +99,9 @@ func New(dir string, opts Options) (*Server, error) {
 
 // Close releases the server's files.
 func (s *Server) Close() error {
+	close(s.submissions)
+	s.writeMu.Lock() // the writer's last group is done
+	defer s.writeMu.Unlock()
 	close(s.readers)
 	for r := range s.readers {
 		r.Close()
