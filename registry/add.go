@@ -312,6 +312,9 @@ func (s *Store) commitTracesLocked(todo []*pending, keys KeyFunc, perCommit int)
 		for _, p := range batch {
 			added = append(added, Added{ID: p.id, Commit: tip, Name: p.in.Name})
 		}
+		if err := w.flushIfLarge(); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.commitRange(w, head, tip); err != nil {
 		return nil, err

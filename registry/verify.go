@@ -394,12 +394,22 @@ func (v *validator) check(commits []*commitNode, progress func(done, total int))
 	workers := runtime.GOMAXPROCS(0)
 	jobs := make(chan traceJob, 4*workers)
 	var wg sync.WaitGroup
+	// A short range (hive add's own commits, a small pull) is checked on one
+	// worker that shares the store's caches: opening storages for several
+	// workers costs more than the checks.
+	small := len(commits) <= 8
+	if small {
+		workers = 1
+	}
 	for i := 0; i < workers; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := v.s.readerCache()
-			defer c.close()
+			c := &readerCache{objs: v.s.objs, trees: v.s.trees}
+			if !small {
+				c = v.s.readerCache()
+				defer c.close()
+			}
 			for j := range jobs {
 				if vs := v.s.checkTrace(c, j); len(vs) > 0 {
 					v.add(vs...)

@@ -29,6 +29,7 @@ import (
 type writer struct {
 	s       *Store
 	pending map[plumbing.Hash]pendingObject
+	trees   map[plumbing.Hash]*tree // trees written, readable before sync renames them
 }
 
 // pendingObject is a loose object written under a temporary name.
@@ -138,7 +139,12 @@ func (w *writer) tree(entries []entry) (plumbing.Hash, error) {
 	if err != nil {
 		return h, err
 	}
-	w.s.trees.lru.Add(h, &tree{hash: h, entries: entries})
+	t := &tree{hash: h, entries: entries}
+	w.s.trees.lru.Add(h, t)
+	if w.trees == nil {
+		w.trees = map[plumbing.Hash]*tree{}
+	}
+	w.trees[h] = t
 	return h, nil
 }
 
@@ -147,7 +153,11 @@ func (w *writer) tree(entries []entry) (plumbing.Hash, error) {
 func (w *writer) edit(root plumbing.Hash, files map[string]*entry) (plumbing.Hash, error) {
 	var entries []entry
 	if !root.IsZero() {
-		t, err := w.s.trees.get(root)
+		t, ok := w.trees[root]
+		var err error
+		if !ok {
+			t, err = w.s.trees.get(root)
+		}
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
@@ -276,6 +286,20 @@ func fsyncAll(paths []string) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// flushIfLarge syncs and renames the objects written so far when there are
+// many, so that a long batch keeps neither too many temporary files nor
+// every tree it wrote in memory. Objects no ref points to are harmless.
+func (w *writer) flushIfLarge() error {
+	if len(w.pending) < 4096 {
+		return nil
+	}
+	if err := w.sync(); err != nil {
+		return err
+	}
+	w.trees = nil
 	return nil
 }
 
