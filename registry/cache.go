@@ -42,7 +42,7 @@ func (s *Store) readerCache() *readerCache {
 	if s.gitDir != "" {
 		objs.st = filesystem.NewStorageWithOptions(osfs.New(s.gitDir), cache.NewObjectLRU(8<<20), s.storageOptions())
 	}
-	return &readerCache{objs: objs, trees: newTreeCache(objs, 256)}
+	return &readerCache{objs: objs, trees: newTreeCache(objs, 64)}
 }
 
 // storageOptions are the go-git options a worker's storage needs to see

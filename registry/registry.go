@@ -77,7 +77,7 @@ func newStore(st storage.Storer, gitDir, workDir string, opts []Option) *Store {
 	if gitDir != "" {
 		s.objs.packs = newPackSet(gitDir)
 	}
-	s.trees = newTreeCache(s.objs, 1024) // shard trees of 100k traces are ~100 KiB parsed: ~100 MiB
+	s.trees = newTreeCache(s.objs, 640) // a commit's 256 shards and its parent's; ~100 KiB each at 100k traces
 	s.parsed = newParsedCache()
 	return s
 }
