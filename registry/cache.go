@@ -35,14 +35,21 @@ func newParsedCache() *parsedCache {
 type readerCache struct {
 	objs  objectStore
 	trees *treeCache
+	own   bool // objs.st is this reader's own storage, to close
 }
 
 func (s *Store) readerCache() *readerCache {
+	if s.concurrentReads() {
+		// hive's own readers of loose and packed objects are safe for
+		// concurrent use: share the store's caches, where the walk has
+		// just put the shard trees that lineage and key lookups need.
+		return &readerCache{objs: s.objs, trees: s.trees}
+	}
 	objs := s.objs
 	if s.gitDir != "" {
 		objs.st = filesystem.NewStorageWithOptions(osfs.New(s.gitDir), cache.NewObjectLRU(8<<20), s.storageOptions())
 	}
-	return &readerCache{objs: objs, trees: newTreeCache(objs, 64)}
+	return &readerCache{objs: objs, trees: newTreeCache(objs, 64), own: true}
 }
 
 // storageOptions are the go-git options a worker's storage needs to see
@@ -57,10 +64,15 @@ func (s *Store) storageOptions() filesystem.Options {
 
 // close releases the files a worker's own storage holds open.
 func (rc *readerCache) close() {
-	if c, ok := rc.objs.st.(interface{ Close() error }); ok && rc.objs.dir != "" {
+	if c, ok := rc.objs.st.(interface{ Close() error }); ok && rc.objs.dir != "" && rc.own {
 		c.Close()
 	}
 }
+
+// concurrentReads reports whether the store's objects are read only by
+// hive's own readers (loose files and mapped packs, no go-git fallback
+// through alternates), which are safe for concurrent use.
+func (s *Store) concurrentReads() bool { return s.gitDir != "" && !s.alternates }
 
 // The record of verified tips lives in .git/hive/verified, one commit a
 // line, newest last. It only lets verification skip work already done: a

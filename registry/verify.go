@@ -461,6 +461,7 @@ func (v *validator) checkCommit(n *commitNode, jobs chan<- traceJob) int {
 		return 0
 	}
 	var changes []change
+	v.prefetch(parent.TreeHash, c.TreeHash)
 	if err := v.s.diff(trees, parent.TreeHash, c.TreeHash, "", &changes); err != nil {
 		v.add(violationf(c.Hash, "", RuleObjectInvalid, "%v", err))
 		return 0
@@ -550,6 +551,67 @@ func (v *validator) checkCommit(n *commitNode, jobs chan<- traceJob) int {
 	}
 	v.add(vs...)
 	return traces
+}
+
+// prefetch reads, on all cores, the shard trees a commit changes, so that
+// the diff that follows finds them parsed: a commit of many traces touches
+// every shard, and reading them one by one would leave the walk, on one
+// core, the slowest part of a verification. Only for objects on disk read
+// by hive's own readers, which are safe for concurrent use.
+func (v *validator) prefetch(parentRoot, root plumbing.Hash) {
+	s := v.s
+	if !s.concurrentReads() {
+		return
+	}
+	shards := func(root plumbing.Hash) map[string]plumbing.Hash {
+		e, ok, err := s.trees.lookup(root, tracesDir)
+		if err != nil || !ok || !e.isTree() {
+			return nil
+		}
+		t, err := s.trees.get(e.hash)
+		if err != nil {
+			return nil
+		}
+		m := make(map[string]plumbing.Hash, len(t.entries))
+		for _, x := range t.entries {
+			m[x.name] = x.hash
+		}
+		return m
+	}
+	old, cur := shards(parentRoot), shards(root)
+	var todo []plumbing.Hash
+	for name, h := range cur {
+		if old[name] != h {
+			if _, ok := s.trees.lru.Peek(h); !ok {
+				todo = append(todo, h)
+			}
+			if o, ok := old[name]; ok {
+				if _, cached := s.trees.lru.Peek(o); !cached {
+					todo = append(todo, o)
+				}
+			}
+		}
+	}
+	if len(todo) < 8 {
+		return
+	}
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	next := make(chan plumbing.Hash, len(todo))
+	for _, h := range todo {
+		next <- h
+	}
+	close(next)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for h := range next {
+				s.trees.get(h) // errors surface in the diff, which reads again
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // checkRoot checks a root commit: it holds exactly a valid hive.json.
