@@ -94,6 +94,17 @@ func New(dir string, opts Options) (*Server, error) {
 	if err := s.installHook(); err != nil {
 		return nil, err
 	}
+	// Build or update the search index now, not on the first query.
+	go func() {
+		st, done, err := s.reader()
+		if err != nil {
+			return
+		}
+		defer done()
+		if _, err := s.index(st); err != nil {
+			s.opts.Log.Warn("search index", "err", err)
+		}
+	}()
 	return s, nil
 }
 
@@ -102,9 +113,13 @@ func (s *Server) Close() error {
 	close(s.submissions)
 	s.writeMu.Lock() // the writer's last group is done
 	defer s.writeMu.Unlock()
-	close(s.readers)
-	for r := range s.readers {
-		r.Close()
+	for drained := false; !drained; { // readers still lent out are closed by nobody: a store's files, at exit
+		select {
+		case r := <-s.readers:
+			r.Close()
+		default:
+			drained = true
+		}
 	}
 	os.RemoveAll(s.hooks)
 	return s.writer.Close()
