@@ -130,11 +130,12 @@ func (s *Store) recordVerified(h plumbing.Hash) error {
 		b.WriteString(t.String())
 		b.WriteByte('\n')
 	}
-	return writeFileAtomic(s.verifiedPath(), []byte(b.String()))
+	return WriteFileAtomic(s.verifiedPath(), []byte(b.String()))
 }
 
-// writeFileAtomic writes a file by rename of a synced temporary file.
-func writeFileAtomic(path string, b []byte) error {
+// WriteFileAtomic writes a file by rename of a synced temporary file, so
+// that readers see the old bytes or the new, never a part.
+func WriteFileAtomic(path string, b []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}

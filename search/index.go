@@ -1,7 +1,6 @@
 package search
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
@@ -353,7 +352,7 @@ func (ix *Index) writeFile(path string) error {
 	}
 	sum := sha256.Sum256(b.Bytes())
 	b.Write(sum[:])
-	return writeAtomic(path, b.Bytes())
+	return registry.WriteFileAtomic(path, b.Bytes())
 }
 
 func readIndexFile(path string) (*Index, error) {
@@ -450,35 +449,6 @@ func (r *reader) bytes(n int) []byte {
 }
 
 func (r *reader) string() string { return string(r.bytes(r.count())) }
-
-// writeAtomic writes a file by rename of a synced temporary file.
-func writeAtomic(path string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	w := bufio.NewWriter(f)
-	if _, err := w.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
-}
 
 // Skill returns what the index holds of one skill, with a score of 0.
 func (ix *Index) Skill(id schema.ID) (Result, bool) {

@@ -216,50 +216,44 @@ func summary(e *registry.Entry) skillSummary {
 
 // getSkills lists skills, paged, or ranks them by similarity to ?intent=.
 func (s *Server) getSkills(w http.ResponseWriter, r *http.Request) {
-	st, done, err := s.reader()
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
-		return
-	}
-	defer done()
-	q := r.URL.Query()
-	limit := intParam(q.Get("limit"), 50, 1, 1000)
-	if intent := q.Get("intent"); intent != "" {
-		th := search.DefaultThreshold
-		if v := q.Get("threshold"); v != "" {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil || f < 0 || f > 1 {
-				writeError(w, http.StatusBadRequest, "invalid", "threshold must be a number in [0,1]", nil)
-				return
+	s.read(w, func(st *registry.Store) error {
+		q := r.URL.Query()
+		limit := intParam(q.Get("limit"), 50, 1, 1000)
+		if intent := q.Get("intent"); intent != "" {
+			th := search.DefaultThreshold
+			if v := q.Get("threshold"); v != "" {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil || f < 0 || f > 1 {
+					writeError(w, http.StatusBadRequest, "invalid", "threshold must be a number in [0,1]", nil)
+					return nil
+				}
+				th = f
 			}
-			th = f
+			res, err := s.searchSkills(st, intent, th, limit, q.Get("instance"))
+			if err != nil {
+				return err
+			}
+			writeJSON(w, http.StatusOK, map[string]any{"intent": intent, "threshold": th, "skills": res})
+			return nil
 		}
-		res, err := s.searchSkills(st, intent, th, limit, q.Get("instance"))
+		ids, err := st.TraceIDs()
 		if err != nil {
-			writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
-			return
+			return err
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"intent": intent, "threshold": th, "skills": res})
-		return
-	}
-	ids, err := st.TraceIDs()
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
-		return
-	}
-	page := intParam(q.Get("page"), 1, 1, 1<<30)
-	from := min((page-1)*limit, len(ids))
-	to := min(from+limit, len(ids))
-	items := []skillSummary{}
-	for _, id := range ids[from:to] {
-		e, err := st.Trace(id)
-		if err != nil {
-			writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
-			return
+		page := intParam(q.Get("page"), 1, 1, 1<<30)
+		from := min((page-1)*limit, len(ids))
+		to := min(from+limit, len(ids))
+		items := []skillSummary{}
+		for _, id := range ids[from:to] {
+			e, err := st.Trace(id)
+			if err != nil {
+				return err
+			}
+			items = append(items, summary(e))
 		}
-		items = append(items, summary(e))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"total": len(ids), "page": page, "limit": limit, "skills": items})
+		writeJSON(w, http.StatusOK, map[string]any{"total": len(ids), "page": page, "limit": limit, "skills": items})
+		return nil
+	})
 }
 
 // searchSkills ranks the skills on main by intent similarity, through the
@@ -308,39 +302,49 @@ func intParam(v string, def, lo, hi int) int {
 // getSkill returns one skill: the trace, its id and signature (the seed's
 // envelope fields), its lineage and the commit that introduced it.
 func (s *Server) getSkill(w http.ResponseWriter, r *http.Request) {
+	s.read(w, func(st *registry.Store) error {
+		id, err := st.ResolveID(r.PathValue("id"))
+		if err != nil {
+			code, c := http.StatusNotFound, "not_found"
+			if errors.Is(err, registry.ErrInvalid) {
+				code, c = http.StatusBadRequest, "invalid"
+			}
+			writeError(w, code, c, err.Error(), nil)
+			return nil
+		}
+		e, err := st.Trace(id)
+		if err != nil {
+			return err
+		}
+		intro, err := st.Introduced([]schema.ID{id})
+		if err != nil {
+			return err
+		}
+		commit := ""
+		if c, ok := intro[id]; ok {
+			commit = c.Hash.String()
+		}
+		writeJSON(w, http.StatusOK, map[string]any{
+			"trace_id": id, "trace": json.RawMessage(e.Data), "signature": json.RawMessage(e.Bundle),
+			"lineage": e.Trace.Lineage, "commit": commit,
+		})
+		return nil
+	})
+}
+
+// read runs fn with a store borrowed for reading; an error fn returns is
+// the server's (500), since fn answers the client's own faults itself.
+func (s *Server) read(w http.ResponseWriter, fn func(st *registry.Store) error) {
 	st, done, err := s.reader()
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
 		return
 	}
 	defer done()
-	id, err := st.ResolveID(r.PathValue("id"))
-	if err != nil {
-		code, c := http.StatusNotFound, "not_found"
-		if errors.Is(err, registry.ErrInvalid) {
-			code, c = http.StatusBadRequest, "invalid"
-		}
-		writeError(w, code, c, err.Error(), nil)
-		return
-	}
-	e, err := st.Trace(id)
-	if err != nil {
+	if err := fn(st); err != nil {
+		s.opts.Log.Error("read", "err", err)
 		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
-		return
 	}
-	intro, err := st.Introduced([]schema.ID{id})
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
-		return
-	}
-	commit := ""
-	if c, ok := intro[id]; ok {
-		commit = c.Hash.String()
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"trace_id": id, "trace": json.RawMessage(e.Data), "signature": json.RawMessage(e.Bundle),
-		"lineage": e.Trace.Lineage, "commit": commit,
-	})
 }
 
 // instanceView is an instance with its reputation.
@@ -375,58 +379,46 @@ func (s *Server) instances(st *registry.Store) ([]instanceView, error) {
 
 // getInstances lists the registered instances: keys, counts, reputation.
 func (s *Server) getInstances(w http.ResponseWriter, r *http.Request) {
-	st, done, err := s.reader()
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
-		return
-	}
-	defer done()
-	list, err := s.instances(st)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"instances": list})
+	s.read(w, func(st *registry.Store) error {
+		list, err := s.instances(st)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"instances": list})
+		return nil
+	})
 }
 
 // getInstance returns one instance with its key and reputation.
 func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) {
-	st, done, err := s.reader()
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
-		return
-	}
-	defer done()
-	list, err := s.instances(st)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
-		return
-	}
-	i := slices.IndexFunc(list, func(in instanceView) bool { return in.ID == r.PathValue("id") })
-	if i < 0 {
-		writeError(w, http.StatusNotFound, "not_found", "no instance "+schema.Quote(r.PathValue("id"), 70), nil)
-		return
-	}
-	writeJSON(w, http.StatusOK, list[i])
+	s.read(w, func(st *registry.Store) error {
+		list, err := s.instances(st)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(list, func(in instanceView) bool { return in.ID == r.PathValue("id") })
+		if i < 0 {
+			writeError(w, http.StatusNotFound, "not_found", "no instance "+schema.Quote(r.PathValue("id"), 70), nil)
+			return nil
+		}
+		writeJSON(w, http.StatusOK, list[i])
+		return nil
+	})
 }
 
 // getDisputes lists the disputes and their resolutions.
 func (s *Server) getDisputes(w http.ResponseWriter, r *http.Request) {
-	st, done, err := s.reader()
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
-		return
-	}
-	defer done()
-	list, err := st.Disputes()
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
-		return
-	}
-	if list == nil {
-		list = []registry.DisputeStatus{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"disputes": list})
+	s.read(w, func(st *registry.Store) error {
+		list, err := st.Disputes()
+		if err != nil {
+			return err
+		}
+		if list == nil {
+			list = []registry.DisputeStatus{}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"disputes": list})
+		return nil
+	})
 }
 
 // healthz answers whether the served main is readable.
