@@ -56,6 +56,21 @@ func printReport(w io.Writer, r *registry.Report) {
 	}
 }
 
+// openRemote opens the hive and resolves the remote named by the first
+// argument (origin by default).
+func openRemote(c *cli.Context) (*registry.Store, registry.Remote, error) {
+	s, err := openStore(c)
+	if err != nil {
+		return nil, registry.Remote{}, err
+	}
+	r, err := s.ResolveRemote(c.Args().First())
+	if err != nil {
+		s.Close()
+		return nil, registry.Remote{}, err
+	}
+	return s, r, nil
+}
+
 func cloneCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "clone",
@@ -108,15 +123,11 @@ func pullCommand() *cli.Command {
 			if th := c.Float64("threshold"); th < 0 || th > 1 {
 				return usagef("--threshold must lie in [0,1]")
 			}
-			s, err := openStore(c)
+			s, r, err := openRemote(c)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			r, err := s.ResolveRemote(c.Args().First())
-			if err != nil {
-				return err
-			}
 			if c.IsSet("intent") {
 				return subscribe(c, s, r)
 			}
@@ -200,15 +211,11 @@ func pushCommand() *cli.Command {
 			if c.NArg() > 1 {
 				return usagef("push takes one remote")
 			}
-			s, err := openStore(c)
+			s, r, err := openRemote(c)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			r, err := s.ResolveRemote(c.Args().First())
-			if err != nil {
-				return err
-			}
 			head, err := s.Push(r, c.App.ErrWriter)
 			if errors.Is(err, registry.ErrNonFastForward) {
 				return &hintError{err, fmt.Sprintf("run `hive pull %s` to merge its skills, then push again", c.Args().First())}
@@ -231,15 +238,11 @@ func submitCommand() *cli.Command {
 			if c.NArg() > 1 {
 				return usagef("submit takes one remote")
 			}
-			s, err := openStore(c)
+			s, r, err := openRemote(c)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			r, err := s.ResolveRemote(c.Args().First())
-			if err != nil {
-				return err
-			}
 			sub, err := s.Submit(r, c.App.ErrWriter)
 			if err != nil {
 				return err
