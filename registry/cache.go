@@ -72,7 +72,15 @@ func (rc *readerCache) close() {
 // concurrentReads reports whether the store's objects are read only by
 // hive's own readers (loose files and mapped packs, no go-git fallback
 // through alternates), which are safe for concurrent use.
-func (s *Store) concurrentReads() bool { return s.gitDir != "" && !s.alternates }
+func (s *Store) concurrentReads() bool {
+	if s.gitDir == "" || s.alternates {
+		return false
+	}
+	// Objects borrowed from another repository (git clone --shared or
+	// --reference) are read through go-git, which is not safe for that.
+	_, err := os.Stat(filepath.Join(s.gitDir, "objects", "info", "alternates"))
+	return errors.Is(err, os.ErrNotExist)
+}
 
 // The record of verified tips lives in .git/hive/verified, one commit a
 // line, newest last. It only lets verification skip work already done: a
