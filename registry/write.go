@@ -80,8 +80,9 @@ func (w *writer) object(t plumbing.ObjectType, b []byte) (plumbing.Hash, error) 
 	return h, nil
 }
 
-// zlibWriters reuses compressors: each holds about a megabyte of tables.
-var zlibWriters sync.Pool
+// zlibWriters reuses compressors: each holds about a megabyte of tables;
+// zlibStored, writers of stored (uncompressed) blocks for trees.
+var zlibWriters, zlibStored sync.Pool
 
 // writeLoose writes a loose object, deflated "type size\0body" and
 // read-only as git makes them, to a temporary file in dir.
@@ -98,13 +99,21 @@ func writeLoose(dir string, t plumbing.ObjectType, b []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	zw, ok := zlibWriters.Get().(*zlib.Writer)
+	// Trees are stored uncompressed (zlib's stored blocks, which git reads
+	// like any other): they are mostly hashes, so compression gains little,
+	// and the validator reads a shard tree with every commit that changes it,
+	// where a copy is far cheaper than an inflate. git gc packs them later.
+	pool, level := &zlibWriters, zlib.BestSpeed
+	if t == plumbing.TreeObject {
+		pool, level = &zlibStored, zlib.NoCompression
+	}
+	zw, ok := pool.Get().(*zlib.Writer)
 	if ok {
 		zw.Reset(f)
 	} else {
-		zw, _ = zlib.NewWriterLevel(f, zlib.BestSpeed)
+		zw, _ = zlib.NewWriterLevel(f, level)
 	}
-	defer zlibWriters.Put(zw)
+	defer pool.Put(zw)
 	fmt.Fprintf(zw, "%s %d\x00", t, len(b))
 	zw.Write(b)
 	err = zw.Close()
