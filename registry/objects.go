@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -197,38 +198,73 @@ func (e *sizeError) Error() string {
 // parseTree parses raw tree bytes strictly: modes git knows, names that are
 // non-empty and free of '/' and NUL, entries in strictly increasing git order.
 func parseTree(h plumbing.Hash, b []byte) (*tree, error) {
-	t := &tree{hash: h}
-	prev := ""
-	for len(b) > 0 {
-		sp := bytes.IndexByte(b, ' ')
-		if sp <= 0 {
+	// One string for the whole tree: entry names are slices of it, so a
+	// shard of 780 entries costs a few allocations, not a thousand.
+	raw := string(b)
+	t := &tree{hash: h, entries: make([]entry, 0, len(raw)/80+1)}
+	var prev entry
+	for i := 0; i < len(raw); {
+		var m uint64
+		j := i
+		for ; j < len(raw) && raw[j] != ' '; j++ {
+			c := raw[j]
+			if c < '0' || c > '7' || j-i > 7 {
+				return nil, fmt.Errorf("tree %s: malformed mode %s", h, strconv.Quote(raw[i:min(j+1, len(raw))]))
+			}
+			m = m<<3 | uint64(c-'0')
+		}
+		if j == i || j == len(raw) || raw[i] == '0' {
 			return nil, fmt.Errorf("tree %s: malformed entry", h)
 		}
-		m, err := strconv.ParseUint(string(b[:sp]), 8, 32)
-		if err != nil || (b[0] == '0') {
-			return nil, fmt.Errorf("tree %s: malformed mode %q", h, b[:sp])
-		}
-		b = b[sp+1:]
-		nul := bytes.IndexByte(b, 0)
-		if nul <= 0 || len(b) < nul+1+20 {
+		nul := strings.IndexByte(raw[j+1:], 0)
+		if nul <= 0 || len(raw) < j+1+nul+1+20 {
 			return nil, fmt.Errorf("tree %s: malformed entry", h)
 		}
-		name := string(b[:nul])
-		if name == "." || name == ".." || bytes.IndexByte(b[:nul], '/') >= 0 {
+		name := raw[j+1 : j+1+nul]
+		if name == "." || name == ".." || strings.IndexByte(name, '/') >= 0 {
 			return nil, fmt.Errorf("tree %s: malformed name %s", h, strconv.Quote(name))
 		}
-		var eh plumbing.Hash
-		copy(eh[:], b[nul+1:nul+21])
-		b = b[nul+21:]
-		e := entry{name: name, mode: filemode.FileMode(m), hash: eh}
-		if k := e.sortKey(); prev != "" && k <= prev {
+		e := entry{name: name, mode: filemode.FileMode(m)}
+		copy(e.hash[:], raw[j+1+nul+1:j+1+nul+21])
+		if len(t.entries) > 0 && !gitLess(prev, e) {
 			return nil, fmt.Errorf("tree %s: entries out of order or duplicated at %s", h, strconv.Quote(name))
-		} else {
-			prev = k
 		}
 		t.entries = append(t.entries, e)
+		prev = e
+		i = j + 1 + nul + 21
 	}
 	return t, nil
+}
+
+// gitLess reports whether a sorts before b in a git tree, where a tree's
+// name compares as if followed by '/', without building that string.
+func gitLess(a, b entry) bool {
+	n := min(len(a.name), len(b.name))
+	if c := strings.Compare(a.name[:n], b.name[:n]); c != 0 {
+		return c < 0
+	}
+	ka, kb := a.keyLen(), b.keyLen()
+	for i := n; i < min(ka, kb); i++ {
+		if ca, cb := a.keyByte(i), b.keyByte(i); ca != cb {
+			return ca < cb
+		}
+	}
+	return ka < kb
+}
+
+// keyLen and keyByte read an entry's sort key: its name, then '/' for a tree.
+func (e entry) keyLen() int {
+	if e.isTree() {
+		return len(e.name) + 1
+	}
+	return len(e.name)
+}
+
+func (e entry) keyByte(i int) byte {
+	if i < len(e.name) {
+		return e.name[i]
+	}
+	return '/'
 }
 
 // treeCache reads and parses trees, keeping recently used ones.
