@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/hive
 PKGS    := ./...
 
-.PHONY: all build test bench demo run lint clean
+.PHONY: all build test bench demo run lint tools clean
 
 all: build
 
@@ -28,6 +28,11 @@ demo: build
 # (~/.local/share/hive/default, created on first use) unless HIVE_REPO is set.
 run: build
 	$(BIN) serve --addr $${HIVE_ADDR:-127.0.0.1:8080}
+
+# cosign, to check hive's bundles with sigstore's own tool as
+# ../shared/acceptance/core.sh does (make test uses sigstore-go instead).
+tools:
+	$(GO) install github.com/sigstore/cosign/v2/cmd/cosign@v2.4.3
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
