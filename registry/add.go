@@ -247,15 +247,11 @@ func (s *Store) commitTraces(todo []*pending, keys KeyFunc, perCommit int) ([]Ad
 // commitTracesLocked is commitTraces for a caller that holds the lock.
 func (s *Store) commitTracesLocked(todo []*pending, keys KeyFunc, perCommit int) ([]Added, error) {
 	var errs InputErrors
-	head, err := s.Head()
+	head, headTree, err := s.headState()
 	if err != nil {
 		return nil, err
 	}
-	headCommit, err := (&validator{s: s}).readCommit(head)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := s.configAt(s.trees, headCommit.TreeHash)
+	cfg, err := s.configAt(s.trees, headTree)
 	if err != nil {
 		return nil, err
 	}
@@ -266,7 +262,7 @@ func (s *Store) commitTracesLocked(todo []*pending, keys KeyFunc, perCommit int)
 	signers := map[string]*signing.PrivateKey{}
 	earlier := map[schema.ID]bool{}
 	for _, p := range todo {
-		if err := s.checkInput(headCommit.TreeHash, cfg, p, earlier, signers, keys); err != nil {
+		if err := s.checkInput(headTree, cfg, p, earlier, signers, keys); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", p.in.Name, err))
 		}
 		earlier[p.id] = true
@@ -276,7 +272,7 @@ func (s *Store) commitTracesLocked(todo []*pending, keys KeyFunc, perCommit int)
 	}
 	w := &writer{s: s}
 	defer w.discard() // temporary files of objects never synced
-	root, tip := headCommit.TreeHash, head
+	root, tip := headTree, head
 	var added []Added
 	files := map[string][]byte{}
 	for start := 0; start < len(todo); start += perCommit {
@@ -490,15 +486,11 @@ func (s *Store) AddKey(instance string, pem []byte) (plumbing.Hash, error) {
 
 // addKeyLocked is AddKey for a caller that holds the lock.
 func (s *Store) addKeyLocked(instance string, pem []byte, pub *signing.PublicKey) (plumbing.Hash, error) {
-	head, err := s.Head()
+	head, root, err := s.headState()
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	hc, err := (&validator{s: s}).readCommit(head)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	if e, ok, err := s.trees.lookup(hc.TreeHash, KeyPath(instance)); err != nil {
+	if e, ok, err := s.trees.lookup(root, KeyPath(instance)); err != nil {
 		return plumbing.ZeroHash, err
 	} else if ok {
 		old, _ := s.objs.read(plumbing.BlobObject, e.hash, signing.MaxPublicKeySize)
@@ -513,7 +505,7 @@ func (s *Store) addKeyLocked(instance string, pem []byte, pub *signing.PublicKey
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	root, err := w.edit(hc.TreeHash, map[string]*entry{KeyPath(instance): {mode: filemode.Regular, hash: kb}})
+	root, err = w.edit(root, map[string]*entry{KeyPath(instance): {mode: filemode.Regular, hash: kb}})
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}

@@ -478,15 +478,11 @@ func (s *Store) commitFiles(files map[string][]byte, remove []string, who, msg s
 		return plumbing.ZeroHash, err
 	}
 	defer unlock()
-	head, err := s.Head()
+	head, root, err := s.headState()
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	hc, err := (&validator{s: s}).readCommit(head)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	if err := check(hc.TreeHash); err != nil {
+	if err := check(root); err != nil {
 		return plumbing.ZeroHash, err
 	}
 	w := &writer{s: s}
@@ -502,7 +498,7 @@ func (s *Store) commitFiles(files map[string][]byte, remove []string, who, msg s
 	for _, p := range remove {
 		edits[p] = nil
 	}
-	root, err := w.edit(hc.TreeHash, edits)
+	root, err = w.edit(root, edits)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}

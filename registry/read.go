@@ -14,15 +14,20 @@ import (
 
 // headTree returns the tree main points at.
 func (s *Store) headTree() (plumbing.Hash, error) {
-	head, err := s.Head()
-	if err != nil {
-		return plumbing.ZeroHash, err
+	_, tree, err := s.headState()
+	return tree, err
+}
+
+// headState returns the commit main points at and its tree.
+func (s *Store) headState() (head, tree plumbing.Hash, err error) {
+	if head, err = s.Head(); err != nil {
+		return head, tree, err
 	}
 	c, err := (&validator{s: s}).readCommit(head)
 	if err != nil {
-		return plumbing.ZeroHash, err
+		return head, tree, err
 	}
-	return c.TreeHash, nil
+	return head, c.TreeHash, nil
 }
 
 // ResolveID turns what a user typed (a full id, its hex, or a unique prefix
