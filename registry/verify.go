@@ -91,7 +91,7 @@ func (s *Store) Verify(head plumbing.Hash, opts VerifyOptions) (*Report, error) 
 		}
 		stops = append(stops, tips...)
 	}
-	v := &validator{s: s, report: r, limits: s.limits}
+	v := &validator{s: s, report: r, limits: s.limits, commits: map[plumbing.Hash]*object.Commit{}}
 	commits, ok := v.walk(head, opts.Base, stops)
 	if ok {
 		v.check(commits, opts.Progress)
@@ -125,6 +125,9 @@ type validator struct {
 	limits Limits
 	order  map[plumbing.Hash]int
 	mu     sync.Mutex
+	// commits read by this verification, so that a parent the walk read is
+	// not read again when its child is checked. Used on one goroutine.
+	commits map[plumbing.Hash]*object.Commit
 }
 
 func (v *validator) add(vs ...Violation) {
@@ -166,6 +169,9 @@ func (h nodeHeap) allFromBase() bool {
 }
 
 func (v *validator) readCommit(h plumbing.Hash) (*object.Commit, error) {
+	if c, ok := v.commits[h]; ok {
+		return c, nil
+	}
 	b, err := v.s.objs.read(plumbing.CommitObject, h, maxCommitSize)
 	if err != nil {
 		return nil, err
@@ -178,6 +184,9 @@ func (v *validator) readCommit(h plumbing.Hash) (*object.Commit, error) {
 		return nil, err
 	}
 	c.Hash = h
+	if v.commits != nil {
+		v.commits[h] = c
+	}
 	return c, nil
 }
 
