@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/hive-dev/hive/registry"
+	"github.com/hive-dev/hive/schema"
 	"github.com/hive-dev/hive/signing"
 )
 
@@ -24,6 +25,21 @@ func openStore(c *cli.Context) (*registry.Store, error) {
 		return nil, &hintError{err, "run `hive init DIR`, or pass --repo DIR"}
 	}
 	return s, err
+}
+
+// openTrace opens the hive and resolves the trace id (or prefix) given as
+// the command's first argument.
+func openTrace(c *cli.Context) (*registry.Store, schema.ID, error) {
+	s, err := openStore(c)
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := s.ResolveID(c.Args().First())
+	if err != nil {
+		s.Close()
+		return nil, "", err
+	}
+	return s, id, nil
 }
 
 // keyStore is the private key store named by --key-dir or the default.

@@ -35,15 +35,11 @@ func disputeCommand() *cli.Command {
 				if c.NArg() != 1 {
 					return usagef("dispute open takes one trace id")
 				}
-				s, err := openStore(c)
+				s, id, err := openTrace(c)
 				if err != nil {
 					return err
 				}
 				defer s.Close()
-				id, err := s.ResolveID(c.Args().First())
-				if err != nil {
-					return err
-				}
 				inst, key, err := signer(c)
 				if err != nil {
 					return err

@@ -33,15 +33,11 @@ func lineageCommand() *cli.Command {
 			if format != "text" && format != "json" && format != "dot" {
 				return usagef("--format %s: want text, json or dot", format)
 			}
-			s, err := openStore(c)
+			s, id, err := openTrace(c)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			id, err := s.ResolveID(c.Args().First())
-			if err != nil {
-				return err
-			}
 			src, err := s.Lineage()
 			if err != nil {
 				return err

@@ -87,15 +87,11 @@ func exportCommand() *cli.Command {
 			if c.NArg() != 1 {
 				return usagef("export takes one trace id")
 			}
-			s, err := openStore(c)
+			s, id, err := openTrace(c)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			id, err := s.ResolveID(c.Args().First())
-			if err != nil {
-				return err
-			}
 			b, err := s.Export(id)
 			if err != nil {
 				return err
