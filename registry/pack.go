@@ -158,18 +158,34 @@ var errPackCorrupt = errors.New("corrupt pack")
 // read returns the object h, or found false when no pack holds it. The
 // size limit is checked from headers before the body is inflated.
 func (ps *packSet) read(h plumbing.Hash, max int64) (obj packObject, found bool, err error) {
-	for attempt := 0; attempt < 2; attempt++ {
-		ps.mu.Lock()
-		packs := ps.packs
-		ps.mu.Unlock()
-		if attempt == 1 || packs == nil {
-			packs = ps.rescan()
+	if o, found, err := ps.known(h, max); found {
+		return o, found, err
+	}
+	return ps.readRescan(h, max)
+}
+
+// known is read in the packs already open, without looking for new ones:
+// no system call when the object is not packed.
+func (ps *packSet) known(h plumbing.Hash, max int64) (obj packObject, found bool, err error) {
+	ps.mu.Lock()
+	packs := ps.packs
+	ps.mu.Unlock()
+	for _, p := range packs {
+		if off, ok := p.offset(h); ok {
+			o, err := ps.at(p, off, max, 0)
+			return o, true, err
 		}
-		for _, p := range packs {
-			if off, ok := p.offset(h); ok {
-				o, err := ps.at(p, off, max, 0)
-				return o, true, err
-			}
+	}
+	return packObject{}, false, nil
+}
+
+// readRescan is read after looking for packs written since the last look
+// (by git gc, or a fetch).
+func (ps *packSet) readRescan(h plumbing.Hash, max int64) (obj packObject, found bool, err error) {
+	for _, p := range ps.rescan() {
+		if off, ok := p.offset(h); ok {
+			o, err := ps.at(p, off, max, 0)
+			return o, true, err
 		}
 	}
 	return packObject{}, false, nil

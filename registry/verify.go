@@ -324,19 +324,30 @@ func (s *Store) diff(trees *treeCache, a, b plumbing.Hash, prefix string, out *[
 		return nil
 	}
 	var ea, eb []entry
+	var ta *tree
 	if !a.IsZero() {
 		t, err := trees.get(a)
 		if err != nil {
 			return err
 		}
-		ea = t.entries
+		ta, ea = t, t.entries
 	}
 	if !b.IsZero() {
-		t, err := trees.get(b)
+		var t *tree
+		var err error
+		if ta != nil {
+			t, err = trees.getFrom(b, ta)
+		} else {
+			t, err = trees.get(b)
+		}
 		if err != nil {
 			return err
 		}
 		eb = t.entries
+		if ta != nil && t.from == a {
+			// Parsed against a: the same entries at both ends.
+			ea, eb = ea[t.same[0]:len(ea)-t.same[1]], eb[t.same[0]:len(eb)-t.same[1]]
+		}
 	}
 	i, j := 0, 0
 	for i < len(ea) || j < len(eb) {

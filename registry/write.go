@@ -148,7 +148,14 @@ func (w *writer) tree(entries []entry) (plumbing.Hash, error) {
 	if err != nil {
 		return h, err
 	}
-	t := &tree{hash: h, entries: entries}
+	// The cached form keeps its bytes, against which the next version of
+	// the tree is parsed (parseTreeFrom).
+	t := &tree{hash: h, raw: buf.String(), entries: entries, ends: make([]int32, len(entries))}
+	end := 0
+	for k, e := range entries {
+		end += len(strconv.FormatUint(uint64(e.mode), 8)) + 1 + len(e.name) + 1 + 20
+		t.entries[k], t.ends[k] = e.in(t.raw, end), int32(end)
+	}
 	w.s.trees.lru.Add(h, t)
 	if w.trees == nil {
 		w.trees = map[plumbing.Hash]*tree{}

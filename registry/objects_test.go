@@ -1,0 +1,188 @@
+package registry
+
+import (
+	"bytes"
+	"compress/zlib"
+	"crypto/sha256"
+	"fmt"
+	"reflect"
+	"strconv"
+	"testing"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+)
+
+// shardBytes is the raw tree of a shard holding a trace and its bundle for
+// each of ids, as hive writes it.
+func shardBytes(ids ...int) []byte {
+	var entries []entry
+	for _, id := range ids {
+		hex := fmt.Sprintf("%x", sha256.Sum256([]byte(strconv.Itoa(id))))
+		sum := sha256.Sum256([]byte(hex))
+		h := sum[:20]
+		for _, ext := range []string{".json", ".sigstore.json"} {
+			var e entry
+			e.name, e.mode = "ab"+hex[2:]+ext, filemode.Regular
+			copy(e.hash[:], h)
+			entries = append(entries, e)
+		}
+	}
+	return treeBytes(entries)
+}
+
+func treeBytes(entries []entry) []byte {
+	sortEntries(entries)
+	var b bytes.Buffer
+	for _, e := range entries {
+		fmt.Fprintf(&b, "%o %s\x00", uint32(e.mode), e.name)
+		b.Write(e.hash[:])
+	}
+	return b.Bytes()
+}
+
+func sortEntries(es []entry) {
+	for i := 1; i < len(es); i++ {
+		for j := i; j > 0 && gitLess(es[j], es[j-1]); j-- {
+			es[j], es[j-1] = es[j-1], es[j]
+		}
+	}
+}
+
+// TestParseTreeFrom: a tree parsed against an earlier version has exactly
+// the entries (names, modes, hashes) and errors of a full parse, whatever
+// changed between the two.
+func TestParseTreeFrom(t *testing.T) {
+	base := shardBytes(1, 2, 3, 4, 5, 6, 7, 8)
+	corrupt := func(b []byte, at int, c byte) []byte {
+		b = bytes.Clone(b)
+		b[at] = c
+		return b
+	}
+	modeAt := bytes.IndexByte(base[1:], '1') + 1 // the second entry's mode
+	cases := []struct {
+		name    string
+		new     []byte
+		wantErr bool
+	}{
+		{"same bytes", base, false},
+		{"one trace added", shardBytes(1, 2, 3, 4, 5, 6, 7, 8, 9), false},
+		{"one trace removed", shardBytes(1, 2, 3, 5, 6, 7, 8), false},
+		{"first removed", shardBytes(2, 3, 4, 5, 6, 7, 8), false},
+		{"last removed", shardBytes(1, 2, 3, 4, 5, 6, 7), false},
+		{"all replaced", shardBytes(11, 12), false},
+		{"empty", nil, false},
+		{"a hash changed", corrupt(base, len(base)-3, 0x55), false},
+		{"a name changed", corrupt(base, len("100644 "), 'A'), false},
+		{"a name changed out of order", corrupt(base, 10, 'c'), true},
+		{"a bad mode", corrupt(base, modeAt, '9'), true},
+		{"entries out of order", append(bytes.Clone(base), base[:len(base)/16]...), true},
+		{"truncated", base[:len(base)-5], true},
+		{"a NUL in a name's place", corrupt(base, 12, 0), true},
+	}
+	old, err := parseTree(plumbing.ZeroHash, bytes.Clone(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			want, wantErr := parseTree(plumbing.ZeroHash, bytes.Clone(tc.new))
+			got, gotErr := parseTreeFrom(plumbing.ZeroHash, bytes.Clone(tc.new), old)
+			if (wantErr != nil) != tc.wantErr {
+				t.Fatalf("full parse error = %v, want error %v", wantErr, tc.wantErr)
+			}
+			if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+				t.Fatalf("parseTreeFrom error = %v, full parse %v", gotErr, wantErr)
+			}
+			if wantErr == nil && !reflect.DeepEqual(got.entries, want.entries) {
+				t.Fatalf("parseTreeFrom entries differ from a full parse:\n got %v\nwant %v", got.entries, want.entries)
+			}
+			if wantErr == nil && !reflect.DeepEqual(got.ends, want.ends) {
+				t.Fatalf("parseTreeFrom ends = %v, full parse %v", got.ends, want.ends)
+			}
+		})
+	}
+}
+
+// FuzzParseTreeFrom: for any old tree and any new bytes, parsing against
+// the old tree agrees with a full parse.
+func FuzzParseTreeFrom(f *testing.F) {
+	f.Add(shardBytes(1, 2, 3), shardBytes(1, 2, 3, 4))
+	f.Add(shardBytes(1, 2, 3), shardBytes(2, 3))
+	f.Add(shardBytes(1, 2), []byte("100644 x\x00"))
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		old, err := parseTree(plumbing.ZeroHash, bytes.Clone(a))
+		if err != nil {
+			return
+		}
+		want, wantErr := parseTree(plumbing.ZeroHash, bytes.Clone(b))
+		got, gotErr := parseTreeFrom(plumbing.ZeroHash, bytes.Clone(b), old)
+		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+			t.Fatalf("parseTreeFrom error = %v, full parse %v", gotErr, wantErr)
+		}
+		if wantErr == nil && (!reflect.DeepEqual(got.entries, want.entries) || !reflect.DeepEqual(got.ends, want.ends)) {
+			t.Fatalf("parseTreeFrom differs from a full parse")
+		}
+	})
+}
+
+// TestStoredZlib: streams of stored blocks are unwrapped without an
+// inflate, anything else is left to zlib, and a bad checksum is an error.
+func TestStoredZlib(t *testing.T) {
+	deflate := func(level int, b []byte) []byte {
+		var buf bytes.Buffer
+		w, _ := zlib.NewWriterLevel(&buf, level)
+		w.Write(b)
+		w.Close()
+		return buf.Bytes()
+	}
+	big := bytes.Repeat([]byte("tree entry "), 20000) // more than one stored block
+	cases := []struct {
+		name    string
+		in      []byte
+		ok      bool
+		wantErr bool
+	}{
+		{"stored, one block", deflate(zlib.NoCompression, []byte("tree 3\x00abc")), true, false},
+		{"stored, several blocks", deflate(zlib.NoCompression, big), true, false},
+		{"stored, empty", deflate(zlib.NoCompression, nil), true, false},
+		{"compressed", deflate(zlib.BestSpeed, big), false, false},
+		{"trailing bytes", append(deflate(zlib.NoCompression, big), 0), false, false},
+		{"truncated", deflate(zlib.NoCompression, big)[:1000], false, false},
+		{"bad checksum", func() []byte {
+			b := deflate(zlib.NoCompression, big)
+			b[len(b)-1] ^= 1
+			return b
+		}(), true, true},
+		{"not zlib", []byte("blob 3\x00abc"), false, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			in := bytes.Clone(tc.in)
+			got, ok, err := storedZlib(in)
+			if ok != tc.ok || (err != nil) != tc.wantErr {
+				t.Fatalf("storedZlib = ok %v, error %v; want ok %v, error %v", ok, err, tc.ok, tc.wantErr)
+			}
+			if !ok {
+				if !bytes.Equal(in, tc.in) {
+					t.Fatal("storedZlib changed a stream it did not take")
+				}
+				return
+			}
+			if err != nil {
+				return
+			}
+			r, err := zlib.NewReader(bytes.NewReader(tc.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want bytes.Buffer
+			if _, err := want.ReadFrom(r); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want.Bytes()) {
+				t.Fatalf("storedZlib gave %d bytes, zlib %d", len(got), want.Len())
+			}
+		})
+	}
+}
