@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 
 	"github.com/hive-dev/hive/schema"
 )
@@ -41,7 +43,7 @@ func (s *Store) TraceIDsAt(h plumbing.Hash) ([]schema.ID, error) {
 
 // Changes lists the traces added and removed between the trees of commits
 // a and b (a may be zero: everything in b is added), reading only the
-// subtrees whose hashes differ. Both lists are sorted.
+// shards whose hashes differ. Both lists are sorted.
 func (s *Store) Changes(a, b plumbing.Hash) (added, removed []schema.ID, err error) {
 	var ta plumbing.Hash
 	if !a.IsZero() {
@@ -53,24 +55,114 @@ func (s *Store) Changes(a, b plumbing.Hash) (added, removed []schema.ID, err err
 	if err != nil {
 		return nil, nil, err
 	}
-	var changes []change
-	if err := s.diff(s.trees, ta, tb, "", &changes); err != nil {
+	shards := func(root plumbing.Hash) ([]entry, error) {
+		if root.IsZero() {
+			return nil, nil
+		}
+		e, ok, err := s.trees.lookup(root, tracesDir)
+		if err != nil || !ok || !e.isTree() {
+			return nil, err
+		}
+		t, err := s.trees.get(e.hash)
+		if err != nil {
+			return nil, err
+		}
+		return t.entries, nil
+	}
+	sa, err := shards(ta)
+	if err != nil {
 		return nil, nil, err
 	}
-	for _, ch := range changes {
-		if k, ok := classify(ch.path); !ok || k != kindTrace {
-			continue
+	sb, err := shards(tb)
+	if err != nil {
+		return nil, nil, err
+	}
+	files := func(e *entry, old *tree) (*tree, []entry, error) {
+		if e == nil || !e.isTree() {
+			return nil, nil, nil
 		}
-		switch {
-		case ch.old == nil && ch.new != nil:
-			added = append(added, traceIDOf(ch.path))
-		case ch.old != nil && ch.new == nil:
-			removed = append(removed, traceIDOf(ch.path))
+		var t *tree
+		var err error
+		if old != nil {
+			t, err = s.trees.getFrom(e.hash, old)
+		} else {
+			t, err = s.trees.get(e.hash)
 		}
+		if err != nil {
+			return nil, nil, err
+		}
+		return t, t.entries, nil
+	}
+	// A trace is a regular file <hex>.json in shard <hh>; anything else
+	// (bundles, or what the validator would refuse) is not counted.
+	trace := func(shard string, e *entry) (schema.ID, bool) {
+		hex, ok := strings.CutSuffix(e.name, traceExt)
+		if !ok || e.mode != filemode.Regular || !isHex64(hex) || hex[:2] != shard {
+			return "", false
+		}
+		return schema.ID("sha256:" + hex), true
+	}
+	err = mergeEntries(sa, sb, func(x, y *entry) error {
+		told, fa, err := files(x, nil)
+		if err != nil {
+			return err
+		}
+		tnew, fb, err := files(y, told)
+		if err != nil {
+			return err
+		}
+		if told != nil && tnew != nil && tnew.from == told.hash {
+			fa, fb = fa[tnew.same[0]:len(fa)-tnew.same[1]], fb[tnew.same[0]:len(fb)-tnew.same[1]]
+		}
+		return mergeEntries(fa, fb, func(f, g *entry) error {
+			switch {
+			case f == nil:
+				if id, ok := trace(y.name, g); ok {
+					added = append(added, id)
+				}
+			case g == nil:
+				if id, ok := trace(x.name, f); ok {
+					removed = append(removed, id)
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	sort.Slice(added, func(i, j int) bool { return added[i] < added[j] })
 	sort.Slice(removed, func(i, j int) bool { return removed[i] < removed[j] })
 	return added, removed, nil
+}
+
+// mergeEntries calls fn for each name in either of two trees' entries
+// whose entry differs: fn(x, nil) for a name only in a, fn(nil, y) for one
+// only in b, fn(x, y) for one in both with another hash or mode.
+func mergeEntries(a, b []entry, fn func(x, y *entry) error) error {
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		var x, y *entry
+		switch {
+		case j >= len(b) || i < len(a) && gitLess(a[i], b[j]):
+			x = &a[i]
+			i++
+		case i >= len(a) || gitLess(b[j], a[i]):
+			y = &b[j]
+			j++
+		default:
+			x, y = &a[i], &b[j]
+			i++
+			j++
+			if x.hash == y.hash && x.mode == y.mode {
+				continue
+			}
+		}
+		if err := fn(x, y); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // TraceFiles reads the trace files ids from commit h's tree on all cores
