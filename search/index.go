@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -164,50 +165,93 @@ func (ix *Index) update(s *registry.Store, h plumbing.Hash) error {
 	if err != nil {
 		return err
 	}
-	type parsed struct {
-		t             indexed
-		intent, extra []string
-	}
-	out := make([]parsed, len(added))
+	// Each trace is decoded and its words numbered as it is read, so that
+	// only the numbers are kept, not the words of every trace at once.
+	// Words new to the index are numbered in reading order, which varies
+	// between runs; they are renumbered in sorted order below, so the same
+	// history always gives the same index.
+	old := len(ix.words)
+	newDocs := make([]doc, len(added))
+	var mu sync.Mutex
 	err = s.TraceFiles(h, added, func(i int, data []byte) error {
-		p := &out[i]
-		if err := json.Unmarshal(data, &p.t); err != nil {
+		var t indexed
+		if err := json.Unmarshal(data, &t); err != nil {
 			return fmt.Errorf("index trace %s: %w", added[i], err)
 		}
-		p.intent = Tokens(p.t.Intent)
-		for _, tag := range p.t.Tags {
-			p.extra = append(p.extra, Tokens(tag)...)
+		intent := Tokens(t.Intent)
+		var extra []string
+		for _, tag := range t.Tags {
+			extra = append(extra, Tokens(tag)...)
 		}
-		for _, st := range p.t.ReasoningPath {
-			p.extra = append(p.extra, Tokens(st.Action)...)
+		for _, st := range t.ReasoningPath {
+			extra = append(extra, Tokens(st.Action)...)
 		}
-		p.t.ReasoningPath = nil
+		d := doc{id: added[i], intent: t.Intent, instance: t.InstanceID, conf: t.Confidence, verif: t.VerificationScore}
+		mu.Lock()
+		d.intentWords = ix.intern(intent, nil)
+		d.extraWords = ix.intern(extra, d.intentWords)
+		mu.Unlock()
+		newDocs[i] = d
 		return nil
 	})
 	if err != nil {
+		ix.words = ix.words[:old]
+		for w, n := range ix.vocab {
+			if int(n) >= old {
+				delete(ix.vocab, w)
+			}
+		}
 		return err
 	}
+	ix.renumber(old, newDocs)
 	gone := map[schema.ID]bool{}
 	for _, id := range removed {
 		gone[id] = true
 	}
-	docs := ix.docs[:0:0]
+	docs := make([]doc, 0, len(ix.docs)+len(newDocs))
 	for _, d := range ix.docs {
 		if !gone[d.id] {
 			docs = append(docs, d)
 		}
 	}
-	for i, p := range out {
-		d := doc{id: added[i], intent: p.t.Intent, instance: p.t.InstanceID, conf: p.t.Confidence, verif: p.t.VerificationScore}
-		d.intentWords = ix.intern(p.intent, nil)
-		d.extraWords = ix.intern(p.extra, d.intentWords)
-		docs = append(docs, d)
-	}
+	docs = append(docs, newDocs...)
 	sort.Slice(docs, func(i, j int) bool { return docs[i].id < docs[j].id })
 	ix.docs = docs
 	ix.commit = h
 	ix.reindex()
 	return nil
+}
+
+// renumber gives the words numbered from old on (new to the index, in
+// the order they were read) numbers in sorted order, in the vocabulary and
+// in docs, the only docs that can hold them.
+func (ix *Index) renumber(old int, docs []doc) {
+	fresh := ix.words[old:]
+	order := make([]uint32, len(fresh)) // order[k]: the word k-th in sorted order
+	for k := range order {
+		order[k] = uint32(k)
+	}
+	slices.SortFunc(order, func(a, b uint32) int { return strings.Compare(fresh[a], fresh[b]) })
+	to := make([]uint32, len(fresh)) // to[read number - old]: the sorted number
+	words := make([]string, len(fresh))
+	for k, r := range order {
+		to[r] = uint32(old + k)
+		words[k] = fresh[r]
+	}
+	copy(fresh, words)
+	for k, w := range fresh {
+		ix.vocab[w] = uint32(old + k)
+	}
+	for i := range docs {
+		for _, ws := range [][]uint32{docs[i].intentWords, docs[i].extraWords} {
+			for k, n := range ws {
+				if int(n) >= old {
+					ws[k] = to[int(n)-old]
+				}
+			}
+			slices.Sort(ws)
+		}
+	}
 }
 
 // intern numbers words, sorted and unique, leaving out those in except.
