@@ -1,6 +1,7 @@
 package search
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -195,6 +196,44 @@ func TestIndexFile(t *testing.T) {
 	for _, r := range ix.Search(Query{Text: "refactor auth env vars"}) {
 		if r.ID == fixtures.SeedID {
 			t.Fatal("search answered from a forged index")
+		}
+	}
+}
+
+// TestIndexDeterministic: words are numbered as the traces happen to be
+// read, on several goroutines; builds of the same commit still write the
+// same bytes, and every word keeps the number the vocabulary gives it.
+func TestIndexDeterministic(t *testing.T) {
+	sp := fixtures.Spec{Instances: 3, Traces: 400, PerCommit: 50, LineageEvery: 5}
+	s, err := fixtures.Hive(t.TempDir(), sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	head, _ := s.Head()
+	var first []byte
+	for i := range 5 {
+		ix, err := Build(s, head)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for w, n := range ix.vocab {
+			if ix.words[n] != w {
+				t.Fatalf("word %q is numbered %d, which is %q", w, n, ix.words[n])
+			}
+		}
+		path := filepath.Join(t.TempDir(), "search.idx")
+		if err := ix.writeFile(path); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = b
+		} else if !bytes.Equal(b, first) {
+			t.Fatalf("build %d wrote other bytes than build 0", i)
 		}
 	}
 }
