@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -144,14 +143,17 @@ func (ix *Index) Len() int { return len(ix.docs) }
 // id as they are read, so a lenient decode suffices here; commands re-read
 // any trace they act on through the registry's strict parser.
 type indexed struct {
-	Intent        string `json:"intent"`
-	ReasoningPath []struct {
-		Action string `json:"action"`
-	} `json:"reasoning_path"`
+	Intent            string   `json:"intent"`
+	ReasoningPath     []step   `json:"reasoning_path"`
 	Confidence        float64  `json:"confidence"`
 	VerificationScore float64  `json:"verification_score"`
 	InstanceID        string   `json:"instance_id"`
 	Tags              []string `json:"tags"`
+}
+
+// step is the part of a reasoning step the index reads.
+type step struct {
+	Action string `json:"action"`
 }
 
 // update brings the index from its commit to h: the traces added between
@@ -175,7 +177,7 @@ func (ix *Index) update(s *registry.Store, h plumbing.Hash) error {
 	var mu sync.Mutex
 	err = s.TraceFiles(h, added, func(i int, data []byte) error {
 		var t indexed
-		if err := json.Unmarshal(data, &t); err != nil {
+		if err := decodeIndexed(data, &t); err != nil {
 			return fmt.Errorf("index trace %s: %w", added[i], err)
 		}
 		intent := Tokens(t.Intent)
@@ -370,6 +372,7 @@ var errCorrupt = errors.New("search index is corrupt")
 
 func (ix *Index) writeFile(path string) error {
 	var b bytes.Buffer
+	b.Grow(64 * len(ix.docs))
 	putString(&b, indexVersion)
 	b.Write(ix.commit[:])
 	putUint(&b, uint64(len(ix.words)))
@@ -450,7 +453,10 @@ func readIndexFile(path string) (*Index, error) {
 	return ix, nil
 }
 
-func putUint(b *bytes.Buffer, v uint64) { b.Write(binary.AppendUvarint(nil, v)) }
+func putUint(b *bytes.Buffer, v uint64) {
+	var buf [binary.MaxVarintLen64]byte
+	b.Write(binary.AppendUvarint(buf[:0], v))
+}
 func putString(b *bytes.Buffer, s string) {
 	putUint(b, uint64(len(s)))
 	b.WriteString(s)
