@@ -102,19 +102,50 @@ func (s *Store) Changes(a, b plumbing.Hash) (added, removed []schema.ID, err err
 		}
 		return schema.ID("sha256:" + hex), true
 	}
-	err = mergeEntries(sa, sb, func(x, y *entry) error {
-		told, fa, err := files(x, nil)
-		if err != nil {
-			return err
-		}
-		tnew, fb, err := files(y, told)
-		if err != nil {
-			return err
+	// The shards that differ, read on all cores (a full build reads all
+	// 256), then compared in order.
+	type pair struct {
+		x, y       *entry
+		told, tnew *tree
+		fa, fb     []entry
+		err        error
+	}
+	var pairs []pair
+	mergeEntries(sa, sb, func(x, y *entry) error {
+		pairs = append(pairs, pair{x: x, y: y})
+		return nil
+	})
+	var wg sync.WaitGroup
+	next := make(chan *pair, len(pairs))
+	for i := range pairs {
+		next <- &pairs[i]
+	}
+	close(next)
+	workers := 1
+	if s.concurrentReads() {
+		workers = min(runtime.GOMAXPROCS(0), max(1, len(pairs)/8))
+	}
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range next {
+				if p.told, p.fa, p.err = files(p.x, nil); p.err == nil {
+					p.tnew, p.fb, p.err = files(p.y, p.told)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, p := range pairs {
+		x, y, told, tnew, fa, fb := p.x, p.y, p.told, p.tnew, p.fa, p.fb
+		if p.err != nil {
+			return nil, nil, p.err
 		}
 		if told != nil && tnew != nil && tnew.from == told.hash {
 			fa, fb = fa[tnew.same[0]:len(fa)-tnew.same[1]], fb[tnew.same[0]:len(fb)-tnew.same[1]]
 		}
-		return mergeEntries(fa, fb, func(f, g *entry) error {
+		mergeEntries(fa, fb, func(f, g *entry) error {
 			switch {
 			case f == nil:
 				if id, ok := trace(y.name, g); ok {
@@ -127,9 +158,6 @@ func (s *Store) Changes(a, b plumbing.Hash) (added, removed []schema.ID, err err
 			}
 			return nil
 		})
-	})
-	if err != nil {
-		return nil, nil, err
 	}
 	sort.Slice(added, func(i, j int) bool { return added[i] < added[j] })
 	sort.Slice(removed, func(i, j int) bool { return removed[i] < removed[j] })
