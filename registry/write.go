@@ -494,17 +494,26 @@ func (s *Store) gitUpdateIndex(op string, paths []string) error {
 	cmd := exec.Command(gitBinary(), "-c", "core.splitIndex=true", "-c", "splitIndex.maxPercentChange=20",
 		"--git-dir", s.gitDir, "--work-tree", s.workDir, "update-index", op, "-z", "--stdin")
 	cmd.Stdin = strings.NewReader(strings.Join(paths, "\x00") + "\x00")
-	for _, kv := range os.Environ() { // the repository's own index and objects
-		switch k, _, _ := strings.Cut(kv, "="); k {
-		case "GIT_INDEX_FILE", "GIT_DIR", "GIT_WORK_TREE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_QUARANTINE_PATH":
-		default:
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
+	cmd.Env = gitEnv()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return &WorktreeError{fmt.Errorf("git update-index: %v: %s", err, strings.TrimSpace(string(out)))}
 	}
 	return nil
+}
+
+// gitEnv is the environment for git run on a hive: without the variables
+// that would point it at another index, object folder or quarantine than
+// the repository's own.
+func gitEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		switch k, _, _ := strings.Cut(kv, "="); k {
+		case "GIT_INDEX_FILE", "GIT_DIR", "GIT_WORK_TREE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_QUARANTINE_PATH":
+		default:
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 // removeWorkFiles removes deleted files from the working tree and the

@@ -49,6 +49,9 @@ func addCommand() *cli.Command {
 			if err := printAdded(c, added); err != nil {
 				return err
 			}
+			if len(added) > 0 {
+				maintain(c, s)
+			}
 			return err
 		},
 	}
@@ -76,6 +79,9 @@ func importCommand() *cli.Command {
 			added, err := s.Import(inputs)
 			if err := printAdded(c, added); err != nil {
 				return err
+			}
+			if len(added) > 0 {
+				maintain(c, s)
 			}
 			return err
 		},

@@ -27,6 +27,18 @@ func openStore(c *cli.Context) (*registry.Store, error) {
 	return s, err
 }
 
+// maintain packs the hive's loose objects, as git does after its own
+// commands, when there are more than gc.auto of them. A failure is only
+// a warning: the command's work is done.
+func maintain(c *cli.Context, s *registry.Store) {
+	if !s.NeedsPacking() {
+		return
+	}
+	if err := s.Pack(); err != nil {
+		fmt.Fprintf(c.App.ErrWriter, "hive: warning: %v\n", err)
+	}
+}
+
 // openTrace opens the hive and resolves the trace id (or prefix) given as
 // the command's first argument.
 func openTrace(c *cli.Context) (*registry.Store, schema.ID, error) {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -403,4 +404,49 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestAddPacks: hive add packs the hive, as git's own commands do, once its
+// loose objects pass gc.auto; what is packed still verifies and git fsck
+// is clean.
+func TestAddPacks(t *testing.T) {
+	spec := fixtures.Spec{Instances: 2, Traces: 601}
+	e := newEnv(t, spec.Names()...)
+	e.run("init", "hive")
+	repo := filepath.Join(e.dir, "hive")
+	git := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command("git", append([]string{"-C", repo}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	git("config", "gc.auto", "0") // off while the hive fills
+	git("config", "gc.autoDetach", "false")
+	for _, inst := range spec.Names() {
+		e.run("--repo", "hive", "key", "add", "--instance", inst)
+	}
+	g := fixtures.NewGenerator(spec)
+	e.run("--repo", "hive", "add", e.writeTraces("first.jsonl", g, 0, 600))
+	if !strings.Contains(git("count-objects", "-v"), "\npacks: 0\n") {
+		t.Fatal("the hive was packed with gc.auto 0")
+	}
+	// git estimates the loose objects from objects/17 (about 14 files here):
+	// set gc.auto just below that estimate.
+	names, _ := os.ReadDir(filepath.Join(repo, ".git", "objects", "17"))
+	if len(names) < 2 {
+		t.Fatalf("objects/17 holds %d files: too few for this test", len(names))
+	}
+	git("config", "gc.auto", strconv.Itoa(256*(len(names)-1)))
+	e.run("--repo", "hive", "add", e.writeTraces("last.jsonl", g, 600, 601))
+	counts := git("count-objects", "-v")
+	if !strings.HasPrefix(counts, "count: 0\n") || strings.Contains(counts, "\npacks: 0\n") {
+		t.Fatalf("after hive add past gc.auto, git count-objects -v:\n%s", counts)
+	}
+	if got := len(traceFiles(t, repo)); got != 601 {
+		t.Fatalf("%d traces on main after packing, want 601", got)
+	}
+	e.run("--repo", "hive", "verify", "--full")
+	git("fsck", "--strict", "--no-progress")
 }

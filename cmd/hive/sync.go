@@ -144,6 +144,7 @@ func pullCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			maintain(c, s)
 			if c.Bool("json") {
 				return printJSON(c.App.Writer, map[string]any{"remote": r.URL, "old": res.Old.String(), "new": res.New.String(),
 					"merged": res.Merged, "traces_added": res.Added, "commits_checked": res.Report.Commits, "traces_checked": res.Report.Traces})
