@@ -81,13 +81,7 @@ func (s *Store) Changes(a, b plumbing.Hash) (added, removed []schema.ID, err err
 		if e == nil || !e.isTree() {
 			return nil, nil, nil
 		}
-		var t *tree
-		var err error
-		if old != nil {
-			t, err = s.trees.getFrom(e.hash, old)
-		} else {
-			t, err = s.trees.get(e.hash)
-		}
+		t, err := s.trees.getFrom(e.hash, old)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -55,6 +55,7 @@ func (s *Store) NeedsPacking() bool {
 	return false
 }
 
+// isHex reports whether s is lower-case hex digits only.
 func isHex(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {

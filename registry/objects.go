@@ -388,9 +388,10 @@ func (t *tree) parse(from, to int) error {
 // parse to the same entries), and parses only what lies between, checking
 // the order where the parts meet. A shard tree that gained one trace costs
 // two comparisons of its bytes and one entry's parse, not a parse of
-// every entry. The result is the tree parseTree gives, or its error.
+// every entry. The result is the tree parseTree gives, or its error; with
+// no old tree (or one not parsed from bytes) it is parseTree.
 func parseTreeFrom(h plumbing.Hash, b []byte, old *tree) (*tree, error) {
-	if old.raw == "" || int64(len(b)) > maxTreeSize {
+	if old == nil || old.raw == "" || int64(len(b)) > maxTreeSize {
 		return parseTree(h, b)
 	}
 	a, raw := old.raw, unsafe.String(unsafe.SliceData(b), len(b))
@@ -519,24 +520,11 @@ func newTreeCache(objs objectStore, n int) *treeCache {
 // about 0.8 MiB.
 const maxTreeSize = 16 << 20
 
-func (c *treeCache) get(h plumbing.Hash) (*tree, error) {
-	if t, ok := c.lru.Get(h); ok {
-		return t, nil
-	}
-	b, err := c.objs.read(plumbing.TreeObject, h, maxTreeSize)
-	if err != nil {
-		return nil, err
-	}
-	t, err := parseTree(h, b)
-	if err != nil {
-		return nil, err
-	}
-	c.lru.Add(h, t)
-	return t, nil
-}
+func (c *treeCache) get(h plumbing.Hash) (*tree, error) { return c.getFrom(h, nil) }
 
-// getFrom is get for a tree that is likely a later version of old, which
-// it is parsed against (parseTreeFrom) unless it is cached already.
+// getFrom is get for a tree that is likely a later version of old (when
+// old is not nil), which it is parsed against (parseTreeFrom) unless it is
+// cached already.
 func (c *treeCache) getFrom(h plumbing.Hash, old *tree) (*tree, error) {
 	if t, ok := c.lru.Get(h); ok {
 		return t, nil

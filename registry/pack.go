@@ -170,19 +170,18 @@ func (ps *packSet) known(h plumbing.Hash, max int64) (obj packObject, found bool
 	ps.mu.Lock()
 	packs := ps.packs
 	ps.mu.Unlock()
-	for _, p := range packs {
-		if off, ok := p.offset(h); ok {
-			o, err := ps.at(p, off, max, 0)
-			return o, true, err
-		}
-	}
-	return packObject{}, false, nil
+	return ps.readIn(packs, h, max)
 }
 
 // readRescan is read after looking for packs written since the last look
 // (by git gc, or a fetch).
 func (ps *packSet) readRescan(h plumbing.Hash, max int64) (obj packObject, found bool, err error) {
-	for _, p := range ps.rescan() {
+	return ps.readIn(ps.rescan(), h, max)
+}
+
+// readIn reads h from the first of packs that holds it.
+func (ps *packSet) readIn(packs []*pack, h plumbing.Hash, max int64) (obj packObject, found bool, err error) {
+	for _, p := range packs {
 		if off, ok := p.offset(h); ok {
 			o, err := ps.at(p, off, max, 0)
 			return o, true, err

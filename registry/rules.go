@@ -151,18 +151,7 @@ func classify(p string) (pathKind, bool) {
 	return 0, false
 }
 
-func isHex64(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
+func isHex64(s string) bool { return len(s) == 64 && isHex(s) }
 
 // traceIDOf returns the id a trace or bundle path names.
 func traceIDOf(p string) schema.ID {

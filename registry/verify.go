@@ -333,13 +333,7 @@ func (s *Store) diff(trees *treeCache, a, b plumbing.Hash, prefix string, out *[
 		ta, ea = t, t.entries
 	}
 	if !b.IsZero() {
-		var t *tree
-		var err error
-		if ta != nil {
-			t, err = trees.getFrom(b, ta)
-		} else {
-			t, err = trees.get(b)
-		}
+		t, err := trees.getFrom(b, ta)
 		if err != nil {
 			return err
 		}
