@@ -184,7 +184,7 @@ func TestIndexFile(t *testing.T) {
 	// even with a good checksum: it claims a skill main does not have.
 	forged := newIndex(plumbing.NewHash("0123456789abcdef0123456789abcdef01234567"))
 	forged.docs = []doc{{id: fixtures.SeedID, intent: "Refactor auth to use env vars", instance: "instance_0"}}
-	forged.docs[0].intentWords = forged.intern(Tokens("refactor auth env vars"), nil)
+	forged.docs[0].intentWords = wordSet(forged.number(Tokens("refactor auth env vars")), nil)
 	forged.reindex()
 	if err := forged.writeFile(path); err != nil {
 		t.Fatal(err)
@@ -229,6 +229,9 @@ func TestIndexDeterministic(t *testing.T) {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if len(b) != ix.fileSize() {
+			t.Fatalf("index file of %d bytes; fileSize says %d", len(b), ix.fileSize())
 		}
 		if i == 0 {
 			first = b
