@@ -62,21 +62,58 @@ func set(words ...string) map[string]bool {
 // stopwords dropped, stemmed, synonyms folded.
 func Tokens(text string) []string {
 	var out []string
-	for _, f := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
-		if stopwords[f] {
-			continue
+	lower := strings.ToLower(text)
+	if !isASCII(lower) {
+		for _, f := range strings.FieldsFunc(lower, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+			out = appendToken(out, f)
 		}
-		if s, ok := synonyms[f]; ok {
-			out = append(out, s)
-			continue
+		return out
+	}
+	// ASCII (nearly every intent): the same split, by bytes, without the
+	// slice of fields.
+	for i := 0; i < len(lower); {
+		for i < len(lower) && !isWordByte(lower[i]) {
+			i++
 		}
-		st := stem(f)
-		if s, ok := synonyms[st]; ok {
-			st = s
+		j := i
+		for j < len(lower) && isWordByte(lower[j]) {
+			j++
 		}
-		out = append(out, st)
+		if j > i {
+			out = appendToken(out, lower[i:j])
+		}
+		i = j
 	}
 	return out
+}
+
+// isWordByte reports whether c, a lower-case ASCII byte, is a letter or a
+// digit: what unicode.IsLetter and unicode.IsDigit say of it.
+func isWordByte(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' }
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// appendToken appends word f, already lower case, normalised: nothing for a
+// stopword, else its synonym, or its stem's.
+func appendToken(out []string, f string) []string {
+	if stopwords[f] {
+		return out
+	}
+	if s, ok := synonyms[f]; ok {
+		return append(out, s)
+	}
+	st := stem(f)
+	if s, ok := synonyms[st]; ok {
+		st = s
+	}
+	return append(out, st)
 }
 
 // stem strips common English suffixes (a small Porter-like stemmer).

@@ -1,7 +1,10 @@
 package search
 
 import (
+	"slices"
+	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/hive-dev/hive/schema"
 )
@@ -43,4 +46,26 @@ func TestTokens(t *testing.T) {
 			t.Errorf("Tokens = %v, want %v", got, want)
 		}
 	}
+}
+
+// tokensByFields is Tokens as first written, splitting every text with
+// strings.FieldsFunc: the reference for Tokens' ASCII path.
+func tokensByFields(text string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		out = appendToken(out, f)
+	}
+	return out
+}
+
+// FuzzTokens: Tokens splits every text as strings.FieldsFunc does.
+func FuzzTokens(f *testing.F) {
+	for _, s := range []string{"Refactor auth to use env_vars", "parse-the CONFIG file!", "naïve café", "x\x00y", "ĲSSEL İstanbul", "", "  a  "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := Tokens(s), tokensByFields(s); !slices.Equal(got, want) {
+			t.Fatalf("Tokens(%q) = %q, strings.FieldsFunc gives %q", s, got, want)
+		}
+	})
 }
