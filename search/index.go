@@ -212,14 +212,24 @@ func (ix *Index) update(s *registry.Store, h plumbing.Hash) error {
 	for _, id := range removed {
 		gone[id] = true
 	}
-	docs := make([]doc, 0, len(ix.docs)+len(newDocs))
-	for _, d := range ix.docs {
-		if !gone[d.id] {
-			docs = append(docs, d)
-		}
+	// Both lists are in id order (Changes sorts what it returns): merge
+	// them rather than sort 100k documents again.
+	byID := func(a, b doc) int { return strings.Compare(string(a.id), string(b.id)) }
+	if !slices.IsSortedFunc(newDocs, byID) {
+		slices.SortFunc(newDocs, byID)
 	}
-	docs = append(docs, newDocs...)
-	sort.Slice(docs, func(i, j int) bool { return docs[i].id < docs[j].id })
+	docs := make([]doc, 0, len(ix.docs)+len(newDocs))
+	k := 0
+	for _, d := range ix.docs {
+		if gone[d.id] {
+			continue
+		}
+		for ; k < len(newDocs) && newDocs[k].id < d.id; k++ {
+			docs = append(docs, newDocs[k])
+		}
+		docs = append(docs, d)
+	}
+	docs = append(docs, newDocs[k:]...)
 	ix.docs = docs
 	ix.commit = h
 	ix.reindex()

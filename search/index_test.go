@@ -159,6 +159,12 @@ func TestIndexFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The update merged the new skills into the old in id order.
+	for i := range fresh.docs {
+		if ix.docs[i].id != fresh.docs[i].id || i > 0 && fresh.docs[i-1].id >= fresh.docs[i].id {
+			t.Fatalf("doc %d: updated index has %s, built %s; want both in strictly increasing id order", i, ix.docs[i].id, fresh.docs[i].id)
+		}
+	}
 	for _, text := range testQueries {
 		q := Query{Text: text}
 		sameResults(t, "updated vs built: "+text, ix.Search(q), fresh.Search(q))
