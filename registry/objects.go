@@ -57,8 +57,11 @@ type tree struct {
 
 // find returns the entry called name.
 func (t *tree) find(name string) (entry, bool) {
-	for _, key := range [2]string{name, name + "/"} {
-		i := sort.Search(len(t.entries), func(i int) bool { return t.entries[i].sortKey() >= key })
+	// git sorts a tree's name as if followed by '/': look for both forms,
+	// comparing with gitLess rather than building the '/' form's string.
+	for _, mode := range [2]filemode.FileMode{filemode.Regular, filemode.Dir} {
+		key := entry{name: name, mode: mode}
+		i := sort.Search(len(t.entries), func(i int) bool { return !gitLess(t.entries[i], key) })
 		if i < len(t.entries) && t.entries[i].name == name {
 			return t.entries[i], true
 		}

@@ -186,3 +186,35 @@ func TestStoredZlib(t *testing.T) {
 		})
 	}
 }
+
+// TestTreeFind: names are found whatever git's order puts beside them,
+// trees sorting as if their names ended in '/'.
+func TestTreeFind(t *testing.T) {
+	var entries []entry
+	for i, n := range []struct {
+		name string
+		dir  bool
+	}{{"a", true}, {"a-", false}, {"a.b", false}, {"a0", false}, {"b", false}, {"b.c", true}, {"keys", true}, {"traces", true}, {"hive.json", false}} {
+		e := entry{name: n.name, mode: filemode.Regular}
+		if n.dir {
+			e.mode = filemode.Dir
+		}
+		e.hash[0] = byte(i + 1)
+		entries = append(entries, e)
+	}
+	tr, err := parseTree(plumbing.ZeroHash, treeBytes(entries))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range entries {
+		got, ok := tr.find(want.name)
+		if !ok || got.hash != want.hash || got.mode != want.mode {
+			t.Errorf("find(%q) = %v, %v; want %v", want.name, got, ok, want)
+		}
+	}
+	for _, name := range []string{"", "a/", "a.", "c", "trace", "tracesx", "0"} {
+		if got, ok := tr.find(name); ok {
+			t.Errorf("find(%q) = %v, want nothing", name, got)
+		}
+	}
+}
