@@ -190,22 +190,13 @@ func mergeEntries(a, b []entry, fn func(x, y *entry) error) error {
 // TraceFiles reads the trace files ids from commit h's tree on all cores
 // and calls fn(i, data) for ids[i], from several goroutines at once: fn
 // must be safe for concurrent use. Each file is checked against its id
-// (a mismatch is an error wrapping ErrInvalid); nothing is parsed.
+// (a mismatch is an error wrapping ErrInvalid); nothing is parsed. An id
+// not in the tree is an error wrapping ErrNotFound; fn may have been
+// called for other ids by then.
 func (s *Store) TraceFiles(h plumbing.Hash, ids []schema.ID, fn func(i int, data []byte) error) error {
 	root, err := s.CommitTree(h)
 	if err != nil {
 		return err
-	}
-	blobs := make([]plumbing.Hash, len(ids))
-	for i, id := range ids {
-		e, ok, err := s.trees.lookup(root, TracePath(id))
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("trace %s: %w", id, ErrNotFound)
-		}
-		blobs[i] = e.hash
 	}
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(ids)/64))
 	var (
@@ -237,7 +228,15 @@ func (s *Store) TraceFiles(h plumbing.Hash, ids []schema.ID, fn func(i int, data
 					return
 				}
 				for j := i; j < min(i+64, len(ids)); j++ {
-					b, err := rc.objs.read(plumbing.BlobObject, blobs[j], schema.MaxTraceSize)
+					e, ok, err := rc.trees.lookup(root, TracePath(ids[j]))
+					if err == nil && !ok {
+						err = ErrNotFound
+					}
+					if err != nil {
+						fail(fmt.Errorf("trace %s: %w", ids[j], err))
+						return
+					}
+					b, err := rc.objs.read(plumbing.BlobObject, e.hash, schema.MaxTraceSize)
 					if err != nil {
 						fail(fmt.Errorf("trace %s: %w", ids[j], err))
 						return
