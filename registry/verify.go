@@ -339,8 +339,12 @@ func (s *Store) diff(trees *treeCache, a, b plumbing.Hash, prefix string, out *[
 		}
 		eb = t.entries
 		if ta != nil && t.from == a {
-			// Parsed against a: the same entries at both ends.
+			// Parsed against a: the same entries at both ends. a is an
+			// older version of b, seldom read again once compared (history
+			// moves forward): dropping it keeps the cache to about one
+			// version of each shard, a tenth of the memory at 100k traces.
 			ea, eb = ea[t.same[0]:len(ea)-t.same[1]], eb[t.same[0]:len(eb)-t.same[1]]
+			defer trees.lru.Remove(a)
 		}
 	}
 	i, j := 0, 0
@@ -577,7 +581,7 @@ func (v *validator) prefetch(parentRoot, root plumbing.Hash) {
 	if !s.concurrentReads() {
 		return
 	}
-	shards := func(root plumbing.Hash) map[string]plumbing.Hash {
+	shards := func(root plumbing.Hash) []entry {
 		e, ok, err := s.trees.lookup(root, tracesDir)
 		if err != nil || !ok || !e.isTree() {
 			return nil
@@ -586,42 +590,47 @@ func (v *validator) prefetch(parentRoot, root plumbing.Hash) {
 		if err != nil {
 			return nil
 		}
-		m := make(map[string]plumbing.Hash, len(t.entries))
-		for _, x := range t.entries {
-			m[x.name] = x.hash
-		}
-		return m
+		return t.entries
 	}
-	old, cur := shards(parentRoot), shards(root)
-	var todo []plumbing.Hash
-	for name, h := range cur {
-		if old[name] != h {
-			if _, ok := s.trees.lru.Peek(h); !ok {
-				todo = append(todo, h)
-			}
-			if o, ok := old[name]; ok {
-				if _, cached := s.trees.lru.Peek(o); !cached {
-					todo = append(todo, o)
-				}
-			}
+	// The shards the commit changes, each with its old version (zero for a
+	// new shard), unless both are parsed already.
+	type pair struct{ old, cur plumbing.Hash }
+	var todo []pair
+	cached := func(h plumbing.Hash) bool { _, ok := s.trees.lru.Peek(h); return h.IsZero() || ok }
+	mergeEntries(shards(parentRoot), shards(root), func(x, y *entry) error {
+		if y == nil || !y.isTree() {
+			return nil
 		}
-	}
+		p := pair{cur: y.hash}
+		if x != nil && x.isTree() {
+			p.old = x.hash
+		}
+		if !cached(p.cur) || !cached(p.old) {
+			todo = append(todo, p)
+		}
+		return nil
+	})
 	if len(todo) < 8 {
 		return
 	}
 	workers := runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
-	next := make(chan plumbing.Hash, len(todo))
-	for _, h := range todo {
-		next <- h
+	next := make(chan pair, len(todo))
+	for _, p := range todo {
+		next <- p
 	}
 	close(next)
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for h := range next {
-				s.trees.get(h) // errors surface in the diff, which reads again
+			// Errors surface in the diff, which reads again.
+			for p := range next {
+				var old *tree
+				if !p.old.IsZero() {
+					old, _ = s.trees.get(p.old)
+				}
+				s.trees.getFrom(p.cur, old)
 			}
 		}()
 	}
