@@ -537,12 +537,12 @@ func (s *Store) Disputes() ([]DisputeStatus, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, shard := range top.entries {
+	for _, shard := range top.list() {
 		t, err := s.trees.get(shard.hash)
 		if err != nil {
 			return nil, err
 		}
-		for _, f := range t.entries {
+		for _, f := range t.list() {
 			p := disputesOpen + "/" + shard.name + "/" + f.name
 			if k, _ := classify(p); k != kindDispute {
 				continue

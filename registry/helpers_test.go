@@ -4,12 +4,15 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/storage"
@@ -101,8 +104,58 @@ func newTestHive(t testing.TB, st storage.Storer, opts ...Option) *testHive {
 	if st == nil {
 		st = memory.NewStorage()
 	}
+	return initTestHive(t, func(o []Option) *Store { return New(st, o...) }, opts)
+}
+
+// diskTemplate is a test hive in a bare repository on disk, made once,
+// which copyDiskTestHive copies: making each anew costs dozens of fsyncs.
+var diskTemplate struct {
+	once sync.Once
+	dir  string
+	tick time.Time
+	err  error
+}
+
+// copyDiskTestHive is newFixture in a bare repository on disk, read by
+// hive's own readers of loose files rather than through go-git.
+func copyDiskTestHive(t *testing.T) (*testHive, fixture) {
+	t.Helper()
+	tp := &diskTemplate
+	tp.once.Do(func() {
+		tp.dir, tp.err = os.MkdirTemp("", "hive-test-")
+		if tp.err != nil {
+			return
+		}
+		h := initTestHive(t, func(o []Option) *Store {
+			if _, err := git.PlainInit(tp.dir, true); err != nil {
+				t.Fatal(err)
+			}
+			return newStore(openStorage(tp.dir), tp.dir, "", o)
+		}, nil)
+		fixtureIn(t, h)
+		tp.tick = h.tick
+		tp.err = h.s.Close()
+	})
+	if tp.err != nil {
+		t.Fatal(tp.err)
+	}
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(tp.dir)); err != nil {
+		t.Fatal(err)
+	}
+	h := &testHive{t: t, tick: tp.tick}
+	h.s = newStore(openStorage(dir), dir, "", []Option{WithClock(h.clock)})
+	h.w = &writer{s: h.s}
+	t.Cleanup(func() { h.s.Close() })
+	head := h.head()
+	t1 := traceBytes(t, instA, "Refactor auth to use env vars")
+	return h, fixture{base: head, t1: schema.Digest(t1), t1Data: t1}
+}
+
+func initTestHive(t testing.TB, open func([]Option) *Store, opts []Option) *testHive {
+	t.Helper()
 	h := &testHive{t: t, tick: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	h.s = New(st, append([]Option{WithClock(h.clock)}, opts...)...)
+	h.s = open(append([]Option{WithClock(h.clock)}, opts...))
 	h.w = &writer{s: h.s}
 	if err := InitStorage(h.s, "test", []string{instM}); err != nil {
 		t.Fatal(err)
@@ -192,6 +245,9 @@ func (h *testHive) edit(c plumbing.Hash, files map[string]*entry) plumbing.Hash 
 func (h *testHive) commitTree(tree plumbing.Hash, parents ...plumbing.Hash) plumbing.Hash {
 	h.t.Helper()
 	c, err := h.w.commit(tree, parents, "x", h.clock(), "test commit\n")
+	if err == nil {
+		err = h.w.sync() // on disk: the objects into place, readable
+	}
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -315,4 +371,12 @@ func checkViolations(t testing.TB, what string, r *Report, wants []want) {
 	if !slices.Equal(got, ws) {
 		t.Errorf("%s = %s, want %s\nviolations:\n%v", what, wantsString(got), wantsString(ws), r.Violations)
 	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if diskTemplate.dir != "" {
+		os.RemoveAll(diskTemplate.dir)
+	}
+	os.Exit(code)
 }

@@ -55,19 +55,19 @@ func (s *Store) Changes(a, b plumbing.Hash) (added, removed []schema.ID, err err
 	if err != nil {
 		return nil, nil, err
 	}
-	shards := func(root plumbing.Hash) ([]entry, error) {
+	shards := func(root plumbing.Hash) (span, error) {
 		if root.IsZero() {
-			return nil, nil
+			return span{}, nil
 		}
 		e, ok, err := s.trees.lookup(root, tracesDir)
 		if err != nil || !ok || !e.isTree() {
-			return nil, err
+			return span{}, err
 		}
 		t, err := s.trees.get(e.hash)
 		if err != nil {
-			return nil, err
+			return span{}, err
 		}
-		return t.entries, nil
+		return t.all(), nil
 	}
 	sa, err := shards(ta)
 	if err != nil {
@@ -77,15 +77,11 @@ func (s *Store) Changes(a, b plumbing.Hash) (added, removed []schema.ID, err err
 	if err != nil {
 		return nil, nil, err
 	}
-	files := func(e *entry, old *tree) (*tree, []entry, error) {
+	files := func(e *entry, old *tree) (*tree, error) {
 		if e == nil || !e.isTree() {
-			return nil, nil, nil
+			return nil, nil
 		}
-		t, err := s.trees.getFrom(e.hash, old)
-		if err != nil {
-			return nil, nil, err
-		}
-		return t, t.entries, nil
+		return s.trees.getFrom(e.hash, old)
 	}
 	// A trace is a regular file <hex>.json in shard <hh>; anything else
 	// (bundles, or what the validator would refuse) is not counted.
@@ -101,7 +97,6 @@ func (s *Store) Changes(a, b plumbing.Hash) (added, removed []schema.ID, err err
 	type pair struct {
 		x, y       *entry
 		told, tnew *tree
-		fa, fb     []entry
 		err        error
 	}
 	var pairs []pair
@@ -124,20 +119,21 @@ func (s *Store) Changes(a, b plumbing.Hash) (added, removed []schema.ID, err err
 		go func() {
 			defer wg.Done()
 			for p := range next {
-				if p.told, p.fa, p.err = files(p.x, nil); p.err == nil {
-					p.tnew, p.fb, p.err = files(p.y, p.told)
+				if p.told, p.err = files(p.x, nil); p.err == nil {
+					p.tnew, p.err = files(p.y, p.told)
 				}
 			}
 		}()
 	}
 	wg.Wait()
 	for _, p := range pairs {
-		x, y, told, tnew, fa, fb := p.x, p.y, p.told, p.tnew, p.fa, p.fb
+		x, y, told, tnew := p.x, p.y, p.told, p.tnew
 		if p.err != nil {
 			return nil, nil, p.err
 		}
+		fa, fb := told.all(), tnew.all()
 		if told != nil && tnew != nil && tnew.from == told.hash {
-			fa, fb = fa[tnew.same[0]:len(fa)-tnew.same[1]], fb[tnew.same[0]:len(fb)-tnew.same[1]]
+			fa, fb = fa.trim(tnew.same[0], tnew.same[1]), fb.trim(tnew.same[0], tnew.same[1])
 		}
 		mergeEntries(fa, fb, func(f, g *entry) error {
 			switch {
@@ -160,23 +156,45 @@ func (s *Store) Changes(a, b plumbing.Hash) (added, removed []schema.ID, err err
 
 // mergeEntries calls fn for each name in either of two trees' entries
 // whose entry differs: fn(x, nil) for a name only in a, fn(nil, y) for one
-// only in b, fn(x, y) for one in both with another hash or mode.
-func mergeEntries(a, b []entry, fn func(x, y *entry) error) error {
+// only in b, fn(x, y) for one in both with another hash or mode. x and y
+// are fn's to keep.
+func mergeEntries(a, b span, fn func(x, y *entry) error) error {
 	i, j := 0, 0
-	for i < len(a) || j < len(b) {
+	var ea, eb entry
+	if a.len() > 0 {
+		ea = a.at(0)
+	}
+	if b.len() > 0 {
+		eb = b.at(0)
+	}
+	for i < a.len() || j < b.len() {
 		var x, y *entry
 		switch {
-		case j >= len(b) || i < len(a) && gitLess(a[i], b[j]):
-			x = &a[i]
-			i++
-		case i >= len(a) || gitLess(b[j], a[i]):
-			y = &b[j]
-			j++
+		case j >= b.len() || i < a.len() && gitLess(ea, eb):
+			x = &entry{}
+			*x = ea
+			if i++; i < a.len() {
+				ea = a.at(i)
+			}
+		case i >= a.len() || gitLess(eb, ea):
+			y = &entry{}
+			*y = eb
+			if j++; j < b.len() {
+				eb = b.at(j)
+			}
 		default:
-			x, y = &a[i], &b[j]
-			i++
-			j++
-			if x.hash == y.hash && x.mode == y.mode {
+			same := ea.hash == eb.hash && ea.mode == eb.mode
+			if !same {
+				x, y = &entry{}, &entry{}
+				*x, *y = ea, eb
+			}
+			if i++; i < a.len() {
+				ea = a.at(i)
+			}
+			if j++; j < b.len() {
+				eb = b.at(j)
+			}
+			if same {
 				continue
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/adler32"
 	"io"
+	"math"
 	"os"
 	"sort"
 	"strconv"
@@ -39,21 +40,65 @@ func (e entry) sortKey() string {
 	return e.name
 }
 
-// tree is a parsed git tree, entries in git order.
+// tree is a parsed git tree: its bytes and where each entry ends. Entries
+// are read from the bytes on demand (at): a shard of a 100k-trace hive
+// holds 780 entries, of which a diff against the previous version reads
+// one, so building them all for every version cost more than the rest of
+// the diff.
 type tree struct {
-	hash    plumbing.Hash
-	entries []entry
-	// raw is the tree's bytes, which the entries' names are substrings of,
-	// and ends[k] the offset in raw just past entries[k]: what a later
-	// version of the tree is compared with (parseTreeFrom). Empty when the
-	// tree was not parsed from its bytes.
+	hash plumbing.Hash
+	// raw is the tree's bytes, which entries' names are substrings of,
+	// and ends[k] the offset in raw just past entry k, in git order.
 	raw  string
 	ends []int32
-	// from is the tree this one was parsed against, if any: entries[:same[0]]
-	// and the last same[1] entries are from's, unchanged.
+	// from is the tree this one was parsed against, if any: its first
+	// same[0] and last same[1] entries are from's, unchanged.
 	from plumbing.Hash
 	same [2]int
 }
+
+// len is the number of entries.
+func (t *tree) len() int { return len(t.ends) }
+
+// at returns entry k. Its name is a substring of the tree's bytes, whose
+// modes the parse checked.
+func (t *tree) at(k int) entry {
+	i, end := t.start(k), int(t.ends[k])
+	var m filemode.FileMode
+	for ; t.raw[i] != ' '; i++ {
+		m = m<<3 | filemode.FileMode(t.raw[i]-'0')
+	}
+	e := entry{name: t.raw[i+1 : end-21], mode: m}
+	copy(e.hash[:], t.raw[end-20:end])
+	return e
+}
+
+// list returns all the entries, in a slice of their own.
+func (t *tree) list() []entry {
+	out := make([]entry, t.len())
+	for k := range out {
+		out[k] = t.at(k)
+	}
+	return out
+}
+
+// all is every entry of t; a nil tree has none.
+func (t *tree) all() span {
+	if t == nil {
+		return span{}
+	}
+	return span{t: t, hi: t.len()}
+}
+
+// span is entries lo to hi (exclusive) of a tree.
+type span struct {
+	t      *tree
+	lo, hi int
+}
+
+func (s span) len() int           { return s.hi - s.lo }
+func (s span) at(i int) entry     { return s.t.at(s.lo + i) }
+func (s span) trim(a, b int) span { return span{t: s.t, lo: s.lo + a, hi: s.hi - b} }
 
 // find returns the entry called name.
 func (t *tree) find(name string) (entry, bool) {
@@ -61,9 +106,11 @@ func (t *tree) find(name string) (entry, bool) {
 	// comparing with gitLess rather than building the '/' form's string.
 	for _, mode := range [2]filemode.FileMode{filemode.Regular, filemode.Dir} {
 		key := entry{name: name, mode: mode}
-		i := sort.Search(len(t.entries), func(i int) bool { return !gitLess(t.entries[i], key) })
-		if i < len(t.entries) && t.entries[i].name == name {
-			return t.entries[i], true
+		i := sort.Search(t.len(), func(i int) bool { return !gitLess(t.at(i), key) })
+		if i < t.len() {
+			if e := t.at(i); e.name == name {
+				return e, true
+			}
 		}
 	}
 	return entry{}, false
@@ -89,14 +136,29 @@ var zlibReaders sync.Pool
 // fileBuffers holds the buffers readLoose reads whole files into.
 var fileBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
-// read reads a whole object of type t, refusing it before inflating when
-// its header says it is larger than max.
+// read reads a whole object of type t into memory of its own, refusing
+// it before inflating when its header says it is larger than max.
+func (o objectStore) read(t plumbing.ObjectType, h plumbing.Hash, max int64) ([]byte, error) {
+	b, pb, err := o.readPooled(t, h, max, math.MaxInt64)
+	if pb != nil {
+		b = bytes.Clone(b)
+		fileBuffers.Put(pb)
+	}
+	return b, err
+}
+
+// readPooled is read, except that a loose object stored without
+// compression (as hive writes trees) is returned in place, in the pooled
+// buffer pb it was read into: the caller puts pb back in fileBuffers
+// once it no longer uses b. pb is nil when b is memory of its own. The
+// Adler-32 of such an object is not checked when its file is larger than
+// uncheckedAbove bytes (see borrowForDiff).
 //
 // Like git, it looks in the packs it has open first (an in-memory search),
 // then for a loose file, then in packs written since it last looked: a
 // git gc that packs an object and then prunes its loose file between the
 // first two looks is seen by the third.
-func (o objectStore) read(t plumbing.ObjectType, h plumbing.Hash, max int64) ([]byte, error) {
+func (o objectStore) readPooled(t plumbing.ObjectType, h plumbing.Hash, max, uncheckedAbove int64) (b []byte, pb *[]byte, err error) {
 	packed := func(read func(plumbing.Hash, int64) (packObject, bool, error)) ([]byte, bool, error) {
 		obj, found, err := read(h, max)
 		if err != nil {
@@ -109,59 +171,75 @@ func (o objectStore) read(t plumbing.ObjectType, h plumbing.Hash, max int64) ([]
 	}
 	if o.packs != nil {
 		if b, found, err := packed(o.packs.known); found {
-			return b, err
+			return b, nil, err
 		}
 	}
 	if o.dir != "" {
-		b, found, err := o.readLoose(t, h, max)
+		b, pb, found, err := o.readLoose(t, h, max, uncheckedAbove)
 		if found || err != nil {
-			return b, err
+			return b, pb, err
 		}
 	}
 	if o.packs != nil {
 		if b, found, err := packed(o.packs.readRescan); found {
-			return b, err
+			return b, nil, err
 		}
 	}
-	return readObject(o.st, t, h, max)
+	b, err = readObject(o.st, t, h, max)
+	return b, nil, err
 }
 
-// readLoose reads a loose object whole with one read. A stream of stored
-// deflate blocks (how hive writes trees) is unwrapped in place, without an
-// inflate; any other is inflated from memory. A file larger than an object
-// of max bytes could be compressed to is read as a stream instead, so that
-// its header refuses it before anything else is read.
-func (o objectStore) readLoose(t plumbing.ObjectType, h plumbing.Hash, max int64) ([]byte, bool, error) {
+// readLoose reads a loose object whole with one read, into a pooled
+// buffer. A stream of stored deflate blocks (how hive writes trees) is
+// unwrapped in place, without an inflate, and returned in that buffer, pb;
+// any other is inflated from it into memory of its own. A file larger than
+// an object of max bytes could be compressed to is read as a stream
+// instead, so that its header refuses it before anything else is read.
+func (o objectStore) readLoose(t plumbing.ObjectType, h plumbing.Hash, max, uncheckedAbove int64) (b []byte, pb *[]byte, found bool, err error) {
 	hex := h.String()
 	f, err := os.Open(o.dir + "/objects/" + hex[:2] + "/" + hex[2:])
 	if err != nil {
-		return nil, false, nil // not loose: packed, or missing
+		return nil, nil, false, nil // not loose: packed, or missing
 	}
 	defer f.Close()
+	b, err = o.readLooseFile(f, t, h, max, uncheckedAbove, &pb)
+	return b, pb, true, err
+}
+
+// readLooseFile is readLoose once the file is open. When it returns data
+// in a pooled buffer, *keep is that buffer.
+func (o objectStore) readLooseFile(f *os.File, t plumbing.ObjectType, h plumbing.Hash, max, uncheckedAbove int64, keep **[]byte) ([]byte, error) {
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, true, fmt.Errorf("object %s: %w", h, err)
+		return nil, fmt.Errorf("object %s: %w", h, err)
 	}
 	var src io.Reader
 	if n := fi.Size(); n <= max+max/1024+1024 {
-		// The file's bytes go to a reused buffer: a fresh one would cost
-		// its page faults on every read, more than the copy out below.
+		// The file's bytes go to a reused buffer: on this kind of machine
+		// a fresh one costs more in page faults than reading the file.
 		pb := fileBuffers.Get().(*[]byte)
-		defer fileBuffers.Put(pb)
 		if int64(cap(*pb)) < n {
 			*pb = make([]byte, n)
 		}
 		buf := (*pb)[:n]
 		if _, err := io.ReadFull(f, buf); err != nil {
-			return nil, true, fmt.Errorf("object %s: %w", h, err)
+			fileBuffers.Put(pb)
+			return nil, fmt.Errorf("object %s: %w", h, err)
 		}
-		if raw, ok, err := storedZlib(buf); ok || err != nil {
+		if raw, ok, err := storedZlib(buf, uncheckedAbove); ok || err != nil {
 			if err != nil {
-				return nil, true, fmt.Errorf("object %s: %w", h, err)
+				err = fmt.Errorf("object %s: %w", h, err)
+			} else {
+				raw, err = looseBody(t, h, raw, max)
 			}
-			b, err := looseBody(t, h, raw, max)
-			return bytes.Clone(b), true, err
+			if err != nil {
+				fileBuffers.Put(pb)
+				return nil, err
+			}
+			*keep = pb
+			return raw, nil
 		}
+		defer fileBuffers.Put(pb)
 		src = bytes.NewReader(buf)
 	} else {
 		src = bufio.NewReaderSize(f, 32<<10)
@@ -169,11 +247,11 @@ func (o objectStore) readLoose(t plumbing.ObjectType, h plumbing.Hash, max int64
 	var zr io.ReadCloser
 	if r, ok := zlibReaders.Get().(io.ReadCloser); ok {
 		if err := r.(zlib.Resetter).Reset(src, nil); err != nil {
-			return nil, true, fmt.Errorf("object %s: %w", h, err)
+			return nil, fmt.Errorf("object %s: %w", h, err)
 		}
 		zr = r
 	} else if zr, err = zlib.NewReader(src); err != nil {
-		return nil, true, fmt.Errorf("object %s: %w", h, err)
+		return nil, fmt.Errorf("object %s: %w", h, err)
 	}
 	defer zlibReaders.Put(zr)
 	// The header ("blob 1234\x00") in one small read, then the body.
@@ -181,11 +259,11 @@ func (o objectStore) readLoose(t plumbing.ObjectType, h plumbing.Hash, max int64
 	n, nul := 0, -1
 	for nul < 0 {
 		if n == len(hdr) {
-			return nil, true, fmt.Errorf("object %s: malformed header", h)
+			return nil, fmt.Errorf("object %s: malformed header", h)
 		}
 		m, err := zr.Read(hdr[n:])
 		if m == 0 && err != nil {
-			return nil, true, fmt.Errorf("object %s: %w", h, err)
+			return nil, fmt.Errorf("object %s: %w", h, err)
 		}
 		nul = bytes.IndexByte(hdr[n:n+m], 0)
 		if nul >= 0 {
@@ -195,17 +273,17 @@ func (o objectStore) readLoose(t plumbing.ObjectType, h plumbing.Hash, max int64
 	}
 	sz, err := looseHeader(t, h, hdr[:nul], max)
 	if err != nil {
-		return nil, true, err
+		return nil, err
 	}
 	b := make([]byte, sz)
 	got := copy(b, hdr[nul+1:n])
 	if int64(n-nul-1) > sz {
-		return nil, true, fmt.Errorf("object %s: longer than its header says", h)
+		return nil, fmt.Errorf("object %s: longer than its header says", h)
 	}
 	if _, err := io.ReadFull(zr, b[got:]); err != nil {
-		return nil, true, fmt.Errorf("object %s: %w", h, err)
+		return nil, fmt.Errorf("object %s: %w", h, err)
 	}
-	return b, true, nil
+	return b, nil
 }
 
 // looseHeader checks a loose object's header ("tree 1234", without its NUL)
@@ -248,10 +326,11 @@ func looseBody(t plumbing.ObjectType, h plumbing.Hash, raw []byte, max int64) ([
 
 // storedZlib unwraps, in place, a zlib stream (RFC 1950) whose deflate
 // blocks are all stored (RFC 1951 BTYPE 00): it returns their content,
-// checked against the stream's Adler-32. It returns false, with b
-// untouched, for any other stream (compressed blocks, a preset
-// dictionary, trailing bytes), which the caller inflates instead.
-func storedZlib(b []byte) ([]byte, bool, error) {
+// checked against the stream's Adler-32 unless there are more than
+// uncheckedAbove bytes of it. It returns
+// false, with b untouched, for any other stream (compressed blocks, a
+// preset dictionary, trailing bytes), which the caller inflates instead.
+func storedZlib(b []byte, uncheckedAbove int64) ([]byte, bool, error) {
 	if len(b) < 2 || b[0]&0x0f != 8 || b[0]>>4 > 7 || b[1]&0x20 != 0 || (uint(b[0])<<8|uint(b[1]))%31 != 0 {
 		return nil, false, nil
 	}
@@ -275,20 +354,26 @@ func storedZlib(b []byte) ([]byte, bool, error) {
 		return nil, false, nil
 	}
 	sum := binary.BigEndian.Uint32(b[in:])
-	in, out := 2, 0
+	// The content starts where the first block's does, which stays in
+	// place: only later blocks (past 64 KiB) move.
+	const start = 2 + 5
+	in, out := 2, start
 	for {
 		n := int(binary.LittleEndian.Uint16(b[in+1:]))
 		final := b[in]&1 == 1
-		out += copy(b[out:], b[in+5:in+5+n])
+		if in+5 != out {
+			copy(b[out:], b[in+5:in+5+n])
+		}
+		out += n
 		in += 5 + n
 		if final {
 			break
 		}
 	}
-	if adler32.Checksum(b[:out]) != sum {
+	if int64(out-start) <= uncheckedAbove && adler32.Checksum(b[start:out]) != sum {
 		return nil, true, errors.New("zlib: invalid checksum")
 	}
-	return b[:out], true, nil
+	return b[start:out], true, nil
 }
 
 // readObject reads an object through go-git, checking its size first.
@@ -337,21 +422,23 @@ func (e *sizeError) Error() string {
 // strictly increasing git order.
 func parseTree(h plumbing.Hash, b []byte) (*tree, error) {
 	// One string for the whole tree, b itself (no one writes to b again):
-	// entry names are substrings of it, so a shard of 780 entries costs a
-	// few allocations, not a thousand, and no copy.
+	// entry names are substrings of it, and no copy is made.
 	raw := unsafe.String(unsafe.SliceData(b), len(b))
-	n := len(raw)/80 + 1
-	t := &tree{hash: h, raw: raw, entries: make([]entry, 0, n), ends: make([]int32, 0, n)}
+	t := &tree{hash: h, raw: raw, ends: make([]int32, 0, len(raw)/80+1)}
 	if err := t.parse(0, len(raw)); err != nil {
 		return nil, err
 	}
 	return t, nil
 }
 
-// parse appends the entries in raw[from:to] to t, checking each as
-// parseTree describes and each against the one before it.
+// parse appends the ends of the entries in raw[from:to] to t, checking
+// each as parseTree describes and each against the one before it.
 func (t *tree) parse(from, to int) error {
 	raw, h := t.raw[:to], t.hash
+	var prev entry
+	if k := t.len(); k > 0 {
+		prev = t.at(k - 1)
+	}
 	for i := from; i < len(raw); {
 		var m uint64
 		j := i
@@ -374,13 +461,12 @@ func (t *tree) parse(from, to int) error {
 			return fmt.Errorf("tree %s: malformed name %s", h, strconv.Quote(name))
 		}
 		e := entry{name: name, mode: filemode.FileMode(m)}
-		copy(e.hash[:], raw[j+1+nul+1:j+1+nul+21])
-		if k := len(t.entries); k > 0 && !gitLess(t.entries[k-1], e) {
+		if t.len() > 0 && !gitLess(prev, e) {
 			return fmt.Errorf("tree %s: entries out of order or duplicated at %s", h, strconv.Quote(name))
 		}
 		i = j + 1 + nul + 21
-		t.entries = append(t.entries, e)
 		t.ends = append(t.ends, int32(i))
+		prev = e
 	}
 	return nil
 }
@@ -408,26 +494,20 @@ func parseTreeFrom(h plumbing.Hash, b []byte, old *tree) (*tree, error) {
 	if j < i || len(raw)-tail < old.start(i) {
 		return parseTree(h, b) // cannot happen: the prefix and suffix do not overlap
 	}
-	n := len(raw)/80 + 1
-	t := &tree{hash: h, raw: raw, entries: make([]entry, 0, n), ends: make([]int32, 0, n), from: old.hash}
-	for k := range i {
-		t.entries = append(t.entries, old.entries[k].in(raw, int(old.ends[k])))
-		t.ends = append(t.ends, old.ends[k])
-	}
+	t := &tree{hash: h, raw: raw, ends: make([]int32, 0, len(old.ends)+max(len(raw)-len(a), 0)/24+1), from: old.hash}
+	t.ends = append(t.ends, old.ends[:i]...)
 	if err := t.parse(old.start(i), len(raw)-tail); err != nil || t.end() != len(raw)-tail {
 		return parseTree(h, b) // the full parse reports the error at its place
 	}
-	mid := len(t.entries)
-	shift := len(raw) - len(a)
-	for k := j; k < len(old.entries); k++ {
-		end := int(old.ends[k]) + shift
-		t.entries = append(t.entries, old.entries[k].in(raw, end))
-		t.ends = append(t.ends, int32(end))
+	mid := t.len()
+	shift := int32(len(raw) - len(a))
+	for _, end := range old.ends[j:] {
+		t.ends = append(t.ends, end+shift)
 	}
-	if mid > 0 && mid < len(t.entries) && !gitLess(t.entries[mid-1], t.entries[mid]) {
+	if mid > 0 && mid < t.len() && !gitLess(t.at(mid-1), t.at(mid)) {
 		return parseTree(h, b)
 	}
-	t.same = [2]int{i, len(old.entries) - j}
+	t.same = [2]int{i, len(old.ends) - j}
 	return t, nil
 }
 
@@ -441,13 +521,6 @@ func (t *tree) start(k int) int {
 
 // end is the offset just past the last entry parsed.
 func (t *tree) end() int { return t.start(len(t.ends)) }
-
-// in returns e with its name taken from raw, where e ends at offset end:
-// the name is followed by a NUL and the 20 bytes of the hash.
-func (e entry) in(raw string, end int) entry {
-	e.name = raw[end-21-len(e.name) : end-21]
-	return e
-}
 
 // blk is the block commonPrefix and commonSuffix compare at once: string
 // equality is a memcmp, far faster than a byte at a time.
@@ -512,11 +585,17 @@ func (e entry) keyByte(i int) byte {
 type treeCache struct {
 	objs objectStore
 	lru  *lru.Cache[plumbing.Hash, *tree]
+	// borrowMax is the largest tree borrow caches: cacheTreeMax, or -1 in
+	// tests that borrow every tree, with poison set to overwrite a
+	// borrowed tree's buffer when it is given back, so that a name still
+	// in use shows as garbage.
+	borrowMax int
+	poison    bool
 }
 
 func newTreeCache(objs objectStore, n int) *treeCache {
 	c, _ := lru.New[plumbing.Hash, *tree](n)
-	return &treeCache{objs: objs, lru: c}
+	return &treeCache{objs: objs, lru: c, borrowMax: cacheTreeMax}
 }
 
 // maxTreeSize bounds a tree object: a shard of a million-trace hive is
@@ -544,30 +623,108 @@ func (c *treeCache) getFrom(h plumbing.Hash, old *tree) (*tree, error) {
 	return t, nil
 }
 
-// lookup resolves a slash-separated path from the root tree h.
-func (c *treeCache) lookup(root plumbing.Hash, path string) (entry, bool, error) {
-	t, err := c.get(root)
-	if err != nil {
-		return entry{}, false, err
+// cacheTreeMax is the largest tree that borrow keeps in the cache. A
+// larger one, read from a loose file, stays in the buffer it was read
+// into, reused once the borrower is done: a shard of a 100k-trace hive is
+// 80 KB, a range of single-trace commits reads a new version of one with
+// each commit, and on machines where fresh memory costs a page fault a
+// page, keeping every version cost more than reading it again when needed.
+const cacheTreeMax = 16 << 10
+
+// borrow returns tree h, parsed against old when it is not nil (see
+// parseTreeFrom), and done, to call once neither the tree nor any name
+// read from it (they are substrings of its bytes) is used any more. A
+// tree larger than cacheTreeMax is not cached, and its bytes may be a
+// buffer that done gives back for reuse.
+func (c *treeCache) borrow(h plumbing.Hash, old *tree) (t *tree, done func(), err error) {
+	return c.borrowRead(h, old, true)
+}
+
+// borrowForDiff is borrow for either side of a diff, which compares the
+// two. A tree it reads from a loose file is not checked against the
+// Adler-32 of its zlib stream (nor cached, when large): a shard of a
+// 100k-trace hive is 80 KB, read twice per range commit, and the checksum
+// was a third of that commit's cost. It changes nothing the validator
+// refuses. Corrupted bytes on either side differ from the other side's,
+// so the diff reports changes that are not in the hive's history, or
+// entries that do not parse or name no object: refused either way. Hiding
+// a change would need the corruption to undo it byte for byte. And the
+// bytes checked are the only ones there are: git would refuse the
+// corrupted file too, so no clone could get a different tree. A corrupted
+// stream structure is not a stored stream and is inflated, checked.
+func (c *treeCache) borrowForDiff(h plumbing.Hash, old *tree) (t *tree, done func(), err error) {
+	return c.borrowRead(h, old, false)
+}
+
+func (c *treeCache) borrowRead(h plumbing.Hash, old *tree, check bool) (t *tree, done func(), err error) {
+	if t, ok := c.lru.Get(h); ok {
+		return t, nothing, nil
 	}
+	// Trees small enough to cache are always checked (their stream holds
+	// a header of fewer than 32 bytes besides).
+	unchecked := int64(math.MaxInt64)
+	if !check {
+		unchecked = int64(max(c.borrowMax, 0)) + 32
+	}
+	b, pb, err := c.objs.readPooled(plumbing.TreeObject, h, maxTreeSize, unchecked)
+	if err != nil {
+		return nil, nothing, err
+	}
+	done = nothing
+	if len(b) <= c.borrowMax {
+		if pb != nil {
+			b = bytes.Clone(b)
+			fileBuffers.Put(pb)
+		}
+		if t, err = parseTreeFrom(h, b, old); err != nil {
+			return nil, nothing, err
+		}
+		c.lru.Add(h, t)
+		return t, nothing, nil
+	}
+	if pb != nil {
+		done = func() {
+			if c.poison {
+				for i := range b {
+					b[i] = 0xff
+				}
+			}
+			fileBuffers.Put(pb)
+		}
+	}
+	if t, err = parseTreeFrom(h, b, old); err != nil {
+		done()
+		return nil, nothing, err
+	}
+	return t, done, nil
+}
+
+func nothing() {}
+
+// lookup resolves a slash-separated path from the root tree h. The entry
+// it returns has the last part of path as its name.
+func (c *treeCache) lookup(root plumbing.Hash, path string) (entry, bool, error) {
+	h := root
 	for {
-		i := 0
-		for i < len(path) && path[i] != '/' {
-			i++
+		i := strings.IndexByte(path, '/')
+		if i < 0 {
+			i = len(path)
 		}
-		e, ok := t.find(path[:i])
-		if !ok {
-			return entry{}, false, nil
-		}
-		if i == len(path) {
-			return e, true, nil
-		}
-		if !e.isTree() {
-			return entry{}, false, nil
-		}
-		path = path[i+1:]
-		if t, err = c.get(e.hash); err != nil {
+		t, done, err := c.borrow(h, nil)
+		if err != nil {
 			return entry{}, false, err
 		}
+		e, ok := t.find(path[:i])
+		done()
+		e.name = path[:i] // not a substring of a borrowed tree's bytes
+		switch {
+		case !ok:
+			return entry{}, false, nil
+		case i == len(path):
+			return e, true, nil
+		case !e.isTree():
+			return entry{}, false, nil
+		}
+		path, h = path[i+1:], e.hash
 	}
 }

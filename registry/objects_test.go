@@ -5,6 +5,7 @@ import (
 	"compress/zlib"
 	"crypto/sha256"
 	"fmt"
+	"math"
 	"reflect"
 	"strconv"
 	"testing"
@@ -94,8 +95,8 @@ func TestParseTreeFrom(t *testing.T) {
 			if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
 				t.Fatalf("parseTreeFrom error = %v, full parse %v", gotErr, wantErr)
 			}
-			if wantErr == nil && !reflect.DeepEqual(got.entries, want.entries) {
-				t.Fatalf("parseTreeFrom entries differ from a full parse:\n got %v\nwant %v", got.entries, want.entries)
+			if wantErr == nil && !reflect.DeepEqual(got.list(), want.list()) {
+				t.Fatalf("parseTreeFrom entries differ from a full parse:\n got %v\nwant %v", got.list(), want.list())
 			}
 			if wantErr == nil && !reflect.DeepEqual(got.ends, want.ends) {
 				t.Fatalf("parseTreeFrom ends = %v, full parse %v", got.ends, want.ends)
@@ -120,7 +121,7 @@ func FuzzParseTreeFrom(f *testing.F) {
 		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
 			t.Fatalf("parseTreeFrom error = %v, full parse %v", gotErr, wantErr)
 		}
-		if wantErr == nil && (!reflect.DeepEqual(got.entries, want.entries) || !reflect.DeepEqual(got.ends, want.ends)) {
+		if wantErr == nil && (!reflect.DeepEqual(got.list(), want.list()) || !reflect.DeepEqual(got.ends, want.ends)) {
 			t.Fatalf("parseTreeFrom differs from a full parse")
 		}
 	})
@@ -129,13 +130,6 @@ func FuzzParseTreeFrom(f *testing.F) {
 // TestStoredZlib: streams of stored blocks are unwrapped without an
 // inflate, anything else is left to zlib, and a bad checksum is an error.
 func TestStoredZlib(t *testing.T) {
-	deflate := func(level int, b []byte) []byte {
-		var buf bytes.Buffer
-		w, _ := zlib.NewWriterLevel(&buf, level)
-		w.Write(b)
-		w.Close()
-		return buf.Bytes()
-	}
 	big := bytes.Repeat([]byte("tree entry "), 20000) // more than one stored block
 	cases := []struct {
 		name    string
@@ -159,7 +153,7 @@ func TestStoredZlib(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			in := bytes.Clone(tc.in)
-			got, ok, err := storedZlib(in)
+			got, ok, err := storedZlib(in, math.MaxInt64)
 			if ok != tc.ok || (err != nil) != tc.wantErr {
 				t.Fatalf("storedZlib = ok %v, error %v; want ok %v, error %v", ok, err, tc.ok, tc.wantErr)
 			}
@@ -184,6 +178,31 @@ func TestStoredZlib(t *testing.T) {
 				t.Fatalf("storedZlib gave %d bytes, zlib %d", len(got), want.Len())
 			}
 		})
+	}
+}
+
+// deflate compresses b as a zlib stream at the given level.
+func deflate(level int, b []byte) []byte {
+	var buf bytes.Buffer
+	w, _ := zlib.NewWriterLevel(&buf, level)
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
+// TestStoredZlibUnchecked: past uncheckedAbove bytes the Adler-32 is not
+// read, so a bad one is no error, and the content is still unwrapped; up
+// to it, it is.
+func TestStoredZlibUnchecked(t *testing.T) {
+	content := bytes.Repeat([]byte("100644 x.json\x00abcdefghijklmnopqrst"), 5000) // several blocks
+	b := deflate(zlib.NoCompression, content)
+	b[len(b)-1] ^= 1
+	if _, ok, err := storedZlib(bytes.Clone(b), int64(len(content))); !ok || err == nil {
+		t.Fatalf("checked: ok %v, error %v; want the checksum refused", ok, err)
+	}
+	got, ok, err := storedZlib(b, int64(len(content))-1)
+	if !ok || err != nil || !bytes.Equal(got, content) {
+		t.Fatalf("unchecked: ok %v, error %v, %d bytes equal %v", ok, err, len(got), bytes.Equal(got, content))
 	}
 }
 

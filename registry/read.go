@@ -54,7 +54,7 @@ func (s *Store) ResolveID(q string) (schema.ID, error) {
 		return "", err
 	}
 	var found []string
-	for _, e := range t.entries {
+	for _, e := range t.list() {
 		if strings.HasPrefix(e.name, hex) && strings.HasSuffix(e.name, traceExt) && !strings.HasSuffix(e.name, bundleExt) {
 			found = append(found, strings.TrimSuffix(e.name, traceExt))
 		}
@@ -176,7 +176,7 @@ func (s *Store) Instances() ([]Instance, error) {
 			return nil, err
 		}
 		rc := &readerCache{objs: s.objs, trees: s.trees}
-		for _, k := range t.entries {
+		for _, k := range t.list() {
 			id := strings.TrimSuffix(k.name, keyExt)
 			pub, err := s.key(rc, k.hash)
 			if err != nil {

@@ -242,7 +242,7 @@ func (s *Store) traceIDsAt(root plumbing.Hash) ([]schema.ID, error) {
 		return nil, err
 	}
 	var ids []schema.ID
-	for _, shard := range top.entries {
+	for _, shard := range top.list() {
 		if !shard.isTree() {
 			continue
 		}
@@ -250,7 +250,7 @@ func (s *Store) traceIDsAt(root plumbing.Hash) ([]schema.ID, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, f := range t.entries {
+		for _, f := range t.list() {
 			if k, ok := classify(tracesDir + "/" + shard.name + "/" + f.name); ok && k == kindTrace {
 				ids = append(ids, traceIDOf(tracesDir+"/"+shard.name+"/"+f.name))
 			}

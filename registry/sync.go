@@ -342,8 +342,9 @@ func (w *writer) merge3(o, a, b plumbing.Hash, prefix string, conflicts *[]strin
 		if err != nil {
 			return nil, err
 		}
-		for i := range t.entries {
-			m[t.entries[i].name] = &t.entries[i]
+		es := t.list()
+		for i := range es {
+			m[es[i].name] = &es[i]
 		}
 		return m, nil
 	}

@@ -323,75 +323,62 @@ func (s *Store) diff(trees *treeCache, a, b plumbing.Hash, prefix string, out *[
 	if a == b {
 		return nil
 	}
-	var ea, eb []entry
-	var ta *tree
+	var ta, tb *tree
 	if !a.IsZero() {
-		t, err := trees.get(a)
+		t, done, err := trees.borrowForDiff(a, nil)
 		if err != nil {
 			return err
 		}
-		ta, ea = t, t.entries
+		defer done()
+		ta = t
 	}
 	if !b.IsZero() {
-		t, err := trees.getFrom(b, ta)
+		t, done, err := trees.borrowForDiff(b, ta)
 		if err != nil {
 			return err
 		}
-		eb = t.entries
-		if ta != nil && t.from == a {
-			// Parsed against a: the same entries at both ends. a is an
-			// older version of b, seldom read again once compared (history
-			// moves forward): dropping it keeps the cache to about one
-			// version of each shard, a tenth of the memory at 100k traces.
-			ea, eb = ea[t.same[0]:len(ea)-t.same[1]], eb[t.same[0]:len(eb)-t.same[1]]
-			defer trees.lru.Remove(a)
-		}
+		defer done()
+		tb = t
 	}
-	i, j := 0, 0
-	for i < len(ea) || j < len(eb) {
-		var x, y *entry
-		switch {
-		case j >= len(eb) || i < len(ea) && ea[i].sortKey() < eb[j].sortKey():
-			x = &ea[i]
-			i++
-		case i >= len(ea) || eb[j].sortKey() < ea[i].sortKey():
-			y = &eb[j]
-			j++
-		default:
-			x, y = &ea[i], &eb[j]
-			i++
-			j++
-			if x.hash == y.hash && x.mode == y.mode {
-				continue
-			}
-		}
-		name := prefix
+	ea, eb := ta.all(), tb.all()
+	if ta != nil && tb != nil && tb.from == a {
+		// Parsed against a: the same entries at both ends. a is an older
+		// version of b, seldom read again once compared (history moves
+		// forward): dropping it keeps the cache to about one version of
+		// each shard, a tenth of the memory at 100k traces.
+		ea, eb = ea.trim(tb.same[0], tb.same[1]), eb.trim(tb.same[0], tb.same[1])
+		defer trees.lru.Remove(a)
+	}
+	return mergeEntries(ea, eb, func(x, y *entry) error {
+		// The changes outlive the trees, whose bytes may be reused.
+		var name string
 		if x != nil {
-			name += x.name
-		} else {
-			name += y.name
+			x.name = strings.Clone(x.name)
+			name = x.name
 		}
+		if y != nil {
+			y.name = strings.Clone(y.name)
+			name = y.name
+		}
+		name = prefix + name
 		xt, yt := x != nil && x.isTree(), y != nil && y.isTree()
-		if xt || yt {
-			var ha, hb plumbing.Hash
-			if xt {
-				ha = x.hash
-			} else if x != nil {
-				*out = append(*out, change{path: name, old: x})
-			}
-			if yt {
-				hb = y.hash
-			} else if y != nil {
-				*out = append(*out, change{path: name, new: y})
-			}
-			if err := s.diff(trees, ha, hb, name+"/", out); err != nil {
-				return err
-			}
-			continue
+		if !xt && !yt {
+			*out = append(*out, change{path: name, old: x, new: y})
+			return nil
 		}
-		*out = append(*out, change{path: name, old: x, new: y})
-	}
-	return nil
+		var ha, hb plumbing.Hash
+		if xt {
+			ha = x.hash
+		} else if x != nil {
+			*out = append(*out, change{path: name, old: x})
+		}
+		if yt {
+			hb = y.hash
+		} else if y != nil {
+			*out = append(*out, change{path: name, new: y})
+		}
+		return s.diff(trees, ha, hb, name+"/", out)
+	})
 }
 
 // traceJob is one added trace to check.
@@ -585,16 +572,16 @@ func (v *validator) prefetch(parentRoot, root plumbing.Hash) {
 	if !s.concurrentReads() {
 		return
 	}
-	shards := func(root plumbing.Hash) []entry {
+	shards := func(root plumbing.Hash) span {
 		e, ok, err := s.trees.lookup(root, tracesDir)
 		if err != nil || !ok || !e.isTree() {
-			return nil
+			return span{}
 		}
 		t, err := s.trees.get(e.hash)
 		if err != nil {
-			return nil
+			return span{}
 		}
-		return t.entries
+		return t.all()
 	}
 	// The shards the commit changes, each with its old version (zero for a
 	// new shard), unless both are parsed already.
@@ -648,7 +635,7 @@ func (v *validator) checkRoot(c *object.Commit) {
 		v.add(violationf(c.Hash, "", RuleObjectInvalid, "%v", err))
 		return
 	}
-	if len(t.entries) != 1 || t.entries[0].name != ConfigPath || t.entries[0].mode != filemode.Regular {
+	if t.len() != 1 || t.at(0).name != ConfigPath || t.at(0).mode != filemode.Regular {
 		v.add(violationf(c.Hash, "", RuleRootInvalid, "a root commit holds exactly one file, hive.json"))
 		return
 	}

@@ -10,6 +10,8 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -499,7 +501,7 @@ var attacks = []attack{
 		if err != nil {
 			t.Fatal(err)
 		}
-		es := slices.Clone(root.entries)
+		es := root.list()
 		slices.Reverse(es)
 		c := h.commitTree(rawTree(t, h, es), f.base)
 		return c, []want{{c, "", RuleObjectInvalid}}
@@ -509,7 +511,7 @@ var attacks = []attack{
 		if err != nil {
 			t.Fatal(err)
 		}
-		es := append([]entry{{name: "..", mode: filemode.Regular, hash: h.blob(f.t1Data)}}, root.entries...)
+		es := append([]entry{{name: "..", mode: filemode.Regular, hash: h.blob(f.t1Data)}}, root.list()...)
 		c := h.commitTree(rawTree(t, h, es), f.base)
 		return c, []want{{c, "", RuleObjectInvalid}}
 	}},
@@ -518,7 +520,7 @@ var attacks = []attack{
 		if err != nil {
 			t.Fatal(err)
 		}
-		es := append(slices.Clone(root.entries), root.entries[len(root.entries)-1])
+		es := append(root.list(), root.at(root.len()-1))
 		c := h.commitTree(rawTree(t, h, es), f.base)
 		return c, []want{{c, "", RuleObjectInvalid}}
 	}},
@@ -631,7 +633,11 @@ var attacks = []attack{
 
 // newFixture makes a hive whose main holds the seed trace.
 func newFixture(t *testing.T) (*testHive, fixture) {
-	h := newTestHive(t, nil)
+	return fixtureIn(t, newTestHive(t, nil))
+}
+
+// fixtureIn adds the seed's trace to the hive h.
+func fixtureIn(t *testing.T, h *testHive) (*testHive, fixture) {
 	t1 := traceBytes(t, instA, "Refactor auth to use env vars")
 	if string(t1) != seedTrace {
 		t.Fatalf("traceBytes(seed) = %s, want %s", t1, seedTrace)
@@ -640,41 +646,133 @@ func newFixture(t *testing.T) (*testHive, fixture) {
 	return h, fixture{base: h.head(), t1: ids[0], t1Data: t1}
 }
 
+// TestVerifyAttacks runs every attack twice: with trees cached as a
+// small hive's are, and with every tree borrowed as a large hive's shards
+// are (read into a buffer that is overwritten once given back, so that a
+// name kept past its tree's use would show).
 func TestVerifyAttacks(t *testing.T) {
-	for _, a := range attacks {
-		t.Run(a.name, func(t *testing.T) {
-			t.Parallel()
-			h, f := newFixture(t)
-			head, wants := a.build(t, h, f)
-			if head == f.base {
-				t.Fatal("the attack made no commit")
+	for _, borrowed := range []bool{false, true} {
+		for _, a := range attacks {
+			name := a.name
+			if borrowed {
+				name += " (trees borrowed)"
 			}
-			r := h.verify(head, VerifyOptions{Base: f.base})
-			checkViolations(t, "Verify(head, base)", r, wants)
-			if (r.Err() == nil) != (len(wants) == 0) {
-				t.Errorf("Verify(head, base).Err() = %v, want an error: %v", r.Err(), len(wants) > 0)
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				testAttack(t, a, borrowed)
+			})
+		}
+	}
+}
+
+func testAttack(t *testing.T, a attack, borrowed bool) {
+	var h *testHive
+	var f fixture
+	if borrowed {
+		// On disk, where borrowed trees are read into reused buffers.
+		h, f = copyDiskTestHive(t)
+		h.s.trees.borrowMax, h.s.trees.poison = -1, true
+	} else {
+		h, f = newFixture(t)
+	}
+	head, wants := a.build(t, h, f)
+	if borrowed {
+		if err := h.w.sync(); err != nil { // the objects the attack wrote, into place
+			t.Fatal(err)
+		}
+		h.s.trees.lru.Purge() // and out of the cache
+	}
+	if head == f.base {
+		t.Fatal("the attack made no commit")
+	}
+	r := h.verify(head, VerifyOptions{Base: f.base})
+	checkViolations(t, "Verify(head, base)", r, wants)
+	if (r.Err() == nil) != (len(wants) == 0) {
+		t.Errorf("Verify(head, base).Err() = %v, want an error: %v", r.Err(), len(wants) > 0)
+	}
+	full := h.verify(head, VerifyOptions{Full: true})
+	if a.fullOK {
+		checkViolations(t, "Verify(head, full)", full, nil)
+	} else {
+		checkViolations(t, "Verify(head, full)", full, wants)
+	}
+	if got := h.head(); got != f.base {
+		t.Errorf("main = %s, want %s (unmoved)", short(got), short(f.base))
+	}
+	if r := h.verify(f.base, VerifyOptions{Full: true}); r.Err() != nil {
+		t.Errorf("Verify(base, full) = %v, want no violations", r.Err())
+	}
+	// Every violation is an error with the commit, path and rule.
+	for _, v := range r.Violations {
+		if !strings.Contains(v.Error(), v.Rule) || (v.Path != "" && !strings.Contains(v.Error(), v.Path)) {
+			t.Errorf("Violation.Error() = %q, missing its path or rule", v.Error())
+		}
+		var got Violation
+		if !errors.As(r.Err(), &got) {
+			t.Errorf("errors.As(Report.Err(), *Violation) = false")
+		}
+	}
+}
+
+// TestVerifyCorruptObject: a loose object whose bytes are corrupted is
+// refused. A large tree borrowed for a diff (as a 100k hive's shards are;
+// every tree here) is not checked but compared: corrupted content on
+// either side shows as changes that are not there, refused, and a
+// corrupted checksum alone changes nothing the diff reads.
+func TestVerifyCorruptObject(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		older  bool // the traces folder as the older side of the diff, else the newer
+		trace  bool // the trace file instead
+		at     int  // offset from the file's end of the byte flipped
+		passes bool
+	}{
+		{name: "tree, newer, content", at: 10}, // the last byte of the last entry's hash
+		{name: "tree, newer, checksum only", at: 1, passes: true},
+		{name: "tree, older, content", older: true, at: 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, f := copyDiskTestHive(t)
+			h.s.trees.borrowMax = -1
+			t2 := traceBytes(t, instB, "Rotate the signing keys")
+			c := h.commit(f.base, h.traceFiles(t2, instB))
+			c3 := h.commit(c, h.traceFiles(traceBytes(t, instA, "Cache the token"), instA))
+			// The traces folder of c is the newer side of c's diff and the
+			// older side of c3's.
+			path := tracesDir
+			if tc.trace {
+				path = TracePath(schema.Digest(t2))
 			}
-			full := h.verify(head, VerifyOptions{Full: true})
-			if a.fullOK {
-				checkViolations(t, "Verify(head, full)", full, nil)
-			} else {
-				checkViolations(t, "Verify(head, full)", full, wants)
+			e, ok, err := h.s.trees.lookup(h.treeOf(c), path)
+			if err != nil || !ok {
+				t.Fatalf("lookup %s: %v %v", path, ok, err)
 			}
-			if got := h.head(); got != f.base {
-				t.Errorf("main = %s, want %s (unmoved)", short(got), short(f.base))
+			hex := e.hash.String()
+			p := filepath.Join(h.s.gitDir, "objects", hex[:2], hex[2:])
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if r := h.verify(f.base, VerifyOptions{Full: true}); r.Err() != nil {
-				t.Errorf("Verify(base, full) = %v, want no violations", r.Err())
+			b[len(b)-tc.at] ^= 1
+			if err := os.Chmod(p, 0o644); err != nil {
+				t.Fatal(err)
 			}
-			// Every violation is an error with the commit, path and rule.
-			for _, v := range r.Violations {
-				if !strings.Contains(v.Error(), v.Rule) || (v.Path != "" && !strings.Contains(v.Error(), v.Path)) {
-					t.Errorf("Violation.Error() = %q, missing its path or rule", v.Error())
-				}
-				var got Violation
-				if !errors.As(r.Err(), &got) {
-					t.Errorf("errors.As(Report.Err(), *Violation) = false")
-				}
+			if err := os.WriteFile(p, b, 0o444); err != nil {
+				t.Fatal(err)
+			}
+			h.s.trees.lru.Purge()
+			head, base := c, f.base
+			if tc.older {
+				head, base = c3, c
+			}
+			r := h.verify(head, VerifyOptions{Base: base})
+			switch {
+			case tc.passes:
+				checkViolations(t, "Verify", r, nil)
+			case tc.trace:
+				checkViolations(t, "Verify", r, []want{{c, path, RuleObjectInvalid}})
+			case r.Err() == nil:
+				t.Fatal("Verify passed over a corrupted tree, want it refused")
 			}
 		})
 	}

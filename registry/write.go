@@ -150,11 +150,11 @@ func (w *writer) tree(entries []entry) (plumbing.Hash, error) {
 	}
 	// The cached form keeps its bytes, against which the next version of
 	// the tree is parsed (parseTreeFrom).
-	t := &tree{hash: h, raw: buf.String(), entries: entries, ends: make([]int32, len(entries))}
+	t := &tree{hash: h, raw: buf.String(), ends: make([]int32, len(entries))}
 	end := 0
 	for k, e := range entries {
 		end += len(strconv.FormatUint(uint64(e.mode), 8)) + 1 + len(e.name) + 1 + 20
-		t.entries[k], t.ends[k] = e.in(t.raw, end), int32(end)
+		t.ends[k] = int32(end)
 	}
 	w.s.trees.lru.Add(h, t)
 	if w.trees == nil {
@@ -177,7 +177,7 @@ func (w *writer) edit(root plumbing.Hash, files map[string]*entry) (plumbing.Has
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
-		entries = append(entries, t.entries...)
+		entries = t.list()
 	}
 	// Group the edits by their first path component.
 	sub := map[string]map[string]*entry{}
