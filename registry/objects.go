@@ -152,7 +152,8 @@ func (o objectStore) read(t plumbing.ObjectType, h plumbing.Hash, max int64) ([]
 // buffer pb it was read into: the caller puts pb back in fileBuffers
 // once it no longer uses b. pb is nil when b is memory of its own. The
 // Adler-32 of such an object is not checked when its file is larger than
-// uncheckedAbove bytes (see borrowForDiff).
+// uncheckedAbove bytes (see borrowForDiff); a compressed one's always is,
+// as it is inflated.
 //
 // Like git, it looks in the packs it has open first (an in-memory search),
 // then for a loose file, then in packs written since it last looked: a
@@ -281,6 +282,17 @@ func (o objectStore) readLooseFile(f *os.File, t plumbing.ObjectType, h plumbing
 		return nil, fmt.Errorf("object %s: longer than its header says", h)
 	}
 	if _, err := io.ReadFull(zr, b[got:]); err != nil {
+		return nil, fmt.Errorf("object %s: %w", h, err)
+	}
+	// To the stream's end, as git does: that is where zlib checks the
+	// Adler-32, and where an object longer than its header says shows.
+	var more [1]byte
+	if n, err := zr.Read(more[:]); n > 0 {
+		return nil, fmt.Errorf("object %s: longer than its header says", h)
+	} else if err != io.EOF {
+		if err == nil {
+			err = io.ErrNoProgress
+		}
 		return nil, fmt.Errorf("object %s: %w", h, err)
 	}
 	return b, nil

@@ -715,10 +715,12 @@ func testAttack(t *testing.T, a attack, borrowed bool) {
 }
 
 // TestVerifyCorruptObject: a loose object whose bytes are corrupted is
-// refused. A large tree borrowed for a diff (as a 100k hive's shards are;
-// every tree here) is not checked but compared: corrupted content on
-// either side shows as changes that are not there, refused, and a
-// corrupted checksum alone changes nothing the diff reads.
+// refused. A compressed object (a trace) is checked against its zlib
+// stream's Adler-32 as it is inflated, to the stream's end; so is a tree
+// whose stream structure is broken. A large tree borrowed for a diff (as a
+// 100k hive's shards are; every tree here) is not checked but compared:
+// corrupted content on either side shows as changes that are not there,
+// refused, and a corrupted checksum alone changes nothing the diff reads.
 func TestVerifyCorruptObject(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -728,8 +730,11 @@ func TestVerifyCorruptObject(t *testing.T) {
 		passes bool
 	}{
 		{name: "tree, newer, content", at: 10}, // the last byte of the last entry's hash
+		{name: "tree, newer, final block", at: 5},
 		{name: "tree, newer, checksum only", at: 1, passes: true},
 		{name: "tree, older, content", older: true, at: 10},
+		{name: "tree, older, final block", older: true, at: 5},
+		{name: "trace, checksum", trace: true, at: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, f := copyDiskTestHive(t)
