@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -235,5 +236,41 @@ func TestTreeFind(t *testing.T) {
 		if got, ok := tr.find(name); ok {
 			t.Errorf("find(%q) = %v, want nothing", name, got)
 		}
+	}
+}
+
+// TestInflate: a pack's object is inflated to the end of its zlib stream,
+// where its Adler-32 is checked; the bytes after it (the next object) are
+// not read.
+func TestInflate(t *testing.T) {
+	content := []byte("tree 3\x00abc and more bytes to compress")
+	good := deflate(zlib.BestSpeed, content)
+	bad := bytes.Clone(good)
+	bad[len(bad)-1] ^= 1
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		ok   bool
+	}{
+		{"whole", good, true},
+		{"next object after it", append(bytes.Clone(good), deflate(zlib.BestSpeed, []byte("next"))...), true},
+		{"bad checksum", bad, false},
+		{"truncated", good[:len(good)-2], false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := inflate(tc.in, len(content))
+			if (err == nil) != tc.ok {
+				t.Fatalf("inflate error = %v, want ok %v", err, tc.ok)
+			}
+			if tc.ok && !bytes.Equal(got, content) {
+				t.Fatalf("inflate = %q, want %q", got, content)
+			}
+			if !tc.ok && !errors.Is(err, errPackCorrupt) {
+				t.Fatalf("inflate error = %v, want errPackCorrupt", err)
+			}
+		})
+	}
+	if _, err := inflate(good, len(content)-1); err == nil {
+		t.Fatal("inflate of an object longer than its header says: no error")
 	}
 }

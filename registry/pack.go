@@ -305,6 +305,15 @@ func inflate(b []byte, size int) ([]byte, error) {
 	if _, err := io.ReadFull(zr, out); err != nil {
 		return nil, fmt.Errorf("%w: %v", errPackCorrupt, err)
 	}
+	// To the stream's end, as git does, where zlib checks the Adler-32
+	// (the pack's next object follows it).
+	var more [1]byte
+	if n, err := zr.Read(more[:]); n > 0 || err != io.EOF {
+		if err == nil || err == io.EOF {
+			err = errors.New("longer than its header says")
+		}
+		return nil, fmt.Errorf("%w: %v", errPackCorrupt, err)
+	}
 	return out, nil
 }
 
