@@ -653,17 +653,17 @@ func (c *treeCache) borrow(h plumbing.Hash, old *tree) (t *tree, done func(), er
 }
 
 // borrowForDiff is borrow for either side of a diff, which compares the
-// two. A tree it reads from a loose file is not checked against the
-// Adler-32 of its zlib stream (nor cached, when large): a shard of a
-// 100k-trace hive is 80 KB, read twice per range commit, and the checksum
-// was a third of that commit's cost. It changes nothing the validator
-// refuses. Corrupted bytes on either side differ from the other side's,
-// so the diff reports changes that are not in the hive's history, or
-// entries that do not parse or name no object: refused either way. Hiding
-// a change would need the corruption to undo it byte for byte. And the
-// bytes checked are the only ones there are: git would refuse the
-// corrupted file too, so no clone could get a different tree. A corrupted
-// stream structure is not a stored stream and is inflated, checked.
+// two. A tree too large to cache, read from a loose file, is not checked
+// against its zlib stream's Adler-32: a shard of a 100k-trace hive is
+// 80 KB, read twice per range commit, and the checksum was 40% of reading
+// it. This changes nothing the validator refuses. Corrupted bytes on
+// either side differ from the other side's, so the diff reports changes
+// that are not in the hive's history, or entries that do not parse or
+// name no object: refused either way. Hiding a change would need the
+// corruption to undo it byte for byte. And the corrupted file is the only
+// copy there is: git refuses it too, so no clone can be given another
+// tree. A stream whose block structure is corrupted is not taken for a
+// stored one; it is inflated, and checked.
 func (c *treeCache) borrowForDiff(h plumbing.Hash, old *tree) (t *tree, done func(), err error) {
 	return c.borrowRead(h, old, false)
 }
