@@ -14,10 +14,24 @@ import (
 
 // TestPackReader reads every object of a repacked hive (with deltas) and
 // compares it with what go-git reads; the hive verifies from the packs.
+// It runs twice: with delta bases kept as least recently used (as for a
+// command that reads few objects) and kept by count from the start (as
+// after a long walk's first deltas), when every base is dropped once the
+// last delta on it is read.
 func TestPackReader(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git is not installed")
 	}
+	for _, counted := range []bool{false, true} {
+		name := "least recently used"
+		if counted {
+			name = "counted"
+		}
+		t.Run(name, func(t *testing.T) { testPackReader(t, counted) })
+	}
+}
+
+func testPackReader(t *testing.T, counted bool) {
 	dir := t.TempDir()
 	s, err := fixtures.Hive(dir, fixtures.Spec{Instances: 2, Traces: 300, PerCommit: 3, LineageEvery: 5, Bare: true})
 	if err != nil {
@@ -32,6 +46,9 @@ func TestPackReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	if counted {
+		registry.CountBasesNow(s)
+	}
 	iter, err := s.Storer().IterEncodedObjects(plumbing.AnyObject)
 	if err != nil {
 		t.Fatal(err)
@@ -57,6 +74,11 @@ func TestPackReader(t *testing.T) {
 	}
 	if n < 700 {
 		t.Errorf("read %d objects from the packs, want every object of the hive (700 or more)", n)
+	}
+	if kept, size := registry.PackBases(s); counted && (kept != 0 || size != 0) {
+		t.Errorf("after every object was read, %d delta bases (%d bytes) are still kept, want none", kept, size)
+	} else if !counted && kept == 0 {
+		t.Errorf("no delta base kept after reading a packed hive, want the trees deltas were built on")
 	}
 	head, _ := s.Head()
 	rep, err := s.Verify(head, registry.VerifyOptions{Full: true})
