@@ -343,7 +343,7 @@ func (s *Store) History() ([]HistoryCommit, error) {
 				parentTree = nodes[n.parents[0]].tree
 			}
 			var changes []change
-			if err := s.diff(s.trees, parentTree, n.tree, "", &changes); err != nil {
+			if err := s.diff(s.trees, parentTree, n.tree, false, "", &changes); err != nil {
 				return nil, err
 			}
 			for _, ch := range changes {

@@ -108,7 +108,7 @@ func (s *Store) Submit(r Remote, progress io.Writer) (*Submission, error) {
 		return nil, err
 	}
 	var changes []change
-	if err := s.diff(s.trees, tc.TreeHash, hc.TreeHash, "", &changes); err != nil {
+	if err := s.diff(s.trees, tc.TreeHash, hc.TreeHash, false, "", &changes); err != nil {
 		return nil, err
 	}
 	for _, ch := range changes {

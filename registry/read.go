@@ -256,7 +256,7 @@ func (s *Store) Introduced(ids []schema.ID) (map[schema.ID]*object.Commit, error
 			parentTree = p.TreeHash
 		}
 		var changes []change
-		if err := s.diff(s.trees, parentTree, c.TreeHash, "", &changes); err != nil {
+		if err := s.diff(s.trees, parentTree, c.TreeHash, false, "", &changes); err != nil {
 			return nil, err
 		}
 		for _, ch := range changes {

@@ -280,7 +280,7 @@ func (s *Store) mergeCommit(w *writer, ours, theirs plumbing.Hash, msg string) (
 	// A trace one side removed by a resolved dispute may not come back
 	// from the other.
 	var changes []change
-	if err := s.diff(s.trees, oc.TreeHash, root, "", &changes); err != nil {
+	if err := s.diff(s.trees, oc.TreeHash, root, false, "", &changes); err != nil {
 		return plumbing.ZeroHash, err
 	}
 	for _, ch := range changes {
@@ -436,7 +436,7 @@ func (s *Store) changedFiles(old, tip plumbing.Hash) (map[string][]byte, []strin
 		return nil, nil, err
 	}
 	var changes []change
-	if err := s.diff(s.trees, oldTree, tc.TreeHash, "", &changes); err != nil {
+	if err := s.diff(s.trees, oldTree, tc.TreeHash, false, "", &changes); err != nil {
 		return nil, nil, err
 	}
 	files := map[string][]byte{}

@@ -318,36 +318,48 @@ type change struct {
 }
 
 // diff lists the files that differ between trees a and b (either may be
-// zero), reading only subtrees whose hashes differ.
-func (s *Store) diff(trees *treeCache, a, b plumbing.Hash, prefix string, out *[]change) error {
+// zero), reading only subtrees whose hashes differ. back says the caller
+// walks history newest first: b's trees were read before a's (a, the
+// older, was read before b when not) and are dropped from the cache once
+// compared.
+func (s *Store) diff(trees *treeCache, a, b plumbing.Hash, back bool, prefix string, out *[]change) error {
 	if a == b {
 		return nil
 	}
-	var ta, tb *tree
-	if !a.IsZero() {
-		t, done, err := trees.borrowForDiff(a, nil)
-		if err != nil {
-			return err
-		}
-		defer done()
-		ta = t
+	// The side read before is read first and the other parsed against
+	// it; that side's use is over once compared.
+	first, second := a, b
+	if back && !a.IsZero() && !b.IsZero() {
+		first, second = b, a
 	}
-	if !b.IsZero() {
-		t, done, err := trees.borrowForDiff(b, ta)
+	var t1, t2 *tree
+	if !first.IsZero() {
+		t, done, err := trees.borrowForDiff(first, nil)
 		if err != nil {
 			return err
 		}
 		defer done()
-		tb = t
+		t1 = t
+	}
+	if !second.IsZero() {
+		t, done, err := trees.borrowForDiff(second, t1)
+		if err != nil {
+			return err
+		}
+		defer done()
+		t2 = t
+	}
+	ta, tb := t1, t2
+	if first != a {
+		ta, tb = t2, t1
 	}
 	ea, eb := ta.all(), tb.all()
-	if ta != nil && tb != nil && tb.from == a {
-		// Parsed against a: the same entries at both ends. a is an older
-		// version of b, seldom read again once compared (history moves
-		// forward): dropping it keeps the cache to about one version of
-		// each shard, a tenth of the memory at 100k traces.
-		ea, eb = ea.trim(tb.same[0], tb.same[1]), eb.trim(tb.same[0], tb.same[1])
-		defer trees.lru.Remove(a)
+	if t1 != nil && t2 != nil && t2.from == first {
+		// Parsed against first: the same entries at both ends. first is
+		// seldom read again once compared (the walk moves on): dropping it
+		// keeps the cache to about one version of each shard.
+		ea, eb = ea.trim(t2.same[0], t2.same[1]), eb.trim(t2.same[0], t2.same[1])
+		defer trees.lru.Remove(first)
 	}
 	return mergeEntries(ea, eb, func(x, y *entry) error {
 		// The changes outlive the trees, whose bytes may be reused.
@@ -377,7 +389,7 @@ func (s *Store) diff(trees *treeCache, a, b plumbing.Hash, prefix string, out *[
 		} else if y != nil {
 			*out = append(*out, change{path: name, new: y})
 		}
-		return s.diff(trees, ha, hb, name+"/", out)
+		return s.diff(trees, ha, hb, back, name+"/", out)
 	})
 }
 
@@ -427,7 +439,8 @@ func (v *validator) check(commits []*commitNode, progress func(done, total int))
 		}()
 	}
 	traces := 0
-	for i, n := range commits {
+	for i := range commits {
+		n := commits[len(commits)-1-i]
 		if progress != nil {
 			progress(i, len(commits))
 		}
@@ -471,7 +484,7 @@ func (v *validator) checkCommit(n *commitNode, jobs chan<- traceJob) int {
 	}
 	var changes []change
 	v.prefetch(parent.TreeHash, c.TreeHash)
-	if err := v.s.diff(trees, parent.TreeHash, c.TreeHash, "", &changes); err != nil {
+	if err := v.s.diff(trees, parent.TreeHash, c.TreeHash, true, "", &changes); err != nil {
 		v.add(violationf(c.Hash, "", RuleObjectInvalid, "%v", err))
 		return 0
 	}
@@ -615,8 +628,14 @@ func (v *validator) prefetch(parentRoot, root plumbing.Hash) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// Errors surface in the diff, which reads again.
+			// Errors surface in the diff, which reads again. The version
+			// read before (the newer, newest first) is the one the other is
+			// parsed against.
 			for p := range next {
+				if cur, ok := s.trees.lru.Peek(p.cur); ok && !p.old.IsZero() {
+					s.trees.getFrom(p.old, cur)
+					continue
+				}
 				var old *tree
 				if !p.old.IsZero() {
 					old, _ = s.trees.get(p.old)
@@ -679,7 +698,7 @@ func (v *validator) checkMerge(c *object.Commit) {
 	base := bc.TreeHash
 	var changes []change
 	for _, p := range ps {
-		if err := v.s.diff(trees, p.TreeHash, c.TreeHash, "", &changes); err != nil {
+		if err := v.s.diff(trees, p.TreeHash, c.TreeHash, true, "", &changes); err != nil {
 			v.add(violationf(c.Hash, "", RuleObjectInvalid, "%v", err))
 			return
 		}
