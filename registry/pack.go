@@ -88,8 +88,11 @@ type baseEntry struct {
 const maxBaseBytes = 32 << 20
 
 func newPackSet(gitDir string) *packSet {
-	c, _ := lru.New[packKey, *baseEntry](1 << 20)
-	return &packSet{dir: filepath.Join(gitDir, "objects", "pack"), bases: c, countAfter: countAfter}
+	ps := &packSet{dir: filepath.Join(gitDir, "objects", "pack"), countAfter: countAfter}
+	// Every way out of the cache (dropped after its last delta, least
+	// recently used, past the entry limit) comes through here, under bmu.
+	ps.bases, _ = lru.NewWithEvict(1<<20, func(_ packKey, e *baseEntry) { ps.baseBytes -= len(e.obj.data) })
+	return ps
 }
 
 // kidsOf returns p's count of deltas by base offset, reading every
@@ -197,14 +200,12 @@ func (ps *packSet) keep(p *pack, off uint64, o packObject) {
 	if ps.bases.Contains(k) {
 		return
 	}
-	ps.bases.Add(k, &baseEntry{obj: o, left: n})
 	ps.baseBytes += len(o.data)
+	ps.bases.Add(k, &baseEntry{obj: o, left: n})
 	for ps.baseBytes > maxBaseBytes {
-		_, e, ok := ps.bases.RemoveOldest()
-		if !ok {
+		if _, _, ok := ps.bases.RemoveOldest(); !ok {
 			break
 		}
-		ps.baseBytes -= len(e.obj.data)
 	}
 }
 
@@ -217,7 +218,6 @@ func (ps *packSet) used(p *pack, off uint64) {
 	if e, ok := ps.bases.Peek(k); ok && e.left > 0 {
 		if e.left--; e.left == 0 {
 			ps.bases.Remove(k)
-			ps.baseBytes -= len(e.obj.data)
 		}
 	}
 }
