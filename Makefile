@@ -19,7 +19,7 @@ test:
 # in .bench/ between runs) that writes .bench/scale.md.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2x ./schema ./signing ./registry
-	$(GO) run ./fixtures/cmd/hive-scale -sizes 10000,100000 -out .bench
+	$(GO) run ./fixtures/cmd/hive-scale -sizes 1000,10000,100000 -out .bench
 
 demo: build
 	bash docs/demo.sh $(CURDIR)/$(BIN)
