@@ -210,7 +210,7 @@ func (o objectStore) readLoose(t plumbing.ObjectType, h plumbing.Hash, max, unch
 // looseFile is an object file open for one read, by its descriptor.
 // os.Open would also offer it to the runtime's poller (which refuses a
 // regular file) and read and set its flags: five system calls more an
-// object, a third of the calls a full verification makes.
+// object, over a third of the calls a full verification made.
 type looseFile int
 
 func openLoose(path string) (looseFile, error) {
