@@ -159,42 +159,35 @@ func (s *Store) Changes(a, b plumbing.Hash) (added, removed []schema.ID, err err
 // only in b, fn(x, y) for one in both with another hash or mode. x and y
 // are fn's to keep.
 func mergeEntries(a, b span, fn func(x, y *entry) error) error {
+	at := func(s span, k int) entry {
+		if k < s.len() {
+			return s.at(k)
+		}
+		return entry{}
+	}
 	i, j := 0, 0
-	var ea, eb entry
-	if a.len() > 0 {
-		ea = a.at(0)
-	}
-	if b.len() > 0 {
-		eb = b.at(0)
-	}
+	ea, eb := at(a, 0), at(b, 0)
 	for i < a.len() || j < b.len() {
 		var x, y *entry
 		switch {
 		case j >= b.len() || i < a.len() && gitLess(ea, eb):
 			x = &entry{}
 			*x = ea
-			if i++; i < a.len() {
-				ea = a.at(i)
-			}
+			i++
+			ea = at(a, i)
 		case i >= a.len() || gitLess(eb, ea):
 			y = &entry{}
 			*y = eb
-			if j++; j < b.len() {
-				eb = b.at(j)
-			}
+			j++
+			eb = at(b, j)
 		default:
-			same := ea.hash == eb.hash && ea.mode == eb.mode
-			if !same {
+			if ea.hash != eb.hash || ea.mode != eb.mode {
 				x, y = &entry{}, &entry{}
 				*x, *y = ea, eb
 			}
-			if i++; i < a.len() {
-				ea = a.at(i)
-			}
-			if j++; j < b.len() {
-				eb = b.at(j)
-			}
-			if same {
+			i, j = i+1, j+1
+			ea, eb = at(a, i), at(b, j)
+			if x == nil {
 				continue
 			}
 		}

@@ -140,11 +140,18 @@ var fileBuffers = sync.Pool{New: func() any { return new([]byte) }}
 // it before inflating when its header says it is larger than max.
 func (o objectStore) read(t plumbing.ObjectType, h plumbing.Hash, max int64) ([]byte, error) {
 	b, pb, err := o.readPooled(t, h, max, math.MaxInt64)
-	if pb != nil {
-		b = bytes.Clone(b)
-		fileBuffers.Put(pb)
+	return owned(b, pb), err
+}
+
+// owned returns b, which readPooled returned with pb, in memory of its
+// own, and gives pb back.
+func owned(b []byte, pb *[]byte) []byte {
+	if pb == nil {
+		return b
 	}
-	return b, err
+	b = bytes.Clone(b)
+	fileBuffers.Put(pb)
+	return b
 }
 
 // readPooled is read, except that a loose object stored without
@@ -319,23 +326,35 @@ func (o objectStore) readLooseFile(f looseFile, t plumbing.ObjectType, h plumbin
 	b := make([]byte, sz)
 	got := copy(b, hdr[nul+1:n])
 	if int64(n-nul-1) > sz {
-		return nil, fmt.Errorf("object %s: longer than its header says", h)
+		return nil, fmt.Errorf("object %s: %w", h, errLonger)
 	}
 	if _, err := io.ReadFull(zr, b[got:]); err != nil {
 		return nil, fmt.Errorf("object %s: %w", h, err)
 	}
-	// To the stream's end, as git does: that is where zlib checks the
-	// Adler-32, and where an object longer than its header says shows.
-	var more [1]byte
-	if n, err := zr.Read(more[:]); n > 0 {
-		return nil, fmt.Errorf("object %s: longer than its header says", h)
-	} else if err != io.EOF {
-		if err == nil {
-			err = io.ErrNoProgress
-		}
+	if err := zlibEnd(zr); err != nil {
 		return nil, fmt.Errorf("object %s: %w", h, err)
 	}
 	return b, nil
+}
+
+// errLonger reports an object with more bytes than its header says.
+var errLonger = errors.New("longer than its header says")
+
+// zlibEnd reads zr, an object's whole body already read from it, to the
+// end of its stream, as git does: that is where zlib checks the Adler-32,
+// and where an object longer than its header says shows (errLonger).
+func zlibEnd(zr io.Reader) error {
+	var more [1]byte
+	n, err := zr.Read(more[:])
+	switch {
+	case n > 0:
+		return errLonger
+	case err == io.EOF:
+		return nil
+	case err == nil:
+		return io.ErrNoProgress
+	}
+	return err
 }
 
 // looseHeader checks a loose object's header ("tree 1234", without its NUL)
@@ -667,6 +686,12 @@ func (c *treeCache) getFrom(h plumbing.Hash, old *tree) (*tree, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.add(h, b, old)
+}
+
+// add parses b, tree h's bytes, against old (see parseTreeFrom) and
+// caches the tree.
+func (c *treeCache) add(h plumbing.Hash, b []byte, old *tree) (*tree, error) {
 	t, err := parseTreeFrom(h, b, old)
 	if err != nil {
 		return nil, err
@@ -724,15 +749,8 @@ func (c *treeCache) borrowRead(h plumbing.Hash, old *tree, check bool) (t *tree,
 	}
 	done = nothing
 	if len(b) <= c.borrowMax {
-		if pb != nil {
-			b = bytes.Clone(b)
-			fileBuffers.Put(pb)
-		}
-		if t, err = parseTreeFrom(h, b, old); err != nil {
-			return nil, nothing, err
-		}
-		c.lru.Add(h, t)
-		return t, nothing, nil
+		t, err := c.add(h, owned(b, pb), old)
+		return t, nothing, err
 	}
 	if pb != nil {
 		done = func() {

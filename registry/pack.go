@@ -100,70 +100,87 @@ func newPackSet(gitDir string) *packSet {
 func (p *pack) kidsOf() map[uint64]int32 {
 	p.kidsOnce.Do(func() {
 		p.kids = map[uint64]int32{}
-		offs := p.idx[8+256*4+p.n*24:]
-		large := p.idx[8+256*4+p.n*28:]
 		for i := range p.n {
-			off := uint64(binary.BigEndian.Uint32(offs[i*4:]))
-			if off&0x80000000 != 0 {
-				k := int(off & 0x7fffffff)
-				if len(large) < (k+1)*8+40 {
-					continue
+			if off, ok := p.offsetAt(i); ok {
+				if base, ok := p.deltaBase(off); ok {
+					p.kids[base]++
 				}
-				off = binary.BigEndian.Uint64(large[k*8:])
-			}
-			if base, ok := p.deltaBase(off); ok {
-				p.kids[base]++
 			}
 		}
 	})
 	return p.kids
 }
 
-// deltaBase returns the offset of the base of the delta at off, or false
-// when the object there is not a delta (or its header is corrupt, which
-// reading it reports).
-func (p *pack) deltaBase(off uint64) (uint64, bool) {
+// objectHeader is what the header of an object in a pack says.
+type objectHeader struct {
+	typ  plumbing.ObjectType
+	size uint64        // of the object, or of a delta's instructions
+	body uint64        // where its zlib stream starts
+	base uint64        // an offset delta's base
+	ref  plumbing.Hash // a reference delta's base
+}
+
+// header reads the header of the object at off.
+func (p *pack) header(off uint64) (objectHeader, error) {
 	if off >= uint64(len(p.data)) {
-		return 0, false
+		return objectHeader{}, errPackCorrupt
 	}
 	b := p.data[off:]
 	c := b[0]
-	typ := plumbing.ObjectType((c >> 4) & 7)
-	i := 1
+	h := objectHeader{typ: plumbing.ObjectType((c >> 4) & 7), size: uint64(c & 15)}
+	i, shift := 1, 4
 	for c&0x80 != 0 {
 		if i >= len(b) || i > maxPackHeader {
-			return 0, false
+			return objectHeader{}, errPackCorrupt
 		}
 		c = b[i]
+		h.size |= uint64(c&0x7f) << shift
+		shift += 7
 		i++
 	}
-	switch typ {
+	switch h.typ {
 	case plumbing.OFSDeltaObject:
 		if i >= len(b) {
-			return 0, false
+			return objectHeader{}, errPackCorrupt
 		}
 		c = b[i]
 		i++
 		rel := uint64(c & 0x7f)
 		for c&0x80 != 0 {
 			if i >= len(b) || i > maxPackHeader {
-				return 0, false
+				return objectHeader{}, errPackCorrupt
 			}
 			c = b[i]
 			i++
 			rel = ((rel + 1) << 7) | uint64(c&0x7f)
 		}
 		if rel > off {
-			return 0, false
+			return objectHeader{}, errPackCorrupt
 		}
-		return off - rel, true
+		h.base = off - rel
 	case plumbing.REFDeltaObject:
 		if i+20 > len(b) {
-			return 0, false
+			return objectHeader{}, errPackCorrupt
 		}
-		var bh plumbing.Hash
-		copy(bh[:], b[i:i+20])
-		return p.offset(bh)
+		copy(h.ref[:], b[i:i+20])
+		i += 20
+	}
+	h.body = off + uint64(i)
+	return h, nil
+}
+
+// deltaBase returns the offset of the base of the delta at off, or false
+// when the object there is not a delta (or its header is corrupt, which
+// reading it reports).
+func (p *pack) deltaBase(off uint64) (uint64, bool) {
+	h, err := p.header(off)
+	switch {
+	case err != nil:
+		return 0, false
+	case h.typ == plumbing.OFSDeltaObject:
+		return h.base, true
+	case h.typ == plumbing.REFDeltaObject:
+		return p.offset(h.ref)
 	}
 	return 0, false
 }
@@ -305,8 +322,13 @@ func (p *pack) offset(h plumbing.Hash) (uint64, bool) {
 	if i >= hi || !bytes.Equal(names[i*20:i*20+20], h[:]) {
 		return 0, false
 	}
-	offs := p.idx[8+256*4+p.n*24:]
-	o := binary.BigEndian.Uint32(offs[i*4:])
+	return p.offsetAt(i)
+}
+
+// offsetAt is the offset of the pack's i-th object in the index's order:
+// 31 bits, or else an index into the table of 64-bit offsets.
+func (p *pack) offsetAt(i int) (uint64, bool) {
+	o := binary.BigEndian.Uint32(p.idx[8+256*4+p.n*24+i*4:])
 	if o&0x80000000 == 0 {
 		return uint64(o), true
 	}
@@ -363,79 +385,44 @@ func (ps *packSet) at(p *pack, off uint64, max int64, depth int) (packObject, er
 	if o, ok := ps.cachedBase(p, off); ok {
 		return o, nil
 	}
-	if off >= uint64(len(p.data)) {
-		return packObject{}, errPackCorrupt
+	h, err := p.header(off)
+	if err != nil {
+		return packObject{}, err
 	}
-	b := p.data[off:]
-	c := b[0]
-	typ := plumbing.ObjectType((c >> 4) & 7)
-	size := uint64(c & 15)
-	i, shift := 1, 4
-	for c&0x80 != 0 {
-		if i >= len(b) || i > maxPackHeader {
-			return packObject{}, errPackCorrupt
-		}
-		c = b[i]
-		size |= uint64(c&0x7f) << shift
-		shift += 7
-		i++
-	}
-	var base packObject
-	switch typ {
+	b, size := p.data[h.body:], h.size
+	var baseOff uint64
+	switch h.typ {
 	case plumbing.CommitObject, plumbing.TreeObject, plumbing.BlobObject, plumbing.TagObject:
 		if size > uint64(max) {
 			return packObject{}, &sizeError{size: int64(min(size, 1<<62)), max: max}
 		}
-		data, err := inflate(b[i:], int(size))
+		data, err := inflate(b, int(size))
 		if err != nil {
 			return packObject{}, err
 		}
-		o := packObject{typ: typ, data: data}
+		o := packObject{typ: h.typ, data: data}
 		ps.keep(p, off, o)
 		return o, nil
 	case plumbing.OFSDeltaObject:
-		c = b[i]
-		i++
-		rel := uint64(c & 0x7f)
-		for c&0x80 != 0 {
-			if i >= len(b) || i > maxPackHeader {
-				return packObject{}, errPackCorrupt
-			}
-			c = b[i]
-			i++
-			rel = ((rel + 1) << 7) | uint64(c&0x7f)
-		}
-		if rel > off {
-			return packObject{}, errPackCorrupt
-		}
-		var err error
-		if base, err = ps.at(p, off-rel, maxDeltaBase, depth+1); err != nil {
-			return packObject{}, err
-		}
-		defer ps.used(p, off-rel)
+		baseOff = h.base
 	case plumbing.REFDeltaObject:
-		if i+20 > len(b) {
-			return packObject{}, errPackCorrupt
-		}
-		var bh plumbing.Hash
-		copy(bh[:], b[i:i+20])
-		i += 20
-		bo, ok := p.offset(bh)
+		bo, ok := p.offset(h.ref)
 		if !ok {
-			return packObject{}, fmt.Errorf("%w: delta base %s is not in the pack", errPackCorrupt, bh)
+			return packObject{}, fmt.Errorf("%w: delta base %s is not in the pack", errPackCorrupt, h.ref)
 		}
-		var err error
-		if base, err = ps.at(p, bo, maxDeltaBase, depth+1); err != nil {
-			return packObject{}, err
-		}
-		defer ps.used(p, bo)
+		baseOff = bo
 	default:
-		return packObject{}, fmt.Errorf("%w: object type %d", errPackCorrupt, typ)
+		return packObject{}, fmt.Errorf("%w: object type %d", errPackCorrupt, h.typ)
 	}
+	base, err := ps.at(p, baseOff, maxDeltaBase, depth+1)
+	if err != nil {
+		return packObject{}, err
+	}
+	defer ps.used(p, baseOff)
 	if size > maxDeltaBase {
 		return packObject{}, fmt.Errorf("%w: delta of %d bytes", errPackCorrupt, size)
 	}
-	delta, err := inflate(b[i:], int(size))
+	delta, err := inflate(b, int(size))
 	if err != nil {
 		return packObject{}, err
 	}
@@ -473,13 +460,8 @@ func inflate(b []byte, size int) ([]byte, error) {
 	if _, err := io.ReadFull(zr, out); err != nil {
 		return nil, fmt.Errorf("%w: %v", errPackCorrupt, err)
 	}
-	// To the stream's end, as git does, where zlib checks the Adler-32
-	// (the pack's next object follows it).
-	var more [1]byte
-	if n, err := zr.Read(more[:]); n > 0 || err != io.EOF {
-		if err == nil || err == io.EOF {
-			err = errors.New("longer than its header says")
-		}
+	// The pack's next object follows the stream, and is not read.
+	if err := zlibEnd(zr); err != nil {
 		return nil, fmt.Errorf("%w: %v", errPackCorrupt, err)
 	}
 	return out, nil

@@ -365,12 +365,14 @@ func (s *Store) diff(trees *treeCache, a, b plumbing.Hash, back bool, prefix str
 		// The changes outlive the trees, whose bytes may be reused.
 		var name string
 		if x != nil {
-			x.name = strings.Clone(x.name)
-			name = x.name
+			name = strings.Clone(x.name)
+			x.name = name
 		}
 		if y != nil {
-			y.name = strings.Clone(y.name)
-			name = y.name
+			if x == nil {
+				name = strings.Clone(y.name)
+			}
+			y.name = name
 		}
 		name = prefix + name
 		xt, yt := x != nil && x.isTree(), y != nil && y.isTree()
