@@ -10,6 +10,15 @@ import (
 	"github.com/hive-dev/hive/signing"
 )
 
+// ConfigAt returns the policy (hive.json) of commit h.
+func (s *Store) ConfigAt(h plumbing.Hash) (*Config, error) {
+	root, err := s.CommitTree(h)
+	if err != nil {
+		return nil, err
+	}
+	return s.configAt(s.trees, root)
+}
+
 // ConfigChange is a change of hive.json made by a maintainer: Apply edits
 // a copy of the current policy; Subject and Trailers describe it in the
 // commit message.

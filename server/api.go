@@ -26,6 +26,8 @@ func (s *Server) Handler() http.Handler {
 	route("POST /skills", "post_skills", s.postSkill)
 	route("GET /skills", "get_skills", s.getSkills)
 	route("GET /skills/{id}", "get_skill", s.getSkill)
+	route("POST /skills/{id}/outcomes", "post_outcome", s.postOutcome)
+	route("GET /skills/{id}/outcomes", "get_outcomes", s.getOutcomes)
 	route("GET /instances", "get_instances", s.getInstances)
 	route("GET /instances/{id}", "get_instance", s.getInstance)
 	route("GET /disputes", "get_disputes", s.getDisputes)
@@ -99,7 +101,11 @@ func (s *Server) postSkill(w http.ResponseWriter, r *http.Request) {
 	added, err := s.submit(r.Context(), body)
 	if err == nil && added != nil {
 		s.metrics.skills.WithLabelValues("created").Inc()
-		writeJSON(w, http.StatusCreated, map[string]string{"trace_id": string(added.ID), "commit": added.Commit.String(), "status": "accepted"})
+		answer := map[string]any{"trace_id": string(added.ID), "commit": added.Commit.String(), "status": "accepted"}
+		if warnings := s.nearDuplicates(r.Context(), added.ID); len(warnings) > 0 {
+			answer["warnings"] = warnings
+		}
+		writeJSON(w, http.StatusCreated, answer)
 		return
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -207,6 +213,9 @@ type skillSummary struct {
 	VerificationScore float64   `json:"verification_score"`
 	CreatedAt         string    `json:"created_at"`
 	Score             *float64  `json:"score,omitempty"`
+	// Standing is what other instances reported of the skill (in ranked
+	// answers only).
+	Standing *trust.SkillStanding `json:"standing,omitempty"`
 }
 
 func summary(e *registry.Entry) skillSummary {
@@ -264,10 +273,15 @@ func (s *Server) searchSkills(st *registry.Store, intent string, th float64, lim
 	if err != nil {
 		return nil, err
 	}
+	table, err := s.table(st)
+	if err != nil {
+		return nil, err
+	}
 	out := []skillSummary{}
 	for _, r := range ix.Search(search.Query{Text: intent, Threshold: th, Limit: limit, Instance: instance}) {
-		score := r.Score
-		out = append(out, skillSummary{ID: r.ID, Intent: r.Intent, InstanceID: r.InstanceID, Confidence: r.Confidence, VerificationScore: r.VerificationScore, Score: &score})
+		score, standing := r.Score, table.Skill(r.ID)
+		out = append(out, skillSummary{ID: r.ID, Intent: r.Intent, InstanceID: r.InstanceID, Confidence: r.Confidence, VerificationScore: r.VerificationScore,
+			Score: &score, Standing: &standing})
 	}
 	return out, nil
 }
@@ -324,9 +338,13 @@ func (s *Server) getSkill(w http.ResponseWriter, r *http.Request) {
 		if c, ok := intro[id]; ok {
 			commit = c.Hash.String()
 		}
+		table, err := s.table(st)
+		if err != nil {
+			return err
+		}
 		writeJSON(w, http.StatusOK, map[string]any{
 			"trace_id": id, "trace": json.RawMessage(e.Data), "signature": json.RawMessage(e.Bundle),
-			"lineage": e.Trace.Lineage, "commit": commit,
+			"lineage": e.Trace.Lineage, "commit": commit, "standing": table.Skill(id),
 		})
 		return nil
 	})
@@ -347,34 +365,18 @@ func (s *Server) read(w http.ResponseWriter, fn func(st *registry.Store) error) 
 	}
 }
 
-// instanceView is an instance with its reputation.
-type instanceView struct {
-	registry.Instance
-	Reputation     float64 `json:"reputation"`
-	Trusted        bool    `json:"trusted"`
-	UpheldDisputes int     `json:"upheld_disputes"`
-}
-
-// instances lists the registered instances with their reputations.
-func (s *Server) instances(st *registry.Store) ([]instanceView, error) {
-	list, err := st.Instances()
+// instances lists the registered instances with their standing, from the
+// reputation table of main (kept per main, not recomputed per request).
+func (s *Server) instances(st *registry.Store) ([]trust.Instance, error) {
+	keys, err := st.Keys()
 	if err != nil {
 		return nil, err
 	}
-	ix, err := s.index(st)
+	table, err := s.table(st)
 	if err != nil {
 		return nil, err
 	}
-	table, err := trust.Reputation(st, ix)
-	if err != nil {
-		return nil, err
-	}
-	out := []instanceView{}
-	for _, in := range list {
-		r := table.Of(in.ID)
-		out = append(out, instanceView{Instance: in, Reputation: r.Reputation, Trusted: r.Trusted && !in.Revoked, UpheldDisputes: r.Upheld})
-	}
-	return out, nil
+	return trust.View(keys, table), nil
 }
 
 // getInstances lists the registered instances: keys, counts, reputation.
@@ -396,7 +398,7 @@ func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		i := slices.IndexFunc(list, func(in instanceView) bool { return in.ID == r.PathValue("id") })
+		i := slices.IndexFunc(list, func(in trust.Instance) bool { return in.ID == r.PathValue("id") })
 		if i < 0 {
 			writeError(w, http.StatusNotFound, "not_found", "no instance "+schema.Quote(r.PathValue("id"), 70), nil)
 			return nil

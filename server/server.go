@@ -19,6 +19,7 @@ import (
 
 	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/search"
+	"github.com/hive-dev/hive/trust"
 )
 
 // Options configure a Server.
@@ -46,6 +47,8 @@ type Server struct {
 	metrics *metrics
 	indexMu sync.Mutex
 	idx     *search.Index // the search index, for the commit it reflects
+	tableMu sync.Mutex
+	trust   *trust.Table // the reputation table, for the commit it reflects
 
 	submissions chan submission // POST /skills, to the one writer
 	startWriter sync.Once

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -18,22 +19,33 @@ var ErrNoSkill = errors.New("no trusted skill")
 // Policy is an instance's own rule for reusing skills. It lives in the
 // hive's local git config (.git/config), which is never pushed or pulled:
 //
-//	git config hive.trust.min-reputation 0.8      the least reputation of the author (default 0.8, the seed's "trusted")
-//	git config --add hive.trust.instance ID       an allowed author; repeat for more (default: any instance)
-//	git config hive.trust.min-confidence 0.95     the least confidence of the skill (default 0)
-//	git config hive.trust.min-verification 0.95   the least verification score (default 0)
-//	git config hive.trust.threshold 0.7           the least similarity to the intent (default 0.7)
+//	git config hive.trust.min-reputation 0.45       the least reputation of the author (default 0.45)
+//	git config --add hive.trust.instance ID         an allowed author; repeat for more (default: any instance)
+//	git config hive.trust.min-confidence 0.95       the least confidence of the skill (default 0)
+//	git config hive.trust.min-verification 0.95     the least verification score (default 0)
+//	git config hive.trust.threshold 0.7             the least similarity to the intent (default 0.7)
+//	git config hive.trust.unproven-threshold 0.8    the least similarity of a skill no one with standing vouched for (default 0.8)
+//
+// Whatever the policy, a revoked author's skills and a skill whose failures
+// weigh at least as much as its successes are never returned.
 type Policy struct {
-	MinReputation   float64
-	Instances       []string // allowed authors; empty: any
-	MinConfidence   float64
-	MinVerification float64
-	Threshold       float64
+	MinReputation     float64
+	Instances         []string // allowed authors; empty: any
+	MinConfidence     float64
+	MinVerification   float64
+	Threshold         float64
+	UnprovenThreshold float64
 }
+
+// The default policy's bars (docs/search.md, "The default policy").
+const (
+	DefaultMinReputation     = 0.45
+	DefaultUnprovenThreshold = 0.8
+)
 
 // DefaultPolicy is the policy of an instance that has set none.
 func DefaultPolicy() Policy {
-	return Policy{MinReputation: Trusted, Threshold: search.DefaultThreshold}
+	return Policy{MinReputation: DefaultMinReputation, Threshold: search.DefaultThreshold, UnprovenThreshold: DefaultUnprovenThreshold}
 }
 
 // LoadPolicy reads the policy from s's git config, over the defaults.
@@ -55,6 +67,7 @@ func LoadPolicy(s *registry.Store) (Policy, error) {
 		{"min-confidence", &p.MinConfidence},
 		{"min-verification", &p.MinVerification},
 		{"threshold", &p.Threshold},
+		{"unproven-threshold", &p.UnprovenThreshold},
 	} {
 		vs := opts.GetAll(f.key)
 		if len(vs) == 0 {
@@ -78,16 +91,20 @@ func LoadPolicy(s *registry.Store) (Policy, error) {
 type Resolution struct {
 	search.Result
 	Reputation float64         `json:"reputation"`
+	Skill      SkillStanding   `json:"standing"`
 	Entry      *registry.Entry `json:"-"`
 }
 
-// Resolve picks the best skill for intent that policy trusts: main must
-// verify; among the skills scoring at least policy.Threshold, the first by
-// rank whose author is allowed, not revoked and of reputation at least
-// policy.MinReputation, and whose confidence and verification score meet
-// the policy. The chosen trace is re-read from main through the registry's
-// strict parser, its bytes checked against its id, never taken from the
-// index. When none qualifies the error wraps ErrNoSkill and says why.
+// Resolve picks the best skill for intent that policy trusts. Main must
+// verify. A skill qualifies when it scores at least policy.Threshold, its
+// author is allowed, not revoked and of reputation at least
+// policy.MinReputation, its confidence and verification score meet the
+// policy, and it has not failed; a skill that is not proven must also
+// score at least policy.UnprovenThreshold. Proven skills rank first, then
+// by score, then by the skill's standing, then by its author's reputation.
+// The chosen trace is re-read from main through the registry's strict
+// parser, its bytes checked against its id, never taken from the index.
+// When none qualifies the error wraps ErrNoSkill and says why.
 func Resolve(s *registry.Store, intent string, p Policy) (*Resolution, error) {
 	head, err := s.Head()
 	if err != nil {
@@ -108,42 +125,63 @@ func Resolve(s *registry.Store, intent string, p Policy) (*Resolution, error) {
 	if err != nil {
 		return nil, err
 	}
-	table, err := Reputation(s, ix)
+	table, err := Reputation(s)
 	if err != nil {
 		return nil, err
 	}
 	results := ix.Search(search.Query{Text: intent, Threshold: p.Threshold})
 	var why []string
-	count := func(reason string) {
-		why = append(why, reason)
-	}
+	var ok []*Resolution
 	for _, r := range results {
-		st := table.Of(r.InstanceID)
+		st, sk := table.Of(r.InstanceID), table.Skill(r.ID)
+		reason := ""
 		switch {
 		case len(p.Instances) > 0 && !slices.Contains(p.Instances, r.InstanceID):
-			count("author not allowed by hive.trust.instance")
-			continue
+			reason = "author not allowed by hive.trust.instance"
 		case cfg.IsRevoked(r.InstanceID):
-			count("author's key revoked")
-			continue
+			reason = "author's key revoked"
+		case sk.Failed:
+			reason = "reported failures outweigh successes"
 		case st.Reputation < p.MinReputation:
-			count(fmt.Sprintf("author's reputation below %g", p.MinReputation))
-			continue
+			reason = fmt.Sprintf("author's reputation below %g", p.MinReputation)
 		case r.Confidence < p.MinConfidence:
-			count(fmt.Sprintf("confidence below %g", p.MinConfidence))
-			continue
+			reason = fmt.Sprintf("confidence below %g", p.MinConfidence)
 		case r.VerificationScore < p.MinVerification:
-			count(fmt.Sprintf("verification score below %g", p.MinVerification))
+			reason = fmt.Sprintf("verification score below %g", p.MinVerification)
+		case !sk.Proven && r.Score < p.UnprovenThreshold:
+			reason = fmt.Sprintf("not proven by others, and scoring below %g", p.UnprovenThreshold)
+		}
+		if reason != "" {
+			why = append(why, reason)
 			continue
 		}
-		e, err := s.Trace(r.ID)
+		ok = append(ok, &Resolution{Result: r, Reputation: st.Reputation, Skill: sk})
+	}
+	sort.SliceStable(ok, func(i, j int) bool {
+		a, b := ok[i], ok[j]
+		switch {
+		case a.Skill.Proven != b.Skill.Proven:
+			return a.Skill.Proven
+		case a.Score != b.Score:
+			return a.Score > b.Score
+		case a.Skill.Standing != b.Skill.Standing:
+			return a.Skill.Standing > b.Skill.Standing
+		case a.Reputation != b.Reputation:
+			return a.Reputation > b.Reputation
+		}
+		return a.ID < b.ID
+	})
+	if len(ok) > 0 {
+		best := ok[0]
+		e, err := s.Trace(best.ID)
 		if err != nil {
 			return nil, err
 		}
-		if e.Trace.InstanceID != r.InstanceID || e.Trace.Confidence != r.Confidence || e.Trace.VerificationScore != r.VerificationScore {
-			return nil, fmt.Errorf("search index disagrees with trace %s: remove %s/hive/index and retry", r.ID, s.GitDir())
+		if e.Trace.InstanceID != best.InstanceID || e.Trace.Confidence != best.Confidence || e.Trace.VerificationScore != best.VerificationScore {
+			return nil, fmt.Errorf("search index disagrees with trace %s: remove %s/hive/index and retry", best.ID, s.GitDir())
 		}
-		return &Resolution{Result: r, Reputation: st.Reputation, Entry: e}, nil
+		best.Entry = e
+		return best, nil
 	}
 	if len(results) == 0 {
 		return nil, fmt.Errorf("%w for %s: no skill scores %g or more", ErrNoSkill, schema.Quote(intent, 80), p.Threshold)

@@ -17,6 +17,7 @@ func initCommand() *cli.Command {
 			&cli.StringFlag{Name: "name", Usage: "the hive's name (default: the folder's name)"},
 			&cli.StringSliceFlag{Name: "maintainer", Usage: "an instance allowed to change hive.json (repeatable)"},
 			&cli.BoolFlag{Name: "bare", Usage: "create a bare repository (for a shared hub)"},
+			&cli.StringFlag{Name: "registration", Value: registry.RegistrationOpen, Usage: "who may register a new instance's key: open, or maintainers (with a maintainer's approval)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 1 {
@@ -26,7 +27,11 @@ func initCommand() *cli.Command {
 			if dir == "" {
 				dir = c.String("repo")
 			}
-			s, err := registry.Init(dir, registry.InitOptions{Name: c.String("name"), Maintainers: c.StringSlice("maintainer"), Bare: c.Bool("bare")})
+			if r := c.String("registration"); r != registry.RegistrationOpen && r != registry.RegistrationMaintainers {
+				return usagef("--registration %q: want open or maintainers", r)
+			}
+			s, err := registry.Init(dir, registry.InitOptions{Name: c.String("name"), Maintainers: c.StringSlice("maintainer"), Bare: c.Bool("bare"),
+				Registration: c.String("registration")})
 			if err != nil {
 				return err
 			}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hive-dev/hive/schema"
 	"github.com/hive-dev/hive/search"
+	"github.com/hive-dev/hive/trust"
 )
 
 func searchCommand() *cli.Command {
@@ -41,16 +42,29 @@ func searchCommand() *cli.Command {
 				return err
 			}
 			rs := ix.Search(search.Query{Text: c.Args().First(), Threshold: th, Limit: c.Int("limit"), Instance: c.String("instance")})
+			table, err := trust.Reputation(s)
+			if err != nil {
+				return err
+			}
 			if c.Bool("json") {
-				if rs == nil {
-					rs = []search.Result{}
+				type ranked struct {
+					search.Result
+					Standing trust.SkillStanding `json:"standing"`
 				}
-				if err := printJSON(c.App.Writer, rs); err != nil {
+				out := []ranked{}
+				for _, r := range rs {
+					out = append(out, ranked{r, table.Skill(r.ID)})
+				}
+				if err := printJSON(c.App.Writer, out); err != nil {
 					return err
 				}
 			} else {
 				for _, r := range rs {
-					fmt.Fprintf(c.App.Writer, "%.3f  %s  %s  %s\n", r.Score, r.ID, r.InstanceID, schema.Quote(r.Intent, 80))
+					fmt.Fprintf(c.App.Writer, "%.3f  %s  %s  %s", r.Score, r.ID, r.InstanceID, schema.Quote(r.Intent, 80))
+					if sk := table.Skill(r.ID); sk.Successes+sk.Failures > 0 {
+						fmt.Fprintf(c.App.Writer, "  [%s]", standingText(sk))
+					}
+					fmt.Fprintln(c.App.Writer)
 				}
 			}
 			if len(rs) == 0 {

@@ -1,0 +1,144 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/hive-dev/hive/registry"
+	"github.com/hive-dev/hive/schema"
+	"github.com/hive-dev/hive/trust"
+)
+
+// postOutcome is POST /skills/{id}/outcomes: an instance's signed report
+// that it reused the skill and whether it worked (an outcome envelope, as
+// `hive outcome --export` writes it), committed when it passes every rule.
+func (s *Server) postOutcome(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, registry.MaxOutcomeEnvelopeSize))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "the outcome is over "+strconv.Itoa(registry.MaxOutcomeEnvelopeSize)+" bytes", nil)
+		return
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "unreadable", "the request body could not be read: "+err.Error(), nil)
+		return
+	}
+	env, err := registry.ParseOutcomeEnvelope(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid", "the outcome breaks the hive's rules", []string{err.Error()})
+		return
+	}
+	if want := strings.TrimPrefix(r.PathValue("id"), "sha256:"); want != env.Outcome.Trace.Hex() {
+		writeError(w, http.StatusBadRequest, "invalid", "the outcome is about another skill",
+			[]string{"the outcome is about " + string(env.Outcome.Trace) + ", posted to " + schema.Quote(r.PathValue("id"), 80)})
+		return
+	}
+	if err := r.Context().Err(); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "busy", "the request ended before the outcome was stored", nil)
+		return
+	}
+	s.writeMu.Lock()
+	commit, err := s.writer.ImportOutcome(env)
+	s.writeMu.Unlock()
+	reasons := []string{}
+	if err != nil {
+		reasons = append(reasons, err.Error())
+	}
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusCreated, map[string]string{"trace_id": string(env.Outcome.Trace), "reporter": env.Outcome.InstanceID,
+			"outcome": env.Outcome.Outcome, "commit": commit.String(), "status": "accepted"})
+	case errors.Is(err, registry.ErrExists):
+		writeError(w, http.StatusConflict, "exists", "this instance already reported an outcome of this skill", reasons)
+	case errors.Is(err, registry.ErrUnauthorised):
+		writeError(w, http.StatusForbidden, "unknown_key", "the reporter has no registered key, or it is revoked", reasons)
+	case errors.Is(err, registry.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", "no such skill on main", reasons)
+	case errors.Is(err, registry.ErrConflict):
+		writeError(w, http.StatusServiceUnavailable, "busy", "the hive moved during the write; try again", reasons)
+	case errors.Is(err, registry.ErrInvalid):
+		writeError(w, http.StatusBadRequest, "invalid", "the outcome breaks the hive's rules", reasons)
+	default:
+		s.opts.Log.Error("post outcome", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "the outcome could not be stored", nil)
+	}
+}
+
+// getOutcomes is GET /skills/{id}/outcomes: the outcomes reported of a
+// skill, with its standing.
+func (s *Server) getOutcomes(w http.ResponseWriter, r *http.Request) {
+	s.read(w, func(st *registry.Store) error {
+		id, err := st.ResolveID(r.PathValue("id"))
+		if err != nil {
+			code, c := http.StatusNotFound, "not_found"
+			if errors.Is(err, registry.ErrInvalid) {
+				code, c = http.StatusBadRequest, "invalid"
+			}
+			writeError(w, code, c, err.Error(), nil)
+			return nil
+		}
+		list, err := st.Outcomes(id)
+		if err != nil {
+			return err
+		}
+		if list == nil {
+			list = []*schema.Outcome{}
+		}
+		t, err := s.table(st)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"trace_id": id, "standing": t.Skill(id), "outcomes": list})
+		return nil
+	})
+}
+
+// table returns the reputation table of main, recomputed when main moved
+// (incrementally: trust.Reputation keeps a ledger per main).
+func (s *Server) table(st *registry.Store) (*trust.Table, error) {
+	head, err := st.Head()
+	if err != nil {
+		return nil, err
+	}
+	s.tableMu.Lock()
+	defer s.tableMu.Unlock()
+	if s.trust != nil && s.trust.Commit() == head {
+		return s.trust, nil
+	}
+	t, err := trust.Reputation(st)
+	if err != nil {
+		return nil, err
+	}
+	s.trust = t
+	return t, nil
+}
+
+// nearDuplicates lists, as one line each, the warnings about a skill just
+// posted: traces on main it is nearly identical to. A failure to compute
+// them is logged, never the client's error.
+func (s *Server) nearDuplicates(ctx context.Context, id schema.ID) []string {
+	st, done, err := s.reader()
+	if err != nil {
+		return nil
+	}
+	defer done()
+	ix, err := s.index(st)
+	if err == nil && ctx.Err() == nil {
+		var dups []trust.Duplicate
+		if dups, err = trust.NearDuplicates(st, ix, []schema.ID{id}); err == nil {
+			var out []string
+			for _, d := range dups {
+				out = append(out, d.Message())
+			}
+			return out
+		}
+	}
+	if err != nil {
+		s.opts.Log.Warn("near duplicates", "trace", id, "err", err)
+	}
+	return nil
+}
