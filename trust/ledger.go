@@ -351,8 +351,8 @@ func (r *reader) string() string { return string(r.bytes(r.count())) }
 
 // cachedTable is the table as the ledger file keeps it.
 type cachedTable struct {
-	Instances []Standing      `json:"instances"`
-	Skills    []cachedSkill   `json:"skills"`
+	Instances []Standing    `json:"instances"`
+	Skills    []cachedSkill `json:"skills"`
 }
 
 type cachedSkill struct {
