@@ -132,7 +132,8 @@ func instancesCommand() *cli.Command {
 				if in.Rotations > 0 {
 					marks = append(marks, fmt.Sprintf("rotated %d", in.Rotations))
 				}
-				fmt.Fprintf(c.App.Writer, "%-24s %-10s %s  %d traces  reputation %.4f %s\n", in.ID, in.Algorithm, in.Fingerprint[:16], in.Traces, in.Reputation, strings.Join(marks, " "))
+				fmt.Fprintf(c.App.Writer, "%-24s %-10s %s  %d traces  reputation %.4f%s\n", in.ID, in.Algorithm, in.Fingerprint[:16], in.Traces, in.Reputation,
+					strings.TrimRight(" "+strings.Join(marks, " "), " "))
 			}
 			return nil
 		},
