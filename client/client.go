@@ -88,6 +88,8 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 type Published struct {
 	TraceID schema.ID `json:"trace_id"`
 	Commit  string    `json:"commit"`
+	// Warnings name skills on main the new one is nearly identical to.
+	Warnings []string `json:"warnings"`
 }
 
 // Publish posts a federation_trace_v1 envelope (hive export makes one). An
