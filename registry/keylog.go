@@ -475,29 +475,15 @@ func (v *validator) checkMergeKeys(c, m, base, p1, p2 plumbing.Hash, changes []c
 	return vs
 }
 
-// Key is a registered instance's current key.
-type Key struct {
-	ID          string `json:"instance_id"`
-	Algorithm   string `json:"algorithm"`
-	Fingerprint string `json:"fingerprint"`
-	Maintainer  bool   `json:"maintainer"`
-	Revoked     bool   `json:"revoked"`
-	Rotations   int    `json:"rotations"` // how many times it was replaced
-}
-
-// Keys lists the instances registered on main with their current keys,
-// by instance id, reading only keys/, rotations/ and hive.json.
-func (s *Store) Keys() ([]Key, error) {
+// Rotations counts, for each instance whose key was ever replaced, the
+// rotations on main.
+func (s *Store) Rotations() (map[string]int, error) {
 	root, err := s.headTree()
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := s.configAt(s.trees, root)
-	if err != nil {
-		return nil, err
-	}
-	out := []Key{}
-	e, ok, err := s.trees.lookup(root, keysDir)
+	out := map[string]int{}
+	e, ok, err := s.trees.lookup(root, rotationsDir)
 	if err != nil || !ok || !e.isTree() {
 		return out, err
 	}
@@ -505,23 +491,13 @@ func (s *Store) Keys() ([]Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	rc := &readerCache{objs: s.objs, trees: s.trees}
-	for _, k := range t.list() {
-		p := keysDir + "/" + k.name
-		if kind, _ := classify(p); kind != kindKey {
+	for _, d := range t.list() {
+		if !d.isTree() || !schema.ValidInstanceID(d.name) {
 			continue
 		}
-		id := instanceOf(p)
-		pub, err := s.key(rc, k.hash)
-		if err != nil {
-			return nil, fmt.Errorf("key of %s: %w", id, err)
-		}
-		n, err := s.rotationCount(root, id)
-		if err != nil {
+		if out[d.name], err = s.rotationCount(root, d.name); err != nil {
 			return nil, err
 		}
-		out = append(out, Key{ID: id, Algorithm: string(pub.Algorithm()), Fingerprint: pub.Fingerprint(),
-			Maintainer: cfg.IsMaintainer(id), Revoked: cfg.IsRevoked(id), Rotations: n})
 	}
 	return out, nil
 }

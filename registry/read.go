@@ -153,6 +153,20 @@ type Instance struct {
 // Instances lists the registered instances with their keys and how many
 // traces each has on main.
 func (s *Store) Instances() ([]Instance, error) {
+	counts, err := s.traceCounts()
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.Keys()
+	for i := range out {
+		out[i].Traces = counts[out[i].ID]
+	}
+	return out, err
+}
+
+// Keys lists the registered instances on main with their keys, as
+// Instances does, without counting their traces (Traces is 0).
+func (s *Store) Keys() ([]Instance, error) {
 	root, err := s.headTree()
 	if err != nil {
 		return nil, err
@@ -163,10 +177,6 @@ func (s *Store) Instances() ([]Instance, error) {
 	}
 	var out []Instance
 	e, ok, err := s.trees.lookup(root, keysDir)
-	if err != nil {
-		return nil, err
-	}
-	counts, err := s.traceCounts()
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +193,7 @@ func (s *Store) Instances() ([]Instance, error) {
 				return nil, fmt.Errorf("key of %s: %w", id, err)
 			}
 			out = append(out, Instance{ID: id, Algorithm: string(pub.Algorithm()), Fingerprint: pub.Fingerprint(),
-				Maintainer: cfg.IsMaintainer(id), Revoked: cfg.IsRevoked(id), Traces: counts[id]})
+				Maintainer: cfg.IsMaintainer(id), Revoked: cfg.IsRevoked(id)})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })

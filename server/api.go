@@ -372,11 +372,15 @@ func (s *Server) instances(st *registry.Store) ([]trust.Instance, error) {
 	if err != nil {
 		return nil, err
 	}
+	rot, err := st.Rotations()
+	if err != nil {
+		return nil, err
+	}
 	table, err := s.table(st)
 	if err != nil {
 		return nil, err
 	}
-	return trust.View(keys, table), nil
+	return trust.View(keys, rot, table), nil
 }
 
 // getInstances lists the registered instances: keys, counts, reputation.

@@ -2,10 +2,11 @@ package trust
 
 import "github.com/hive-dev/hive/registry"
 
-// Instance is a registered instance: its key and its standing.
+// Instance is a registered instance: its key and its standing (Traces
+// from the table of main).
 type Instance struct {
-	registry.Key
-	Traces         int     `json:"traces"`
+	registry.Instance
+	Rotations      int     `json:"rotations"` // how many times its key was replaced
 	Reputation     float64 `json:"reputation"`
 	Trusted        bool    `json:"trusted"`
 	Successes      int     `json:"successes"`
@@ -23,19 +24,25 @@ func Instances(s *registry.Store) ([]Instance, *Table, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	rot, err := s.Rotations()
+	if err != nil {
+		return nil, nil, err
+	}
 	t, err := Reputation(s)
 	if err != nil {
 		return nil, nil, err
 	}
-	return View(keys, t), t, nil
+	return View(keys, rot, t), t, nil
 }
 
-// View joins registered keys with their standing in t.
-func View(keys []registry.Key, t *Table) []Instance {
+// View joins registered keys and their rotation counts with their
+// standing in t.
+func View(keys []registry.Instance, rotations map[string]int, t *Table) []Instance {
 	out := make([]Instance, 0, len(keys))
 	for _, k := range keys {
 		st := t.Of(k.ID)
-		out = append(out, Instance{Key: k, Traces: st.Traces, Reputation: st.Reputation, Trusted: st.Trusted && !k.Revoked,
+		k.Traces = st.Traces
+		out = append(out, Instance{Instance: k, Rotations: rotations[k.ID], Reputation: st.Reputation, Trusted: st.Trusted && !k.Revoked,
 			Successes: st.Successes, Failures: st.Failures, UpheldDisputes: st.Upheld, Quality: st.Quality, Weight: st.Weight})
 	}
 	return out
