@@ -42,6 +42,21 @@ say "Plain git audits it: the commit that introduced A's skill, and the lineage 
 run git -C "$w/hive" log --grep "$id" --format='%h %an: %s'
 run git -C "$w/hive" log -1 --format='%(trailers)'
 
+say "Instance B reuses A's skill and reports that it worked; A's standing rises in both hives"
+run git clone -q --bare "$w/hive" "$w/hub.git"
+run git -C "$w/hive" remote add hub "$w/hub.git"
+run "$hive" clone "$w/hub.git" "$w/b"
+b() { run "$hive" --repo "$w/b" "$@"; }
+b resolve "use environment variables for auth"
+echo
+b reputation instance_a
+b outcome "$id" --success --detail "python -c 'from skill import get_password': exit 0" --instance instance_b
+b reputation instance_a
+b push
+h pull hub
+h reputation instance_a
+h outcomes "$id"
+
 say "Someone edits A's skill behind hive's back, and commits it with plain git"
 run sed -i "s/DB_PASSWORD/EVIL_PASSWORD/" "$w/hive/traces/${hex:0:2}/$hex.json"
 run git -C "$w/hive" commit -qam "innocent refactor"
