@@ -50,7 +50,25 @@ type authorSum struct {
 // outcomeFact is what reputation needs of an outcome.
 type outcomeFact struct {
 	success bool
-	author  string // the trace's author; "" when the trace is not on main
+	author  string    // the trace's author; "" when the trace is not on main
+	cluster schema.ID // the near-duplicate class of the trace in its group
+}
+
+// group is the outcomes of one reporter on one author with one result:
+// near duplicates among its traces count once.
+type group struct {
+	reporter, author string
+	success          bool
+}
+
+func (l *ledger) groupOf(k registry.OutcomeKey, o outcomeFact) group {
+	return group{k.Reporter, o.author, o.success}
+}
+
+// counts reports whether an outcome counts: its trace is on main.
+func (l *ledger) counts(k registry.OutcomeKey, o outcomeFact) bool {
+	_, gone := l.removed[k.Trace]
+	return !gone && o.author != ""
 }
 
 const qualityUnit = 1e9
@@ -138,7 +156,10 @@ func (l *ledger) update(s *registry.Store, head plumbing.Hash) error {
 		return err
 	}
 	var unknown []schema.ID
+	dirty := map[group]bool{}
+	newlyRemoved := map[schema.ID]bool{}
 	for _, id := range tombs {
+		newlyRemoved[id] = true
 		if f, ok := gone[id]; ok {
 			l.removed[id] = f.author
 		} else {
@@ -165,6 +186,9 @@ func (l *ledger) update(s *registry.Store, head plumbing.Hash) error {
 		return err
 	}
 	for _, k := range oRemoved {
+		if o, ok := l.outcomes[k]; ok {
+			dirty[l.groupOf(k, o)] = true
+		}
 		delete(l.outcomes, k)
 	}
 	// A trace an outcome is about is on main unless it was removed (the
@@ -188,9 +212,65 @@ func (l *ledger) update(s *registry.Store, head plumbing.Hash) error {
 		if !ok {
 			f = more[o.Trace]
 		}
-		l.outcomes[registry.OutcomeKey{Trace: o.Trace, Reporter: o.InstanceID}] = outcomeFact{success: o.Success(), author: f.author}
+		k := registry.OutcomeKey{Trace: o.Trace, Reporter: o.InstanceID}
+		l.outcomes[k] = outcomeFact{success: o.Success(), author: f.author}
+		dirty[l.groupOf(k, l.outcomes[k])] = true
+	}
+	for k, o := range l.outcomes {
+		if newlyRemoved[k.Trace] || from.IsZero() {
+			dirty[l.groupOf(k, o)] = true
+		}
 	}
 	l.commit = head
+	return l.recluster(s, dirty)
+}
+
+// recluster names the near-duplicate classes of the traces of each dirty
+// group (similar.go); the others keep theirs, which depend on nothing but
+// their own traces.
+func (l *ledger) recluster(s *registry.Store, dirty map[group]bool) error {
+	if len(dirty) == 0 {
+		return nil
+	}
+	members := map[group][]registry.OutcomeKey{}
+	for k, o := range l.outcomes {
+		if g := l.groupOf(k, o); dirty[g] {
+			if l.counts(k, o) {
+				members[g] = append(members[g], k)
+			} else {
+				o.cluster = ""
+				l.outcomes[k] = o
+			}
+		}
+	}
+	var need []schema.ID
+	for _, ks := range members {
+		if len(ks) > 1 {
+			for _, k := range ks {
+				need = append(need, k.Trace)
+			}
+		}
+	}
+	sort.Slice(need, func(i, j int) bool { return need[i] < need[j] })
+	words := map[schema.ID]Words{}
+	if err := readWords(s, l.commit, uniq(need), words); err != nil {
+		return err
+	}
+	for _, ks := range members {
+		ids := make([]schema.ID, len(ks))
+		for i, k := range ks {
+			ids[i] = k.Trace
+		}
+		classes := map[schema.ID]schema.ID{ids[0]: ids[0]}
+		if len(ids) > 1 {
+			classes = cluster(ids, words)
+		}
+		for _, k := range ks {
+			o := l.outcomes[k]
+			o.cluster = classes[k.Trace]
+			l.outcomes[k] = o
+		}
+	}
 	return nil
 }
 
@@ -258,6 +338,7 @@ func (l *ledger) marshal(table []byte) []byte {
 		str(string(k.Trace))
 		str(k.Reporter)
 		str(o.author)
+		str(string(o.cluster))
 		if o.success {
 			b.WriteByte(1)
 		} else {
@@ -295,9 +376,10 @@ func unmarshalLedger(data []byte) (l *ledger, table []byte, err error) {
 	for n := r.count(); n > 0 && r.err == nil; n-- {
 		k := registry.OutcomeKey{Trace: schema.ID(r.string()), Reporter: r.string()}
 		author := r.string()
+		cluster := schema.ID(r.string())
 		ok := r.bytes(1)
 		if r.err == nil {
-			l.outcomes[k] = outcomeFact{success: ok[0] == 1, author: author}
+			l.outcomes[k] = outcomeFact{success: ok[0] == 1, author: author, cluster: cluster}
 		}
 	}
 	table = []byte(r.string())
@@ -470,14 +552,10 @@ func (l *ledger) table(s *registry.Store) (*Table, error) {
 		}
 	}
 	for k, o := range l.outcomes {
-		if _, gone := l.removed[k.Trace]; gone || o.author == "" {
+		if !l.counts(k, o) {
 			continue // a removed trace counts through its upheld dispute
 		}
-		ev.Reports = append(ev.Reports, Report{Trace: k.Trace, Author: o.author, Reporter: k.Reporter, Success: o.success, Cluster: k.Trace})
-	}
-	sort.Slice(ev.Reports, func(i, j int) bool { return reportLess(ev.Reports[i], ev.Reports[j]) })
-	if err := clusterReports(s, l.commit, ev.Reports); err != nil {
-		return nil, err
+		ev.Reports = append(ev.Reports, Report{Trace: k.Trace, Author: o.author, Reporter: k.Reporter, Success: o.success, Cluster: o.cluster})
 	}
 	t := Compute(ev)
 	t.commit = l.commit

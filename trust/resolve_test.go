@@ -144,3 +144,36 @@ func TestPolicyRevokedAndAllowList(t *testing.T) {
 		t.Errorf("Resolve of a revoked author's skill = %v", err)
 	}
 }
+
+// TestNearDuplicatesCountOnce: a reporter's successes on ten copies of one
+// skill, a word changed in each, earn its author what one earns; on ten
+// different skills, more.
+func TestNearDuplicatesCountOnce(t *testing.T) {
+	rep := func(copies bool) float64 {
+		s := memHive(t, "instance_a")
+		body := "import os\ndef get_password():\n    return os.getenv('DB_PASSWORD') # read the password from the environment and return it to the caller now"
+		for i := range 10 {
+			intent, result := fmt.Sprintf("Refactor auth to use env vars, take %d", i), body+fmt.Sprintf(" v%d", i)
+			if !copies {
+				tasks := []string{"parse a csv file", "send an email over smtp", "resize a png image", "retry an http request with backoff",
+					"sort a list of records by date", "read a yaml config file", "hash a password with bcrypt", "compress a folder into a tarball",
+					"validate a json document against a schema", "list the files of a directory recursively"}
+				intent, result = tasks[i], "# "+tasks[i]+"\nimport "+strings.Fields(tasks[i])[1]
+			}
+			reportOn(t, s, skill(t, s, "instance_a", intent, result), maint, true)
+		}
+		tab, err := Reputation(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tab.Of("instance_a").Reputation
+	}
+	one := Compute(Evidence{Claims: map[string]Claims{"instance_a": {Traces: 10, Quality: 0.99}}, Maintainers: []string{maint},
+		Reports: []Report{report(maint, "instance_a", "t", true)}}).Of("instance_a").Reputation
+	if got := rep(true); !near(got, one) {
+		t.Errorf("ten near duplicates reported: reputation %v, want %v (one skill)", got, one)
+	}
+	if got := rep(false); got <= one+0.1 {
+		t.Errorf("ten different skills reported: reputation %v, want well above %v", got, one)
+	}
+}

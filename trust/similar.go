@@ -2,6 +2,7 @@ package trust
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -17,9 +18,10 @@ import (
 // reputation, and adding one draws a warning.
 const NearDuplicateBar = 0.9
 
-// Words are a trace's words as search splits them: its intent, the
-// actions and details of its steps, its result and its tags.
-type Words search.Doc
+// Words are a trace's distinct words as search splits and normalises
+// them (search.Tokens): of its intent, the actions and details of its
+// steps, its result and its tags, sorted.
+type Words []string
 
 // WordsOf returns the words of a trace.
 func WordsOf(t *schema.Trace) Words {
@@ -29,90 +31,78 @@ func WordsOf(t *schema.Trace) Words {
 		b.WriteString(" " + st.Action + " " + st.Detail)
 	}
 	b.WriteString(" " + t.Result + " " + strings.Join(t.Tags, " "))
-	d := search.Doc{Intent: map[string]bool{}, Extra: map[string]bool{}}
-	for _, w := range search.Tokens(b.String()) {
-		d.Intent[w] = true
-	}
-	return Words(d)
+	w := search.Tokens(b.String())
+	sort.Strings(w)
+	return Words(slices.Compact(w))
 }
 
-// Similarity of two traces, in [0,1]: search's score of each one's words
-// taken as a query against the other's, the lower of the two. 1 when they
-// have the same words; one word changed in twenty gives about 0.95.
+// Similarity of two traces, in [0,1]: the words they share over the words
+// of the one with more, |A∩B| / max(|A|, |B|). 1 for the same words; one
+// word changed in twenty gives 0.95; traces with no words are not similar.
 func Similarity(a, b Words) float64 {
-	qa, qb := keys(a.Intent), keys(b.Intent)
-	return min(search.Score(qa, search.Doc(b)), search.Score(qb, search.Doc(a)))
-}
-
-func keys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
+	n := max(len(a), len(b))
+	if n == 0 {
+		return 0
 	}
-	return out
-}
-
-// clusterReports sets the Cluster of each report: the reports of one
-// reporter on one author with one result are grouped by near-duplicate
-// traces (Similarity at least NearDuplicateBar, transitively), and each is
-// named by its smallest id. reports are sorted by author, reporter, trace.
-func clusterReports(s *registry.Store, commit plumbing.Hash, reports []Report) error {
-	words := map[schema.ID]Words{}
-	for i := 0; i < len(reports); {
-		j := i + 1
-		for j < len(reports) && reports[j].Author == reports[i].Author && reports[j].Reporter == reports[i].Reporter {
+	common := 0
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		switch {
+		case a[i] == b[j]:
+			common++
+			i, j = i+1, j+1
+		case a[i] < b[j]:
+			i++
+		default:
 			j++
 		}
-		for _, success := range []bool{true, false} {
-			var group []int
-			for k := i; k < j; k++ {
-				if reports[k].Success == success {
-					group = append(group, k)
+	}
+	return float64(common) / float64(n)
+}
+
+// cluster names the near-duplicate class of each trace of ids (Similarity
+// at least NearDuplicateBar, transitively) by its smallest id. words holds
+// the words of every id.
+func cluster(ids []schema.ID, words map[schema.ID]Words) map[schema.ID]schema.ID {
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	parent := make([]int, len(ids))
+	for k := range parent {
+		parent[k] = k
+	}
+	find := func(x int) int {
+		for parent[x] != x {
+			parent[x] = parent[parent[x]]
+			x = parent[x]
+		}
+		return x
+	}
+	// Only traces of about the same number of words can reach the bar:
+	// compare each with those at most 1/bar times its size.
+	bySize := make([]int, len(ids))
+	for k := range bySize {
+		bySize[k] = k
+	}
+	sort.SliceStable(bySize, func(i, j int) bool { return len(words[ids[bySize[i]]]) < len(words[ids[bySize[j]]]) })
+	for x, a := range bySize {
+		wa := words[ids[a]]
+		for _, b := range bySize[x+1:] {
+			wb := words[ids[b]]
+			if float64(len(wa)) < NearDuplicateBar*float64(len(wb)) {
+				break
+			}
+			if Similarity(wa, wb) >= NearDuplicateBar {
+				ra, rb := find(a), find(b)
+				if ra > rb {
+					ra, rb = rb, ra
 				}
-			}
-			if len(group) < 2 {
-				continue
-			}
-			var ids []schema.ID
-			for _, k := range group {
-				if _, ok := words[reports[k].Trace]; !ok {
-					ids = append(ids, reports[k].Trace)
-				}
-			}
-			if err := readWords(s, commit, ids, words); err != nil {
-				return err
-			}
-			parent := make([]int, len(group))
-			for k := range parent {
-				parent[k] = k
-			}
-			var find func(int) int
-			find = func(x int) int {
-				for parent[x] != x {
-					parent[x] = parent[parent[x]]
-					x = parent[x]
-				}
-				return x
-			}
-			for a := range group {
-				for b := a + 1; b < len(group); b++ {
-					if Similarity(words[reports[group[a]].Trace], words[reports[group[b]].Trace]) >= NearDuplicateBar {
-						// The root is the smaller index: the smaller id.
-						ra, rb := find(a), find(b)
-						if ra > rb {
-							ra, rb = rb, ra
-						}
-						parent[rb] = ra
-					}
-				}
-			}
-			for k, idx := range group {
-				reports[idx].Cluster = reports[group[find(k)]].Trace
+				parent[rb] = ra // the root is the smaller index: the smaller id
 			}
 		}
-		i = j
 	}
-	return nil
+	out := make(map[schema.ID]schema.ID, len(ids))
+	for k, id := range ids {
+		out[id] = ids[find(k)]
+	}
+	return out
 }
 
 // readWords reads traces ids of commit and adds their words to into.

@@ -164,6 +164,10 @@ func standingText(sk trust.SkillStanding) string {
 	return fmt.Sprintf("standing %.2f (%d successes, %d failures%s)", sk.Standing, sk.Successes, sk.Failures, word)
 }
 
+// maxDuplicateChecks bounds the traces of one command checked for near
+// duplicates: each costs a search and a few reads (docs/performance.md).
+const maxDuplicateChecks = 100
+
 // warnDuplicates warns, on stderr, about each added trace that is nearly
 // identical to another on main. It never fails the command: the traces
 // are in.
@@ -171,9 +175,9 @@ func warnDuplicates(c *cli.Context, s *registry.Store, added []registry.Added) {
 	if len(added) == 0 {
 		return
 	}
-	ids := make([]schema.ID, len(added))
-	for i, a := range added {
-		ids[i] = a.ID
+	ids := make([]schema.ID, 0, min(len(added), maxDuplicateChecks))
+	for _, a := range added[:min(len(added), maxDuplicateChecks)] {
+		ids = append(ids, a.ID)
 	}
 	ix, err := search.OpenIndex(s)
 	if err == nil {
@@ -181,6 +185,9 @@ func warnDuplicates(c *cli.Context, s *registry.Store, added []registry.Added) {
 		if dups, err = trust.NearDuplicates(s, ix, ids); err == nil {
 			for _, d := range dups {
 				fmt.Fprintf(c.App.ErrWriter, "hive: warning: %s\n", d.Message())
+			}
+			if len(added) > len(ids) {
+				fmt.Fprintf(c.App.ErrWriter, "hive: note: near duplicates checked for the first %d of %d new traces\n", len(ids), len(added))
 			}
 			return
 		}
