@@ -253,3 +253,25 @@ func TestOutcomeLeavesWithItsTrace(t *testing.T) {
 		t.Errorf("RemovalChanges = %v, %v; want [%s]", gone, err, tr)
 	}
 }
+
+// FuzzParseOutcomeEnvelope: the body of POST /skills/{id}/outcomes never
+// panics the parser, and what it accepts is a strict record with a bundle.
+func FuzzParseOutcomeEnvelope(f *testing.F) {
+	rec := `{"created_at":"2026-01-02T03:04:05Z","instance_id":"instance_b","kind":"outcome","outcome":"success","trace":"sha256:` + strings.Repeat("ab", 32) + `"}`
+	bundle := `{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","messageSignature":{"messageDigest":{"algorithm":"SHA2_256","digest":"8fpNOwFcvpZnjuaza4Y6o2V9CCRHlmjbcfP7achJ21A="},"signature":"fWC5EUHWpTzbKztDn7vQx559ByaDS3qe92q+4KtzwJSfUCFF1O6Ys+pyOnIi0A7pF/d0wbvND7KSyt8T0t4FDA=="},"verificationMaterial":{"publicKey":{"hint":"339e"}}}`
+	for _, s := range []string{`{"outcome":` + rec + `,"signature":` + bundle + `}`, `{"outcome":{},"signature":{}}`, `{}`, `[`, ``} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		env, err := ParseOutcomeEnvelope(b)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("refusal %v is not ErrInvalid", err)
+			}
+			return
+		}
+		if o, err := schema.ParseOutcome(env.Record); err != nil || *o != *env.Outcome {
+			t.Fatalf("accepted a record that does not parse back: %v", err)
+		}
+	})
+}
