@@ -356,3 +356,34 @@ func TestLedgerIncremental(t *testing.T) {
 	check("main moved back")
 	_ = other
 }
+
+// TestTables: the tables along main's history are the tables computed at
+// each commit.
+func TestTables(t *testing.T) {
+	h := newDiskHive(t)
+	var commits []plumbing.Hash
+	for i := range 3 {
+		id, c := h.add("instance_a", i)
+		commits = append(commits, c)
+		oc, err := h.store().ReportOutcome(id, i != 1, "", "instance_b", fixtures.Key("instance_b"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		commits = append(commits, oc)
+	}
+	s := h.store()
+	got, err := Tables(s, commits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range commits {
+		want, err := Tables(s, []plumbing.Hash{c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameTables(t, fmt.Sprintf("table %d", i), got[i], want[0])
+	}
+	if a := got[len(got)-1].Of("instance_a"); a.Successes != 2 || a.Failures != 1 {
+		t.Errorf("at the end: %+v", a)
+	}
+}

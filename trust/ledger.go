@@ -561,3 +561,29 @@ func (l *ledger) table(s *registry.Store) (*Table, error) {
 	t.commit = l.commit
 	return t, nil
 }
+
+// Tables returns the table of each of commits, in order, moving one
+// ledger forward from each commit to the next, as along main's history
+// (reputation over time, for the web pages); a commit that does not
+// descend from the one before is computed afresh. The ledger file is
+// neither read nor written.
+func Tables(s *registry.Store, commits []plumbing.Hash) ([]*Table, error) {
+	l := newLedger()
+	out := make([]*Table, 0, len(commits))
+	for _, c := range commits {
+		if !l.commit.IsZero() {
+			if ok, err := s.IsAncestor(l.commit, c); err != nil || !ok {
+				l = newLedger()
+			}
+		}
+		if err := l.update(s, c); err != nil {
+			return nil, err
+		}
+		t, err := l.table(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
