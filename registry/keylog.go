@@ -48,33 +48,15 @@ func (v *validator) checkKeyLog(c, parentRoot plumbing.Hash, cfg *Config, added 
 	var vs []Violation
 	bad := func(p, rule, format string, args ...any) { vs = append(vs, violationf(c, p, rule, format, args...)) }
 	rc := &readerCache{objs: s.objs, trees: s.trees}
-	// registeredKey is the parsed key of instance in the parent state.
-	registeredKey := func(instance string) (*signing.PublicKey, error) {
-		ke, ok, err := s.trees.lookup(parentRoot, KeyPath(instance))
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, fmt.Errorf("no key registered for %s before this commit", instance)
-		}
-		return s.key(rc, ke.hash)
-	}
-	// signedBy checks a record's bundle with a maintainer's key of the
-	// parent state, or with own when the instance itself may sign.
+	// signedBy checks a record's bundle with the key of signer, a
+	// maintainer in the parent state, or with own when the instance itself
+	// may sign.
 	signedBy := func(signer string, own *signing.PublicKey, data []byte, bundle *entry) error {
-		var pub *signing.PublicKey
-		switch {
-		case own != nil:
-			pub = own
-		case !cfg.IsMaintainer(signer):
-			return fmt.Errorf("%s is not a maintainer of this hive", signer)
-		case cfg.IsRevoked(signer):
-			return fmt.Errorf("the key of maintainer %s is revoked", signer)
-		default:
-			var err error
-			if pub, err = registeredKey(signer); err != nil {
-				return err
+		if own == nil {
+			if !cfg.IsMaintainer(signer) {
+				return fmt.Errorf("%s is not a maintainer of this hive", signer)
 			}
+			return s.verifyRecord(parentRoot, signer, cfg, data, bundle.hash)
 		}
 		bb, err := s.objs.read(plumbing.BlobObject, bundle.hash, signing.MaxBundleSize)
 		if err != nil {
@@ -84,10 +66,7 @@ func (v *validator) checkKeyLog(c, parentRoot plumbing.Hash, cfg *Config, added 
 		if err != nil {
 			return fmt.Errorf("%s: %v", RuleSigBundleInvalid, err)
 		}
-		if err := b.Verify(pub, data); err != nil {
-			return fmt.Errorf("signature of %s: %v", signer, err)
-		}
-		return nil
+		return b.Verify(own, data)
 	}
 	record := func(p string, e *entry, kindBundle string) ([]byte, *entry) {
 		be, ok := added[recordBundlePath(p)]

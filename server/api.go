@@ -288,21 +288,7 @@ func (s *Server) searchSkills(st *registry.Store, intent string, th float64, lim
 
 // index returns the search index of main, reopened when main has moved.
 func (s *Server) index(st *registry.Store) (*search.Index, error) {
-	head, err := st.Head()
-	if err != nil {
-		return nil, err
-	}
-	s.indexMu.Lock()
-	defer s.indexMu.Unlock()
-	if s.idx != nil && s.idx.Commit() == head {
-		return s.idx, nil
-	}
-	ix, err := search.OpenIndex(st)
-	if err != nil {
-		return nil, err
-	}
-	s.idx = ix
-	return ix, nil
+	return perMain(&s.indexMu, &s.idx, st, search.OpenIndex)
 }
 
 func intParam(v string, def, lo, hi int) int {

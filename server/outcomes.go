@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+
+	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/schema"
@@ -100,21 +103,31 @@ func (s *Server) getOutcomes(w http.ResponseWriter, r *http.Request) {
 // table returns the reputation table of main, recomputed when main moved
 // (incrementally: trust.Reputation keeps a ledger per main).
 func (s *Server) table(st *registry.Store) (*trust.Table, error) {
+	return perMain(&s.tableMu, &s.trust, st, trust.Reputation)
+}
+
+// perMain returns *slot when it reflects st's main, else what open makes of
+// st, kept in *slot: derived data the server keeps for the current main.
+func perMain[T interface {
+	comparable
+	Commit() plumbing.Hash
+}](mu *sync.Mutex, slot *T, st *registry.Store, open func(*registry.Store) (T, error)) (T, error) {
+	var zero T
 	head, err := st.Head()
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	s.tableMu.Lock()
-	defer s.tableMu.Unlock()
-	if s.trust != nil && s.trust.Commit() == head {
-		return s.trust, nil
+	mu.Lock()
+	defer mu.Unlock()
+	if v := *slot; v != zero && v.Commit() == head {
+		return v, nil
 	}
-	t, err := trust.Reputation(st)
+	v, err := open(st)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	s.trust = t
-	return t, nil
+	*slot = v
+	return v, nil
 }
 
 // nearDuplicates lists, as one line each, the warnings about a skill just

@@ -179,21 +179,10 @@ func keyRevokeCommand() *cli.Command {
 			byFlag,
 		},
 		Action: func(c *cli.Context) error {
-			s, err := openStore(c)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			by, key, err := maintainerKey(c, s)
-			if err != nil {
-				return err
-			}
-			commit, err := s.Revoke(c.String("instance"), c.String("reason"), by, key)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(c.App.Writer, "revoked %s in commit %s (hive.json signed by %s)\n", c.String("instance"), commit.String()[:12], by)
-			return nil
+			return configChange(c, "revoked "+c.String("instance")+" in commit %s (hive.json signed by %s)",
+				func(s *registry.Store, by string, key *signing.PrivateKey) (plumbing.Hash, error) {
+					return s.Revoke(c.String("instance"), c.String("reason"), by, key)
+				})
 		},
 	}
 }
@@ -209,23 +198,33 @@ func keyRegistrationCommand() *cli.Command {
 			if c.NArg() != 1 || (mode != registry.RegistrationOpen && mode != registry.RegistrationMaintainers) {
 				return usagef("registration takes open or maintainers")
 			}
-			s, err := openStore(c)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			by, key, err := maintainerKey(c, s)
-			if err != nil {
-				return err
-			}
-			commit, err := s.SetRegistration(mode, by, key)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(c.App.Writer, "registration is %s from commit %s on (hive.json signed by %s)\n", mode, commit.String()[:12], by)
-			return nil
+			return configChange(c, "registration is "+mode+" from commit %s on (hive.json signed by %s)",
+				func(s *registry.Store, by string, key *signing.PrivateKey) (plumbing.Hash, error) {
+					return s.SetRegistration(mode, by, key)
+				})
 		},
 	}
+}
+
+// configChange opens the hive, makes a change of hive.json signed by the
+// maintainer maintainerKey picks, and says so with done (the commit and
+// the maintainer filled in).
+func configChange(c *cli.Context, done string, change func(s *registry.Store, by string, key *signing.PrivateKey) (plumbing.Hash, error)) error {
+	s, err := openStore(c)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	by, key, err := maintainerKey(c, s)
+	if err != nil {
+		return err
+	}
+	commit, err := change(s, by, key)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, done+"\n", commit.String()[:12], by)
+	return nil
 }
 
 // addKey registers a key: approved by --by, or by the instance itself when
