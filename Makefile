@@ -18,7 +18,7 @@ test:
 # Go benchmarks, then the scale run (hives of 1k, 10k and 100k traces, kept
 # in .bench/ between runs) that writes .bench/scale.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2x ./schema ./signing ./registry
+	$(GO) test -run '^$$' -bench . -benchtime 2x ./schema ./signing ./registry ./trust
 	$(GO) run ./fixtures/cmd/hive-scale -sizes 1000,10000,100000 -out .bench
 
 demo: build
