@@ -21,6 +21,9 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/storage"
 	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/hive-dev/hive/gitfmt"
+	"github.com/hive-dev/hive/schema"
 )
 
 // entry is one name in a git tree.
@@ -490,7 +493,8 @@ func (e *sizeError) Error() string {
 
 // parseTree parses raw tree bytes strictly, taking ownership of b: modes
 // git knows, names that are non-empty and free of '/' and NUL, entries in
-// strictly increasing git order.
+// strictly increasing git order, no file and folder of one name, and each
+// entry as git fsck checks it (gitfmt.FsckTreeEntry).
 func parseTree(h plumbing.Hash, b []byte) (*tree, error) {
 	// One string for the whole tree, b itself (no one writes to b again):
 	// entry names are substrings of it, and no copy is made.
@@ -499,7 +503,39 @@ func parseTree(h plumbing.Hash, b []byte) (*tree, error) {
 	if err := t.parse(0, len(raw)); err != nil {
 		return nil, err
 	}
+	// Most trees hold only files (shards) or only folders: no file and
+	// folder can share a name there.
+	files, dirs := false, false
+	for k := 0; k < t.len() && !(files && dirs); k++ {
+		d := t.raw[t.start(k)] == '4'
+		files, dirs = files || !d, dirs || d
+	}
+	if files && dirs {
+		if err := t.dirFileDup(0, t.len()); err != nil {
+			return nil, err
+		}
+	}
 	return t, nil
+}
+
+// dirFileDup refuses entries lo to hi that share their name with another
+// entry of the tree: git sorts a folder's name as if it ended in '/', so a
+// file and a folder of one name need not be neighbours ("a", "a.b", "a/").
+func (t *tree) dirFileDup(lo, hi int) error {
+	for k := lo; k < hi; k++ {
+		e := t.at(k)
+		other := entry{name: e.name, mode: filemode.Dir}
+		if e.isTree() {
+			other.mode = filemode.Regular
+		}
+		i := sort.Search(t.len(), func(i int) bool { return !gitLess(t.at(i), other) })
+		if i < t.len() {
+			if x := t.at(i); x.name == e.name && x.isTree() == other.isTree() {
+				return fmt.Errorf("tree %s: %v (%s)", t.hash, gitfmt.FsckTreeOrder(uint32(e.mode), e.name, uint32(x.mode), x.name), strconv.Quote(e.name))
+			}
+		}
+	}
+	return nil
 }
 
 // parse appends the ends of the entries in raw[from:to] to t, checking
@@ -520,7 +556,7 @@ func (t *tree) parse(from, to int) error {
 			}
 			m = m<<3 | uint64(c-'0')
 		}
-		if j == i || j == len(raw) || raw[i] == '0' {
+		if j == i || j == len(raw) {
 			return fmt.Errorf("tree %s: malformed entry", h)
 		}
 		nul := strings.IndexByte(raw[j+1:], 0)
@@ -528,8 +564,10 @@ func (t *tree) parse(from, to int) error {
 			return fmt.Errorf("tree %s: malformed entry", h)
 		}
 		name := raw[j+1 : j+1+nul]
-		if name == "." || name == ".." || strings.IndexByte(name, '/') >= 0 {
-			return fmt.Errorf("tree %s: malformed name %s", h, strconv.Quote(name))
+		// git's own checks: a zero-padded mode, names such as ".", "..",
+		// ".git" or "a/b", the null id, ...
+		if err := gitfmt.FsckTreeEntry(raw[i:j], name, raw[j+1+nul+1:j+1+nul+21]); err != nil {
+			return fmt.Errorf("tree %s: entry %s: %v", h, schema.Quote(name, 70), err)
 		}
 		e := entry{name: name, mode: filemode.FileMode(m)}
 		if t.len() > 0 && !gitLess(prev, e) {
@@ -576,6 +614,11 @@ func parseTreeFrom(h plumbing.Hash, b []byte, old *tree) (*tree, error) {
 		t.ends = append(t.ends, end+shift)
 	}
 	if mid > 0 && mid < t.len() && !gitLess(t.at(mid-1), t.at(mid)) {
+		return parseTree(h, b)
+	}
+	// The entries kept from old were checked with old; a new one may
+	// share its name with any of them.
+	if err := t.dirFileDup(i, mid); err != nil {
 		return parseTree(h, b)
 	}
 	t.same = [2]int{i, len(old.ends) - j}

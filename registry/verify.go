@@ -14,6 +14,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
+	"github.com/hive-dev/hive/gitfmt"
 	"github.com/hive-dev/hive/schema"
 	"github.com/hive-dev/hive/signing"
 )
@@ -91,7 +92,7 @@ func (s *Store) Verify(head plumbing.Hash, opts VerifyOptions) (*Report, error) 
 		}
 		stops = append(stops, tips...)
 	}
-	v := &validator{s: s, report: r, limits: s.limits, commits: map[plumbing.Hash]*object.Commit{}}
+	v := &validator{s: s, report: r, limits: s.limits, commits: map[plumbing.Hash]*object.Commit{}, fsck: true}
 	commits, ok := v.walk(head, opts.Base, stops)
 	if ok {
 		v.check(commits, opts.Progress)
@@ -128,6 +129,9 @@ type validator struct {
 	// commits read by this verification, so that a parent the walk read is
 	// not read again when its child is checked. Used on one goroutine.
 	commits map[plumbing.Hash]*object.Commit
+	// fsck refuses commits that git fsck refuses (trees are checked as
+	// they are parsed).
+	fsck bool
 }
 
 func (v *validator) add(vs ...Violation) {
@@ -175,6 +179,11 @@ func (v *validator) readCommit(h plumbing.Hash) (*object.Commit, error) {
 	b, err := v.s.objs.read(plumbing.CommitObject, h, maxCommitSize)
 	if err != nil {
 		return nil, err
+	}
+	if v.fsck {
+		if err := gitfmt.FsckCommit(b); err != nil {
+			return nil, err
+		}
 	}
 	obj := &plumbing.MemoryObject{}
 	obj.SetType(plumbing.CommitObject)
