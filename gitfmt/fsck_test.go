@@ -185,6 +185,11 @@ func TestFsck(t *testing.T) {
 			if !slices.Equal(sorted(got), sorted(tt.want)) {
 				t.Errorf("Fsck(%q) = %v, want %v", tt.body, got, tt.want)
 			}
+			for _, id := range got {
+				if !slices.Contains(FsckIDs, id) {
+					t.Errorf("Fsck(%q) reports %s, which FsckIDs lacks", tt.body, id)
+				}
+			}
 		})
 	}
 }
@@ -497,4 +502,32 @@ func mustHex(s string) []byte {
 		panic(fmt.Sprint(err))
 	}
 	return b
+}
+
+// TestFsckDocumented checks that docs/format.md lists exactly the message
+// ids the checks report.
+func TestFsckDocumented(t *testing.T) {
+	b, err := os.ReadFile("../docs/format.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	start := strings.Index(doc, "### 7.8 Objects git fsck refuses")
+	end := strings.Index(doc[start:], "\nLeft out")
+	if start < 0 || end < 0 {
+		t.Fatal("docs/format.md has no table of fsck checks in §7.8")
+	}
+	var listed []FsckID
+	for _, line := range strings.Split(doc[start:start+end], "\n") {
+		if !strings.HasPrefix(line, "| `") {
+			continue
+		}
+		first := strings.Split(line, "|")[1]
+		for _, m := range regexp.MustCompile("`(\\w+)`").FindAllStringSubmatch(first, -1) {
+			listed = append(listed, FsckID(m[1]))
+		}
+	}
+	if !slices.Equal(sorted(listed), sorted(FsckIDs)) {
+		t.Errorf("docs/format.md §7.8 lists %v, the checks report %v", sorted(listed), sorted(FsckIDs))
+	}
 }
