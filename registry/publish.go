@@ -244,7 +244,7 @@ func (s *Store) CheckUpdate(u Update, main plumbing.Hash) (*Report, error) {
 	return refused(u, RulePathNotAllowed, fmt.Sprintf("only main and %s* may be pushed to a hive", strings.TrimPrefix(SubmitPrefix, "refs/heads/"))), nil
 }
 
-func refused(u Update, rule, msg string) *Report {
+func refused(u Update, rule Rule, msg string) *Report {
 	return &Report{Head: u.New, Violations: Violations{{Commit: u.New, Path: string(u.Ref), Rule: rule, Msg: msg}}}
 }
 

@@ -780,7 +780,7 @@ func sameEntry(a, b *entry) bool {
 // checkTrace checks one added trace: size, name, canonical schema-valid
 // content, thresholds, signature by its own instance's key, lineage.
 func (s *Store) checkTrace(rc *readerCache, j traceJob) []Violation {
-	fail := func(rule, format string, args ...any) []Violation {
+	fail := func(rule Rule, format string, args ...any) []Violation {
 		return []Violation{violationf(j.commit, j.path, rule, format, args...)}
 	}
 	b, err := rc.objs.read(plumbing.BlobObject, j.trace, schema.MaxTraceSize)
@@ -867,7 +867,7 @@ func (s *Store) checkTrace(rc *readerCache, j traceJob) []Violation {
 }
 
 // keyRule maps a key error to its rule code.
-func keyRule(err error) string {
+func keyRule(err error) Rule {
 	switch {
 	case errors.Is(err, signing.ErrKeyWeak):
 		return RuleKeyWeak

@@ -54,7 +54,7 @@ func replace(t *testing.T, s, old, new string) []byte {
 
 // content commits data as a trace at its own name with a valid signature by
 // instance a, as someone bypassing hive add would, expecting rule.
-func content(data func(t *testing.T) []byte, rule string) func(t *testing.T, h *testHive, f fixture) (plumbing.Hash, []want) {
+func content(data func(t *testing.T) []byte, rule Rule) func(t *testing.T, h *testHive, f fixture) (plumbing.Hash, []want) {
 	return func(t *testing.T, h *testHive, f fixture) (plumbing.Hash, []want) {
 		b := data(t)
 		c := h.commit(f.base, h.traceFiles(b, instA))
@@ -76,7 +76,7 @@ func pemOf(t *testing.T, pub any) []byte {
 }
 
 // keyAttack registers key bytes for instance c, expecting rule.
-func keyAttack(key func(t *testing.T) []byte, rule string) func(t *testing.T, h *testHive, f fixture) (plumbing.Hash, []want) {
+func keyAttack(key func(t *testing.T) []byte, rule Rule) func(t *testing.T, h *testHive, f fixture) (plumbing.Hash, []want) {
 	return func(t *testing.T, h *testHive, f fixture) (plumbing.Hash, []want) {
 		c := h.commit(f.base, map[string]*entry{KeyPath(instC): h.file(key(t))})
 		return c, []want{{c, KeyPath(instC), rule}}
@@ -783,7 +783,7 @@ func testAttack(t *testing.T, a attack, borrowed bool) {
 	}
 	// Every violation is an error with the commit, path and rule.
 	for _, v := range r.Violations {
-		if !strings.Contains(v.Error(), v.Rule) || (v.Path != "" && !strings.Contains(v.Error(), v.Path)) {
+		if !strings.Contains(v.Error(), string(v.Rule)) || (v.Path != "" && !strings.Contains(v.Error(), v.Path)) {
 			t.Errorf("Violation.Error() = %q, missing its path or rule", v.Error())
 		}
 		var got Violation
@@ -867,7 +867,7 @@ func TestVerifyRoot(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		files func(h *testHive) map[string]*entry
-		rule  string
+		rule  Rule
 		path  string
 	}{
 		{"extra file", func(h *testHive) map[string]*entry {
@@ -1074,11 +1074,11 @@ func TestAddRefused(t *testing.T) {
 		in   Input
 		msg  string
 	}{
-		{"invalid input", Input{"bad.json", []byte(`{"intent":"x"}`)}, schema.RuleSchema},
-		{"confidence", Input{"low.json", replace(t, seedTrace, "0.98", "0.5")}, schema.RuleThreshold},
-		{"unknown key", Input{"c.json", traceBytes(t, instC, "no key")}, RuleSigKeyUnknown},
+		{"invalid input", Input{"bad.json", []byte(`{"intent":"x"}`)}, string(schema.RuleSchema)},
+		{"confidence", Input{"low.json", replace(t, seedTrace, "0.98", "0.5")}, string(schema.RuleThreshold)},
+		{"unknown key", Input{"c.json", traceBytes(t, instC, "no key")}, string(RuleSigKeyUnknown)},
 		{"existing trace", Input{"again.json", f.t1Data}, "already in the hive"},
-		{"missing parent", Input{"orphan.json", traceBytes(t, instA, "orphan", schema.Digest([]byte("x")))}, RuleLineageMissing},
+		{"missing parent", Input{"orphan.json", traceBytes(t, instA, "orphan", schema.Digest([]byte("x")))}, string(RuleLineageMissing)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			added, err := h.s.Add([]Input{valid, tc.in}, testKeys(t))

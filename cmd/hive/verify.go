@@ -75,10 +75,10 @@ func rangeName(base, head plumbing.Hash) string {
 }
 
 type violationJSON struct {
-	Commit string `json:"commit"`
-	Path   string `json:"path"`
-	Rule   string `json:"rule"`
-	Msg    string `json:"message"`
+	Commit string        `json:"commit"`
+	Path   string        `json:"path"`
+	Rule   registry.Rule `json:"rule"`
+	Msg    string        `json:"message"`
 }
 
 func verifyJSON(r *registry.Report) any {
