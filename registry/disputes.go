@@ -99,7 +99,9 @@ func (s *Store) verifyRecord(root plumbing.Hash, instance string, cfg *Config, d
 func (v *validator) checkDisputes(c plumbing.Hash, parentRoot, root plumbing.Hash, cfg *Config, added map[string]*entry, deleted map[string]bool) []Violation {
 	s := v.s
 	var vs []Violation
-	bad := func(p string, rule Rule, format string, args ...any) { vs = append(vs, violationf(c, p, rule, format, args...)) }
+	bad := func(p string, rule Rule, format string, args ...any) {
+		vs = append(vs, violationf(c, p, rule, format, args...))
+	}
 	read := func(p string, e *entry) []byte {
 		b, err := s.objs.read(plumbing.BlobObject, e.hash, MaxRecordSize)
 		if err != nil {
