@@ -201,7 +201,8 @@ func mergeEntries(a, b span, fn func(x, y *entry) error) error {
 // TraceFiles reads the trace files ids from commit h's tree on all cores
 // and calls fn(i, data) for ids[i], from several goroutines at once: fn
 // must be safe for concurrent use. Each file is checked against its id
-// (a mismatch is an error wrapping ErrInvalid); nothing is parsed. An id
+// (a mismatch, or a file the tree names that cannot be read, is an error
+// wrapping ErrCorrupt); nothing is parsed. An id
 // not in the tree is an error wrapping ErrNotFound; fn may have been
 // called for other ids by then.
 func (s *Store) TraceFiles(h plumbing.Hash, ids []schema.ID, fn func(i int, data []byte) error) error {
@@ -249,11 +250,11 @@ func (s *Store) TraceFiles(h plumbing.Hash, ids []schema.ID, fn func(i int, data
 					}
 					b, err := rc.objs.read(plumbing.BlobObject, e.hash, schema.MaxTraceSize)
 					if err != nil {
-						fail(fmt.Errorf("trace %s: %w", ids[j], err))
+						fail(fmt.Errorf("trace %s: %v: %w", ids[j], err, ErrCorrupt))
 						return
 					}
 					if schema.Digest(b) != ids[j] {
-						fail(fmt.Errorf("trace %s: %s: file's sha256 is %s: %w", ids[j], RuleTraceName, schema.Digest(b).Hex(), ErrInvalid))
+						fail(fmt.Errorf("trace %s: %s: file's sha256 is %s: %w", ids[j], RuleTraceName, schema.Digest(b).Hex(), ErrCorrupt))
 						return
 					}
 					if err := fn(j, b); err != nil {

@@ -106,27 +106,29 @@ func (s *Store) traceAt(trees *treeCache, root plumbing.Hash, id schema.ID) (*En
 	if !ok {
 		return nil, fmt.Errorf("trace %s: %w", id, ErrNotFound)
 	}
+	// What main's tree names but cannot be read, or is not what its name
+	// says, is corrupt: never "not found".
 	b, err := trees.objs.read(plumbing.BlobObject, e.hash, schema.MaxTraceSize)
 	if err != nil {
-		return nil, fmt.Errorf("trace %s: %w", id, err)
+		return nil, fmt.Errorf("trace %s: %v: %w", id, err, ErrCorrupt)
 	}
 	if schema.Digest(b) != id {
-		return nil, fmt.Errorf("trace %s: %s: file's sha256 is %s: %w", id, RuleTraceName, schema.Digest(b).Hex(), ErrInvalid)
+		return nil, fmt.Errorf("trace %s: %s: file's sha256 is %s: %w", id, RuleTraceName, schema.Digest(b).Hex(), ErrCorrupt)
 	}
 	t, err := schema.ParseCanonical(b)
 	if err != nil {
-		return nil, fmt.Errorf("trace %s: %w", id, err)
+		return nil, fmt.Errorf("trace %s: %v: %w", id, err, ErrCorrupt)
 	}
 	be, ok, err := trees.lookup(root, BundlePath(id))
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, fmt.Errorf("trace %s: %s: no bundle: %w", id, RuleBundleMissing, ErrInvalid)
+		return nil, fmt.Errorf("trace %s: %s: no bundle: %w", id, RuleBundleMissing, ErrCorrupt)
 	}
 	bb, err := trees.objs.read(plumbing.BlobObject, be.hash, signing.MaxBundleSize)
 	if err != nil {
-		return nil, fmt.Errorf("bundle of %s: %w", id, err)
+		return nil, fmt.Errorf("bundle of %s: %v: %w", id, err, ErrCorrupt)
 	}
 	return &Entry{ID: id, Data: b, Bundle: bb, Trace: t}, nil
 }

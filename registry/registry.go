@@ -29,15 +29,23 @@ import (
 // Branch is the branch a hive keeps its history on.
 const Branch = plumbing.ReferenceName("refs/heads/main")
 
+// Errors sort into schema's three kinds, which these are: missing
+// (ErrNotFound), stored data that cannot be trusted (ErrCorrupt), and
+// input that breaks a rule (ErrInvalid; every Violation and schema.Error
+// is one); the others say which rule or state.
 var (
 	// ErrNotFound reports a trace, key, commit or hive that does not exist.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = schema.ErrNotFound
+	// ErrCorrupt reports stored data that is there but damaged or hostile:
+	// a trace file whose hash is not its name, an object a tree names that
+	// cannot be read. It is never reported as ErrNotFound.
+	ErrCorrupt = schema.ErrCorrupt
+	// ErrInvalid reports input that breaks a rule of the format.
+	ErrInvalid = schema.ErrInvalid
 	// ErrExists reports a trace, key or hive that is already present.
 	ErrExists = errors.New("already exists")
 	// ErrConflict reports a lost compare-and-swap race on the branch.
 	ErrConflict = errors.New("branch moved during the update")
-	// ErrInvalid reports input that breaks a rule of the format.
-	ErrInvalid = errors.New("invalid")
 	// ErrUnauthorised reports a trace whose instance has no registered key,
 	// or a revoked one.
 	ErrUnauthorised = errors.New("instance not authorised")
