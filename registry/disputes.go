@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -67,14 +68,14 @@ func ParseResolution(b []byte) (*Resolution, error) { return schema.ParseResolut
 // instance in the tree root (a commit's parent state).
 func (s *Store) verifyRecord(root plumbing.Hash, instance string, cfg *Config, data []byte, bundleBlob plumbing.Hash) error {
 	if cfg.IsRevoked(instance) {
-		return fmt.Errorf("%s: the key of instance %s is revoked", RuleSigKeyRevoked, instance)
+		return ruleErrorf(RuleSigKeyRevoked, "the key of instance %s is revoked", instance)
 	}
 	ke, ok, err := s.trees.lookup(root, KeyPath(instance))
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return fmt.Errorf("%s: no key registered for instance %s", RuleSigKeyUnknown, instance)
+		return ruleErrorf(RuleSigKeyUnknown, "no key registered for instance %s", instance)
 	}
 	pub, err := s.key(&readerCache{objs: s.objs, trees: s.trees}, ke.hash)
 	if err != nil {
@@ -86,12 +87,17 @@ func (s *Store) verifyRecord(root plumbing.Hash, instance string, cfg *Config, d
 	}
 	b, err := signing.ParseBundle(bb)
 	if err != nil {
-		return fmt.Errorf("%s: %v", RuleSigBundleInvalid, err)
+		return ruleErrorf(RuleSigBundleInvalid, "%v", err)
 	}
 	if err := b.Verify(pub, data); err != nil {
-		return fmt.Errorf("%s: %v (instance %s)", RuleSigInvalid, err, instance)
+		return ruleErrorf(RuleSigInvalid, "%v (instance %s)", err, instance)
 	}
 	return nil
+}
+
+// ruleErrorf is a broken rule as an error (a *schema.Error).
+func ruleErrorf(rule Rule, format string, args ...any) error {
+	return &schema.Error{Rule: rule, Msg: fmt.Sprintf(format, args...)}
 }
 
 // checkDisputes checks the dispute records a commit adds, and every trace
@@ -231,10 +237,9 @@ func (v *validator) checkDisputes(c plumbing.Hash, parentRoot, root plumbing.Has
 
 // recordRule is the rule a record's signature check broke.
 func recordRule(err error) Rule {
-	for _, r := range []Rule{RuleSigKeyUnknown, RuleSigKeyRevoked, RuleSigBundleInvalid} {
-		if strings.HasPrefix(err.Error(), string(r)+":") {
-			return r
-		}
+	var e *schema.Error
+	if errors.As(err, &e) && (e.Rule == RuleSigKeyUnknown || e.Rule == RuleSigKeyRevoked || e.Rule == RuleSigBundleInvalid) {
+		return e.Rule
 	}
 	return RuleSigInvalid
 }
