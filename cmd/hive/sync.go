@@ -164,22 +164,15 @@ func pullCommand() *cli.Command {
 
 // subscribe imports the remote's skills that match --intent.
 func subscribe(c *cli.Context, s *registry.Store, r registry.Remote) error {
-	q := search.Tokens(c.String("intent"))
-	if len(q) == 0 {
+	match, err := search.Matcher(search.Subscription{Intent: c.String("intent"), Threshold: c.Float64("threshold"),
+		MinConfidence: c.Float64("min-confidence"), Instance: c.String("instance")})
+	if errors.Is(err, search.ErrNoWords) {
 		return usagef("--intent has no words to match")
 	}
-	th, minConf, inst := c.Float64("threshold"), c.Float64("min-confidence"), c.String("instance")
-	res, err := s.PullMatching(r, func(t *schema.Trace) (bool, string) {
-		switch score := search.Score(q, search.NewDoc(t)); {
-		case inst != "" && t.InstanceID != inst:
-			return false, "another instance"
-		case t.Confidence < minConf:
-			return false, fmt.Sprintf("confidence %g below %g", t.Confidence, minConf)
-		case score < th:
-			return false, fmt.Sprintf("similarity %.2f below %.2f", score, th)
-		}
-		return true, ""
-	})
+	if err != nil {
+		return err
+	}
+	res, err := s.PullMatching(r, match)
 	if err != nil {
 		return err
 	}
