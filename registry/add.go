@@ -14,6 +14,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/gofrs/flock"
 
+	"github.com/hive-dev/hive/internal/fault"
 	"github.com/hive-dev/hive/schema"
 	"github.com/hive-dev/hive/signing"
 )
@@ -104,7 +105,8 @@ func (s *Store) initCommit(raw []byte, name string) error {
 	if err := s.recordVerified(c); err != nil {
 		return err
 	}
-	return s.checkout(map[string][]byte{ConfigPath: raw})
+	s.moved(plumbing.ZeroHash, c, map[string][]byte{ConfigPath: raw}, []string{})
+	return nil
 }
 
 // lock serialises writers to one hive across processes.
@@ -121,6 +123,9 @@ func (s *Store) lock() (unlock func(), err error) {
 	if err := l.Lock(); err != nil {
 		return nil, fmt.Errorf("lock hive: %w", err)
 	}
+	// Under the lock no other hive writes: what a writer left half done
+	// is a crash's, and is repaired before this writer starts.
+	s.repair()
 	return func() { l.Unlock() }, nil
 }
 
@@ -315,7 +320,8 @@ func (s *Store) commitTracesLocked(todo []*pending, keys KeyFunc, perCommit int)
 	if err := s.commitRange(w, head, tip); err != nil {
 		return nil, err
 	}
-	return added, s.checkout(files)
+	s.moved(head, tip, files, []string{})
+	return added, nil
 }
 
 // commitRange makes new commits durable, gates them with the validator and
@@ -333,6 +339,7 @@ func (s *Store) commitRange(w *writer, head, tip plumbing.Hash) error {
 	if err := r.Err(); err != nil {
 		return fmt.Errorf("the new commits break the rules (a bug in hive): %w", err)
 	}
+	fault.Kill("before-ref")
 	return s.moveMain(head, tip)
 }
 
@@ -517,7 +524,8 @@ func (s *Store) addKeyLocked(instance string, pem []byte, pub *signing.PublicKey
 	if err := s.commitRange(w, head, c); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	return c, s.checkout(map[string][]byte{KeyPath(instance): pem})
+	s.moved(head, c, map[string][]byte{KeyPath(instance): pem}, []string{})
+	return c, nil
 }
 
 // ImportEach is Import for many independent submitters (the server's

@@ -396,10 +396,11 @@ func (s *Store) commitFiles(files map[string][]byte, remove []string, who, msg s
 	if err := s.commitRange(w, head, c); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	if err := s.removeWorkFiles(remove); err != nil {
-		return c, err
+	if remove == nil {
+		remove = []string{}
 	}
-	return c, s.checkout(files)
+	s.moved(head, c, files, remove)
+	return c, nil
 }
 
 // DisputeStatus is a dispute and what became of it.

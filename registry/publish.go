@@ -15,6 +15,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+
+	"github.com/hive-dev/hive/internal/fault"
 )
 
 // verifiedMain verifies main (from the record of verified tips onward) and
@@ -189,20 +191,33 @@ func Clone(url, dir string, progress func(done, total int), opts ...Option) (*St
 	if err := s.rememberRemote(r, incoming); err != nil {
 		return fail(err)
 	}
-	if gitBinary() != "" {
-		// The whole tree at once: git's checkout writes files and index
-		// natively, far faster than a file at a time.
-		cmd := exec.Command(gitBinary(), "--git-dir", gitDir, "--work-tree", abs, "checkout", "-q", "-f", "main")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return s, rep, &WorktreeError{fmt.Errorf("git checkout: %v: %s", err, strings.TrimSpace(string(out)))}
+	s.checkoutAll(incoming)
+	return s, rep, nil
+}
+
+// checkoutAll writes main's whole tree into a new clone's working tree and
+// index; a failure is a warning, as after any move of main.
+func (s *Store) checkoutAll(main plumbing.Hash) {
+	if gitBinary() == "" {
+		s.moved(plumbing.ZeroHash, main, nil, nil)
+		return
+	}
+	// The whole tree at once: git's checkout writes files and index
+	// natively, far faster than a file at a time.
+	cmd := exec.Command(gitBinary(), "--git-dir", s.gitDir, "--work-tree", s.workDir, "checkout", "-q", "-f", "main")
+	cmd.Env = gitEnv()
+	err := fault.Fail("worktree")
+	if err == nil {
+		if out, cerr := cmd.CombinedOutput(); cerr != nil {
+			err = fmt.Errorf("git checkout: %v: %s", cerr, strings.TrimSpace(string(out)))
 		}
-		return s, rep, nil
 	}
-	files, err := s.addedFiles(plumbing.ZeroHash, incoming)
+	if err == nil {
+		err = s.recordWorktree(main)
+	}
 	if err != nil {
-		return fail(err)
+		s.logger().Warn((&WorktreeError{err}).Error()+"; the next hive write brings it up to main (or run `git checkout -f main`)", "hive", s.workDir)
 	}
-	return s, rep, s.checkout(files)
 }
 
 // Update is one ref update a server is asked to make (a pre-receive line).

@@ -11,6 +11,7 @@ package registry
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,6 +66,7 @@ type Store struct {
 	memTips    []plumbing.Hash // the verified-tips record of in-memory storage
 	memLock    sync.Mutex      // the writers' lock of in-memory storage
 	alternates bool            // objects/info/alternates names folders outside gitDir
+	log        *slog.Logger    // repairs and warnings (WithLog); nil drops them
 }
 
 // Option changes how a Store is opened.

@@ -15,6 +15,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+
+	"github.com/hive-dev/hive/internal/fault"
 )
 
 var (
@@ -204,24 +206,16 @@ func (s *Store) Pull(r Remote, progress func(done, total int)) (*PullResult, err
 			return res, fmt.Errorf("the merge breaks the rules (a bug in hive): %w", mrep.Err())
 		}
 	}
-	files, removed, err := s.changedFiles(local, tip)
-	if err != nil {
-		return nil, err
-	}
+	fault.Kill("before-ref")
 	if err := s.moveMain(local, tip); err != nil {
 		return nil, err
 	}
-	if err := s.removeWorkFiles(removed); err != nil {
-		return res, err
-	}
 	res.New = tip
+	s.moved(local, tip, nil, nil)
 	if added, _, err := s.Changes(local, tip); err == nil {
 		res.Added = len(added)
 	}
-	if err := s.setRef(seenRef(r), incoming); err != nil {
-		return res, err
-	}
-	return res, s.checkout(files)
+	return res, s.setRef(seenRef(r), incoming)
 }
 
 // setRef points a ref of hive's own at h.
@@ -407,13 +401,6 @@ func hashOf(e *entry) plumbing.Hash {
 		return plumbing.ZeroHash
 	}
 	return e.hash
-}
-
-// addedFiles returns the files tip's tree adds to old's, with their bytes,
-// for the working tree.
-func (s *Store) addedFiles(old, tip plumbing.Hash) (map[string][]byte, error) {
-	files, _, err := s.changedFiles(old, tip)
-	return files, err
 }
 
 // changedFiles returns the files tip's tree adds to old's, with their

@@ -7,18 +7,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/format/index"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage"
 )
@@ -409,191 +406,6 @@ func (s *Store) moveMain(old, new plumbing.Hash) error {
 	}
 	renamed = true
 	return fsyncPath(filepath.Dir(p))
-}
-
-// WorktreeError reports that a commit was made but the working tree or
-// index could not be brought up to date with it.
-type WorktreeError struct{ Err error }
-
-func (e *WorktreeError) Error() string {
-	return "the commit is made, but the working tree was not updated: " + e.Err.Error()
-}
-func (e *WorktreeError) Unwrap() error { return e.Err }
-
-// checkout writes newly added files into the working tree and the index, when
-// HEAD is main. Only added files are written; nothing is overwritten that the
-// user changed, and no path is followed through a symbolic link.
-func (s *Store) checkout(files map[string][]byte) error {
-	if s.workDir == "" || len(files) == 0 {
-		return nil
-	}
-	head, err := s.st.Reference(plumbing.HEAD)
-	if err != nil || head.Type() != plumbing.SymbolicReference || head.Target() != Branch {
-		return nil // HEAD is elsewhere: leave the working tree alone
-	}
-	if git := gitBinary(); git != "" {
-		// git rewrites its index in C, and with core.splitIndex only the
-		// entries that changed: a hive of 100,000 traces has an index of
-		// 30 MB, which go-git decodes and encodes in about a second.
-		paths := make([]string, 0, len(files))
-		for p, b := range files {
-			if _, err := writeWorkFile(s.workDir, p, b); err != nil {
-				return &WorktreeError{err}
-			}
-			paths = append(paths, p)
-		}
-		sort.Strings(paths)
-		return s.gitUpdateIndex("--add", paths)
-	}
-	idx, err := s.st.Index()
-	if err != nil {
-		return &WorktreeError{fmt.Errorf("read index: %w", err)}
-	}
-	byName := make(map[string]int, len(idx.Entries))
-	for i, e := range idx.Entries {
-		byName[e.Name] = i
-	}
-	paths := make([]string, 0, len(files))
-	for p := range files {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
-	for _, p := range paths {
-		b := files[p]
-		fi, err := writeWorkFile(s.workDir, p, b)
-		if err != nil {
-			return &WorktreeError{err}
-		}
-		e := &index.Entry{Name: p, Mode: filemode.Regular, Hash: plumbing.ComputeHash(plumbing.BlobObject, b), Size: uint32(len(b)), ModifiedAt: fi.ModTime()}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			e.CreatedAt = time.Unix(st.Ctim.Unix())
-			e.Dev, e.Inode, e.UID, e.GID = uint32(st.Dev), uint32(st.Ino), st.Uid, st.Gid
-		}
-		if i, ok := byName[p]; ok {
-			idx.Entries[i] = e
-		} else {
-			idx.Entries = append(idx.Entries, e)
-		}
-	}
-	idx.Cache = nil // the cached trees no longer match: let git recompute them
-	if err := s.st.SetIndex(idx); err != nil {
-		return &WorktreeError{fmt.Errorf("write index: %w", err)}
-	}
-	return nil
-}
-
-// gitBinary is the git command, or "" where git is not installed.
-var gitBinary = sync.OnceValue(func() string {
-	p, err := exec.LookPath("git")
-	if err != nil {
-		return ""
-	}
-	return p
-})
-
-// gitUpdateIndex runs git update-index with the paths on its standard
-// input, in split-index mode so that a large index is not rewritten whole.
-func (s *Store) gitUpdateIndex(op string, paths []string) error {
-	cmd := exec.Command(gitBinary(), "-c", "core.splitIndex=true", "-c", "splitIndex.maxPercentChange=20",
-		"--git-dir", s.gitDir, "--work-tree", s.workDir, "update-index", op, "-z", "--stdin")
-	cmd.Stdin = strings.NewReader(strings.Join(paths, "\x00") + "\x00")
-	cmd.Env = gitEnv()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return &WorktreeError{fmt.Errorf("git update-index: %v: %s", err, strings.TrimSpace(string(out)))}
-	}
-	return nil
-}
-
-// gitEnv is the environment for git run on a hive: without the variables
-// that would point it at another index, object folder or quarantine than
-// the repository's own.
-func gitEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		switch k, _, _ := strings.Cut(kv, "="); k {
-		case "GIT_INDEX_FILE", "GIT_DIR", "GIT_WORK_TREE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_QUARANTINE_PATH":
-		default:
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
-// removeWorkFiles removes deleted files from the working tree and the
-// index, when HEAD is main.
-func (s *Store) removeWorkFiles(paths []string) error {
-	if s.workDir == "" || len(paths) == 0 {
-		return nil
-	}
-	head, err := s.st.Reference(plumbing.HEAD)
-	if err != nil || head.Type() != plumbing.SymbolicReference || head.Target() != Branch {
-		return nil
-	}
-	if gitBinary() != "" {
-		for _, p := range paths {
-			if err := os.Remove(filepath.Join(s.workDir, filepath.FromSlash(p))); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return &WorktreeError{err}
-			}
-		}
-		return s.gitUpdateIndex("--force-remove", paths)
-	}
-	idx, err := s.st.Index()
-	if err != nil {
-		return &WorktreeError{fmt.Errorf("read index: %w", err)}
-	}
-	gone := map[string]bool{}
-	for _, p := range paths {
-		gone[p] = true
-		if err := os.Remove(filepath.Join(s.workDir, filepath.FromSlash(p))); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return &WorktreeError{err}
-		}
-	}
-	kept := idx.Entries[:0]
-	for _, e := range idx.Entries {
-		if !gone[e.Name] {
-			kept = append(kept, e)
-		}
-	}
-	idx.Entries = kept
-	idx.Cache = nil
-	if err := s.st.SetIndex(idx); err != nil {
-		return &WorktreeError{fmt.Errorf("write index: %w", err)}
-	}
-	return nil
-}
-
-// writeWorkFile writes b at the slash path p under root, refusing to follow
-// symbolic links on the way.
-func writeWorkFile(root, p string, b []byte) (os.FileInfo, error) {
-	dir := root
-	parts := strings.Split(p, "/")
-	for _, part := range parts[:len(parts)-1] {
-		dir = filepath.Join(dir, part)
-		fi, err := os.Lstat(dir)
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-			if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-				return nil, err
-			}
-		case err != nil:
-			return nil, err
-		case !fi.IsDir():
-			return nil, fmt.Errorf("%s is not a directory", dir)
-		}
-	}
-	name := filepath.Join(dir, parts[len(parts)-1])
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if err := f.Close(); err != nil {
-		return nil, err
-	}
-	return os.Lstat(name)
 }
 
 func short(h plumbing.Hash) string { return h.String()[:12] }

@@ -73,7 +73,7 @@ func New(dir string, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	w, err := registry.Open(dir)
+	w, err := registry.Open(dir, registry.WithLog(opts.Log))
 	if err != nil {
 		return nil, err
 	}

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 
 	"github.com/go-git/go-git/v5"
@@ -18,9 +20,10 @@ import (
 
 var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON"}
 
-// openStore opens the hive named by --repo.
+// openStore opens the hive named by --repo; what the hive repairs on its
+// own, and warnings that fail nothing, go to stderr.
 func openStore(c *cli.Context) (*registry.Store, error) {
-	s, err := registry.Open(c.String("repo"))
+	s, err := registry.Open(c.String("repo"), registry.WithLog(slog.New(&stderrLog{w: c.App.ErrWriter})))
 	if errors.Is(err, registry.ErrNotFound) {
 		return nil, &hintError{err, "run `hive init DIR`, or pass --repo DIR"}
 	}
@@ -103,4 +106,21 @@ func resolveRev(s *registry.Store, rev string) (plumbing.Hash, error) {
 		return plumbing.ZeroHash, fmt.Errorf("revision %q: %v: %w", rev, err, registry.ErrNotFound)
 	}
 	return *h, nil
+}
+
+// stderrLog prints a store's log records as the CLI prints diagnostics:
+// "hive: warning: ..." and "hive: ...", without their attributes.
+type stderrLog struct{ w io.Writer }
+
+func (h *stderrLog) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
+func (h *stderrLog) WithAttrs([]slog.Attr) slog.Handler           { return h }
+func (h *stderrLog) WithGroup(string) slog.Handler                { return h }
+
+func (h *stderrLog) Handle(_ context.Context, r slog.Record) error {
+	prefix := "hive: "
+	if r.Level >= slog.LevelWarn {
+		prefix = "hive: warning: "
+	}
+	_, err := fmt.Fprintln(h.w, prefix+r.Message)
+	return err
 }
