@@ -3,6 +3,7 @@ package registry
 import (
 	"bytes"
 	"container/heap"
+	"context"
 	"fmt"
 	"runtime"
 	"sort"
@@ -206,6 +207,12 @@ func mergeEntries(a, b span, fn func(x, y *entry) error) error {
 // not in the tree is an error wrapping ErrNotFound; fn may have been
 // called for other ids by then.
 func (s *Store) TraceFiles(h plumbing.Hash, ids []schema.ID, fn func(i int, data []byte) error) error {
+	return s.TraceFilesContext(context.Background(), h, ids, fn)
+}
+
+// TraceFilesContext is TraceFiles that stops when ctx ends, with ctx's
+// error; fn may have been called for some ids by then.
+func (s *Store) TraceFilesContext(ctx context.Context, h plumbing.Hash, ids []schema.ID, fn func(i int, data []byte) error) error {
 	root, err := s.CommitTree(h)
 	if err != nil {
 		return err
@@ -231,6 +238,9 @@ func (s *Store) TraceFiles(h plumbing.Hash, ids []schema.ID, fn func(i int, data
 			rc := s.readerCache()
 			defer rc.close()
 			for {
+				if err := ctx.Err(); err != nil {
+					fail(err)
+				}
 				mu.Lock()
 				i := next
 				next += 64
@@ -283,6 +293,11 @@ type HistoryCommit struct {
 // Each non-merge commit carries the traces its tree adds to its parent's
 // (a merge adds nothing of its own: the validator refuses evil merges).
 func (s *Store) History() ([]HistoryCommit, error) {
+	return s.HistoryContext(context.Background())
+}
+
+// HistoryContext is History that stops when ctx ends, with ctx's error.
+func (s *Store) HistoryContext(ctx context.Context) ([]HistoryCommit, error) {
 	head, err := s.Head()
 	if err != nil {
 		return nil, err
@@ -297,6 +312,9 @@ func (s *Store) History() ([]HistoryCommit, error) {
 	nodes := map[plumbing.Hash]*node{}
 	stack := []plumbing.Hash{head}
 	for len(stack) > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		h := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		if _, ok := nodes[h]; ok {
@@ -328,6 +346,9 @@ func (s *Store) History() ([]HistoryCommit, error) {
 	heap.Init(&ready)
 	out := make([]HistoryCommit, 0, len(nodes))
 	for ready.Len() > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		h := heap.Pop(&ready).(plumbing.Hash)
 		n := nodes[h]
 		hc := HistoryCommit{Hash: h, Parents: n.parents}

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -21,12 +22,12 @@ import (
 
 // verifiedMain verifies main (from the record of verified tips onward) and
 // returns it.
-func (s *Store) verifiedMain() (plumbing.Hash, *Report, error) {
+func (s *Store) verifiedMain(ctx context.Context) (plumbing.Hash, *Report, error) {
 	head, err := s.Head()
 	if err != nil {
 		return plumbing.ZeroHash, nil, err
 	}
-	rep, err := s.Verify(head, VerifyOptions{})
+	rep, err := s.VerifyContext(ctx, head, VerifyOptions{})
 	if err != nil {
 		return head, nil, err
 	}
@@ -57,7 +58,7 @@ func (s *Store) push(r Remote, ref plumbing.ReferenceName, force bool, progress 
 // gate (a pre-receive hook, hive serve) may refuse it too; its reasons are
 // written to progress.
 func (s *Store) Push(r Remote, progress io.Writer) (plumbing.Hash, error) {
-	head, _, err := s.verifiedMain()
+	head, _, err := s.verifiedMain(context.Background())
 	if err != nil {
 		return head, err
 	}
@@ -90,11 +91,11 @@ type Submission struct {
 // Submit pushes the skills main has and the remote's main lacks to a branch
 // hive/<instance>/<first new trace>, for a pull request.
 func (s *Store) Submit(r Remote, progress io.Writer) (*Submission, error) {
-	head, _, err := s.verifiedMain()
+	head, _, err := s.verifiedMain(context.Background())
 	if err != nil {
 		return nil, err
 	}
-	theirs, err := s.fetch(r)
+	theirs, err := s.fetch(context.Background(), r)
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +138,12 @@ func (s *Store) Submit(r Remote, progress io.Writer) (*Submission, error) {
 // verifies the whole history, and only then sets main, the remote origin
 // and the working tree. A clone that does not verify leaves nothing behind.
 func Clone(url, dir string, progress func(done, total int), opts ...Option) (*Store, *Report, error) {
+	return CloneContext(context.Background(), url, dir, progress, opts...)
+}
+
+// CloneContext is Clone that stops when ctx ends, with ctx's error, and
+// leaves nothing behind, until main is about to be set.
+func CloneContext(ctx context.Context, url, dir string, progress func(done, total int), opts ...Option) (*Store, *Report, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, nil, err
@@ -171,11 +178,11 @@ func Clone(url, dir string, progress func(done, total int), opts ...Option) (*St
 		return fail(err)
 	}
 	r := Remote{Name: "origin", URL: url}
-	incoming, err := s.fetch(r)
+	incoming, err := s.fetch(ctx, r)
 	if err != nil {
 		return fail(err)
 	}
-	rep, err := s.Verify(incoming, VerifyOptions{Full: true, Progress: progress})
+	rep, err := s.VerifyContext(ctx, incoming, VerifyOptions{Full: true, Progress: progress})
 	if err != nil {
 		return fail(err)
 	}
@@ -185,6 +192,9 @@ func Clone(url, dir string, progress func(done, total int), opts ...Option) (*St
 		return nil, rep, fmt.Errorf("clone %s: %w", url, ErrRefused)
 	}
 	s.st.RemoveReference(incomingRef(r))
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
 	if err := s.moveMain(plumbing.ZeroHash, incoming); err != nil {
 		return fail(err)
 	}
@@ -234,6 +244,12 @@ const SubmitPrefix = "refs/heads/hive/"
 // verify on top of main; no other ref may change. main is this store's
 // current main.
 func (s *Store) CheckUpdate(u Update, main plumbing.Hash) (*Report, error) {
+	return s.CheckUpdateContext(context.Background(), u, main)
+}
+
+// CheckUpdateContext is CheckUpdate that stops when ctx ends, with ctx's
+// error.
+func (s *Store) CheckUpdateContext(ctx context.Context, u Update, main plumbing.Hash) (*Report, error) {
 	switch {
 	case u.Ref == Branch && u.New.IsZero():
 		return refused(u, RuleHistoryRewritten, "main may not be deleted"), nil
@@ -242,7 +258,7 @@ func (s *Store) CheckUpdate(u Update, main plumbing.Hash) (*Report, error) {
 		if u.Old.IsZero() {
 			opts = VerifyOptions{Full: true}
 		}
-		return s.Verify(u.New, opts)
+		return s.VerifyContext(ctx, u.New, opts)
 	case strings.HasPrefix(string(u.Ref), SubmitPrefix):
 		if u.New.IsZero() {
 			return &Report{}, nil // a submission branch may be deleted
@@ -254,7 +270,7 @@ func (s *Store) CheckUpdate(u Update, main plumbing.Hash) (*Report, error) {
 			}
 			opts = VerifyOptions{Known: []plumbing.Hash{main}}
 		}
-		return s.Verify(u.New, opts)
+		return s.VerifyContext(ctx, u.New, opts)
 	}
 	return refused(u, RulePathNotAllowed, fmt.Sprintf("only main and %s* may be pushed to a hive", strings.TrimPrefix(SubmitPrefix, "refs/heads/"))), nil
 }

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -222,6 +223,12 @@ func (s *Store) Config() (*Config, error) {
 // Introduced finds the commit on main's history that added each trace in
 // ids: the commit whose tree has the trace and whose first parent's does not.
 func (s *Store) Introduced(ids []schema.ID) (map[schema.ID]*object.Commit, error) {
+	return s.IntroducedContext(context.Background(), ids)
+}
+
+// IntroducedContext is Introduced that stops when ctx ends, with ctx's
+// error.
+func (s *Store) IntroducedContext(ctx context.Context, ids []schema.ID) (map[schema.ID]*object.Commit, error) {
 	head, err := s.Head()
 	if err != nil {
 		return nil, err
@@ -235,6 +242,9 @@ func (s *Store) Introduced(ids []schema.ID) (map[schema.ID]*object.Commit, error
 	seen := map[plumbing.Hash]bool{}
 	queue := []plumbing.Hash{head}
 	for len(queue) > 0 && len(out) < len(want) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		h := queue[0]
 		queue = queue[1:]
 		if seen[h] {

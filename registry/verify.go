@@ -2,6 +2,7 @@ package registry
 
 import (
 	"container/heap"
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
@@ -71,6 +72,12 @@ func (r *Report) Err() error {
 // from any tip recorded as verified, unless opts.Full). It returns an error
 // only when it could not do its job; broken rules are in the report.
 func (s *Store) Verify(head plumbing.Hash, opts VerifyOptions) (*Report, error) {
+	return s.VerifyContext(context.Background(), head, opts)
+}
+
+// VerifyContext is Verify that stops when ctx ends, with ctx's error and
+// no report.
+func (s *Store) VerifyContext(ctx context.Context, head plumbing.Hash, opts VerifyOptions) (*Report, error) {
 	r := &Report{Head: head, Base: opts.Base}
 	tips, err := s.verifiedTips()
 	if err != nil {
@@ -92,10 +99,13 @@ func (s *Store) Verify(head plumbing.Hash, opts VerifyOptions) (*Report, error) 
 		}
 		stops = append(stops, tips...)
 	}
-	v := &validator{s: s, report: r, limits: s.limits, commits: map[plumbing.Hash]*object.Commit{}, fsck: true}
+	v := &validator{s: s, ctx: ctx, report: r, limits: s.limits, commits: map[plumbing.Hash]*object.Commit{}, fsck: true}
 	commits, ok := v.walk(head, opts.Base, stops)
 	if ok {
 		v.check(commits, opts.Progress)
+	}
+	if err := v.stopped(); err != nil {
+		return nil, fmt.Errorf("verify %s: %w", short(head), err)
 	}
 	sort.SliceStable(r.Violations, func(i, j int) bool {
 		a, b := r.Violations[i], r.Violations[j]
@@ -122,6 +132,7 @@ func (s *Store) Verify(head plumbing.Hash, opts VerifyOptions) (*Report, error) 
 // validator is the state of one verification.
 type validator struct {
 	s      *Store
+	ctx    context.Context // nil: never stops
 	report *Report
 	limits Limits
 	order  map[plumbing.Hash]int
@@ -132,6 +143,14 @@ type validator struct {
 	// fsck refuses commits that git fsck refuses (trees are checked as
 	// they are parsed).
 	fsck bool
+}
+
+// stopped is the error of the validator's context once it has ended.
+func (v *validator) stopped() error {
+	if v.ctx == nil {
+		return nil
+	}
+	return v.ctx.Err()
 }
 
 func (v *validator) add(vs ...Violation) {
@@ -254,6 +273,9 @@ func (v *validator) walk(head, base plumbing.Hash, stops []plumbing.Hash) ([]*co
 	// given, head is known to descend from it: a verified tip between the
 	// two must not stop the walk before it reaches base.
 	for q.Len() > 0 && !(q.allFromBase() && (baseNode == nil || baseNode.flags&fromHead != 0)) {
+		if v.stopped() != nil {
+			return nil, false
+		}
 		n := heap.Pop(&q).(*commitNode)
 		n.queued = false
 		if n.flags&fromBase == 0 {
@@ -443,6 +465,9 @@ func (v *validator) check(commits []*commitNode, progress func(done, total int))
 				defer c.close()
 			}
 			for j := range jobs {
+				if v.stopped() != nil {
+					continue // drain: the walk stops too
+				}
 				if vs := v.s.checkTrace(c, j); len(vs) > 0 {
 					v.add(vs...)
 				}
@@ -451,6 +476,9 @@ func (v *validator) check(commits []*commitNode, progress func(done, total int))
 	}
 	traces := 0
 	for i := range commits {
+		if v.stopped() != nil {
+			break
+		}
 		n := commits[len(commits)-1-i]
 		if progress != nil {
 			progress(i, len(commits))

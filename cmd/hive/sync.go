@@ -85,7 +85,7 @@ func cloneCommand() *cli.Command {
 				dir = strings.TrimSuffix(filepath.Base(strings.TrimRight(url, "/")), ".git")
 			}
 			bar, done := progress(c, "verifying")
-			s, rep, err := registry.Clone(url, dir, bar)
+			s, rep, err := registry.CloneContext(c.Context, url, dir, bar)
 			done()
 			if errors.Is(err, registry.ErrRefused) {
 				printReport(c.App.Writer, rep)
@@ -132,7 +132,7 @@ func pullCommand() *cli.Command {
 				return subscribe(c, s, r)
 			}
 			bar, done := progress(c, "verifying")
-			res, err := s.Pull(r, bar)
+			res, err := s.PullContext(c.Context, r, bar)
 			done()
 			if errors.Is(err, registry.ErrRefused) {
 				printReport(c.App.Writer, res.Report)
@@ -172,7 +172,7 @@ func subscribe(c *cli.Context, s *registry.Store, r registry.Remote) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.PullMatching(r, match)
+	res, err := s.PullMatchingContext(c.Context, r, match)
 	if err != nil {
 		return err
 	}
@@ -357,7 +357,7 @@ func hookCommand() *cli.Command {
 					if len(f) != 4 || plumbing.NewHash(f[1]).IsZero() {
 						continue
 					}
-					rep, err := s.Verify(plumbing.NewHash(f[1]), registry.VerifyOptions{})
+					rep, err := s.VerifyContext(c.Context, plumbing.NewHash(f[1]), registry.VerifyOptions{})
 					if err != nil {
 						return err
 					}
@@ -383,7 +383,7 @@ func gate(c *cli.Context, s *registry.Store, main plumbing.Hash, in io.Reader) e
 			continue
 		}
 		u := registry.Update{Old: plumbing.NewHash(f[0]), New: plumbing.NewHash(f[1]), Ref: plumbing.ReferenceName(f[2])}
-		rep, err := s.CheckUpdate(u, main)
+		rep, err := s.CheckUpdateContext(c.Context, u, main)
 		if err != nil {
 			return err
 		}

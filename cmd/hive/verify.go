@@ -37,7 +37,7 @@ func verifyCommand() *cli.Command {
 					return err
 				}
 			}
-			r, err := s.Verify(head, registry.VerifyOptions{Base: base, Full: c.Bool("full")})
+			r, err := s.VerifyContext(c.Context, head, registry.VerifyOptions{Base: base, Full: c.Bool("full")})
 			if err != nil {
 				return err
 			}
