@@ -11,8 +11,8 @@ import (
 	"github.com/hive-dev/hive/schema"
 )
 
-// ErrNotFound reports a trace the source does not have (schema.ErrNotFound).
-var ErrNotFound = schema.ErrNotFound
+// ErrNotFound reports a trace the source does not have.
+var ErrNotFound = errors.New("trace not found")
 
 // Node is one trace in the graph.
 type Node struct {

@@ -92,7 +92,7 @@ func (s *Store) LineageContext(ctx context.Context) (*LineageSource, error) {
 func (l *LineageSource) Node(id schema.ID) (lineage.Node, error) {
 	n, ok := l.nodes[id]
 	if !ok {
-		return lineage.Node{}, fmt.Errorf("%s: %w", id, lineage.ErrNotFound)
+		return lineage.Node{}, fmt.Errorf("%s: %w (%w)", id, lineage.ErrNotFound, ErrNotFound)
 	}
 	return n, nil
 }

@@ -55,7 +55,7 @@ func (s *Store) PullMatchingContext(ctx context.Context, r Remote, match Match) 
 	if err != nil {
 		return nil, err
 	}
-	defer s.st.RemoveReference(incomingRef(r))
+	defer s.db.DeleteRef(incomingRef(r))
 	res := &SubscribeResult{Remote: r}
 	v := &validator{s: s}
 	ic, err := v.readCommit(incoming)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,20 +36,6 @@ import (
 // A failure to update them after main moved is a warning: the commit
 // stands, and the next write repairs them.
 
-// WithLog sets the logger that hears what the store repaired on its own
-// (a stale lock removed, a working tree brought up to main) and warnings
-// that do not fail a write (a working tree left behind). By default they
-// are dropped.
-func WithLog(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
-
-// logger is the store's logger, or one that drops everything.
-func (s *Store) logger() *slog.Logger {
-	if s.log == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return s.log
-}
-
 // WorktreeError reports that a commit was made but the working tree or
 // index could not be brought up to date with it.
 type WorktreeError struct{ Err error }
@@ -61,15 +46,16 @@ func (e *WorktreeError) Error() string {
 func (e *WorktreeError) Unwrap() error { return e.Err }
 
 // worktreePath records the commit the index and working tree reflect.
-func (s *Store) worktreePath() string { return filepath.Join(s.gitDir, "hive", "worktree") }
+// A linked worktree has its own index, and its own record.
+func (s *Store) worktreePath() string { return filepath.Join(s.wtDir, "hive", "worktree") }
 
 // headIsMain reports whether there is a working tree that follows main.
 func (s *Store) headIsMain() bool {
 	if s.workDir == "" {
 		return false
 	}
-	head, err := s.st.Reference(plumbing.HEAD)
-	return err == nil && head.Type() == plumbing.SymbolicReference && head.Target() == Branch
+	target, err := s.db.SymRef(plumbing.HEAD)
+	return err == nil && target == Branch
 }
 
 // worktreeAt reads the record: the commit the index and working tree
@@ -104,8 +90,7 @@ func (s *Store) recordWorktree(h plumbing.Hash) error {
 func (s *Store) moved(old, new plumbing.Hash, files map[string][]byte, removed []string) {
 	fault.Kill("after-ref")
 	if err := s.updateWorktree(old, new, files, removed); err != nil {
-		s.logger().Warn(err.Error()+"; the next hive write brings it up to main (or run `git checkout -f main`)",
-			"hive", s.workDir, "main", new.String())
+		s.tell("warning: " + err.Error() + "; the next hive write brings it up to main (or run `git checkout -f main`)")
 	}
 }
 
@@ -189,7 +174,7 @@ func (s *Store) applyWorktree(files map[string][]byte, removed []string) error {
 		b, fi := files[p], written[p]
 		e := &index.Entry{Name: p, Mode: filemode.Regular, Hash: plumbing.ComputeHash(plumbing.BlobObject, b),
 			Size: uint32(len(b)), ModifiedAt: fi.ModTime(), CreatedAt: fi.ModTime()}
-		fillStat(e, fi)
+		statEntry(e, fi)
 		if i, ok := byName[p]; ok {
 			idx.Entries[i] = e
 		} else {
@@ -208,11 +193,6 @@ func (s *Store) applyWorktree(files map[string][]byte, removed []string) error {
 // were left by writers that died.
 const tmpMaxAge = time.Hour
 
-// staleLockAge is how old an index.lock must be, and how long it must stay
-// unchanged, before hive takes it for a leftover: git holds it while it
-// writes the index, a moment.
-const staleLockAge = 5 * time.Second
-
 // repair brings back what a crashed writer left: it runs when a hive is
 // opened for writing, under the writers' lock, and tells the log what it
 // did. A repair that fails is a warning, not a reason to refuse the write.
@@ -220,12 +200,11 @@ func (s *Store) repair() {
 	if s.gitDir == "" {
 		return
 	}
-	log := s.logger()
-	s.removeStaleTemps(log)
+	s.removeStaleTemps()
 	if !s.headIsMain() {
 		return
 	}
-	s.recoverIndexLock(log)
+	s.recoverIndexLock()
 	main, err := s.Head()
 	if err != nil {
 		return
@@ -238,13 +217,13 @@ func (s *Store) repair() {
 		files, removed, err := s.changedFiles(at, main)
 		if err == nil {
 			if err := s.applyWorktree(files, removed); err != nil {
-				log.Warn("the working tree is behind main, and could not be brought up to it: "+err.Error(), "hive", s.workDir)
+				s.tell("warning: the working tree is behind main, and could not be brought up to it: " + err.Error())
 				return
 			}
-			log.Info("brought the index and working tree up to main: a writer had stopped after moving it",
-				"hive", s.workDir, "from", at.String(), "main", main.String(), "written", len(files), "removed", len(removed))
+			s.tell(fmt.Sprintf("brought the index and working tree up to main (%s, from %s: %d files written, %d removed): a writer had stopped after moving main",
+				short(main), short(at), len(files), len(removed)))
 			if err := s.recordWorktree(main); err != nil {
-				log.Warn("record the working tree's commit: "+err.Error(), "hive", s.workDir)
+				s.tell("warning: record the working tree's commit: " + err.Error())
 			}
 			return
 		}
@@ -252,15 +231,14 @@ func (s *Store) repair() {
 	}
 	n, err := s.catchUpIndex(main)
 	if err != nil {
-		log.Warn("could not compare the index with main: "+err.Error(), "hive", s.workDir)
+		s.tell("warning: could not compare the index with main: " + err.Error())
 		return
 	}
 	if n > 0 {
-		log.Info("brought the index and working tree up to main: they lacked files main has",
-			"hive", s.workDir, "main", main.String(), "written", n)
+		s.tell(fmt.Sprintf("brought the index and working tree up to main (%s: %d files written): they lacked files main has", short(main), n))
 	}
 	if err := s.recordWorktree(main); err != nil {
-		log.Warn("record the working tree's commit: "+err.Error(), "hive", s.workDir)
+		s.tell("warning: record the working tree's commit: " + err.Error())
 	}
 }
 
@@ -272,7 +250,7 @@ func (s *Store) catchUpIndex(main plumbing.Hash) (int, error) {
 	if gitBinary() == "" {
 		return 0, nil
 	}
-	cmd := exec.Command(gitBinary(), "--git-dir", s.gitDir, "--work-tree", s.workDir,
+	cmd := exec.Command(gitBinary(), "--git-dir", s.wtDir, "--work-tree", s.workDir,
 		"diff-index", "--cached", "--no-renames", "-z", "--name-status", main.String())
 	cmd.Env = gitEnv()
 	var stderr bytes.Buffer
@@ -318,9 +296,10 @@ func (s *Store) catchUpIndex(main plumbing.Hash) (int, error) {
 // hive runs git on the index only under the writers' lock, which this
 // process holds; a plain git command may hold the index's lock meanwhile,
 // but only while it writes the index, a moment. A lock that nobody has
-// written for staleLockAge is a leftover; a younger one is waited for.
-func (s *Store) recoverIndexLock(log *slog.Logger) {
-	lock := filepath.Join(s.gitDir, "index.lock")
+// written for staleLockAge (as for main's lock) is a leftover; a younger
+// one is waited for.
+func (s *Store) recoverIndexLock() {
+	lock := filepath.Join(s.wtDir, "index.lock")
 	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
 		fi, err := os.Lstat(lock)
 		if err != nil {
@@ -328,15 +307,14 @@ func (s *Store) recoverIndexLock(log *slog.Logger) {
 		}
 		if age := time.Since(fi.ModTime()); age >= staleLockAge {
 			if err := os.Remove(lock); err != nil && !errors.Is(err, os.ErrNotExist) {
-				log.Warn("remove a stale .git/index.lock: "+err.Error(), "hive", s.workDir)
+				s.tell("warning: remove a stale .git/index.lock: " + err.Error())
 				return
 			}
-			log.Warn("removed a stale .git/index.lock, left by a git that stopped while it wrote the index",
-				"hive", s.workDir, "age", age.Round(time.Second).String())
+			s.tell(fmt.Sprintf("removed a stale .git/index.lock, left %s ago by a git that stopped while it wrote the index", age.Round(time.Second)))
 			return
 		}
 		if time.Since(start) > 2*staleLockAge {
-			log.Warn(".git/index.lock is held: the working tree may stay behind main until it is released", "hive", s.workDir)
+			s.tell("warning: .git/index.lock is held: the working tree may stay behind main until it is released")
 			return
 		}
 	}
@@ -345,7 +323,7 @@ func (s *Store) recoverIndexLock(log *slog.Logger) {
 // removeStaleTemps removes temporary files under .git/hive (of the
 // verified-tips record, the search index, the working tree record) that
 // no live writer can still be writing.
-func (s *Store) removeStaleTemps(log *slog.Logger) {
+func (s *Store) removeStaleTemps() {
 	root := filepath.Join(s.gitDir, "hive")
 	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.Contains(d.Name(), ".tmp-") {
@@ -356,7 +334,7 @@ func (s *Store) removeStaleTemps(log *slog.Logger) {
 			return nil
 		}
 		if err := os.Remove(p); err == nil {
-			log.Info("removed a temporary file a writer left", "file", p, "age", time.Since(fi.ModTime()).Round(time.Minute).String())
+			s.tell(fmt.Sprintf("removed %s, left %s ago by a writer that is no longer running", p, time.Since(fi.ModTime()).Round(time.Minute)))
 		}
 		return nil
 	})
@@ -375,7 +353,7 @@ var gitBinary = sync.OnceValue(func() string {
 // input, in split-index mode so that a large index is not rewritten whole.
 func (s *Store) gitUpdateIndex(op string, paths []string) error {
 	cmd := exec.Command(gitBinary(), "-c", "core.splitIndex=true", "-c", "splitIndex.maxPercentChange=20",
-		"--git-dir", s.gitDir, "--work-tree", s.workDir, "update-index", op, "-z", "--stdin")
+		"--git-dir", s.wtDir, "--work-tree", s.workDir, "update-index", op, "-z", "--stdin")
 	cmd.Stdin = strings.NewReader(strings.Join(paths, "\x00") + "\x00")
 	cmd.Env = gitEnv()
 	if out, err := cmd.CombinedOutput(); err != nil {

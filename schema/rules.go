@@ -82,18 +82,9 @@ var ValidatorRules = []Rule{
 	RuleRemovalUnresolved, RuleTraceRemoved,
 }
 
-// The kinds of error every package of the module sorts its errors into,
-// for errors.Is: what was asked for is not there; what is stored is
-// damaged or hostile; what was given breaks a rule of the format.
-var (
-	// ErrNotFound reports a trace, key, record, commit or hive that does not
-	// exist.
-	ErrNotFound = errors.New("not found")
-	// ErrCorrupt reports stored data that is there but cannot be trusted:
-	// an object that does not parse or is not what its name says, a file
-	// whose hash is not its name. Never reported as ErrNotFound.
-	ErrCorrupt = errors.New("corrupt")
-	// ErrInvalid reports input that breaks a rule of the format; an *Error
-	// (and the registry's violations) is one, with its Rule.
-	ErrInvalid = errors.New("invalid")
-)
+// ErrInvalid reports input that breaks a rule of the format: every *Error
+// is one, with its Rule, and so are the registry's violations. With the
+// registry's ErrNotFound (missing) and ErrCorrupt (stored data that cannot
+// be trusted), it is one of the three kinds every error of the module is
+// sorted into.
+var ErrInvalid = errors.New("invalid")

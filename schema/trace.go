@@ -2,8 +2,8 @@
 // parsers: the trace (its Go type, the embedded JSON Schema (2020-12), RFC
 // 8785 canonical form and trace ids), hive.json (Config), the dispute
 // records (Dispute, Resolution, Tombstone) and the federation_trace_v1
-// envelope; and the format's rule codes (Rule) and kinds of error
-// (ErrNotFound, ErrCorrupt, ErrInvalid).
+// envelope; and the format's rule codes (Rule), each broken rule an *Error
+// that is ErrInvalid.
 //
 // A trace file holds exactly the RFC 8785 canonical bytes of a trace; its id
 // is the sha256 of those bytes. The result field is code other agents run,

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 
-	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/urfave/cli/v2"
 
@@ -23,7 +20,7 @@ var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON"}
 // openStore opens the hive named by --repo; what the hive repairs on its
 // own, and warnings that fail nothing, go to stderr.
 func openStore(c *cli.Context) (*registry.Store, error) {
-	s, err := registry.Open(c.String("repo"), registry.WithLog(slog.New(&stderrLog{w: c.App.ErrWriter})))
+	s, err := registry.Open(c.String("repo"), registry.WithNotify(func(msg string) { fmt.Fprintf(c.App.ErrWriter, "hive: %s\n", msg) }))
 	if errors.Is(err, registry.ErrNotFound) {
 		return nil, &hintError{err, "run `hive init DIR`, or pass --repo DIR"}
 	}
@@ -97,30 +94,5 @@ func readInput(c *cli.Context, name string, max int64) ([]byte, error) {
 
 // resolveRev turns a revision (a ref, a hash, HEAD~2...) into a commit.
 func resolveRev(s *registry.Store, rev string) (plumbing.Hash, error) {
-	repo, err := git.Open(s.Storer(), nil)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	h, err := repo.ResolveRevision(plumbing.Revision(rev))
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("revision %q: %v: %w", rev, err, registry.ErrNotFound)
-	}
-	return *h, nil
-}
-
-// stderrLog prints a store's log records as the CLI prints diagnostics:
-// "hive: warning: ..." and "hive: ...", without their attributes.
-type stderrLog struct{ w io.Writer }
-
-func (h *stderrLog) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
-func (h *stderrLog) WithAttrs([]slog.Attr) slog.Handler           { return h }
-func (h *stderrLog) WithGroup(string) slog.Handler                { return h }
-
-func (h *stderrLog) Handle(_ context.Context, r slog.Record) error {
-	prefix := "hive: "
-	if r.Level >= slog.LevelWarn {
-		prefix = "hive: warning: "
-	}
-	_, err := fmt.Fprintln(h.w, prefix+r.Message)
-	return err
+	return s.ResolveRevision(rev)
 }
