@@ -445,7 +445,8 @@ func (v *validator) check(commits []*commitNode, progress func(done, total int))
 	// The walk runs up to a whole commit of 1,000 traces ahead of the
 	// workers: while it diffs the next commit (on one core), they check the
 	// last one's traces. With a queue of a few jobs the walk waited for
-	// them and they for it: a 100k full verification took 26 s, 15 s now.
+	// them and they for it (docs/performance.md, "Figures from code
+	// comments").
 	jobs := make(chan traceJob, 1024)
 	var wg sync.WaitGroup
 	// A short range (hive add's own commits, a small pull) is checked on one
