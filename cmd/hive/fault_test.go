@@ -74,6 +74,7 @@ func (e *env) indexAtMain(dir string) {
 // stands and the index and working tree lag behind it, which the next
 // write repairs.
 func TestFaultKilledWriters(t *testing.T) {
+	skipShort(t)
 	spec := fixtures.Spec{Instances: 1, Traces: 40}
 	g := fixtures.NewGenerator(spec)
 	for _, tc := range []struct {
@@ -158,6 +159,7 @@ func TestFaultKilledWriters(t *testing.T) {
 // files of dead writers are removed by the next write, which says so; a
 // fresh temporary file is left alone.
 func TestFaultLeftovers(t *testing.T) {
+	skipShort(t)
 	spec := fixtures.Spec{Instances: 1, Traces: 10}
 	g := fixtures.NewGenerator(spec)
 	e := newEnv(t, spec.Names()...)
@@ -206,6 +208,7 @@ func TestFaultLeftovers(t *testing.T) {
 // 201, the skill is on main, the log warns, and the next write brings the
 // working tree up to main.
 func TestFaultServeWorktree(t *testing.T) {
+	skipShort(t)
 	spec := fixtures.Spec{Instances: 1, Traces: 10}
 	g := fixtures.NewGenerator(spec)
 	e := newEnv(t, spec.Names()...)
@@ -258,4 +261,12 @@ func TestFaultServeWorktree(t *testing.T) {
 	}
 	e.run("--repo", "srv", "add", e.writeTraces("two.jsonl", g, 1, 2))
 	e.indexAtMain("srv")
+}
+
+// skipShort skips a test of many runs of the real binary in the developer
+// loop (go test -short); make test runs it.
+func skipShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the hive binary many times: make test runs it")
+	}
 }
