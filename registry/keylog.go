@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -46,7 +47,7 @@ type keyChange struct{ old, new plumbing.Hash }
 func (v *validator) checkKeyLog(c, parentRoot plumbing.Hash, cfg *Config, added map[string]*entry, newKeys map[string]plumbing.Hash, rotated map[string]keyChange) []Violation {
 	s := v.s
 	var vs []Violation
-	bad := func(p, rule, format string, args ...any) { vs = append(vs, violationf(c, p, rule, format, args...)) }
+	bad := func(p string, rule Rule, format string, args ...any) { vs = append(vs, violationf(c, p, rule, format, args...)) }
 	rc := &readerCache{objs: s.objs, trees: s.trees}
 	// signedBy checks a record's bundle with the key of signer, a
 	// maintainer in the parent state, or with own when the instance itself
@@ -64,9 +65,18 @@ func (v *validator) checkKeyLog(c, parentRoot plumbing.Hash, cfg *Config, added 
 		}
 		b, err := signing.ParseBundle(bb)
 		if err != nil {
-			return fmt.Errorf("%s: %v", RuleSigBundleInvalid, err)
+			return ruleErrorf(RuleSigBundleInvalid, "%v", err)
 		}
 		return b.Verify(own, data)
+	}
+	// authorityRule is the rule a signature check by signedBy broke: def,
+	// unless the bundle itself does not parse.
+	authorityRule := func(err error, def Rule) Rule {
+		var e *schema.Error
+		if errors.As(err, &e) && e.Rule == RuleSigBundleInvalid {
+			return RuleSigBundleInvalid
+		}
+		return def
 	}
 	record := func(p string, e *entry, kindBundle string) ([]byte, *entry) {
 		be, ok := added[recordBundlePath(p)]
@@ -131,11 +141,7 @@ func (v *validator) checkKeyLog(c, parentRoot plumbing.Hash, cfg *Config, added 
 				own = pub
 			}
 			if err := signedBy(a.Signer, own, b, be); err != nil {
-				rule := RuleKeyUnauthorised
-				if strings.HasPrefix(err.Error(), RuleSigBundleInvalid) {
-					rule = RuleSigBundleInvalid
-				}
-				bad(recordBundlePath(p), rule, "approval of %s: %v", inst, err)
+				bad(recordBundlePath(p), authorityRule(err, RuleKeyUnauthorised), "approval of %s: %v", inst, err)
 			}
 		}
 	}
@@ -206,11 +212,7 @@ func (v *validator) checkKeyLog(c, parentRoot plumbing.Hash, cfg *Config, added 
 			own = oldPub
 		}
 		if err := signedBy(r.Signer, own, b, be); err != nil {
-			rule := RuleKeyRotationUnauthorised
-			if strings.HasPrefix(err.Error(), RuleSigBundleInvalid) {
-				rule = RuleSigBundleInvalid
-			}
-			bad(recordBundlePath(p), rule, "rotation of %s: %v (signed by the key it retires, or by a maintainer)", inst, err)
+			bad(recordBundlePath(p), authorityRule(err, RuleKeyRotationUnauthorised), "rotation of %s: %v (signed by the key it retires, or by a maintainer)", inst, err)
 		}
 	}
 	return vs

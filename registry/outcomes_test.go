@@ -209,7 +209,7 @@ func TestReportOutcome(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.s.ImportOutcome(tampered); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), RuleSigInvalid) {
+	if _, err := h.s.ImportOutcome(tampered); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), string(RuleSigInvalid)) {
 		t.Errorf("ImportOutcome(tampered) = %v, want %s", err, RuleSigInvalid)
 	}
 	if _, err := h.s.ImportOutcome(e); err != nil {

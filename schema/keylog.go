@@ -33,7 +33,7 @@ func (r *KeyRotation) Marshal() ([]byte, error) {
 	if err := r.check(); err != nil {
 		return nil, err
 	}
-	return marshalRecord(r)
+	return MarshalRecord(r)
 }
 
 // ParseKeyRotation parses a key rotation record strictly, as ParseOutcome
@@ -41,7 +41,7 @@ func (r *KeyRotation) Marshal() ([]byte, error) {
 func ParseKeyRotation(b []byte) (*KeyRotation, error) {
 	var r KeyRotation
 	if err := decodeRecord(b, MaxKeyRecordSize, &r); err != nil {
-		return nil, fmt.Errorf("key rotation: %w", err)
+		return nil, newError(RuleKeyRotationInvalid, "", "key rotation: "+err.Error())
 	}
 	if err := r.check(); err != nil {
 		return nil, err
@@ -49,7 +49,15 @@ func ParseKeyRotation(b []byte) (*KeyRotation, error) {
 	return &r, nil
 }
 
+// check refuses a record that breaks a bound, as an *Error of its rule.
 func (r *KeyRotation) check() error {
+	if err := r.bounds(); err != nil {
+		return newError(RuleKeyRotationInvalid, "", err.Error())
+	}
+	return nil
+}
+
+func (r *KeyRotation) bounds() error {
 	if r.Kind != "key-rotation" {
 		return fmt.Errorf("key rotation: kind %s, want \"key-rotation\"", Quote(r.Kind, 20))
 	}
@@ -97,14 +105,14 @@ func (a *KeyApproval) Marshal() ([]byte, error) {
 	if err := a.check(); err != nil {
 		return nil, err
 	}
-	return marshalRecord(a)
+	return MarshalRecord(a)
 }
 
 // ParseKeyApproval parses a key approval record strictly.
 func ParseKeyApproval(b []byte) (*KeyApproval, error) {
 	var a KeyApproval
 	if err := decodeRecord(b, MaxKeyRecordSize, &a); err != nil {
-		return nil, fmt.Errorf("key approval: %w", err)
+		return nil, newError(RuleKeyApprovalInvalid, "", "key approval: "+err.Error())
 	}
 	if err := a.check(); err != nil {
 		return nil, err
@@ -112,7 +120,15 @@ func ParseKeyApproval(b []byte) (*KeyApproval, error) {
 	return &a, nil
 }
 
+// check refuses a record that breaks a bound, as an *Error of its rule.
 func (a *KeyApproval) check() error {
+	if err := a.bounds(); err != nil {
+		return newError(RuleKeyApprovalInvalid, "", err.Error())
+	}
+	return nil
+}
+
+func (a *KeyApproval) bounds() error {
 	if a.Kind != "key-approval" {
 		return fmt.Errorf("key approval: kind %s, want \"key-approval\"", Quote(a.Kind, 20))
 	}

@@ -1,9 +1,6 @@
 package schema
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"time"
@@ -43,7 +40,7 @@ func (o *Outcome) Marshal() ([]byte, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
-	return marshalRecord(o)
+	return MarshalRecord(o)
 }
 
 // ParseOutcome parses an outcome record strictly: at most MaxOutcomeSize
@@ -52,7 +49,7 @@ func (o *Outcome) Marshal() ([]byte, error) {
 func ParseOutcome(b []byte) (*Outcome, error) {
 	var o Outcome
 	if err := decodeRecord(b, MaxOutcomeSize, &o); err != nil {
-		return nil, fmt.Errorf("outcome: %w", err)
+		return nil, newError(RuleOutcomeInvalid, "", "outcome: "+err.Error())
 	}
 	if err := o.check(); err != nil {
 		return nil, err
@@ -60,7 +57,16 @@ func ParseOutcome(b []byte) (*Outcome, error) {
 	return &o, nil
 }
 
+// check refuses an outcome that breaks a bound, as an *Error of rule
+// outcome-invalid.
 func (o *Outcome) check() error {
+	if err := o.bounds(); err != nil {
+		return newError(RuleOutcomeInvalid, "", err.Error())
+	}
+	return nil
+}
+
+func (o *Outcome) bounds() error {
 	if o.Kind != "outcome" {
 		return fmt.Errorf("outcome: kind %s, want \"outcome\"", Quote(o.Kind, 20))
 	}
@@ -86,39 +92,15 @@ func (o *Outcome) check() error {
 
 // decodeRecord decodes a small signed record strictly into v: size first,
 // then canonical JSON (which also refuses duplicate keys, bad UTF-8, null
-// and unsafe numbers), unknown fields, and finally a re-encoding that must
-// give the same bytes (encoding/json matches names case-insensitively and
-// lets a missing field stand for its zero value).
+// and unsafe numbers), and exactly v's fields (decodeExact).
 func decodeRecord(b []byte, max int, v any) error {
 	if len(b) > max {
 		return fmt.Errorf("%d bytes, over the limit of %d", len(b), max)
 	}
-	canon, err := CanonicalJSON(b)
-	if err != nil {
+	if err := strictCanonical(b); err != nil {
 		return err
 	}
-	if !bytes.Equal(canon, b) {
-		return errors.New("not RFC 8785 canonical JSON")
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	again, err := marshalRecord(v)
-	if err != nil || !bytes.Equal(again, b) {
-		return errors.New("misspelt, missing, empty or extra fields")
-	}
-	return nil
-}
-
-// marshalRecord returns the canonical bytes of a record.
-func marshalRecord(v any) ([]byte, error) {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	return CanonicalJSON(raw)
+	return decodeExact(b, v)
 }
 
 // recordText checks free text of a record: 1 to max code points, the text

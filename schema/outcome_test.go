@@ -2,6 +2,7 @@ package schema
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -55,7 +56,7 @@ func TestRecordParsers(t *testing.T) {
 		{"newline in detail", "outcome", with(outcomeOK, `pytest: exit 0`, `pytest\nexit 0`), ""},
 		{"detail too long", "outcome", with(outcomeOK, `pytest: exit 0`, strings.Repeat("x", MaxOutcomeDetail+1)), "code points"},
 		{"oversize", "outcome", with(outcomeOK, `pytest: exit 0`, strings.Repeat("x", MaxOutcomeSize)), "over the limit"},
-		{"not json", "outcome", `nope`, "json"},
+		{"not json", "outcome", `nope`, "invalid literal"},
 		{"rotation", "rotation", rotationOK, ""},
 		{"rotation to the same key", "rotation", with(rotationOK, fpB, fpA), "retires"},
 		{"rotation sequence 0", "rotation", with(rotationOK, `"sequence":1`, `"sequence":0`), "sequence"},
@@ -77,6 +78,11 @@ func TestRecordParsers(t *testing.T) {
 				t.Fatalf("accepted %s", c.in)
 			case c.err != "" && c.err != "!" && (err == nil || !strings.Contains(err.Error(), c.err)):
 				t.Fatalf("error %v, want one containing %q", err, c.err)
+			}
+			if want := map[string]Rule{"outcome": RuleOutcomeInvalid, "rotation": RuleKeyRotationInvalid, "approval": RuleKeyApprovalInvalid}[c.kind]; err != nil {
+				if all := All(err); len(all) != 1 || all[0].Rule != want || !errors.Is(err, ErrInvalid) {
+					t.Errorf("refusal %v: want one *Error of rule %s", err, want)
+				}
 			}
 		})
 	}

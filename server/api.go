@@ -238,7 +238,7 @@ func (s *Server) getSkills(w http.ResponseWriter, r *http.Request) {
 				}
 				th = f
 			}
-			res, err := s.searchSkills(st, intent, th, limit, q.Get("instance"))
+			res, err := s.searchSkills(r.Context(), st, intent, th, limit, q.Get("instance"))
 			if err != nil {
 				return err
 			}
@@ -268,12 +268,12 @@ func (s *Server) getSkills(w http.ResponseWriter, r *http.Request) {
 // searchSkills ranks the skills on main by intent similarity, through the
 // search index (derived data under .git/hive, brought up to date with main
 // when main has moved).
-func (s *Server) searchSkills(st *registry.Store, intent string, th float64, limit int, instance string) ([]skillSummary, error) {
+func (s *Server) searchSkills(ctx context.Context, st *registry.Store, intent string, th float64, limit int, instance string) ([]skillSummary, error) {
 	ix, err := s.index(st)
 	if err != nil {
 		return nil, err
 	}
-	table, err := s.table(st)
+	table, err := s.table(ctx, st)
 	if err != nil {
 		return nil, err
 	}
@@ -316,7 +316,7 @@ func (s *Server) getSkill(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		intro, err := st.Introduced([]schema.ID{id})
+		intro, err := st.IntroducedContext(r.Context(), []schema.ID{id})
 		if err != nil {
 			return err
 		}
@@ -324,7 +324,7 @@ func (s *Server) getSkill(w http.ResponseWriter, r *http.Request) {
 		if c, ok := intro[id]; ok {
 			commit = c.Hash.String()
 		}
-		table, err := s.table(st)
+		table, err := s.table(r.Context(), st)
 		if err != nil {
 			return err
 		}
@@ -346,6 +346,9 @@ func (s *Server) read(w http.ResponseWriter, fn func(st *registry.Store) error) 
 	}
 	defer done()
 	if err := fn(st); err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return // the client went away: the work stopped, and no one reads an answer
+		}
 		s.opts.Log.Error("read", "err", err)
 		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
 	}
@@ -353,7 +356,7 @@ func (s *Server) read(w http.ResponseWriter, fn func(st *registry.Store) error) 
 
 // instances lists the registered instances with their standing, from the
 // reputation table of main (kept per main, not recomputed per request).
-func (s *Server) instances(st *registry.Store) ([]trust.Instance, error) {
+func (s *Server) instances(ctx context.Context, st *registry.Store) ([]trust.Instance, error) {
 	keys, err := st.Keys()
 	if err != nil {
 		return nil, err
@@ -362,7 +365,7 @@ func (s *Server) instances(st *registry.Store) ([]trust.Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	table, err := s.table(st)
+	table, err := s.table(ctx, st)
 	if err != nil {
 		return nil, err
 	}
@@ -372,7 +375,7 @@ func (s *Server) instances(st *registry.Store) ([]trust.Instance, error) {
 // getInstances lists the registered instances: keys, counts, reputation.
 func (s *Server) getInstances(w http.ResponseWriter, r *http.Request) {
 	s.read(w, func(st *registry.Store) error {
-		list, err := s.instances(st)
+		list, err := s.instances(r.Context(), st)
 		if err != nil {
 			return err
 		}
@@ -384,7 +387,7 @@ func (s *Server) getInstances(w http.ResponseWriter, r *http.Request) {
 // getInstance returns one instance with its key and reputation.
 func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) {
 	s.read(w, func(st *registry.Store) error {
-		list, err := s.instances(st)
+		list, err := s.instances(r.Context(), st)
 		if err != nil {
 			return err
 		}
@@ -413,7 +416,9 @@ func (s *Server) getDisputes(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// healthz answers whether the served main is readable.
+// healthz answers whether the served main is readable and the hive
+// writable (503 "unwritable" when a write would fail: a full disk, a
+// read-only folder).
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	st, done, err := s.reader()
 	if err != nil {
@@ -424,6 +429,10 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	head, err := st.Head()
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error(), nil)
+		return
+	}
+	if err := st.Writable(); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "unwritable", err.Error(), nil)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "main": head.String()})

@@ -91,7 +91,7 @@ func (s *Server) getOutcomes(w http.ResponseWriter, r *http.Request) {
 		if list == nil {
 			list = []*schema.Outcome{}
 		}
-		t, err := s.table(st)
+		t, err := s.table(r.Context(), st)
 		if err != nil {
 			return err
 		}
@@ -102,8 +102,11 @@ func (s *Server) getOutcomes(w http.ResponseWriter, r *http.Request) {
 
 // table returns the reputation table of main, recomputed when main moved
 // (incrementally: trust.Reputation keeps a ledger per main).
-func (s *Server) table(st *registry.Store) (*trust.Table, error) {
-	return perMain(&s.tableMu, &s.trust, st, trust.Reputation)
+func (s *Server) table(ctx context.Context, st *registry.Store) (*trust.Table, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err // the client went away: no work, no answer
+	}
+	return perMain(&s.tableMu, &s.trust, st, func(st *registry.Store) (*trust.Table, error) { return trust.ReputationContext(ctx, st) })
 }
 
 // perMain returns *slot when it reflects st's main, else what open makes of

@@ -40,7 +40,7 @@ func (s *Server) webIndex(w http.ResponseWriter, r *http.Request) {
 	intent := r.URL.Query().Get("intent")
 	var skills []skillSummary
 	if intent != "" {
-		skills, err = s.searchSkills(st, intent, search.DefaultThreshold, 100, "")
+		skills, err = s.searchSkills(r.Context(), st, intent, search.DefaultThreshold, 100, "")
 	} else {
 		for _, id := range ids[:min(len(ids), 100)] {
 			e, rerr := st.Trace(id)

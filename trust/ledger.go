@@ -2,6 +2,7 @@ package trust
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
@@ -86,13 +87,13 @@ type traceFacts struct {
 }
 
 // readFacts reads the author and quality of traces ids in commit h's tree.
-func readFacts(s *registry.Store, h plumbing.Hash, ids []schema.ID) (map[schema.ID]traceFacts, error) {
+func readFacts(ctx context.Context, s *registry.Store, h plumbing.Hash, ids []schema.ID) (map[schema.ID]traceFacts, error) {
 	out := make(map[schema.ID]traceFacts, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
 	got := make([]traceFacts, len(ids))
-	err := s.TraceFiles(h, ids, func(i int, data []byte) error {
+	err := s.TraceFilesContext(ctx, h, ids, func(i int, data []byte) error {
 		var t struct {
 			Confidence        float64 `json:"confidence"`
 			VerificationScore float64 `json:"verification_score"`
@@ -114,17 +115,17 @@ func readFacts(s *registry.Store, h plumbing.Hash, ids []schema.ID) (map[schema.
 }
 
 // update brings l from its commit to head: zero rebuilds from nothing.
-func (l *ledger) update(s *registry.Store, head plumbing.Hash) error {
+func (l *ledger) update(ctx context.Context, s *registry.Store, head plumbing.Hash) error {
 	from := l.commit
 	added, removed, err := s.Changes(from, head)
 	if err != nil {
 		return err
 	}
-	now, err := readFacts(s, head, added)
+	now, err := readFacts(ctx, s, head, added)
 	if err != nil {
 		return err
 	}
-	gone, err := readFacts(s, from, removed)
+	gone, err := readFacts(ctx, s, from, removed)
 	if err != nil {
 		return err
 	}
@@ -167,14 +168,14 @@ func (l *ledger) update(s *registry.Store, head plumbing.Hash) error {
 		}
 	}
 	if len(unknown) > 0 {
-		intro, err := s.Introduced(unknown)
+		intro, err := s.IntroducedContext(ctx, unknown)
 		if err != nil {
 			return err
 		}
 		for _, id := range unknown {
 			l.removed[id] = ""
 			if c, ok := intro[id]; ok {
-				if f, err := readFacts(s, c.Hash, []schema.ID{id}); err == nil {
+				if f, err := readFacts(ctx, s, c.Hash, []schema.ID{id}); err == nil {
 					l.removed[id] = f[id].author
 				}
 			}
@@ -203,7 +204,7 @@ func (l *ledger) update(s *registry.Store, head plumbing.Hash) error {
 		}
 	}
 	sort.Slice(need, func(i, j int) bool { return need[i] < need[j] })
-	more, err := readFacts(s, head, uniq(need))
+	more, err := readFacts(ctx, s, head, uniq(need))
 	if err != nil {
 		return err
 	}
@@ -222,13 +223,13 @@ func (l *ledger) update(s *registry.Store, head plumbing.Hash) error {
 		}
 	}
 	l.commit = head
-	return l.recluster(s, dirty)
+	return l.recluster(ctx, s, dirty)
 }
 
 // recluster names the near-duplicate classes of the traces of each dirty
 // group (similar.go); the others keep theirs, which depend on nothing but
 // their own traces.
-func (l *ledger) recluster(s *registry.Store, dirty map[group]bool) error {
+func (l *ledger) recluster(ctx context.Context, s *registry.Store, dirty map[group]bool) error {
 	if len(dirty) == 0 {
 		return nil
 	}
@@ -253,7 +254,7 @@ func (l *ledger) recluster(s *registry.Store, dirty map[group]bool) error {
 	}
 	sort.Slice(need, func(i, j int) bool { return need[i] < need[j] })
 	words := map[schema.ID]Words{}
-	if err := readWords(s, l.commit, uniq(need), words); err != nil {
+	if err := readWords(ctx, s, l.commit, uniq(need), words); err != nil {
 		return err
 	}
 	for _, ks := range members {
@@ -486,6 +487,12 @@ var fileLocks sync.Map
 // commit and main, or rebuilt from main; the file is written back when the
 // hive's folder is writable.
 func Reputation(s *registry.Store) (*Table, error) {
+	return ReputationContext(context.Background(), s)
+}
+
+// ReputationContext is Reputation that stops when ctx ends, with ctx's
+// error.
+func ReputationContext(ctx context.Context, s *registry.Store) (*Table, error) {
 	head, err := s.Head()
 	if err != nil {
 		return nil, err
@@ -512,12 +519,12 @@ func Reputation(s *registry.Store) (*Table, error) {
 			}
 		}
 	}
-	if err := l.update(s, head); err != nil {
-		if l.commit.IsZero() {
+	if err := l.update(ctx, s, head); err != nil {
+		if l.commit.IsZero() || ctx.Err() != nil {
 			return nil, err
 		}
 		// A ledger that cannot be brought up to date is rebuilt.
-		if l = newLedger(); l.update(s, head) != nil {
+		if l = newLedger(); l.update(ctx, s, head) != nil {
 			return nil, err
 		}
 	}
@@ -576,7 +583,7 @@ func Tables(s *registry.Store, commits []plumbing.Hash) ([]*Table, error) {
 				l = newLedger()
 			}
 		}
-		if err := l.update(s, c); err != nil {
+		if err := l.update(context.Background(), s, c); err != nil {
 			return nil, err
 		}
 		t, err := l.table(s)

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-git/go-git/v5/storage/memory"
-
 	"github.com/hive-dev/hive/fixtures"
 	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/schema"
@@ -17,7 +15,7 @@ import (
 // instances named.
 func memHive(t *testing.T, instances ...string) *registry.Store {
 	t.Helper()
-	s := registry.New(memory.NewStorage(), registry.WithClock(fixtures.Clock()))
+	s := registry.NewMemory(registry.WithClock(fixtures.Clock()))
 	if err := registry.InitStorage(s, "test", []string{maint}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package trust
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sort"
@@ -106,12 +107,12 @@ func cluster(ids []schema.ID, words map[schema.ID]Words) map[schema.ID]schema.ID
 }
 
 // readWords reads traces ids of commit and adds their words to into.
-func readWords(s *registry.Store, commit plumbing.Hash, ids []schema.ID, into map[schema.ID]Words) error {
+func readWords(ctx context.Context, s *registry.Store, commit plumbing.Hash, ids []schema.ID, into map[schema.ID]Words) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	got := make([]Words, len(ids))
-	err := s.TraceFiles(commit, ids, func(i int, data []byte) error {
+	err := s.TraceFilesContext(ctx, commit, ids, func(i int, data []byte) error {
 		t, err := schema.Parse(data)
 		if err != nil {
 			return fmt.Errorf("trace %s: %w", ids[i], err)
