@@ -47,7 +47,9 @@ type keyChange struct{ old, new plumbing.Hash }
 func (v *validator) checkKeyLog(c, parentRoot plumbing.Hash, cfg *Config, added map[string]*entry, newKeys map[string]plumbing.Hash, rotated map[string]keyChange) []Violation {
 	s := v.s
 	var vs []Violation
-	bad := func(p string, rule Rule, format string, args ...any) { vs = append(vs, violationf(c, p, rule, format, args...)) }
+	bad := func(p string, rule Rule, format string, args ...any) {
+		vs = append(vs, violationf(c, p, rule, format, args...))
+	}
 	rc := &readerCache{objs: s.objs, trees: s.trees}
 	// signedBy checks a record's bundle with the key of signer, a
 	// maintainer in the parent state, or with own when the instance itself

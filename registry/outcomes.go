@@ -99,7 +99,9 @@ func isRecordBundle(p string) bool {
 func (v *validator) checkOutcomes(c plumbing.Hash, parentRoot plumbing.Hash, cfg *Config, added map[string]*entry) []Violation {
 	s := v.s
 	var vs []Violation
-	bad := func(p string, rule Rule, format string, args ...any) { vs = append(vs, violationf(c, p, rule, format, args...)) }
+	bad := func(p string, rule Rule, format string, args ...any) {
+		vs = append(vs, violationf(c, p, rule, format, args...))
+	}
 	for p, e := range added {
 		switch kind, _ := classify(p); kind {
 		case kindOutcomeBundle:
