@@ -100,7 +100,8 @@ func New(dir string, opts Options) (*Server, error) {
 	if err := s.installHook(); err != nil {
 		return nil, err
 	}
-	// Build or update the search index now, not on the first query.
+	// Build or update the search index and the reputation table now, not
+	// on the first query.
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
@@ -111,6 +112,9 @@ func New(dir string, opts Options) (*Server, error) {
 		defer done()
 		if _, err := s.index(st); err != nil {
 			s.opts.Log.Warn("search index", "err", err)
+		}
+		if _, err := s.table(context.Background(), st); err != nil {
+			s.opts.Log.Warn("reputation", "err", err)
 		}
 	}()
 	return s, nil
