@@ -48,6 +48,7 @@ type Server struct {
 	writer  *registry.Store
 	metrics *metrics
 	bg      sync.WaitGroup // the index build started by New
+	bgStop  context.CancelFunc
 	indexMu sync.Mutex
 	idx     *search.Index // the search index, for the commit it reflects
 	tableMu sync.Mutex
@@ -102,6 +103,8 @@ func New(dir string, opts Options) (*Server, error) {
 	}
 	// Build or update the search index and the reputation table now, not
 	// on the first query.
+	bgCtx, stop := context.WithCancel(context.Background())
+	s.bgStop = stop
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
@@ -113,7 +116,7 @@ func New(dir string, opts Options) (*Server, error) {
 		if _, err := s.index(st); err != nil {
 			s.opts.Log.Warn("search index", "err", err)
 		}
-		if _, err := s.table(context.Background(), st); err != nil {
+		if _, err := s.table(bgCtx, st); err != nil && bgCtx.Err() == nil {
 			s.opts.Log.Warn("reputation", "err", err)
 		}
 	}()
@@ -125,7 +128,8 @@ func (s *Server) Close() error {
 	close(s.submissions)
 	s.writeMu.Lock() // the writer's last group is done
 	defer s.writeMu.Unlock()
-	s.bg.Wait() // the index build started by New
+	s.bgStop()  // the reputation table started by New stops...
+	s.bg.Wait() // ...and the index build ends
 	os.RemoveAll(s.hooks)
 	return s.writer.Close()
 }
