@@ -1,6 +1,7 @@
 package trust
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -385,5 +386,34 @@ func TestTables(t *testing.T) {
 	}
 	if a := got[len(got)-1].Of("instance_a"); a.Successes != 2 || a.Failures != 1 {
 		t.Errorf("at the end: %+v", a)
+	}
+}
+
+// TestSeries: reputation over time along main's first parents ends with
+// main's table, and rises with each success.
+func TestSeries(t *testing.T) {
+	h := newDiskHive(t)
+	h.add("instance_a", 0)
+	for i := 1; i <= 3; i++ {
+		id2, _ := h.add("instance_a", i)
+		if _, err := h.store().ReportOutcome(id2, true, "", "instance_b", fixtures.Key("instance_b")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pts, err := Series(context.Background(), h.store(), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pts) != 4 {
+		t.Fatalf("%d points, want 4", len(pts))
+	}
+	sameTables(t, "the last point", pts[3].Table, h.fresh())
+	if head := h.git("rev-parse", "HEAD"); pts[3].Commit.String() != head {
+		t.Errorf("the last point is %s, main is %s", pts[3].Commit, head)
+	}
+	for i := 1; i < len(pts); i++ {
+		if pts[i].Table.Of("instance_a").Reputation < pts[i-1].Table.Of("instance_a").Reputation {
+			t.Errorf("reputation fell from point %d to %d", i-1, i)
+		}
 	}
 }

@@ -594,3 +594,32 @@ func Tables(s *registry.Store, commits []plumbing.Hash) ([]*Table, error) {
 	}
 	return out, nil
 }
+
+// Point is the table of one commit of main's history.
+type Point struct {
+	Commit plumbing.Hash
+	Table  *Table
+}
+
+// Series returns the tables of up to n commits of main's first-parent
+// history, evenly spread from the root to main (main always last):
+// reputation over time. One ledger moves forward from each to the next.
+func Series(ctx context.Context, s *registry.Store, n int) ([]Point, error) {
+	chain, err := s.FirstParents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var at []plumbing.Hash
+	for k := 1; k <= n && k <= len(chain); k++ {
+		at = append(at, chain[(k*len(chain))/min(n, len(chain))-1])
+	}
+	tables, err := Tables(s, at)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Point, len(at))
+	for i, c := range at {
+		out[i] = Point{Commit: c, Table: tables[i]}
+	}
+	return out, nil
+}
