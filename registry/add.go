@@ -34,7 +34,7 @@ func Init(dir string, o InitOptions, opts ...Option) (*Store, error) {
 	}
 	for _, p := range []string{filepath.Join(abs, ".git"), filepath.Join(abs, "objects")} {
 		if _, err := os.Stat(p); err == nil {
-			return nil, fmt.Errorf("init %s: a git repository is already there: %w", dir, ErrExists)
+			return nil, errorf(ErrExists, "init %s: a git repository is already there", dir)
 		}
 	}
 	if o.Name == "" {
@@ -188,7 +188,7 @@ func (s *Store) AddBatch(inputs []Input, keys KeyFunc, perCommit int) ([]Added, 
 		}
 		id := schema.Digest(canon)
 		if seen[id] {
-			errs = append(errs, fmt.Errorf("%s: %s appears twice in the input: %w", in.Name, id, ErrExists))
+			errs = append(errs, errorf(ErrExists, "%s: %s appears twice in the input", in.Name, id))
 			continue
 		}
 		seen[id] = true
@@ -214,7 +214,7 @@ func (s *Store) Import(inputs []Input) ([]Added, error) {
 			continue
 		}
 		if seen[env.ID] {
-			errs = append(errs, fmt.Errorf("%s: %s appears twice in the input: %w", in.Name, env.ID, ErrExists))
+			errs = append(errs, errorf(ErrExists, "%s: %s appears twice in the input", in.Name, env.ID))
 			continue
 		}
 		seen[env.ID] = true
@@ -343,7 +343,7 @@ func (s *Store) checkInput(root plumbing.Hash, cfg *Config, p *pending, earlier 
 	if _, ok, err := s.trees.lookup(root, TracePath(p.id)); err != nil {
 		return err
 	} else if ok {
-		return fmt.Errorf("%s is already in the hive: %w", p.id, ErrExists)
+		return errorf(ErrExists, "%s is already in the hive", p.id)
 	}
 	if _, gone, err := s.trees.lookup(root, recordPath(disputesRemoved, p.id)); err != nil {
 		return err
@@ -360,12 +360,12 @@ func (s *Store) checkInput(root plumbing.Hash, cfg *Config, p *pending, earlier 
 		if _, ok, err := s.trees.lookup(root, TracePath(l)); err != nil {
 			return err
 		} else if !ok {
-			return fmt.Errorf("%s: lineage parent %s is not in the hive: %w", RuleLineageMissing, l, ErrNotFound)
+			return errorf(ErrNotFound, "%s: lineage parent %s is not in the hive", RuleLineageMissing, l)
 		}
 	}
 	inst := p.t.InstanceID
 	if cfg.IsRevoked(inst) {
-		return fmt.Errorf("%s: the key of instance %s is revoked: %w", RuleSigKeyRevoked, inst, ErrUnauthorised)
+		return errorf(ErrUnauthorised, "%s: the key of instance %s is revoked", RuleSigKeyRevoked, inst)
 	}
 	if _, ok := signers[inst]; ok && p.bundle == nil {
 		return nil
@@ -375,7 +375,7 @@ func (s *Store) checkInput(root plumbing.Hash, cfg *Config, p *pending, earlier 
 		return err
 	}
 	if !ok {
-		return fmt.Errorf("%s: no key registered for instance %s (run: hive key add --instance %s): %w", RuleSigKeyUnknown, inst, inst, ErrUnauthorised)
+		return errorf(ErrUnauthorised, "%s: no key registered for instance %s", RuleSigKeyUnknown, inst)
 	}
 	pub, err := s.key(&readerCache{objs: s.objs, trees: s.trees}, e.hash)
 	if err != nil {
@@ -495,9 +495,9 @@ func (s *Store) addKeyLocked(instance string, pem []byte, pub *signing.PublicKey
 	} else if ok {
 		old, _ := s.objs.read(plumbing.BlobObject, e.hash, signing.MaxPublicKeySize)
 		if bytes.Equal(old, pem) {
-			return plumbing.ZeroHash, fmt.Errorf("instance %s: this key is already registered: %w", instance, ErrExists)
+			return plumbing.ZeroHash, errorf(ErrExists, "instance %s: this key is already registered", instance)
 		}
-		return plumbing.ZeroHash, fmt.Errorf("instance %s already has another key in %s; keys are never replaced: %w", instance, KeyPath(instance), ErrExists)
+		return plumbing.ZeroHash, errorf(ErrExists, "instance %s already has another key in %s; keys are never replaced", instance, KeyPath(instance))
 	}
 	w := &writer{s: s}
 	defer w.discard() // temporary files of objects never synced
@@ -538,7 +538,7 @@ func (s *Store) ImportEach(inputs []Input) ([]*Added, []error) {
 			continue
 		}
 		if seen[env.ID] {
-			errs[i] = InputErrors{fmt.Errorf("%s: %s is already submitted: %w", in.Name, env.ID, ErrExists)}
+			errs[i] = InputErrors{errorf(ErrExists, "%s: %s is already submitted", in.Name, env.ID)}
 			continue
 		}
 		t, err := schema.ParseCanonical(env.Trace)

@@ -43,6 +43,22 @@ var (
 	ErrUnauthorised = errors.New("instance not authorised")
 )
 
+// kindError is an error of one of the kinds above whose message already
+// says what the kind means: errors.Is finds the kind, and the message does
+// not end in a repetition of it ("...: already exists").
+type kindError struct {
+	kind error
+	msg  string
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.kind }
+
+// errorf formats an error of the given kind (no %w: the kind is the cause).
+func errorf(kind error, format string, args ...any) error {
+	return &kindError{kind: kind, msg: fmt.Sprintf(format, args...)}
+}
+
 // Store is an open hive: its git object and reference storage, the working
 // tree (if any), and the clock used for new commits.
 type Store struct {
@@ -99,11 +115,11 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if fi, err := os.Stat(filepath.Join(abs, ".git")); err == nil && fi.IsDir() {
 		gitDir, workDir = filepath.Join(abs, ".git"), abs
 	} else if _, err := os.Stat(filepath.Join(abs, "objects")); err != nil {
-		return nil, fmt.Errorf("open hive %s: not a git repository: %w", dir, ErrNotFound)
+		return nil, errorf(ErrNotFound, "open hive %s: not a git repository", dir)
 	}
 	s := newStore(openStorage(gitDir), gitDir, workDir, opts)
 	if _, err := s.st.Reference(Branch); err != nil {
-		return nil, fmt.Errorf("open hive %s: no branch main: %w", dir, ErrNotFound)
+		return nil, errorf(ErrNotFound, "open hive %s: no branch main", dir)
 	}
 	return s, nil
 }
