@@ -3,12 +3,20 @@ GO      ?= go
 BIN     := bin/hive
 PKGS    := ./...
 
-.PHONY: all build test bench demo run lint tools clean
+.PHONY: all build install test bench demo run lint tools clean
 
 all: build
 
+# -buildvcs=auto: the version and commit from git, into the binary's build
+# information (`hive version`), whatever GOFLAGS says.
 build:
-	$(GO) build -o $(BIN) ./cmd/hive
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/hive
+
+# hive on PATH: $(PREFIX)/bin/hive (default ~/.local/bin/hive).
+PREFIX ?= $(HOME)/.local
+install: build
+	mkdir -p $(PREFIX)/bin
+	cp $(BIN) $(PREFIX)/bin/hive
 
 # The tests: unit, fuzz seeds, and the end-to-end scripts that run the real
 # hive and git binaries.
@@ -25,7 +33,8 @@ demo: build
 	bash docs/demo.sh $(CURDIR)/$(BIN)
 
 # The federation server on 127.0.0.1:8080, serving the default hive
-# (~/.local/share/hive/default, created on first use) unless HIVE_REPO is set.
+# ($XDG_DATA_HOME/hive/default, else ~/.local/share/hive/default, created on
+# first use) unless HIVE_REPO is set.
 run: build
 	$(BIN) serve --addr $${HIVE_ADDR:-127.0.0.1:8080}
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -44,6 +45,9 @@ type silentError struct{ err error }
 
 func (e *silentError) Error() string { return e.err.Error() }
 
+// unregistered finds the instance of a sig-key-unknown error.
+var unregistered = regexp.MustCompile(`no key registered for instance ([a-z0-9][a-z0-9_-]*)`)
+
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
 	err := app.Run(interspersed(app, args))
@@ -65,6 +69,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var he *hintError
 	if errors.As(err, &he) {
 		fmt.Fprintf(stderr, "hive: hint: %s\n", he.hint)
+	} else if m := unregistered.FindStringSubmatch(err.Error()); m != nil {
+		fmt.Fprintf(stderr, "hive: hint: register the instance's key in the hive first: hive key add --instance %s\n", m[1])
 	}
 	var we *registry.WorktreeError
 	if errors.As(err, &we) {
@@ -74,6 +80,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
+	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintln(c.App.Writer, readBuildInfo()) }
 	onUsage := func(c *cli.Context, err error, isSubcommand bool) error {
 		return usagef("%v", err)
 	}
@@ -83,9 +90,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		Reader:               stdin,
 		Writer:               stdout,
 		ErrWriter:            stderr,
-		HideVersion:          true,
-		HideHelpCommand:      true,
-		EnableBashCompletion: false,
+		Version:              readBuildInfo().Version,
+		EnableBashCompletion: true,
 		OnUsageError:         onUsage,
 		ExitErrHandler:       func(*cli.Context, error) {},
 		Flags: []cli.Flag{
@@ -97,6 +103,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			verifyCommand(), lineageCommand(), exportCommand(), importCommand(), instancesCommand(),
 			cloneCommand(), pullCommand(), pushCommand(), submitCommand(), hooksCommand(), hookCommand(), serveCommand(), disputeCommand(),
 			searchCommand(), resolveCommand(), reputationCommand(), diffCommand(),
+			versionCommand(), completionCommand(),
 		},
 	}
 	var setUsage func(cmds []*cli.Command)
