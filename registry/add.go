@@ -23,6 +23,7 @@ type InitOptions struct {
 	Name        string   // default: the folder's name
 	Maintainers []string // instances allowed to change hive.json
 	Bare        bool
+	Workflow    []byte // if set, the root commit holds it at WorkflowPath (hive init --github)
 }
 
 // Init creates a hive at dir: a git repository whose branch main holds one
@@ -57,7 +58,10 @@ func Init(dir string, o InitOptions, opts ...Option) (*Store, error) {
 		gitDir, workDir = abs, ""
 	}
 	s := newStore(openStorage(gitDir), gitDir, workDir, opts)
-	if err := s.initCommit(raw, cfg.Name); err != nil {
+	if len(o.Workflow) > MaxWorkflowSize {
+		return nil, errorf(ErrInvalid, "init %s: the workflow is %d bytes, over the limit of %d", dir, len(o.Workflow), MaxWorkflowSize)
+	}
+	if err := s.initCommit(raw, cfg.Name, o.Workflow); err != nil {
 		return nil, fmt.Errorf("init %s: %w", dir, err)
 	}
 	return s, nil
@@ -77,10 +81,10 @@ func InitStorage(s *Store, name string, maintainers []string) error {
 	if err := s.st.SetReference(plumbing.NewSymbolicReference(plumbing.HEAD, Branch)); err != nil {
 		return err
 	}
-	return s.initCommit(raw, name)
+	return s.initCommit(raw, name, nil)
 }
 
-func (s *Store) initCommit(raw []byte, name string) error {
+func (s *Store) initCommit(raw []byte, name string, workflow []byte) error {
 	w := &writer{s: s}
 	defer w.discard() // temporary files of objects never synced
 	blob, err := w.blob(raw)
@@ -90,6 +94,17 @@ func (s *Store) initCommit(raw []byte, name string) error {
 	root, err := w.tree([]entry{{name: ConfigPath, mode: filemode.Regular, hash: blob}})
 	if err != nil {
 		return err
+	}
+	files := map[string][]byte{ConfigPath: raw}
+	if workflow != nil {
+		wb, err := w.blob(workflow)
+		if err != nil {
+			return err
+		}
+		if root, err = w.edit(root, map[string]*entry{WorkflowPath: {mode: filemode.Regular, hash: wb}}); err != nil {
+			return err
+		}
+		files[WorkflowPath] = workflow
 	}
 	c, err := w.commit(root, nil, "hive", s.now(), "hive: init "+oneLine(name, 60)+"\n")
 	if err != nil {
@@ -104,7 +119,7 @@ func (s *Store) initCommit(raw []byte, name string) error {
 	if err := s.recordVerified(c); err != nil {
 		return err
 	}
-	return s.checkout(map[string][]byte{ConfigPath: raw})
+	return s.checkout(files)
 }
 
 // lock serialises writers to one hive across processes.

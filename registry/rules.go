@@ -43,6 +43,7 @@ const (
 	RuleResolutionUnauthorised = "resolution-unauthorised" // a resolution not signed by a maintainer of the parent state
 	RuleRemovalUnresolved      = "removal-unresolved"      // a trace deleted without a maintainer's resolution and tombstone in the same commit
 	RuleTraceRemoved           = "trace-removed"           // a trace added again after a resolution removed it
+	RuleWorkflowUnauthorised   = "workflow-unauthorised"   // the pull-request workflow added or changed without a maintainer's signature
 )
 
 // Violation is one broken rule: where (commit and path) and why.
@@ -117,6 +118,8 @@ const (
 	kindResolution
 	kindResolutionBundle
 	kindTombstone
+	kindWorkflow
+	kindWorkflowBundle
 )
 
 // classify tells what an allowed path holds; ok is false for any path
@@ -128,6 +131,10 @@ func classify(p string) (pathKind, bool) {
 		return kindConfig, true
 	case p == ConfigBundlePath:
 		return kindConfigBundle, true
+	case p == WorkflowPath:
+		return kindWorkflow, true
+	case p == WorkflowBundlePath:
+		return kindWorkflowBundle, true
 	case strings.HasPrefix(p, keysDir+"/"):
 		name, ok := strings.CutSuffix(p[len(keysDir)+1:], keyExt)
 		return kindKey, ok && schema.ValidInstanceID(name)
