@@ -31,8 +31,7 @@ func (s *Server) Handler() http.Handler {
 	route("GET /disputes", "get_disputes", s.getDisputes)
 	route("GET /healthz", "healthz", s.healthz)
 	mux.Handle("GET /metrics", s.metrics.handler())
-	route("GET /{$}", "web_index", s.webIndex)
-	route("GET /web/skills/{id}", "web_skill", s.webSkill)
+	s.webRoutes(route)
 	for _, prefix := range []string{"", "/hive.git"} {
 		g := s.instrument("git", deadlines(gitTimeout, s.gitHandler(prefix)))
 		for _, p := range []string{"/info/refs", "/git-upload-pack", "/git-receive-pack", "/HEAD"} {
