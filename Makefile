@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/hive
 PKGS    := ./...
 
-.PHONY: all build install test bench demo run lint tools clean
+.PHONY: all build install test browser bench demo run lint tools clean
 
 all: build
 
@@ -18,10 +18,18 @@ install: build
 	mkdir -p $(PREFIX)/bin
 	cp $(BIN) $(PREFIX)/bin/hive
 
-# The tests: unit, fuzz seeds, and the end-to-end scripts that run the real
-# hive and git binaries.
-test:
+# The tests: unit, fuzz seeds, the end-to-end scripts that run the real
+# hive and git binaries, the web pages in a real browser (chromium, which
+# this installs when it is missing), and the README run as written.
+test: browser
 	$(GO) test -count=1 $(PKGS)
+
+# Debian's chromium for the browser tests (server/browser_test.go).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [ -n "$$HIVE_CHROMIUM" ] || { \
+	  echo "installing chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null; }
 
 # Go benchmarks, then the scale run (hives of 1k, 10k and 100k traces, kept
 # in .bench/ between runs) that writes .bench/scale.md.
@@ -48,4 +56,4 @@ lint:
 	$(GO) vet $(PKGS)
 
 clean:
-	rm -rf bin .bench
+	rm -rf bin .bench .artefacts

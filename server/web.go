@@ -782,7 +782,7 @@ func reputationChart(pts []repPoint, events int) *chart {
 		}
 		line = append(line, fmt.Sprintf("%d,%d", x, py))
 		prevY = py
-		label := fmt.Sprintf("%.3f after %d events", p.Value, p.At)
+		label := fmt.Sprintf("%.3f after %s", p.Value, plural(p.At, "event"))
 		ch.Dots = append(ch.Dots, dot{X: x, Y: py, Label: label})
 		words = append(words, label)
 	}
