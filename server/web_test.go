@@ -362,3 +362,31 @@ func TestWebNotFoundJSON(t *testing.T) {
 		t.Errorf("GET /skills = %d: the API is shadowed", code)
 	}
 }
+
+// TestWebFollowsMain: a skill posted to the server is on the pages at once,
+// first on the home page, with its own page.
+func TestWebFollowsMain(t *testing.T) {
+	h := newHive(t, 3)
+	if code, _, body := get(t, h.url+"/"); code != 200 || !strings.Contains(body, "3 skills, newest first.") {
+		t.Fatalf("home = %d, want 3 skills", code)
+	}
+	env, id := h.envelope(t, 3)
+	resp, err := http.Post(h.url+"/skills", "application/json", strings.NewReader(string(env)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /skills = %d", resp.StatusCode)
+	}
+	code, _, body := get(t, h.url+"/")
+	if code != 200 || !strings.Contains(body, "4 skills, newest first.") {
+		t.Errorf("home after the post = %d, want 4 skills", code)
+	}
+	if first := strings.Index(body, `href="/web/skills/`); first < 0 || !strings.HasPrefix(body[first+len(`href="/web/skills/`):], string(id)) {
+		t.Errorf("the new skill %s is not first on the home page", id.Short())
+	}
+	if code, _, _ := get(t, h.url+"/web/skills/"+string(id)); code != 200 {
+		t.Errorf("GET /web/skills/%s = %d, want 200", id.Short(), code)
+	}
+}
