@@ -24,18 +24,19 @@ import (
 // added them (newest first), their lineage, the instances, the disputes,
 // and (on first use) the reputations and their history.
 type catalog struct {
-	head      plumbing.Hash
-	cfg       *registry.Config
-	skills    []*skillInfo // newest first
-	byID      map[schema.ID]*skillInfo
-	children  map[schema.ID][]schema.ID
-	removed   map[schema.ID]*removedInfo // traces removed by resolved disputes
-	commits   map[plumbing.Hash]bool     // every commit of main's history
-	instances []registry.Instance        // with Traces counted here
-	disputes  []registry.DisputeStatus
-	about     map[schema.ID][]int // trace -> its disputes (indexes into disputes)
-	workflow  bool                // main holds registry.WorkflowPath
-	nextSeq   int                 // the Seq of the next skill added
+	head       plumbing.Hash
+	cfg        *registry.Config
+	skills     []*skillInfo            // newest first
+	byInstance map[string][]*skillInfo // each instance's skills, newest first
+	byID       map[schema.ID]*skillInfo
+	children   map[schema.ID][]schema.ID
+	removed    map[schema.ID]*removedInfo // traces removed by resolved disputes
+	commits    map[plumbing.Hash]bool     // every commit of main's history
+	instances  []registry.Instance        // with Traces counted here
+	disputes   []registry.DisputeStatus
+	about      map[schema.ID][]int // trace -> its disputes (indexes into disputes)
+	workflow   bool                // main holds registry.WorkflowPath
+	nextSeq    int                 // the Seq of the next skill added
 
 	repOnce sync.Once
 	rep     *reputation
@@ -112,12 +113,8 @@ func buildCatalog(st *registry.Store, prev *catalog) (*catalog, error) {
 	if err != nil {
 		return nil, err
 	}
-	count := map[string]int{}
-	for _, sk := range c.skills {
-		count[sk.Instance]++
-	}
 	for _, k := range keys {
-		k.Traces = count[k.ID]
+		k.Traces = len(c.byInstance[k.ID])
 		c.instances = append(c.instances, k)
 	}
 	if c.disputes, err = st.Disputes(); err != nil {
@@ -282,6 +279,10 @@ func (c *catalog) addSkills(st *registry.Store, prev *catalog, hist []registry.H
 	})
 	for _, kids := range c.children {
 		sort.Slice(kids, func(i, j int) bool { return kids[i] < kids[j] })
+	}
+	c.byInstance = map[string][]*skillInfo{}
+	for _, sk := range c.skills {
+		c.byInstance[sk.Instance] = append(c.byInstance[sk.Instance], sk)
 	}
 	return nil
 }

@@ -249,31 +249,47 @@ func (s *Server) webIndex(w http.ResponseWriter, r *http.Request) {
 			return (lv.Instance == "" || sk.Instance == lv.Instance) && sk.Confidence >= minConf &&
 				(rep == nil || rep.table.Of(sk.Instance).Trusted && !c.cfg.IsRevoked(sk.Instance))
 		}
-		var all []row
+		// Two passes over the candidates: count what the filters keep, then
+		// take the rows of the page asked for; a page never copies the
+		// whole list.
+		var results []search.Result
 		if lv.Query != "" {
 			ix, err := s.index(st)
 			if err != nil {
 				return "", nil, err
 			}
-			for _, res := range ix.Search(search.Query{Text: lv.Query, Threshold: search.DefaultThreshold, Instance: lv.Instance}) {
-				if sk := c.byID[res.ID]; sk != nil && keep(sk) {
-					all = append(all, row{skillInfo: sk, Score: res.Score, Scored: true})
+			results = ix.Search(search.Query{Text: lv.Query, Threshold: search.DefaultThreshold, Instance: lv.Instance})
+		}
+		candidates := len(c.skills)
+		at := func(i int) row { return row{skillInfo: c.skills[i]} }
+		if lv.Query != "" {
+			candidates = len(results)
+			at = func(i int) row {
+				r := row{skillInfo: c.byID[results[i].ID], Score: results[i].Score, Scored: true}
+				if r.skillInfo == nil { // the index and the catalog follow the same main
+					r.skillInfo = &skillInfo{ID: results[i].ID, Intent: results[i].Intent, Instance: results[i].InstanceID}
 				}
-			}
-		} else {
-			for _, sk := range c.skills {
-				if keep(sk) {
-					all = append(all, row{skillInfo: sk})
-				}
+				return r
 			}
 		}
-		lv.Matches = len(all)
-		lv.Pages = max(1, (len(all)+pageSize-1)/pageSize)
+		for i := range candidates {
+			if keep(at(i).skillInfo) {
+				lv.Matches++
+			}
+		}
+		lv.Pages = max(1, (lv.Matches+pageSize-1)/pageSize)
 		lv.Page = intParam(q.Get("page"), 1, 1, lv.Pages)
-		from := (lv.Page - 1) * pageSize
-		lv.Rows = all[from:min(from+pageSize, len(all))]
-		for i := range lv.Rows {
-			c.decorate(&lv.Rows[i], rep)
+		from, kept := (lv.Page-1)*pageSize, 0
+		for i := 0; i < candidates && len(lv.Rows) < pageSize; i++ {
+			r := at(i)
+			if !keep(r.skillInfo) {
+				continue
+			}
+			if kept >= from {
+				c.decorate(&r, rep)
+				lv.Rows = append(lv.Rows, r)
+			}
+			kept++
 		}
 		link := func(page int) string {
 			v := url.Values{}
@@ -603,18 +619,14 @@ func (s *Server) webInstance(w http.ResponseWriter, r *http.Request) {
 		}
 		iv.PEM = string(pem)
 		iv.Chart = reputationChart(rep.series[name], rep.events)
-		var mine []row
-		for _, sk := range c.skills {
-			if sk.Instance == name {
-				mine = append(mine, row{skillInfo: sk})
-			}
-		}
+		mine := c.byInstance[name]
 		iv.Pages = max(1, (len(mine)+pageSize-1)/pageSize)
 		iv.Page = intParam(r.URL.Query().Get("page"), 1, 1, iv.Pages)
 		from := (iv.Page - 1) * pageSize
-		iv.Skills = mine[from:min(from+pageSize, len(mine))]
-		for k := range iv.Skills {
-			c.decorate(&iv.Skills[k], rep)
+		for _, sk := range mine[from:min(from+pageSize, len(mine))] {
+			rw := row{skillInfo: sk}
+			c.decorate(&rw, rep)
+			iv.Skills = append(iv.Skills, rw)
 		}
 		base := "/web/instances/" + url.PathEscape(name) + "?page="
 		if iv.Page > 1 {
