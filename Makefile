@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/hive
 PKGS    := ./...
 
-.PHONY: all build install test browser bench demo run lint tools clean
+.PHONY: all build install test test-deps bench demo run lint tools clean
 
 all: build
 
@@ -19,17 +19,22 @@ install: build
 	cp $(BIN) $(PREFIX)/bin/hive
 
 # The tests: unit, fuzz seeds, the end-to-end scripts that run the real
-# hive and git binaries, the web pages in a real browser (chromium, which
-# this installs when it is missing), and the README run as written.
-test: browser
+# hive and git binaries, the web pages in a real browser, the README run as
+# written, and make demo's script.
+test: test-deps
 	$(GO) test -count=1 $(PKGS)
 
-# Debian's chromium for the browser tests (server/browser_test.go).
-browser:
-	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [ -n "$$HIVE_CHROMIUM" ] || { \
-	  echo "installing chromium for the browser tests"; \
+# What the tests need besides Go and git: Debian's chromium for the browser
+# tests (server/browser_test.go) and curl for the README's server section.
+test-deps:
+	@missing=; \
+	command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [ -n "$$HIVE_CHROMIUM" ] || missing="$$missing chromium"; \
+	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing for the tests"; \
 	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
-	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null; }
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 # Go benchmarks, then the scale run (hives of 1k, 10k and 100k traces, kept
 # in .bench/ between runs) that writes .bench/scale.md.
