@@ -57,11 +57,15 @@ func Init(dir string, o InitOptions, opts ...Option) (*Store, error) {
 	if o.Bare {
 		gitDir, workDir = abs, ""
 	}
-	s := newStore(openStorage(gitDir), gitDir, workDir, opts)
 	if len(o.Workflow) > MaxWorkflowSize {
 		return nil, errorf(ErrInvalid, "init %s: the workflow is %d bytes, over the limit of %d", dir, len(o.Workflow), MaxWorkflowSize)
 	}
+	s, err := openAt(gitDir, workDir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("init %s: %w", dir, err)
+	}
 	if err := s.initCommit(raw, cfg.Name, o.Workflow); err != nil {
+		s.Close()
 		return nil, fmt.Errorf("init %s: %w", dir, err)
 	}
 	return s, nil
@@ -78,7 +82,7 @@ func InitStorage(s *Store, name string, maintainers []string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.st.SetReference(plumbing.NewSymbolicReference(plumbing.HEAD, Branch)); err != nil {
+	if err := s.db.SetSymRef(plumbing.HEAD, Branch); err != nil {
 		return err
 	}
 	return s.initCommit(raw, name, nil)
@@ -122,7 +126,9 @@ func (s *Store) initCommit(raw []byte, name string, workflow []byte) error {
 	return s.checkout(files)
 }
 
-// lock serialises writers to one hive across processes.
+// lock serialises writers to one hive across processes. Holding it, a
+// writer may repair what writers that died left behind (moveMain,
+// sweepTemp).
 func (s *Store) lock() (unlock func(), err error) {
 	if s.gitDir == "" {
 		s.memLock.Lock()
@@ -136,7 +142,12 @@ func (s *Store) lock() (unlock func(), err error) {
 	if err := l.Lock(); err != nil {
 		return nil, fmt.Errorf("lock hive: %w", err)
 	}
-	return func() { l.Unlock() }, nil
+	s.held.Store(true)
+	s.sweepTemp()
+	return func() {
+		s.held.Store(false)
+		l.Unlock()
+	}, nil
 }
 
 // Input is one trace to add, as the user gave it.

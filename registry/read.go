@@ -200,6 +200,12 @@ func (s *Store) Keys() ([]Instance, error) {
 	return out, nil
 }
 
+// Commit reads commit h (read through the hive's object database, its
+// size checked first).
+func (s *Store) Commit(h plumbing.Hash) (*object.Commit, error) {
+	return (&validator{s: s}).readCommit(h)
+}
+
 // Key returns the public key registered for instance on main.
 func (s *Store) Key(instance string) (*signing.PublicKey, error) {
 	root, err := s.headTree()

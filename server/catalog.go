@@ -160,7 +160,7 @@ func (c *catalog) history(st *registry.Store, prev *catalog) ([]registry.History
 		if byHash[h] != nil || c.commits[h] {
 			continue
 		}
-		cm, err := object.GetCommit(st.Storer(), h)
+		cm, err := st.Commit(h)
 		if err != nil {
 			return nil, nil, fmt.Errorf("commit %s: %w", h, err)
 		}

@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/hive-dev/hive/lineage"
 	"github.com/hive-dev/hive/registry"
@@ -343,7 +342,7 @@ func readCommit(st *registry.Store, h plumbing.Hash) (*commitView, error) {
 	if h.IsZero() {
 		return nil, nil
 	}
-	cm, err := object.GetCommit(st.Storer(), h)
+	cm, err := st.Commit(h)
 	if err != nil {
 		return nil, fmt.Errorf("commit %s: %w", h, err)
 	}

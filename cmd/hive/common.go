@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/urfave/cli/v2"
 
@@ -106,13 +105,9 @@ func readInput(c *cli.Context, name string, max int64) ([]byte, error) {
 
 // resolveRev turns a revision (a ref, a hash, HEAD~2...) into a commit.
 func resolveRev(c *cli.Context, s *registry.Store, rev string) (plumbing.Hash, error) {
-	repo, err := git.Open(s.Storer(), nil)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	h, err := repo.ResolveRevision(plumbing.Revision(rev))
-	if err != nil {
+	h, err := s.ResolveRevision(rev)
+	if errors.Is(err, registry.ErrNotFound) {
 		return plumbing.ZeroHash, usagef("revision %s: no such commit in %s", schema.Quote(rev, 80), c.String("repo"))
 	}
-	return *h, nil
+	return h, err
 }
