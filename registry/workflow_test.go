@@ -25,7 +25,7 @@ func (h *testHive) workflowFiles(b []byte, signer string) map[string]*entry {
 }
 
 // workflowAttacks: the one workflow path a hive allows, and what may not
-// happen there. Each runs as TestVerifyAttacks runs its attacks.
+// happen there. TestVerifyAttacks runs them with its own.
 var workflowAttacks = []attack{
 	{name: "workflow signed by a maintainer", build: func(t *testing.T, h *testHive, f fixture) (plumbing.Hash, []want) {
 		return h.commit(f.base, h.workflowFiles(workflowV1, instM)), nil
@@ -135,21 +135,6 @@ var workflowAttacks = []attack{
 		m := h.commitTree(h.edit(x, merge(h.traceFiles(traceBytes(t, instA, "right"), instA), h.workflowFiles(workflowV1, instM))), x, y)
 		return m, []want{{m, WorkflowPath, RuleMergeEvil}, {m, WorkflowBundlePath, RuleMergeEvil}}
 	}},
-}
-
-func TestVerifyWorkflow(t *testing.T) {
-	for _, borrowed := range []bool{false, true} {
-		for _, a := range workflowAttacks {
-			name := a.name
-			if borrowed {
-				name += " (trees borrowed)"
-			}
-			t.Run(name, func(t *testing.T) {
-				t.Parallel()
-				testAttack(t, a, borrowed)
-			})
-		}
-	}
 }
 
 // TestVerifyRootWorkflow: a root commit may hold the workflow beside
