@@ -37,10 +37,12 @@ test-deps:
 	fi
 
 # Go benchmarks, then the scale run (hives of 1k, 10k and 100k traces, kept
-# in .bench/ between runs) that writes .bench/scale.md.
+# in .bench/ between runs) that writes .bench/scale.md, then every web page
+# timed on the 100k hive.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2x ./schema ./signing ./registry
 	$(GO) run ./fixtures/cmd/hive-scale -sizes 1000,10000,100000 -out .bench
+	HIVE_WEB_BENCH_N=100000 $(GO) test -run '^$$' -bench BenchmarkWebPages -benchtime 1x -timeout 60m ./server
 
 demo: build
 	bash docs/demo.sh $(CURDIR)/$(BIN)
