@@ -70,3 +70,21 @@ func completionCommand() *cli.Command {
 		},
 	}
 }
+
+// helpCommand shows the commands, or the help of one command, as `hive
+// COMMAND [SUBCOMMAND] --help` does (urfave/cli's own help command shows
+// a command that has subcommands without them).
+func helpCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "help",
+		Aliases:   []string{"h"},
+		Usage:     "show the commands, or one command's help",
+		ArgsUsage: "[COMMAND [SUBCOMMAND]]",
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return cli.ShowAppHelp(c)
+			}
+			return c.App.Run(append(append([]string{c.App.Name}, c.Args().Slice()...), "--help"))
+		},
+	}
+}

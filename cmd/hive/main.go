@@ -92,18 +92,20 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		ErrWriter:            stderr,
 		Version:              readBuildInfo().Version,
 		EnableBashCompletion: true,
+		HideHelpCommand:      true, // helpCommand instead; with it urfave/cli adds no --help flag, so:
 		OnUsageError:         onUsage,
 		ExitErrHandler:       func(*cli.Context, error) {},
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "repo", Value: ".", Usage: "the hive's folder", EnvVars: []string{"HIVE_REPO"}},
 			&cli.StringFlag{Name: "key-dir", Usage: "where private keys are kept (default: $HIVE_KEY_DIR, else the user's config dir)"},
+			cli.HelpFlag,
 		},
 		Commands: []*cli.Command{
 			initCommand(), keygenCommand(), keyCommand(), addCommand(), showCommand(),
 			verifyCommand(), lineageCommand(), exportCommand(), importCommand(), instancesCommand(),
 			cloneCommand(), pullCommand(), pushCommand(), submitCommand(), hooksCommand(), hookCommand(), serveCommand(), disputeCommand(),
 			searchCommand(), resolveCommand(), reputationCommand(), diffCommand(),
-			versionCommand(), completionCommand(),
+			versionCommand(), completionCommand(), helpCommand(),
 		},
 	}
 	var setUsage func(cmds []*cli.Command)
