@@ -586,18 +586,17 @@ func (s *Server) webInstances(w http.ResponseWriter, r *http.Request) {
 // instancePage is an instance's page.
 type instancePage struct {
 	instanceRow
-	PEM        string
-	Chart      *chart
-	Skills     []row
-	Page       int
-	Pages      int
-	PrevURL    string
-	NextURL    string
-	About      []disputeRow // disputes about its skills (removed ones too)
-	By         []disputeRow // disputes it opened
-	Resolved   []disputeRow // resolutions it signed
-	Events     int
-	Maintainer bool
+	PEM      string
+	Chart    *chart
+	Skills   []row
+	Page     int
+	Pages    int
+	PrevURL  string
+	NextURL  string
+	About    []disputeRow // disputes about its skills (removed ones too)
+	By       []disputeRow // disputes it opened
+	Resolved []disputeRow // resolutions it signed
+	Events   int          // events of history: the chart's x axis
 }
 
 func (s *Server) webInstance(w http.ResponseWriter, r *http.Request) {

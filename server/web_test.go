@@ -251,7 +251,7 @@ func TestWebPages(t *testing.T) {
 		{"bad skill id", "/web/skills/xyz", 400, []string{"is not a skill id", `href="/"`}, nil},
 		{"instances", "/web/instances", 200, []string{"instance_a", "instance_c", "maintainer", "ed25519"}, nil},
 		{"instance", "/web/instances/instance_c", 200, []string{"Reputation over history", `<polyline class="rep"`, "Disputes about its skills", "prints the password", "upheld: removed", "page 1 of 2"}, nil},
-		{"maintainer", "/web/instances/maint", 200, []string{"Disputes it resolved", "confirmed"}, nil},
+		{"maintainer", "/web/instances/maint", 200, []string{"Disputes it resolved", "confirmed", `<span class="badge maint">maintainer</span>`}, nil},
 		{"no such instance", "/web/instances/nobody", 404, []string{"No instance", `href="/"`}, nil},
 		{"disputes", "/web/disputes", 200, []string{"3 disputes, 1 open", "waiting for a maintainer", "remove by", "dismiss by"}, nil},
 		{"hive", "/web/hive", 200, []string{"The hive showcase", "more than <span class=\"num\">0.9</span>", "at least <span class=\"num\">0.95</span>", `href="/web/instances/maint"`,
