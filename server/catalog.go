@@ -28,15 +28,23 @@ type catalog struct {
 	cfg        *registry.Config
 	skills     []*skillInfo            // newest first
 	byInstance map[string][]*skillInfo // each instance's skills, newest first
-	byID       map[schema.ID]*skillInfo
-	children   map[schema.ID][]schema.ID
-	removed    map[schema.ID]*removedInfo // traces removed by resolved disputes
-	commits    map[plumbing.Hash]bool     // every commit of main's history
-	instances  []registry.Instance        // with Traces counted here
-	disputes   []registry.DisputeStatus
-	about      map[schema.ID][]int // trace -> its disputes (indexes into disputes)
-	workflow   bool                // main holds registry.WorkflowPath
-	nextSeq    int                 // the Seq of the next skill added
+	// What the list pages filter on, by position in skills: the skill's
+	// instance (an index into instNames) and its confidence; and each
+	// skill's position.
+	inst      []int32
+	conf      []float64
+	instNames []string
+	instIndex map[string]int32
+	pos       map[schema.ID]int
+	byID      map[schema.ID]*skillInfo
+	children  map[schema.ID][]schema.ID
+	removed   map[schema.ID]*removedInfo // traces removed by resolved disputes
+	commits   map[plumbing.Hash]bool     // every commit of main's history
+	instances []registry.Instance        // with Traces counted here
+	disputes  []registry.DisputeStatus
+	about     map[schema.ID][]int // trace -> its disputes (indexes into disputes)
+	workflow  bool                // main holds registry.WorkflowPath
+	nextSeq   int                 // the Seq of the next skill added
 
 	repOnce sync.Once
 	rep     *reputation
@@ -281,8 +289,17 @@ func (c *catalog) addSkills(st *registry.Store, prev *catalog, hist []registry.H
 		sort.Slice(kids, func(i, j int) bool { return kids[i] < kids[j] })
 	}
 	c.byInstance = map[string][]*skillInfo{}
-	for _, sk := range c.skills {
+	c.inst, c.conf = make([]int32, len(c.skills)), make([]float64, len(c.skills))
+	c.instIndex, c.pos = map[string]int32{}, make(map[schema.ID]int, len(c.skills))
+	for p, sk := range c.skills {
 		c.byInstance[sk.Instance] = append(c.byInstance[sk.Instance], sk)
+		k, ok := c.instIndex[sk.Instance]
+		if !ok {
+			k = int32(len(c.instNames))
+			c.instIndex[sk.Instance] = k
+			c.instNames = append(c.instNames, sk.Instance)
+		}
+		c.inst[p], c.conf[p], c.pos[sk.ID] = k, sk.Confidence, p
 	}
 	return nil
 }

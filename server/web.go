@@ -244,51 +244,83 @@ func (s *Server) webIndex(w http.ResponseWriter, r *http.Request) {
 				return "", nil, err
 			}
 		}
-		keep := func(sk *skillInfo) bool {
-			return (lv.Instance == "" || sk.Instance == lv.Instance) && sk.Confidence >= minConf &&
-				(rep == nil || rep.table.Of(sk.Instance).Trusted && !c.cfg.IsRevoked(sk.Instance))
+		// The candidates are positions in the catalog's list (all of it, or
+		// the search's results in rank order); the filters read the
+		// catalog's arrays of instance and confidence, so a scan of 100k
+		// skills touches no skill. Two passes: count what the filters
+		// keep, then take the rows of the page asked for.
+		filtered := lv.Instance != "" || minConf > 0 || rep != nil
+		inst, none := int32(-1), false // none: an instance with no skill
+		if lv.Instance != "" {
+			k, ok := c.instIndex[lv.Instance]
+			inst, none = k, !ok
 		}
-		// Two passes over the candidates: count what the filters keep, then
-		// take the rows of the page asked for; a page never copies the
-		// whole list.
-		var results []search.Result
+		trusted := make([]bool, len(c.instNames))
+		for k, name := range c.instNames {
+			trusted[k] = rep == nil || rep.table.Of(name).Trusted && !c.cfg.IsRevoked(name)
+		}
+		keep := func(p int) bool {
+			return !none && (inst < 0 || c.inst[p] == inst) && c.conf[p] >= minConf && trusted[c.inst[p]]
+		}
+		var positions []int // nil: every skill, in order
+		var scores []float64
 		if lv.Query != "" {
 			ix, err := s.index(st)
 			if err != nil {
 				return "", nil, err
 			}
-			results = ix.Search(search.Query{Text: lv.Query, Threshold: search.DefaultThreshold, Instance: lv.Instance})
-		}
-		candidates := len(c.skills)
-		at := func(i int) row { return row{skillInfo: c.skills[i]} }
-		if lv.Query != "" {
-			candidates = len(results)
-			at = func(i int) row {
-				r := row{skillInfo: c.byID[results[i].ID], Score: results[i].Score, Scored: true}
-				if r.skillInfo == nil { // the index and the catalog follow the same main
-					r.skillInfo = &skillInfo{ID: results[i].ID, Intent: results[i].Intent, Instance: results[i].InstanceID}
+			positions = []int{}
+			for _, res := range ix.Search(search.Query{Text: lv.Query, Threshold: search.DefaultThreshold, Instance: lv.Instance}) {
+				if p, ok := c.pos[res.ID]; ok { // the index and the catalog follow the same main
+					positions, scores = append(positions, p), append(scores, res.Score)
 				}
-				return r
 			}
 		}
-		for i := range candidates {
-			if keep(at(i).skillInfo) {
-				lv.Matches++
+		candidates := len(c.skills)
+		if positions != nil {
+			candidates = len(positions)
+		}
+		at := func(i int) int {
+			if positions != nil {
+				return positions[i]
+			}
+			return i
+		}
+		if !filtered {
+			lv.Matches = candidates
+		} else {
+			for i := range candidates {
+				if keep(at(i)) {
+					lv.Matches++
+				}
 			}
 		}
 		lv.Pages = max(1, (lv.Matches+pageSize-1)/pageSize)
 		lv.Page = intParam(q.Get("page"), 1, 1, lv.Pages)
-		from, kept := (lv.Page-1)*pageSize, 0
-		for i := 0; i < candidates && len(lv.Rows) < pageSize; i++ {
-			r := at(i)
-			if !keep(r.skillInfo) {
+		from := (lv.Page - 1) * pageSize
+		i := from // without filters the page starts at its first row
+		if filtered {
+			i = 0
+			for kept := 0; i < candidates; i++ {
+				if keep(at(i)) {
+					if kept == from {
+						break
+					}
+					kept++
+				}
+			}
+		}
+		for ; i < candidates && len(lv.Rows) < pageSize; i++ {
+			p := at(i)
+			if filtered && !keep(p) {
 				continue
 			}
-			if kept >= from {
-				c.decorate(&r, rep)
-				lv.Rows = append(lv.Rows, r)
+			r := row{skillInfo: c.skills[p]}
+			if scores != nil {
+				r.Score, r.Scored = scores[i], true
 			}
-			kept++
+			c.decorate(&r, rep)
+			lv.Rows = append(lv.Rows, r)
 		}
 		link := func(page int) string {
 			v := url.Values{}

@@ -235,6 +235,9 @@ func TestWebPages(t *testing.T) {
 		{"search", "/?q=use+environment+variables+for+auth", 200, []string{`Skills for “use environment variables for auth”`, "Refactor auth to use env vars", `<th scope="col" class="n">Score</th>`}, []string{"%!"}},
 		{"no match", "/?q=compile+a+kernel+module", 200, []string{"No skill matches “compile a kernel module”"}, nil},
 		{"filter instance", "/?instance=instance_b", 200, []string{"2 skills of 60", "Refactor auth to read secrets from a vault"}, []string{"Refactor auth to use env vars</a>"}},
+		{"filter an instance without skills", "/?instance=maint", 200, []string{"No skill matches these filters"}, []string{`class="intent"`}},
+		{"filter instance and page 2", "/?instance=instance_c&page=2", 200, []string{"56 skills of 60", "page 2 of 2"}, nil},
+		{"search filtered", "/?q=refactor+auth+env+vars&instance=instance_b", 200, []string{"Refactor auth to use env vars with a default"}, []string{">Refactor auth to use env vars</a>", "warning</a>"}},
 		{"filter confidence", "/?min_confidence=0.975", 200, []string{"skills of 60"}, []string{"with a default</a>"}},
 		{"filter trusted", "/?trusted=1", 200, []string{"56 skills of 60", `<span class="badge trusted" title="its author is trusted">trusted</span>`}, []string{"Refactor auth"}},
 		{"bad confidence", "/?min_confidence=2", 400, []string{"The least confidence must be a number from 0 to 1", `href="/"`}, nil},
@@ -389,4 +392,48 @@ func TestWebFollowsMain(t *testing.T) {
 	if code, _, _ := get(t, h.url+"/web/skills/"+string(id)); code != 200 {
 		t.Errorf("GET /web/skills/%s = %d, want 200", id.Short(), code)
 	}
+}
+
+// TestWebPaging: every skill on exactly one page, with and without filters.
+func TestWebPaging(t *testing.T) {
+	sc := sharedShowcase(t)
+	rowRE := regexp.MustCompile(`<a class="intent" href="/web/skills/(sha256:[0-9a-f]{64})"`)
+	pagesRE := regexp.MustCompile(`page 1 of (\d+)`)
+	for _, tc := range []struct {
+		query string
+		total int
+	}{{"", 60}, {"instance=instance_c", 56}, {"min_confidence=0.98", 0}, {"trusted=1", 56}} {
+		_, _, first := get(t, sc.url+"/?"+tc.query)
+		pages := 1
+		if m := pagesRE.FindStringSubmatch(first); m != nil {
+			fmt.Sscan(m[1], &pages)
+		}
+		seen := map[string]bool{}
+		for page := 1; page <= pages; page++ {
+			_, _, body := get(t, fmt.Sprintf("%s/?%s&page=%d", sc.url, tc.query, page))
+			rows := rowRE.FindAllStringSubmatch(body, -1)
+			if page < pages && len(rows) != 50 {
+				t.Errorf("%q page %d: %d rows, want 50", tc.query, page, len(rows))
+			}
+			for _, m := range rows {
+				if seen[m[1]] {
+					t.Errorf("%q: %s on two pages", tc.query, m[1])
+				}
+				seen[m[1]] = true
+			}
+		}
+		if want := tc.total; want > 0 && len(seen) != want {
+			t.Errorf("%q: %d skills over %d pages, want %d", tc.query, len(seen), pages, want)
+		}
+		if !strings.Contains(first, plural(len(seen), "skill")) {
+			t.Errorf("%q: the count is not %d skills", tc.query, len(seen))
+		}
+	}
+}
+
+func plural(n int, w string) string {
+	if n == 1 {
+		return "1 " + w
+	}
+	return fmt.Sprintf("%d %ss", n, w)
 }
