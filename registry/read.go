@@ -23,10 +23,16 @@ func (s *Store) headState() (head, tree plumbing.Hash, err error) {
 	if head, err = s.Head(); err != nil {
 		return head, tree, err
 	}
+	// A commit's tree never changes: remember main's, so that readers that
+	// look up many paths do not read (and hash) the commit each time.
+	if m := s.lastHead.Load(); m != nil && m[0] == head {
+		return head, m[1], nil
+	}
 	c, err := (&validator{s: s}).readCommit(head)
 	if err != nil {
 		return head, tree, err
 	}
+	s.lastHead.Store(&[2]plumbing.Hash{head, c.TreeHash})
 	return head, c.TreeHash, nil
 }
 

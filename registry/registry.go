@@ -90,6 +90,8 @@ type Store struct {
 	memTips []plumbing.Hash // the verified-tips record of in-memory storage
 	memLock sync.Mutex      // the writers' lock of in-memory storage
 	held    atomic.Bool     // this process holds the hive's lock (Store.lock)
+	// lastHead is main's last commit read and its tree (headState).
+	lastHead atomic.Pointer[[2]plumbing.Hash]
 }
 
 // Option changes how a Store is opened.

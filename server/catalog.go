@@ -15,6 +15,7 @@ import (
 	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/schema"
 	"github.com/hive-dev/hive/search"
+	"github.com/hive-dev/hive/signing"
 	"github.com/hive-dev/hive/trust"
 )
 
@@ -41,6 +42,7 @@ type catalog struct {
 	removed   map[schema.ID]*removedInfo // traces removed by resolved disputes
 	commits   map[plumbing.Hash]bool     // every commit of main's history
 	instances []registry.Instance        // with Traces counted here
+	pems      map[string]string          // each instance's registered key, PEM
 	disputes  []registry.DisputeStatus
 	about     map[schema.ID][]int // trace -> its disputes (indexes into disputes)
 	workflow  bool                // main holds registry.WorkflowPath
@@ -121,7 +123,13 @@ func buildCatalog(st *registry.Store, prev *catalog) (*catalog, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.pems = map[string]string{}
 	for _, k := range keys {
+		pem, err := st.File(registry.KeyPath(k.ID), signing.MaxPublicKeySize)
+		if err != nil {
+			return nil, err
+		}
+		c.pems[k.ID] = string(pem)
 		k.Traces = len(c.byInstance[k.ID])
 		c.instances = append(c.instances, k)
 	}

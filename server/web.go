@@ -643,11 +643,7 @@ func (s *Server) webInstance(w http.ResponseWriter, r *http.Request) {
 			return "", nil, notFound("No instance %s is registered in this hive.", schema.Quote(name, 70))
 		}
 		iv := &instancePage{instanceRow: rows[i], Events: rep.events}
-		pem, err := st.File(registry.KeyPath(name), signing.MaxPublicKeySize)
-		if err != nil {
-			return "", nil, err
-		}
-		iv.PEM = string(pem)
+		iv.PEM = c.pems[name]
 		iv.Chart = reputationChart(rep.series[name], rep.events)
 		mine := c.byInstance[name]
 		iv.Pages = max(1, (len(mine)+pageSize-1)/pageSize)
