@@ -387,5 +387,26 @@ func (s *Server) catalogFor(st *registry.Store) (*catalog, error) {
 		return nil, err
 	}
 	s.cat = c
+	go s.warmReputation(c)
 	return c, nil
+}
+
+// warmReputation computes a new catalog's reputations in the background,
+// so that the first page that shows them does not wait for them.
+func (s *Server) warmReputation(c *catalog) {
+	st, done, err := s.reader()
+	if err != nil {
+		return
+	}
+	defer done()
+	if head, err := st.Head(); err != nil || head != c.head {
+		return // main moved on: the next catalog will warm its own
+	}
+	ix, err := s.index(st)
+	if err == nil {
+		_, err = c.reputation(st, ix)
+	}
+	if err != nil {
+		s.opts.Log.Warn("web reputation", "err", err)
+	}
 }
