@@ -7,14 +7,10 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
-// FirstParents lists main's first-parent chain, oldest first: the root,
-// then each commit's child along first parents, up to main. Each commit of
-// it is an ancestor of the next (reputation over time walks it).
-func (s *Store) FirstParents(ctx context.Context) ([]plumbing.Hash, error) {
-	head, err := s.Head()
-	if err != nil {
-		return nil, err
-	}
+// FirstParents lists the first-parent chain of commit head, oldest first:
+// the root, then each commit's child along first parents, up to head. Each
+// commit of it is an ancestor of the next (reputation over time walks it).
+func (s *Store) FirstParents(ctx context.Context, head plumbing.Hash) ([]plumbing.Hash, error) {
 	v := &validator{s: s}
 	var out []plumbing.Hash
 	for h := head; ; {

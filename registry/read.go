@@ -24,10 +24,16 @@ func (s *Store) headState() (head, tree plumbing.Hash, err error) {
 	if head, err = s.Head(); err != nil {
 		return head, tree, err
 	}
+	// A commit's tree never changes: remember main's, so that readers that
+	// look up many paths do not read (and hash) the commit each time.
+	if m := s.lastHead.Load(); m != nil && m[0] == head {
+		return head, m[1], nil
+	}
 	c, err := (&validator{s: s}).readCommit(head)
 	if err != nil {
 		return head, tree, err
 	}
+	s.lastHead.Store(&[2]plumbing.Hash{head, c.TreeHash})
 	return head, c.TreeHash, nil
 }
 
@@ -201,6 +207,45 @@ func (s *Store) Keys() ([]Instance, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
+}
+
+// Commit reads commit h (read through the hive's object database, its
+// size checked first).
+func (s *Store) Commit(h plumbing.Hash) (*object.Commit, error) {
+	return (&validator{s: s}).readCommit(h)
+}
+
+// Key returns the public key registered for instance on main.
+func (s *Store) Key(instance string) (*signing.PublicKey, error) {
+	root, err := s.headTree()
+	if err != nil {
+		return nil, err
+	}
+	e, ok, err := s.trees.lookup(root, KeyPath(instance))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errorf(ErrNotFound, "no key registered for instance %s", schema.Quote(instance, 70))
+	}
+	return s.key(&readerCache{objs: s.objs, trees: s.trees}, e.hash)
+}
+
+// File reads the file at path in main's tree, refusing one over max bytes
+// (by its size, before it is read). A missing file is ErrNotFound.
+func (s *Store) File(path string, max int64) ([]byte, error) {
+	root, err := s.headTree()
+	if err != nil {
+		return nil, err
+	}
+	e, ok, err := s.trees.lookup(root, path)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || e.isTree() {
+		return nil, errorf(ErrNotFound, "%s: no such file on main", path)
+	}
+	return s.objs.read(plumbing.BlobObject, e.hash, max)
 }
 
 // traceCounts counts the traces of each instance, reading the trace files

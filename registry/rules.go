@@ -55,6 +55,7 @@ const (
 	RuleKeyRotationInvalid      = schema.RuleKeyRotationInvalid
 	RuleKeyRotationUnauthorised = schema.RuleKeyRotationUnauthorised
 	RuleKeyRetired              = schema.RuleKeyRetired
+	RuleWorkflowUnauthorised    = schema.RuleWorkflowUnauthorised
 )
 
 // Violation is one broken rule: where (commit and path) and why.
@@ -132,6 +133,8 @@ const (
 	kindResolution
 	kindResolutionBundle
 	kindTombstone
+	kindWorkflow
+	kindWorkflowBundle
 	kindOutcome
 	kindOutcomeBundle
 	kindRotation
@@ -149,6 +152,10 @@ func classify(p string) (pathKind, bool) {
 		return kindConfig, true
 	case p == ConfigBundlePath:
 		return kindConfigBundle, true
+	case p == WorkflowPath:
+		return kindWorkflow, true
+	case p == WorkflowBundlePath:
+		return kindWorkflowBundle, true
 	case strings.HasPrefix(p, keysDir+"/"):
 		name, ok := strings.CutSuffix(p[len(keysDir)+1:], keyExt)
 		return kindKey, ok && schema.ValidInstanceID(name)

@@ -69,6 +69,7 @@ const (
 	RuleKeyRotationInvalid      Rule = "key-rotation-invalid"      // a rotation record that does not parse or does not match the key change
 	RuleKeyRotationUnauthorised Rule = "key-rotation-unauthorised" // a rotation not signed by the retired key or a maintainer, or of a revoked instance
 	RuleKeyRetired              Rule = "key-retired"               // a merge bringing in what a retired key signed on the other side
+	RuleWorkflowUnauthorised    Rule = "workflow-unauthorised"     // the pull-request workflow added or changed without a maintainer's signature
 )
 
 // TraceRules are the codes of a trace's content, in the order of
@@ -87,7 +88,7 @@ var ValidatorRules = []Rule{
 	RuleSigBundleInvalid, RuleSigDigest, RuleSigInvalid, RuleSigKeyUnknown, RuleSigKeyRevoked,
 	RuleKeyInvalid, RuleKeyUnsupported, RuleKeyWeak, RuleConfigInvalid, RuleConfigUnsigned,
 	RuleConfigVersion, RuleConfigBundleAlone, RuleDisputeInvalid, RuleResolutionUnauthorised,
-	RuleRemovalUnresolved, RuleTraceRemoved, RuleOutcomeInvalid, RuleOutcomeUnknownTrace, RuleOutcomeSelf,
+	RuleRemovalUnresolved, RuleTraceRemoved, RuleWorkflowUnauthorised, RuleOutcomeInvalid, RuleOutcomeUnknownTrace, RuleOutcomeSelf,
 	RuleKeyUnauthorised, RuleKeyApprovalInvalid, RuleKeyRotationInvalid, RuleKeyRotationUnauthorised, RuleKeyRetired,
 }
 

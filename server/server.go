@@ -53,6 +53,8 @@ type Server struct {
 	idx     *search.Index // the search index, for the commit it reflects
 	tableMu sync.Mutex
 	trust   *trust.Table // the reputation table, for the commit it reflects
+	catMu   sync.Mutex
+	cat     *catalog // what the web pages show of main
 
 	submissions chan submission // POST /skills, to the one writer
 	startWriter sync.Once
@@ -115,6 +117,9 @@ func New(dir string, opts Options) (*Server, error) {
 		defer done()
 		if _, err := s.index(st); err != nil {
 			s.opts.Log.Warn("search index", "err", err)
+		}
+		if _, err := s.catalogFor(st); err != nil {
+			s.opts.Log.Warn("web catalog", "err", err)
 		}
 		if _, err := s.table(bgCtx, st); err != nil && bgCtx.Err() == nil {
 			s.opts.Log.Warn("reputation", "err", err)

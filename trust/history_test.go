@@ -400,12 +400,14 @@ func TestSeries(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	pts, err := Series(context.Background(), h.store(), 4)
+	s := h.store()
+	head, _ := s.Head()
+	pts, n, err := Series(context.Background(), s, head, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pts) != 4 {
-		t.Fatalf("%d points, want 4", len(pts))
+	if len(pts) != 4 || pts[3].At != n {
+		t.Fatalf("%d points, the last at %d of %d; want 4, the last at the end", len(pts), pts[len(pts)-1].At, n)
 	}
 	sameTables(t, "the last point", pts[3].Table, h.fresh())
 	if head := h.git("rev-parse", "HEAD"); pts[3].Commit.String() != head {

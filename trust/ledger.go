@@ -598,28 +598,32 @@ func Tables(s *registry.Store, commits []plumbing.Hash) ([]*Table, error) {
 // Point is the table of one commit of main's history.
 type Point struct {
 	Commit plumbing.Hash
+	At     int // its place in the first-parent history: 1 for the root
 	Table  *Table
 }
 
-// Series returns the tables of up to n commits of main's first-parent
-// history, evenly spread from the root to main (main always last):
-// reputation over time. One ledger moves forward from each to the next.
-func Series(ctx context.Context, s *registry.Store, n int) ([]Point, error) {
-	chain, err := s.FirstParents(ctx)
+// Series returns the tables of up to n commits of the first-parent
+// history of head (a commit of main), evenly spread from the root to head
+// (head always last), and the length of that history: reputation over
+// time. One ledger moves forward from each to the next.
+func Series(ctx context.Context, s *registry.Store, head plumbing.Hash, n int) ([]Point, int, error) {
+	chain, err := s.FirstParents(ctx, head)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var at []plumbing.Hash
+	var pos []int
 	for k := 1; k <= n && k <= len(chain); k++ {
-		at = append(at, chain[(k*len(chain))/min(n, len(chain))-1])
+		i := (k*len(chain))/min(n, len(chain)) - 1
+		at, pos = append(at, chain[i]), append(pos, i+1)
 	}
 	tables, err := Tables(s, at)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	out := make([]Point, len(at))
 	for i, c := range at {
-		out[i] = Point{Commit: c, Table: tables[i]}
+		out[i] = Point{Commit: c, At: pos[i], Table: tables[i]}
 	}
-	return out, nil
+	return out, len(chain), nil
 }
