@@ -302,13 +302,8 @@ func intParam(v string, def, lo, hi int) int {
 // envelope fields), its lineage and the commit that introduced it.
 func (s *Server) getSkill(w http.ResponseWriter, r *http.Request) {
 	s.read(w, func(st *registry.Store) error {
-		id, err := st.ResolveID(r.PathValue("id"))
-		if err != nil {
-			code, c := http.StatusNotFound, "not_found"
-			if errors.Is(err, registry.ErrInvalid) {
-				code, c = http.StatusBadRequest, "invalid"
-			}
-			writeError(w, code, c, err.Error(), nil)
+		id, ok := skillID(w, r, st)
+		if !ok {
 			return nil
 		}
 		e, err := st.Trace(id)

@@ -71,17 +71,27 @@ func (s *Server) postOutcome(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// skillID resolves the request's {id} (a full id or a unique prefix) to a
+// skill on main, or answers 400 or 404 and reports false.
+func skillID(w http.ResponseWriter, r *http.Request, st *registry.Store) (schema.ID, bool) {
+	id, err := st.ResolveID(r.PathValue("id"))
+	if err != nil {
+		code, c := http.StatusNotFound, "not_found"
+		if errors.Is(err, registry.ErrInvalid) {
+			code, c = http.StatusBadRequest, "invalid"
+		}
+		writeError(w, code, c, err.Error(), nil)
+		return "", false
+	}
+	return id, true
+}
+
 // getOutcomes is GET /skills/{id}/outcomes: the outcomes reported of a
 // skill, with its standing.
 func (s *Server) getOutcomes(w http.ResponseWriter, r *http.Request) {
 	s.read(w, func(st *registry.Store) error {
-		id, err := st.ResolveID(r.PathValue("id"))
-		if err != nil {
-			code, c := http.StatusNotFound, "not_found"
-			if errors.Is(err, registry.ErrInvalid) {
-				code, c = http.StatusBadRequest, "invalid"
-			}
-			writeError(w, code, c, err.Error(), nil)
+		id, ok := skillID(w, r, st)
+		if !ok {
 			return nil
 		}
 		list, err := st.Outcomes(id)
