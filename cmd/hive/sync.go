@@ -164,13 +164,12 @@ func pullCommand() *cli.Command {
 
 // subscribe imports the remote's skills that match --intent.
 func subscribe(c *cli.Context, s *registry.Store, r registry.Remote) error {
-	q := search.Tokens(c.String("intent"))
-	if len(q) == 0 {
+	if len(search.Tokens(c.String("intent"))) == 0 {
 		return usagef("--intent has no words to match")
 	}
 	th, minConf, inst := c.Float64("threshold"), c.Float64("min-confidence"), c.String("instance")
 	res, err := s.PullMatching(r, func(t *schema.Trace) (bool, string) {
-		switch score := search.Score(q, search.NewDoc(t)); {
+		switch score := search.Similarity(c.String("intent"), t); {
 		case inst != "" && t.InstanceID != inst:
 			return false, "another instance"
 		case t.Confidence < minConf:

@@ -1,0 +1,150 @@
+package search
+
+import (
+	"math"
+	"os"
+	"testing"
+
+	"github.com/hive-dev/hive/fixtures"
+	"github.com/hive-dev/hive/schema"
+)
+
+// TestFitCalibration fits the calibration on the dev split
+// (HIVE_SEARCH_FIT=1 go test -run FitCalibration -v ./search) and prints
+// it for params.go. The model is a logistic regression of "this skill does
+// the task asked" on a pair's features, over the best ten skills of every
+// dev query (the right one is a positive, the others negatives) and of
+// every dev negative; then the bias is lowered, if need be, until at most
+// 2% of the dev negatives resolve to a skill at DefaultThreshold (3% is
+// the target; the margin is for queries the fit has not seen).
+func TestFitCalibration(t *testing.T) {
+	if os.Getenv("HIVE_SEARCH_FIT") != "1" {
+		t.Skip("set HIVE_SEARCH_FIT=1")
+	}
+	l := labelledSet(t)
+	p := defaultParams
+	ix, ids := labelledIndex(t, &p)
+	xs, ys := calibrationPairs(ix, ids, l.Dev, 10)
+	c := fitLogistic(xs, ys, 1e-3)
+	p.cal = c
+	t.Logf("fitted: %#v", c)
+	// The operating point: the highest bias (the most recall) that keeps
+	// the dev negatives resolving to a skill, and the dev queries resolving
+	// to the wrong skill, at 2% or under each.
+	best := math.Inf(-1)
+	for shift := -4.0; shift <= 4; shift += 0.05 {
+		q := p
+		q.cal.bias = c.bias + shift
+		ix.p = &q
+		f := measure(l.Dev, ids, indexRanker(ix), nil)
+		if f.fmRate() <= 0.02 && f.wrongs() <= 0.02 {
+			best = q.cal.bias
+			t.Logf("shift %+.2f: %s", shift, f)
+		}
+	}
+	t.Logf("calibration{bias: %.4f, w: [nFeatures]float64{%.4f, %.4f, %.4f, %.4f, %.4f, %.4f}}", best, c.w[0], c.w[1], c.w[2], c.w[3], c.w[4], c.w[5])
+}
+
+// calibrationPairs returns the features of the best k skills of every
+// query and negative of a split, and whether each is the skill asked for.
+func calibrationPairs(ix *Index, ids map[string]schema.ID, sp fixtures.Split, k int) (xs [][nFeatures]float64, ys []float64) {
+	add := func(text string, want schema.ID) {
+		ms, _ := ix.rank(text, k, nil)
+		for _, m := range ms {
+			xs = append(xs, m.x)
+			y := 0.0
+			if ix.docs[m.doc].id == want {
+				y = 1
+			}
+			ys = append(ys, y)
+		}
+	}
+	for _, q := range sp.Queries {
+		add(q.Text, ids[q.Key])
+	}
+	for _, n := range sp.Negatives {
+		add(n.Text, "")
+	}
+	return xs, ys
+}
+
+// fitLogistic fits p(y=1|x) = 1/(1+exp(-(b + w.x))) by Newton's method
+// with an L2 penalty lambda on w.
+func fitLogistic(xs [][nFeatures]float64, ys []float64, lambda float64) calibration {
+	const n = nFeatures + 1
+	var beta [n]float64
+	for iter := 0; iter < 50; iter++ {
+		var g [n]float64
+		var h [n][n]float64
+		for i, x := range xs {
+			v := [n]float64{1}
+			copy(v[1:], x[:])
+			z := 0.0
+			for j := range v {
+				z += beta[j] * v[j]
+			}
+			pr := 1 / (1 + math.Exp(-z))
+			for j := range v {
+				g[j] += (ys[i] - pr) * v[j]
+				for k := range v {
+					h[j][k] += pr * (1 - pr) * v[j] * v[k]
+				}
+			}
+		}
+		for j := 1; j < n; j++ {
+			g[j] -= lambda * float64(len(xs)) * beta[j]
+			h[j][j] += lambda * float64(len(xs))
+		}
+		step := solve(h, g)
+		change := 0.0
+		for j := range beta {
+			beta[j] += step[j]
+			change += math.Abs(step[j])
+		}
+		if change < 1e-9 {
+			break
+		}
+	}
+	var c calibration
+	c.bias = beta[0]
+	copy(c.w[:], beta[1:])
+	return c
+}
+
+// solve solves h x = g by Gaussian elimination with partial pivoting.
+func solve(h [nFeatures + 1][nFeatures + 1]float64, g [nFeatures + 1]float64) [nFeatures + 1]float64 {
+	n := len(g)
+	var x [nFeatures + 1]float64
+	m := h
+	b := g
+	for col := 0; col < n; col++ {
+		piv := col
+		for r := col + 1; r < n; r++ {
+			if math.Abs(m[r][col]) > math.Abs(m[piv][col]) {
+				piv = r
+			}
+		}
+		m[col], m[piv] = m[piv], m[col]
+		b[col], b[piv] = b[piv], b[col]
+		if m[col][col] == 0 {
+			continue
+		}
+		for r := col + 1; r < n; r++ {
+			f := m[r][col] / m[col][col]
+			for c := col; c < n; c++ {
+				m[r][c] -= f * m[col][c]
+			}
+			b[r] -= f * b[col]
+		}
+	}
+	for r := n - 1; r >= 0; r-- {
+		s := b[r]
+		for c := r + 1; c < n; c++ {
+			s -= m[r][c] * x[c]
+		}
+		if m[r][r] != 0 {
+			x[r] = s / m[r][r]
+		}
+	}
+	return x
+}
