@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/hive
 PKGS    := ./...
 
-.PHONY: all build test bench demo run lint tools clean
+.PHONY: all build test bench demo run lint tools clean wordnet
 
 all: build
 
@@ -33,6 +33,11 @@ run: build
 # ../shared/acceptance/core.sh does (make test uses sigstore-go instead).
 tools:
 	$(GO) install github.com/sigstore/cosign/v2/cmd/cosign@v2.4.3
+
+# search/wordnet.bin from WordNet's database (apt-get install wordnet-base);
+# make test checks that it regenerates identically where WordNet is installed.
+wordnet:
+	$(GO) run ./search/internal/wordnet/gen -dict /usr/share/wordnet -out search/wordnet.bin
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -96,3 +96,40 @@ func FuzzWords(f *testing.F) {
 		}
 	})
 }
+
+// TestWordNetTable: the embedded table decodes, knows irregular forms and
+// relates common words.
+func TestWordNetTable(t *testing.T) {
+	wn := loadWordNet()
+	if len(wn.words) < 50000 {
+		t.Fatalf("table of %d words, want WordNet's tens of thousands", len(wn.words))
+	}
+	base := func(w string) []string {
+		var out []string
+		for _, l := range wn.lemmas(w) {
+			out = append(out, wn.words[l])
+		}
+		return out
+	}
+	for w, want := range map[string]string{"children": "child", "ran": "run", "indexes": "index", "rotating": "rotate"} {
+		if !slices.Contains(base(w), want) {
+			t.Errorf("lemmas(%q) = %v, want %q among them", w, base(w), want)
+		}
+	}
+	i, ok := wn.lookup("photograph")
+	if !ok {
+		t.Fatal("no photograph in the table")
+	}
+	found := false
+	for _, r := range wn.rels[i] {
+		if wn.words[r.word] == "picture" && r.kind == wnSynonym {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("photograph is not a synonym of picture")
+	}
+	if _, err := decodeWordNet(wordnetTable[:len(wordnetTable)/2]); err == nil {
+		t.Error("decodeWordNet of half the table: no error")
+	}
+}
