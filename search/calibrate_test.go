@@ -3,7 +3,11 @@ package search
 import (
 	"math"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/hive-dev/hive/fixtures"
 	"github.com/hive-dev/hive/schema"
@@ -24,8 +28,43 @@ func TestFitCalibration(t *testing.T) {
 	l := labelledSet(t)
 	p := defaultParams
 	ix, ids := labelledIndex(t, &p)
-	xs, ys := calibrationPairs(ix, ids, l.Dev, 10)
-	c := fitLogistic(xs, ys, 1e-3)
+	// The pairs come from the set's skills beside traces that copy each
+	// dev query into their intent over a body about nothing (labelled
+	// not the skill asked for, as they are not): so the fit learns what a
+	// skill's body says, and TestGaming holds with other attackers.
+	gamed := newIndex(plumbing.ZeroHash)
+	gamed.p = &p
+	var all []*schema.Trace
+	for _, s := range l.Skills {
+		all = append(all, s.Trace)
+	}
+	for i, q := range l.Dev.Queries {
+		all = append(all, copier(i, q.Text))
+	}
+	gamed.addTraces(all...)
+	xs, ys, copied := calibrationPairs(gamed, ids, l.Dev, 10)
+	ws := make([]float64, len(xs))
+	for i := range ws {
+		ws[i] = 1
+		if copied[i] {
+			ws[i] = copierWeight
+		}
+	}
+	if v := os.Getenv("HIVE_SEARCH_FIT_COPIER"); v != "" {
+		w, _ := strconv.ParseFloat(v, 64)
+		for i := range ws {
+			if copied[i] {
+				ws[i] = w
+			}
+		}
+	}
+	if os.Getenv("HIVE_SEARCH_FIT_DROP") != "" { // a feature left out, to measure it
+		k, _ := strconv.Atoi(os.Getenv("HIVE_SEARCH_FIT_DROP"))
+		for i := range xs {
+			xs[i][k] = 0
+		}
+	}
+	c := fitLogistic(xs, ys, ws, 1e-3)
 	p.cal = c
 	t.Logf("fitted: %#v", c)
 	// The operating point: the highest bias (the most recall) that keeps
@@ -42,12 +81,17 @@ func TestFitCalibration(t *testing.T) {
 			t.Logf("shift %+.2f: %s", shift, f)
 		}
 	}
-	t.Logf("calibration{bias: %.4f, w: [nFeatures]float64{%.4f, %.4f, %.4f, %.4f, %.4f, %.4f}}", best, c.w[0], c.w[1], c.w[2], c.w[3], c.w[4], c.w[5])
+	t.Logf("calibration{bias: %.4f, w: [nFeatures]float64{%.4f, %.4f, %.4f, %.4f, %.4f, %.4f, %.4f}}", best, c.w[0], c.w[1], c.w[2], c.w[3], c.w[4], c.w[5], c.w[6])
 }
 
+// copierWeight is how much each pair of a query and a copier counts in
+// the fit against a pair of honest skills.
+const copierWeight = 0.5
+
 // calibrationPairs returns the features of the best k skills of every
-// query and negative of a split, and whether each is the skill asked for.
-func calibrationPairs(ix *Index, ids map[string]schema.ID, sp fixtures.Split, k int) (xs [][nFeatures]float64, ys []float64) {
+// query and negative of a split, whether each is the skill asked for, and
+// whether it is a copier.
+func calibrationPairs(ix *Index, ids map[string]schema.ID, sp fixtures.Split, k int) (xs [][nFeatures]float64, ys []float64, copied []bool) {
 	add := func(text string, want schema.ID) {
 		ms, _ := ix.rank(text, k, nil)
 		for _, m := range ms {
@@ -57,6 +101,7 @@ func calibrationPairs(ix *Index, ids map[string]schema.ID, sp fixtures.Split, k 
 				y = 1
 			}
 			ys = append(ys, y)
+			copied = append(copied, strings.HasPrefix(ix.docs[m.doc].instance, "copier_"))
 		}
 	}
 	for _, q := range sp.Queries {
@@ -65,12 +110,12 @@ func calibrationPairs(ix *Index, ids map[string]schema.ID, sp fixtures.Split, k 
 	for _, n := range sp.Negatives {
 		add(n.Text, "")
 	}
-	return xs, ys
+	return xs, ys, copied
 }
 
 // fitLogistic fits p(y=1|x) = 1/(1+exp(-(b + w.x))) by Newton's method
 // with an L2 penalty lambda on w.
-func fitLogistic(xs [][nFeatures]float64, ys []float64, lambda float64) calibration {
+func fitLogistic(xs [][nFeatures]float64, ys, ws []float64, lambda float64) calibration {
 	const n = nFeatures + 1
 	var beta [n]float64
 	for iter := 0; iter < 50; iter++ {
@@ -85,9 +130,9 @@ func fitLogistic(xs [][nFeatures]float64, ys []float64, lambda float64) calibrat
 			}
 			pr := 1 / (1 + math.Exp(-z))
 			for j := range v {
-				g[j] += (ys[i] - pr) * v[j]
+				g[j] += ws[i] * (ys[i] - pr) * v[j]
 				for k := range v {
-					h[j][k] += pr * (1 - pr) * v[j] * v[k]
+					h[j][k] += ws[i] * pr * (1 - pr) * v[j] * v[k]
 				}
 			}
 		}
@@ -147,4 +192,19 @@ func solve(h [nFeatures + 1][nFeatures + 1]float64, g [nFeatures + 1]float64) [n
 		}
 	}
 	return x
+}
+
+// copier is a trace that copies a query into its intent over a body about
+// nothing: the attacker the calibration is fitted against.
+func copier(i int, query string) *schema.Trace {
+	return &schema.Trace{
+		Intent:            query,
+		ReasoningPath:     []schema.Step{{Step: 1, Action: "answer", Detail: "Answered."}},
+		Result:            "ok\n",
+		Confidence:        1,
+		VerificationScore: 1,
+		Lineage:           []schema.ID{},
+		CreatedAt:         "2025-01-01T00:00:00Z",
+		InstanceID:        "copier_" + strconv.Itoa(i),
+	}
 }

@@ -43,7 +43,10 @@ func leverVariants(base params) []variant {
 		change(&p)
 		vs = append(vs, variant{name, p})
 	}
-	add("rank by the calibrated score", func(p *params) { p.rerank = true })
+	add("rank by BM25F", func(p *params) { p.rerank = false })
+	for _, w := range []float64{0.75, 0.5, 0.3} {
+		add(fmt.Sprintf("intent-only terms at %.2f", w), func(p *params) { p.intentOnly = w })
+	}
 	add("no WordNet", func(p *params) { p.wnRank = 0; p.lemma = 0 })
 	add("no abbreviations", func(p *params) { p.abbrev = 0 })
 	for _, w := range []float64{0.2, 0.4, 0.6} {

@@ -6,7 +6,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/hive-dev/hive/schema"
 )
@@ -56,6 +55,8 @@ type params struct {
 	prfDocs  int
 	prfTerms int
 
+	intentOnly float64 // what a term found in the intent alone counts for (see pseudoTF)
+
 	candidates int  // skills scored in full (features, calibration)
 	rerank     bool // rank by the calibrated score (else by BM25F)
 	cal        calibration
@@ -75,11 +76,12 @@ const (
 	xIntent           // the share of the query's weight matched in the intent
 	xPrecision        // the share of the intent's weight that the query matches
 	xBody             // the share of the query's weight matched outside the intent
-	xMargin           // how far the skill's BM25F score is ahead of the best other skill's, over its own (negative when behind)
+	xMargin           // how far the skill's BM25F score is ahead of the best other skill's (negative when behind), over the most it could be
+	xCoherence        // the share of the intent's weight that the rest of the skill also says (whatever the query)
 	nFeatures
 )
 
-var featureNames = [nFeatures]string{"score", "exact", "intent", "precision", "body", "margin"}
+var featureNames = [nFeatures]string{"score", "exact", "intent", "precision", "body", "margin", "coherence"}
 
 // concept is one word of the query and the terms that stand for it: its
 // own term, then its expansions, each with a weight.
@@ -192,10 +194,7 @@ func (ix *Index) expand(c *concept, w, own string, extra map[string]*[nFields]ui
 		}
 	}
 	if p.abbrev > 0 {
-		for _, r := range abbreviations[w] {
-			addWord(r, p.abbrev, "abbreviation")
-		}
-		for _, r := range abbreviations[strings.TrimSuffix(w, "s")] {
+		for _, r := range abbreviationsOf()[own] {
 			addWord(r, p.abbrev, "abbreviation")
 		}
 	}
@@ -319,7 +318,7 @@ func (ix *Index) rank(text string, k int, extra map[string]*[nFields]uint8) ([]m
 		m := &top[i]
 		v := view{ix: ix, d: &ix.docs[m.doc], norm: ix.norm[m.doc]}
 		m.x = ix.features(cs, v, m.raw)
-		m.x[xMargin] = margin(m.raw, ix.bestOther(top, i))
+		m.x[xMargin] = margin(m.raw, ix.bestOther(top, i), mass(cs))
 		m.score = ix.p.cal.apply(m.x)
 		m.tie = tieBreak(key, ix.docs[m.doc].id)
 	}
@@ -364,6 +363,7 @@ func (ix *Index) altWeight(c *concept, a alt) float64 {
 // saying a word, or its synonyms, again and again.
 func (ix *Index) accumulate(cs []concept, sc *scratch) {
 	k1 := float32(ix.p.k1)
+	io := float32(ix.p.intentOnly)
 	for ci := range cs {
 		c := &cs[ci]
 		for _, a := range c.alts {
@@ -377,12 +377,7 @@ func (ix *Index) accumulate(cs []concept, sc *scratch) {
 			for _, ps := range ix.post[a.term] {
 				d := ps.doc
 				nm := &ix.norm[d]
-				var tf float32
-				for f := range nFields {
-					if ps.tf[f] != 0 {
-						tf += float32(ps.tf[f]) * nm[f]
-					}
-				}
+				tf := pseudoTF(&ps.tf, nm, io)
 				if tf <= 0 {
 					continue // only in fields of weight 0
 				}
@@ -403,6 +398,28 @@ func (ix *Index) accumulate(cs []concept, sc *scratch) {
 		}
 		sc.ctouch = sc.ctouch[:0]
 	}
+}
+
+// pseudoTF is a term's BM25F pseudo-frequency in a skill: its count in
+// each field over the field's norm, summed. A term the skill has in its
+// intent alone counts intentOnly times: an intent is judged by what the
+// rest of the skill says, so an intent that copies a query, or is stuffed
+// with words, over a body about something else gains less.
+func pseudoTF(tf *[nFields]uint8, nm *[nFields]float32, intentOnly float32) float32 {
+	var x float32
+	for f := fTags; f < nFields; f++ {
+		if tf[f] != 0 {
+			x += float32(tf[f]) * nm[f]
+		}
+	}
+	if tf[fIntent] != 0 {
+		in := float32(tf[fIntent]) * nm[fIntent]
+		if x == 0 {
+			in *= intentOnly
+		}
+		x += in
+	}
+	return x
 }
 
 // top returns the k best skills by BM25F.
@@ -469,10 +486,7 @@ func (ix *Index) feedback(cs []concept, top []match) concept {
 			if have[t] || ix.df[t] < 2 {
 				continue
 			}
-			var tf float64
-			for f := range nFields {
-				tf += float64(d.tfs[k][f]) * float64(ix.norm[m.doc][f])
-			}
+			tf := float64(pseudoTF(&d.tfs[k], &ix.norm[m.doc], float32(p.intentOnly)))
 			weights[t] += rw * tf / (p.k1 + tf) * ix.idfOf(int(ix.df[t]))
 		}
 	}
@@ -528,13 +542,17 @@ func (v view) tf(a alt) ([nFields]uint8, bool) {
 	return *c, true
 }
 
-// intentTerms calls fn with each term of the intent and its idf.
-func (v view) intentTerms(fn func(text string, idf float64)) {
+// intentTerms calls fn with each term of the intent, its idf, and whether
+// the rest of the skill has it too.
+func (v view) intentTerms(fn func(text string, idf float64, inBody bool)) {
 	ix := v.ix
+	body := func(tf *[nFields]uint8) bool {
+		return tf[fTags] > 0 || tf[fActions] > 0 || tf[fDetails] > 0 || tf[fResult] > 0
+	}
 	if v.d != nil {
 		for k, t := range v.d.terms {
 			if v.d.tfs[k][fIntent] > 0 {
-				fn(ix.terms[t], ix.idfOf(int(ix.df[t])))
+				fn(ix.terms[t], ix.idfOf(int(ix.df[t])), body(&v.d.tfs[k]))
 			}
 		}
 		return
@@ -545,7 +563,7 @@ func (v view) intentTerms(fn func(text string, idf float64)) {
 			if k, ok := ix.vocab[t]; ok {
 				df = int(ix.df[k])
 			}
-			fn(t, ix.idfOf(df+1))
+			fn(t, ix.idfOf(df+1), body(c))
 		}
 	}
 }
@@ -562,10 +580,7 @@ func (ix *Index) raw(cs []concept, v view) float64 {
 			if !ok {
 				continue
 			}
-			var x float64
-			for f := range nFields {
-				x += float64(t[f]) * float64(v.norm[f])
-			}
+			x := float64(pseudoTF(&t, &v.norm, float32(ix.p.intentOnly)))
 			tf += ix.altWeight(c, a) * x
 		}
 		s += c.idf * tf / (ix.p.k1 + tf)
@@ -578,42 +593,48 @@ func (ix *Index) raw(cs []concept, v view) float64 {
 func (ix *Index) features(cs []concept, v view, raw float64) [nFeatures]float64 {
 	var x [nFeatures]float64
 	var mass, exact, intent, body float64
-	matched := map[string]bool{}
+	matched := map[string]float64{}
 	for _, c := range cs {
 		if c.prf {
 			continue
 		}
 		mass += c.idf
-		var inIntent, inBody float64
+		var inExact, inIntent, inBody float64
 		for k, a := range c.alts {
 			tf, ok := v.tf(a)
 			if !ok {
 				continue
 			}
-			if k == c.own {
-				exact += c.idf
-			}
-			if tf[fIntent] > 0 {
-				inIntent = max(inIntent, a.w)
-				matched[a.text] = true
-			}
+			support := 1.0
 			if tf[fTags] > 0 || tf[fActions] > 0 || tf[fDetails] > 0 || tf[fResult] > 0 {
 				inBody = max(inBody, a.w)
 			}
+			if k == c.own {
+				inExact = support
+			}
+			if tf[fIntent] > 0 {
+				inIntent = max(inIntent, a.w*support)
+				matched[a.text] = support
+			}
 		}
+		exact += c.idf * inExact
 		intent += c.idf * inIntent
 		body += c.idf * inBody
 	}
 	if mass == 0 {
 		return x
 	}
-	var iAll, iMatched float64
-	v.intentTerms(func(t string, w float64) {
+	var iAll, iMatched, iBody float64
+	v.intentTerms(func(t string, w float64, inBody bool) {
 		iAll += w
-		if matched[t] {
-			iMatched += w
+		iMatched += w * matched[t]
+		if inBody {
+			iBody += w
 		}
 	})
+	if iAll > 0 {
+		x[xCoherence] = iBody / iAll
+	}
 	x[xScore] = min(1, raw/mass)
 	x[xExact] = exact / mass
 	x[xIntent] = intent / mass
@@ -622,6 +643,18 @@ func (ix *Index) features(cs []concept, v view, raw float64) [nFeatures]float64 
 		x[xPrecision] = iMatched / iAll
 	}
 	return x
+}
+
+// mass is the most the query's concepts could score: the sum of their
+// weights.
+func mass(cs []concept) float64 {
+	var m float64
+	for _, c := range cs {
+		if !c.prf {
+			m += c.idf
+		}
+	}
+	return m
 }
 
 // bestOther is the best BM25F score among the candidates other than the
@@ -647,12 +680,14 @@ func related(a, b *doc) bool {
 	return slices.Contains(a.lineage, b.id) || slices.Contains(b.lineage, a.id)
 }
 
-// margin is how far a score is ahead of another, over the score.
-func margin(raw, other float64) float64 {
-	if raw <= 0 {
-		return -1
+// margin is how far a score is ahead of another, over the most the
+// query's concepts could score (so a weak match has a small lead, however
+// few its rivals).
+func margin(raw, other, mass float64) float64 {
+	if mass <= 0 {
+		return 0
 	}
-	return max(-1, (raw-other)/raw)
+	return max(-1, min(1, (raw-other)/mass))
 }
 
 // apply is the calibrated score of features x.
@@ -691,21 +726,98 @@ func tieBreak(key []byte, id schema.ID) uint64 {
 // words expanded; the best max(Limit, 200) of them (or of 50 when a limit
 // under 50 is asked) are then scored in full and ranked by that score.
 func (ix *Index) Search(q Query) []Result {
+	ms, _ := ix.results(q)
+	out := make([]Result, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, ix.result(m))
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func (ix *Index) result(m match) Result {
+	d := &ix.docs[m.doc]
+	return Result{ID: d.id, Score: m.score, Intent: d.intent, InstanceID: d.instance, Confidence: d.conf, VerificationScore: d.verif}
+}
+
+// results are the matches Search returns, and the query's concepts.
+func (ix *Index) results(q Query) ([]match, []concept) {
 	k := ix.p.candidates
 	if q.Limit == 0 || q.Limit > k {
 		k = max(q.Limit, 200)
 	}
-	ms, _ := ix.rank(q.Text, k, nil)
-	var out []Result
+	ms, cs := ix.rank(q.Text, k, nil)
+	out := ms[:0]
 	for _, m := range ms {
-		d := &ix.docs[m.doc]
-		if m.score < q.Threshold || m.score == 0 || q.Instance != "" && d.instance != q.Instance {
+		if m.score < q.Threshold || m.score == 0 || q.Instance != "" && ix.docs[m.doc].instance != q.Instance {
 			continue
 		}
-		out = append(out, Result{ID: d.id, Score: m.score, Intent: d.intent, InstanceID: d.instance, Confidence: d.conf, VerificationScore: d.verif})
+		out = append(out, m)
 		if q.Limit > 0 && len(out) == q.Limit {
 			break
 		}
+	}
+	return out, cs
+}
+
+// Explanation says why a skill scored what it did for a query: its BM25F
+// score, the features the calibrated score is made of, and for each word
+// of the query the terms that stood for it in the skill, and where.
+type Explanation struct {
+	Result
+	BM25F    float64            `json:"bm25f"`
+	Features map[string]float64 `json:"features"`
+	Words    []WordMatch        `json:"words"`
+}
+
+// WordMatch is one word of a query (or "(feedback)", the terms pseudo-
+// relevance feedback added) and what the skill has of it.
+type WordMatch struct {
+	Word    string      `json:"word"`
+	Weight  float64     `json:"weight"` // the word's weight: how rare it is in the hive
+	Matches []TermMatch `json:"matches"`
+}
+
+// TermMatch is a term the skill has for a word: the word's own term, or an
+// expansion of it (Via says which).
+type TermMatch struct {
+	Term   string         `json:"term"`
+	Via    string         `json:"via,omitempty"`
+	Weight float64        `json:"weight"`
+	Fields map[string]int `json:"fields"` // field -> count
+}
+
+// Explain is Search with the reason for each result.
+func (ix *Index) Explain(q Query) []Explanation {
+	ms, cs := ix.results(q)
+	var out []Explanation
+	for _, m := range ms {
+		e := Explanation{Result: ix.result(m), BM25F: m.raw, Features: map[string]float64{}}
+		for i, v := range m.x {
+			e.Features[featureNames[i]] = v
+		}
+		v := view{ix: ix, d: &ix.docs[m.doc], norm: ix.norm[m.doc]}
+		for ci := range cs {
+			c := &cs[ci]
+			w := WordMatch{Word: c.word, Weight: c.idf, Matches: []TermMatch{}}
+			for _, a := range c.alts {
+				tf, ok := v.tf(a)
+				if !ok {
+					continue
+				}
+				tm := TermMatch{Term: a.text, Via: a.via, Weight: ix.altWeight(c, a), Fields: map[string]int{}}
+				for f, n := range tf {
+					if n > 0 {
+						tm.Fields[fieldNames[f]] = int(n)
+					}
+				}
+				w.Matches = append(w.Matches, tm)
+			}
+			e.Words = append(e.Words, w)
+		}
+		out = append(out, e)
 	}
 	return out
 }

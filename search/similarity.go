@@ -53,7 +53,7 @@ func (ix *Index) Similarity(query string, t *schema.Trace) float64 {
 			other = max(other, m.raw)
 		}
 	}
-	x[xMargin] = margin(raw, other)
+	x[xMargin] = margin(raw, other, mass(cs))
 	return ix.p.cal.apply(x)
 }
 
