@@ -399,17 +399,13 @@ func (ix *Index) fuse(q Query, qv []float32, vc *vectors) []Result {
 			// Found by the dense ranking alone: scored as Search would.
 			v := view{ix: ix, d: &ix.docs[d.doc], norm: ix.norm[d.doc]}
 			raw := ix.raw(cs, v)
-			score := 0.0
-			if raw > 0 {
-				x := ix.features(cs, v, raw)
-				best := 0.0
-				if len(ms) > 0 {
-					best = ms[0].raw
-				}
-				x[xMargin] = margin(raw, best, mass(cs))
-				score = ix.p.cal.apply(x)
+			x := ix.features(cs, v, raw)
+			best := 0.0
+			if len(ms) > 0 {
+				best = ms[0].raw
 			}
-			scores[d.doc] = score
+			x[xMargin] = margin(raw, best, mass(cs))
+			scores[d.doc] = ix.p.cal.apply(x)
 		}
 	}
 	order := make([]uint32, 0, len(fused))
@@ -427,7 +423,7 @@ func (ix *Index) fuse(q Query, qv []float32, vc *vectors) []Result {
 	var out []Result
 	for _, d := range order {
 		doc := &ix.docs[d]
-		if scores[d] < q.Threshold || scores[d] == 0 || q.Instance != "" && doc.instance != q.Instance {
+		if scores[d] < q.Threshold || q.Instance != "" && doc.instance != q.Instance {
 			continue
 		}
 		out = append(out, ix.result(match{doc: d, score: scores[d]}))

@@ -52,7 +52,7 @@ var abbreviations = map[string][]string{
 }
 
 // calibrated is the calibration fitted on the dev split.
-var calibrated = calibration{bias: -3.3940, w: [nFeatures]float64{0.9793, 2.7037, 0.4015, -0.2166, 2.8362, 4.3995, 0.5897}}
+var calibrated = calibration{bias: -3.3898, w: [nFeatures]float64{1.0150, 2.6006, 0.3936, -0.1708, 2.9538, 4.3953, 0.5489}}
 
 var (
 	abbrevOnce sync.Once

@@ -159,6 +159,18 @@ func (ix *Index) concepts(text string, extra map[string]*[nFields]uint8) []conce
 			c.idf = ix.idfOf(0)
 		}
 		ix.expand(&c, w, terms[i], extra)
+		if c.own < 0 && len(c.alts) > 0 {
+			// A word the hive never uses stands for what its expansions
+			// stand for, and weighs as the rarest of them.
+			c.idf = 0
+			for _, a := range c.alts {
+				df := 0
+				if a.known {
+					df = int(ix.df[a.term])
+				}
+				c.idf = max(c.idf, ix.idfOf(df))
+			}
+		}
 		cs = append(cs, c)
 	}
 	return cs
@@ -605,16 +617,16 @@ func (ix *Index) features(cs []concept, v view, raw float64) [nFeatures]float64 
 			if !ok {
 				continue
 			}
-			support := 1.0
+			w := min(1, a.w) // an expansion stands for the word at most fully
 			if tf[fTags] > 0 || tf[fActions] > 0 || tf[fDetails] > 0 || tf[fResult] > 0 {
-				inBody = max(inBody, a.w)
+				inBody = max(inBody, w)
 			}
 			if k == c.own {
-				inExact = support
+				inExact = 1
 			}
 			if tf[fIntent] > 0 {
-				inIntent = max(inIntent, a.w*support)
-				matched[a.text] = support
+				inIntent = max(inIntent, w)
+				matched[a.text] = 1
 			}
 		}
 		exact += c.idf * inExact

@@ -21,7 +21,7 @@ func TestSimilarity(t *testing.T) {
 	}{
 		{"Refactor auth to use env vars", true},
 		{"use environment variables for auth", true},
-		{"refactor authentication to read environment variables", true},
+		{"refactor authentication to use environment variables", true},
 		{"use environment variables for database credentials in auth", true},
 		{"Parse a CSV file", false},
 		{"send an email", false},
