@@ -2,6 +2,8 @@ package search
 
 import (
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -72,8 +74,24 @@ func term(w string) string {
 	if len(w) < 2 && (len(w) == 0 || w[0] < '0' || w[0] > '9') || stopwords[w] {
 		return ""
 	}
-	return stemmer(w)
+	if t, ok := stems.Load(w); ok {
+		return t.(string)
+	}
+	t := stemmer(w)
+	if stemsCount.Add(1) < maxStems {
+		stems.Store(w, t)
+	}
+	return t
 }
+
+// stems caches the stemmer's answers: a hive's words repeat, and stemming
+// is most of the cost of analysing a trace. At most maxStems are kept.
+var (
+	stems      sync.Map // word -> term
+	stemsCount atomic.Int64
+)
+
+const maxStems = 1 << 20
 
 // eachWord calls fn with each word of text, lower-cased: runs of letters and
 // digits, split where a lower-case letter or digit is followed by an upper-

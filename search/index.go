@@ -284,6 +284,10 @@ func (ix *Index) numbered(id schema.ID, t *indexed, a analyzed) doc {
 // norms.
 func (ix *Index) apply(old int, docs []doc, removed []schema.ID) {
 	ix.renumber(old, docs)
+	if len(removed) == 0 && ix.post != nil {
+		ix.append(docs)
+		return
+	}
 	// Docs enter in the order given (Changes sorts by id); a removed doc
 	// leaves the others' order as it was.
 	if len(removed) > 0 {
@@ -302,6 +306,30 @@ func (ix *Index) apply(old int, docs []doc, removed []schema.ID) {
 	}
 	ix.docs = append(ix.docs, docs...)
 	ix.reindex()
+}
+
+// append adds docs to an index whose postings are built: their postings,
+// document frequencies and field lengths are added to the others, and the
+// norms recomputed (the average lengths moved), without rebuilding what
+// was there.
+func (ix *Index) append(docs []doc) {
+	for len(ix.post) < len(ix.terms) {
+		ix.post = append(ix.post, nil)
+		ix.df = append(ix.df, 0)
+	}
+	for _, d := range docs {
+		i := uint32(len(ix.docs))
+		ix.docs = append(ix.docs, d)
+		ix.byID[d.id] = i
+		for k, t := range d.terms {
+			ix.post[t] = append(ix.post[t], posting{doc: i, tf: d.tfs[k]})
+			ix.df[t]++
+		}
+		for f, l := range d.lens {
+			ix.total[f] += uint64(l)
+		}
+	}
+	ix.renorm()
 }
 
 // renumber gives the terms numbered from old on (new to the index, in the
@@ -396,7 +424,11 @@ func (ix *Index) reindex() {
 // renorm computes each doc's field norms from the current average field
 // lengths.
 func (ix *Index) renorm() {
-	ix.norm = make([][nFields]float32, len(ix.docs))
+	if cap(ix.norm) >= len(ix.docs) {
+		ix.norm = ix.norm[:len(ix.docs)]
+	} else {
+		ix.norm = make([][nFields]float32, len(ix.docs), len(ix.docs)+len(ix.docs)/8)
+	}
 	for i, d := range ix.docs {
 		ix.norm[i] = ix.normOf(d.lens)
 	}

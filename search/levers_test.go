@@ -52,7 +52,8 @@ func leverVariants(base params) []variant {
 	for _, w := range []float64{0.2, 0.4, 0.6} {
 		add(fmt.Sprintf("co-occurrence %.1f", w), func(p *params) { p.co = w })
 	}
-	for _, w := range []float64{0.2, 0.4} {
+	add("no feedback", func(p *params) { p.prf = 0 })
+	for _, w := range []float64{0.3} {
 		add(fmt.Sprintf("feedback %.1f", w), func(p *params) { p.prf = w })
 	}
 	return vs

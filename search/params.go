@@ -17,11 +17,11 @@ var defaultParams = params{
 	abbrev: 1.8,
 	lemma:  0.25,
 
-	co:      0,
+	co:      0.2,
 	coTerms: 5,
 	coDocs:  200,
 
-	prf:      0.13,
+	prf:      0,
 	prfDocs:  3,
 	prfTerms: 10,
 
@@ -52,7 +52,7 @@ var abbreviations = map[string][]string{
 }
 
 // calibrated is the calibration fitted on the dev split.
-var calibrated = calibration{bias: -3.3898, w: [nFeatures]float64{1.0150, 2.6006, 0.3936, -0.1708, 2.9538, 4.3953, 0.5489}}
+var calibrated = calibration{bias: -3.3078, w: [nFeatures]float64{0.8007, 2.5585, 0.3193, -0.0868, 3.1023, 4.3911, 0.4982}}
 
 var (
 	abbrevOnce sync.Once
