@@ -25,6 +25,50 @@ func TestSearchLevers(t *testing.T) {
 	for _, v := range leverVariants(base) {
 		run(v.name, v.p)
 	}
+	// The analysis: other stemmers, and the old synonym list.
+	withStemmer := func(name string, st func(string) string) {
+		defer func(old func(string) string) { stemmer = old; resetStems() }(stemmer)
+		stemmer = st
+		resetStems()
+		run(name, base)
+	}
+	withStemmer("hand-written stemmer (tokens-2)", oldStem)
+	withStemmer("no stemmer", func(w string) string { return w })
+	wn := loadWordNet()
+	withStemmer("WordNet base forms, no stemmer", func(w string) string {
+		if ls := wn.lemmas(w); len(ls) > 0 {
+			return wn.words[ls[0]]
+		}
+		return w
+	})
+	func() {
+		old := abbreviationsOf()
+		defer func() { abbrevMap = old }()
+		m := map[string][]string{}
+		for t, ws := range old {
+			m[t] = append([]string(nil), ws...)
+		}
+		groups := map[string][]string{}
+		for w, canon := range oldSynonyms {
+			groups[canon] = append(groups[canon], w)
+		}
+		for _, ws := range groups {
+			for _, a := range ws {
+				for _, b := range ws {
+					if a != b {
+						m[term(a)] = append(m[term(a)], b)
+					}
+				}
+			}
+		}
+		abbrevMap = m
+		run("and the old synonym list, as abbreviations", base)
+	}()
+}
+
+func resetStems() {
+	stems.Clear()
+	stemsCount.Store(0)
 }
 
 // objective is what tuning maximises on the dev split: recall@1, with the
