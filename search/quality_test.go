@@ -330,3 +330,54 @@ func TestSearchBaselines(t *testing.T) {
 		}
 	}
 }
+
+// TestOldSearchSet keeps the labelled set of the search before issue 13
+// (fixtures.SearchSet: 100 skills, one query each, 30 absent tasks) as a
+// regression test, with floors under what the search measures on it.
+func TestOldSearchSet(t *testing.T) {
+	cases, negatives := fixtures.SearchSet()
+	ix := newIndex(plumbing.ZeroHash)
+	var ts []*schema.Trace
+	for _, c := range cases {
+		ts = append(ts, c.Trace)
+	}
+	ix.addTraces(ts...)
+	var at1, at5, resolved, falseMatches int
+	for _, c := range cases {
+		want := schema.Digest(mustMarshal(c.Trace))
+		rs := ix.Search(Query{Text: c.Query, Limit: 5})
+		for r, x := range rs {
+			if x.ID == want {
+				if r == 0 {
+					at1++
+					if x.Score >= DefaultThreshold {
+						resolved++
+					}
+				}
+				at5++
+			}
+		}
+	}
+	for _, q := range negatives {
+		if rs := ix.Search(Query{Text: q, Threshold: DefaultThreshold, Limit: 1}); len(rs) > 0 {
+			falseMatches++
+			t.Logf("false match: %q scores %.2f for %q", q, rs[0].Score, rs[0].Intent)
+		}
+	}
+	n := float64(len(cases))
+	r1, r5, res, fm := float64(at1)/n, float64(at5)/n, float64(resolved)/n, float64(falseMatches)/float64(len(negatives))
+	t.Logf("old set: recall@1 %.3f, recall@5 %.3f, resolved %.3f, false matches %.3f", r1, r5, res, fm)
+	for _, c := range []struct {
+		what      string
+		got, want float64
+	}{{"recall@1", r1, oldSetFloors.r1}, {"recall@5", r5, oldSetFloors.r5}, {"resolved", res, oldSetFloors.resolve}} {
+		if c.got < c.want {
+			t.Errorf("old set: %s = %.3f, want at least %.3f", c.what, c.got, c.want)
+		}
+	}
+	if fm > oldSetFloors.falseMax {
+		t.Errorf("old set: false matches %.3f, want at most %.3f", fm, oldSetFloors.falseMax)
+	}
+}
+
+var oldSetFloors = floors{r1: 0.8, r5: 0.9, resolve: 0.35, falseMax: 0.05}
