@@ -164,7 +164,7 @@ func TestSearchQuality(t *testing.T) {
 	dev := measure(l.Dev, ids, indexRanker(ix), logf)
 	t.Logf("dev:  %s", dev)
 	checkFloors(t, "dev", dev, devFloors)
-	if report || testing.Short() == false {
+	if report || !testing.Short() {
 		test := measure(l.Test, ids, indexRanker(ix), nil)
 		if report {
 			t.Logf("test: %s", test)
@@ -176,9 +176,13 @@ func TestSearchQuality(t *testing.T) {
 // floors are the least figures a split must keep.
 type floors struct{ r1, hard, r5, resolve, falseMax float64 }
 
+// The floors sit a little under the figures measured on the final version
+// (docs/search.md): dev r@1 0.724 (hard 0.340), r@5 0.827, resolved 0.538,
+// false 0.013; test r@1 0.741 (hard 0.442), r@5 0.844, resolved 0.502,
+// false 0.051.
 var (
-	devFloors  = floors{}
-	testFloors = floors{}
+	devFloors  = floors{r1: 0.70, hard: 0.31, r5: 0.80, resolve: 0.50, falseMax: 0.03}
+	testFloors = floors{r1: 0.72, hard: 0.41, r5: 0.82, resolve: 0.47, falseMax: 0.07}
 )
 
 func checkFloors(t *testing.T, name string, f figures, fl floors) {
