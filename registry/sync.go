@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -13,8 +14,10 @@ import (
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+
+	"github.com/hive-dev/hive/internal/fault"
+	"github.com/hive-dev/hive/odb"
 )
 
 var (
@@ -93,21 +96,21 @@ func seenRef(r Remote) plumbing.ReferenceName {
 }
 
 // fetch fetches the remote's main into the quarantine ref and returns it.
-func (s *Store) fetch(r Remote) (plumbing.Hash, error) {
+func (s *Store) fetch(ctx context.Context, r Remote) (plumbing.Hash, error) {
 	rem := git.NewRemote(s.st, &config.RemoteConfig{Name: r.Name, URLs: []string{r.URL}})
 	spec := config.RefSpec("+" + string(Branch) + ":" + string(incomingRef(r)))
-	err := rem.Fetch(&git.FetchOptions{RemoteName: r.Name, RefSpecs: []config.RefSpec{spec}, Tags: git.NoTags, Force: true})
+	err := rem.FetchContext(ctx, &git.FetchOptions{RemoteName: r.Name, RefSpecs: []config.RefSpec{spec}, Tags: git.NoTags, Force: true})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
 		if errors.Is(err, transport.ErrEmptyRemoteRepository) {
 			return plumbing.ZeroHash, fmt.Errorf("fetch %s: the remote is empty: %w", r.URL, ErrNotFound)
 		}
 		return plumbing.ZeroHash, fmt.Errorf("fetch main from %s: %w", r.URL, err)
 	}
-	ref, err := s.st.Reference(incomingRef(r))
+	h, err := s.db.Ref(incomingRef(r))
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("fetch %s: no branch main there: %w", r.URL, ErrNotFound)
 	}
-	return ref.Hash(), nil
+	return h, nil
 }
 
 // PullResult says what a pull did.
@@ -126,6 +129,12 @@ type PullResult struct {
 // violation it returns the report with ErrRefused and changes nothing:
 // main, the index and the working tree stay as they were.
 func (s *Store) Pull(r Remote, progress func(done, total int)) (*PullResult, error) {
+	return s.PullContext(context.Background(), r, progress)
+}
+
+// PullContext is Pull that stops when ctx ends, with ctx's error, until
+// main is about to move: from then on it completes.
+func (s *Store) PullContext(ctx context.Context, r Remote, progress func(done, total int)) (*PullResult, error) {
 	unlock, err := s.lock()
 	if err != nil {
 		return nil, err
@@ -137,27 +146,27 @@ func (s *Store) Pull(r Remote, progress func(done, total int)) (*PullResult, err
 	}
 	res := &PullResult{Remote: r, Old: local, New: local}
 	// Our own main first: a pull extends only a verified state.
-	if rep, err := s.Verify(local, VerifyOptions{}); err != nil {
+	if rep, err := s.VerifyContext(ctx, local, VerifyOptions{}); err != nil {
 		return nil, err
 	} else if rep.Err() != nil {
 		res.Report = rep
 		return res, fmt.Errorf("this hive's own main does not verify; run `hive verify`: %w", ErrRefused)
 	}
-	incoming, err := s.fetch(r)
+	incoming, err := s.fetch(ctx, r)
 	if err != nil {
 		return nil, err
 	}
 	res.Fetched = incoming
-	defer s.st.RemoveReference(incomingRef(r))
+	defer s.db.DeleteRef(incomingRef(r))
 	// A remote must never serve less than it served before.
-	if seen, err := s.st.Reference(seenRef(r)); err == nil && seen.Hash() != incoming {
-		ok, err := s.isAncestor(seen.Hash(), incoming)
+	if seen, err := s.db.Ref(seenRef(r)); err == nil && seen != incoming {
+		ok, err := s.isAncestor(seen, incoming)
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
-			res.Report = &Report{Head: incoming, Base: seen.Hash(), Violations: Violations{violationf(incoming, "", RuleHistoryRewritten,
-				"%s's main %s does not descend from %s, which it served before: history was rewritten", r.Name, short(incoming), short(seen.Hash()))}}
+			res.Report = &Report{Head: incoming, Base: seen, Violations: Violations{violationf(incoming, "", RuleHistoryRewritten,
+				"%s's main %s does not descend from %s, which it served before: history was rewritten", r.Name, short(incoming), short(seen))}}
 			return res, fmt.Errorf("pull from %s: %w", r.URL, ErrRefused)
 		}
 	}
@@ -177,7 +186,7 @@ func (s *Store) Pull(r Remote, progress func(done, total int)) (*PullResult, err
 	} else {
 		opts.Known = []plumbing.Hash{local}
 	}
-	rep, err := s.Verify(incoming, opts)
+	rep, err := s.VerifyContext(ctx, incoming, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -204,29 +213,24 @@ func (s *Store) Pull(r Remote, progress func(done, total int)) (*PullResult, err
 			return res, fmt.Errorf("the merge breaks the rules (a bug in hive): %w", mrep.Err())
 		}
 	}
-	files, removed, err := s.changedFiles(local, tip)
-	if err != nil {
-		return nil, err
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("pull from %s: %w", r.URL, err)
 	}
+	fault.Kill("before-ref")
 	if err := s.moveMain(local, tip); err != nil {
 		return nil, err
 	}
-	if err := s.removeWorkFiles(removed); err != nil {
-		return res, err
-	}
 	res.New = tip
+	s.moved(local, tip, nil, nil)
 	if added, _, err := s.Changes(local, tip); err == nil {
 		res.Added = len(added)
 	}
-	if err := s.setRef(seenRef(r), incoming); err != nil {
-		return res, err
-	}
-	return res, s.checkout(files)
+	return res, s.setRef(seenRef(r), incoming)
 }
 
 // setRef points a ref of hive's own at h.
 func (s *Store) setRef(name plumbing.ReferenceName, h plumbing.Hash) error {
-	return s.st.SetReference(plumbing.NewHashReference(name, h))
+	return s.db.SetRef(name, h)
 }
 
 // isAncestor reports whether a is b or one of b's ancestors.
@@ -293,34 +297,9 @@ func (s *Store) mergeCommit(w *writer, ours, theirs plumbing.Hash, msg string) (
 	return w.commit(root, []plumbing.Hash{ours, theirs}, "hive", s.now(), msg)
 }
 
-// gitCommit reads a commit bound to the storage, as go-git's walks need
-// it; the size is checked first.
-func gitCommit(s *Store, h plumbing.Hash) (*object.Commit, error) {
-	if _, err := (&validator{s: s}).readCommit(h); err != nil {
-		return nil, err
-	}
-	return object.GetCommit(s.st, h)
-}
-
 // mergeBases returns the best common ancestors of a and b.
 func (s *Store) mergeBases(a, b plumbing.Hash) ([]plumbing.Hash, error) {
-	ca, err := gitCommit(s, a)
-	if err != nil {
-		return nil, err
-	}
-	cb, err := gitCommit(s, b)
-	if err != nil {
-		return nil, err
-	}
-	bases, err := ca.MergeBase(cb)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]plumbing.Hash, len(bases))
-	for i, c := range bases {
-		out[i] = c.Hash
-	}
-	return out, nil
+	return odb.MergeBases(context.Background(), s.db, a, b)
 }
 
 // merge3 merges trees a and b from their base o, path by path.
@@ -407,13 +386,6 @@ func hashOf(e *entry) plumbing.Hash {
 		return plumbing.ZeroHash
 	}
 	return e.hash
-}
-
-// addedFiles returns the files tip's tree adds to old's, with their bytes,
-// for the working tree.
-func (s *Store) addedFiles(old, tip plumbing.Hash) (map[string][]byte, error) {
-	files, _, err := s.changedFiles(old, tip)
-	return files, err
 }
 
 // changedFiles returns the files tip's tree adds to old's, with their

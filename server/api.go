@@ -316,7 +316,7 @@ func (s *Server) getSkill(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		intro, err := st.Introduced([]schema.ID{id})
+		intro, err := st.IntroducedContext(r.Context(), []schema.ID{id})
 		if err != nil {
 			return err
 		}
@@ -342,6 +342,9 @@ func (s *Server) read(w http.ResponseWriter, fn func(st *registry.Store) error) 
 	}
 	defer done()
 	if err := fn(st); err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return // the client went away: the work stopped, and no one reads an answer
+		}
 		s.opts.Log.Error("read", "err", err)
 		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
 	}
@@ -356,7 +359,7 @@ type instanceView struct {
 }
 
 // instances lists the registered instances with their reputations.
-func (s *Server) instances(st *registry.Store) ([]instanceView, error) {
+func (s *Server) instances(ctx context.Context, st *registry.Store) ([]instanceView, error) {
 	list, err := st.Instances()
 	if err != nil {
 		return nil, err
@@ -365,7 +368,7 @@ func (s *Server) instances(st *registry.Store) ([]instanceView, error) {
 	if err != nil {
 		return nil, err
 	}
-	table, err := trust.Reputation(st, ix)
+	table, err := trust.ReputationContext(ctx, st, ix)
 	if err != nil {
 		return nil, err
 	}
@@ -380,7 +383,7 @@ func (s *Server) instances(st *registry.Store) ([]instanceView, error) {
 // getInstances lists the registered instances: keys, counts, reputation.
 func (s *Server) getInstances(w http.ResponseWriter, r *http.Request) {
 	s.read(w, func(st *registry.Store) error {
-		list, err := s.instances(st)
+		list, err := s.instances(r.Context(), st)
 		if err != nil {
 			return err
 		}
@@ -392,7 +395,7 @@ func (s *Server) getInstances(w http.ResponseWriter, r *http.Request) {
 // getInstance returns one instance with its key and reputation.
 func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) {
 	s.read(w, func(st *registry.Store) error {
-		list, err := s.instances(st)
+		list, err := s.instances(r.Context(), st)
 		if err != nil {
 			return err
 		}
@@ -421,7 +424,9 @@ func (s *Server) getDisputes(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// healthz answers whether the served main is readable.
+// healthz answers whether the served main is readable and the hive
+// writable (503 "unwritable" when a write would fail: a full disk, a
+// read-only folder).
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	st, done, err := s.reader()
 	if err != nil {
@@ -432,6 +437,10 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	head, err := st.Head()
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error(), nil)
+		return
+	}
+	if err := st.Writable(); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "unwritable", err.Error(), nil)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "main": head.String()})

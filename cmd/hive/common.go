@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/urfave/cli/v2"
 
@@ -18,9 +17,10 @@ import (
 
 var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON"}
 
-// openStore opens the hive named by --repo.
+// openStore opens the hive named by --repo; what the hive repairs on its
+// own, and warnings that fail nothing, go to stderr.
 func openStore(c *cli.Context) (*registry.Store, error) {
-	s, err := registry.Open(c.String("repo"))
+	s, err := registry.Open(c.String("repo"), registry.WithNotify(func(msg string) { fmt.Fprintf(c.App.ErrWriter, "hive: %s\n", msg) }))
 	if errors.Is(err, registry.ErrNotFound) {
 		return nil, &hintError{err, "run `hive init DIR`, or pass --repo DIR"}
 	}
@@ -94,13 +94,5 @@ func readInput(c *cli.Context, name string, max int64) ([]byte, error) {
 
 // resolveRev turns a revision (a ref, a hash, HEAD~2...) into a commit.
 func resolveRev(s *registry.Store, rev string) (plumbing.Hash, error) {
-	repo, err := git.Open(s.Storer(), nil)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	h, err := repo.ResolveRevision(plumbing.Revision(rev))
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("revision %q: %v: %w", rev, err, registry.ErrNotFound)
-	}
-	return *h, nil
+	return s.ResolveRevision(rev)
 }
