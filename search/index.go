@@ -35,7 +35,7 @@ var fieldNames = [nFields]string{"intent", "tags", "actions", "details", "result
 
 // maxTF caps a term's count in one field of one skill: repeating a word
 // past it gains nothing (and BM25's saturation gives little well before).
-const maxTF = 255
+const maxTF = 63
 
 // Index is the search index of one commit of a hive: for every skill on
 // that commit's tree, the terms of each of its fields with their counts
@@ -57,6 +57,7 @@ type Index struct {
 	norm   [][nFields]float32 // doc number -> field weight / length normalisation
 	p      *params            // the scoring parameters (defaults unless a test sets others)
 	pool   sync.Pool          // *scratch
+	coPool sync.Pool          // *coScratch
 
 	uniform bool // every term counts as equally rare (Similarity without a corpus)
 }
@@ -73,15 +74,28 @@ type doc struct {
 	tfs         [][nFields]uint8 // per term, its count in each field
 }
 
-// posting is one skill having a term, and how often in each field.
+// posting is one skill having a term, and how often in each field, 6
+// bits a field (counts over 63 count 63: BM25's saturation has long
+// flattened them).
 type posting struct {
 	doc uint32
-	tf  [nFields]uint8
+	tf  uint32
 }
+
+func newPosting(doc uint32, tf [nFields]uint8) posting {
+	var packed uint32
+	for f, c := range tf {
+		packed |= uint32(min(c, 63)) << (6 * f)
+	}
+	return posting{doc: doc, tf: packed}
+}
+
+// count is the term's count in field f.
+func (p posting) count(f int) uint32 { return p.tf >> (6 * f) & 63 }
 
 // indexVersion names the file format and the analysis: an index made by
 // another version is rebuilt, never read.
-const indexVersion = "hive search index v3 " + analyzerVersion
+const indexVersion = "hive search index v4 " + analyzerVersion
 
 // indexFile is where a hive keeps its index.
 func indexFile(s *registry.Store) string {
@@ -322,7 +336,7 @@ func (ix *Index) append(docs []doc) {
 		ix.docs = append(ix.docs, d)
 		ix.byID[d.id] = i
 		for k, t := range d.terms {
-			ix.post[t] = append(ix.post[t], posting{doc: i, tf: d.tfs[k]})
+			ix.post[t] = append(ix.post[t], newPosting(i, d.tfs[k]))
 			ix.df[t]++
 		}
 		for f, l := range d.lens {
@@ -415,7 +429,7 @@ func (ix *Index) reindex() {
 	for i, d := range ix.docs {
 		ix.byID[d.id] = uint32(i)
 		for k, t := range d.terms {
-			ix.post[t] = append(ix.post[t], posting{doc: uint32(i), tf: d.tfs[k]})
+			ix.post[t] = append(ix.post[t], newPosting(uint32(i), d.tfs[k]))
 		}
 	}
 	ix.renorm()

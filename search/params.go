@@ -19,7 +19,7 @@ var defaultParams = params{
 
 	co:      0.2,
 	coTerms: 5,
-	coDocs:  200,
+	coDocs:  50,
 
 	prf:      0,
 	prfDocs:  3,

@@ -101,6 +101,12 @@ type alt struct {
 	via   string // "" for the word's own term; else how it was reached
 }
 
+// coScratch is co-occurrence's counters, by term, reused across queries.
+type coScratch struct {
+	counts  []uint16
+	touched []uint32
+}
+
 // scratch is one query's accumulators, reused across queries.
 type scratch struct {
 	score   []float32 // per doc
@@ -241,7 +247,11 @@ func (ix *Index) cooccur(c *concept) {
 		return
 	}
 	n := float64(len(ix.docs))
-	counts := map[uint32]int{}
+	cs, _ := ix.coPool.Get().(*coScratch)
+	if cs == nil || len(cs.counts) < len(ix.terms) {
+		cs = &coScratch{counts: make([]uint16, len(ix.terms))}
+	}
+	defer ix.coPool.Put(cs)
 	read := 0
 	for _, ps := range post {
 		if read >= p.coDocs {
@@ -249,7 +259,7 @@ func (ix *Index) cooccur(c *concept) {
 		}
 		read++
 		d := &ix.docs[ps.doc]
-		inIntent := ps.tf[fIntent] > 0
+		inIntent := ps.count(fIntent) > 0
 		for k, u := range d.terms {
 			if u == t {
 				continue
@@ -258,7 +268,10 @@ func (ix *Index) cooccur(c *concept) {
 			// word, what the body says when the intent has it.
 			if inIntent && (d.tfs[k][fDetails] > 0 || d.tfs[k][fResult] > 0 || d.tfs[k][fActions] > 0) ||
 				!inIntent && d.tfs[k][fIntent] > 0 {
-				counts[u]++
+				if cs.counts[u] == 0 {
+					cs.touched = append(cs.touched, u)
+				}
+				cs.counts[u]++
 			}
 		}
 	}
@@ -268,7 +281,9 @@ func (ix *Index) cooccur(c *concept) {
 	}
 	var cands []cand
 	scale := float64(len(post)) / float64(read)
-	for u, k := range counts {
+	for _, u := range cs.touched {
+		k := cs.counts[u]
+		cs.counts[u] = 0
 		if k < 2 {
 			continue
 		}
@@ -277,6 +292,7 @@ func (ix *Index) cooccur(c *concept) {
 			cands = append(cands, cand{u, pmi})
 		}
 	}
+	cs.touched = cs.touched[:0]
 	sort.Slice(cands, func(i, j int) bool {
 		if cands[i].pmi != cands[j].pmi {
 			return cands[i].pmi > cands[j].pmi
@@ -389,7 +405,7 @@ func (ix *Index) accumulate(cs []concept, sc *scratch) {
 			for _, ps := range ix.post[a.term] {
 				d := ps.doc
 				nm := &ix.norm[d]
-				tf := pseudoTF(&ps.tf, nm, io)
+				tf := postingTF(ps, nm, io)
 				if tf <= 0 {
 					continue // only in fields of weight 0
 				}
@@ -426,6 +442,24 @@ func pseudoTF(tf *[nFields]uint8, nm *[nFields]float32, intentOnly float32) floa
 	}
 	if tf[fIntent] != 0 {
 		in := float32(tf[fIntent]) * nm[fIntent]
+		if x == 0 {
+			in *= intentOnly
+		}
+		x += in
+	}
+	return x
+}
+
+// postingTF is pseudoTF of a posting.
+func postingTF(ps posting, nm *[nFields]float32, intentOnly float32) float32 {
+	var x float32
+	for f := fTags; f < nFields; f++ {
+		if c := ps.count(f); c != 0 {
+			x += float32(c) * nm[f]
+		}
+	}
+	if c := ps.count(fIntent); c != 0 {
+		in := float32(c) * nm[fIntent]
 		if x == 0 {
 			in *= intentOnly
 		}
