@@ -468,35 +468,51 @@ func postingTF(ps posting, nm *[nFields]float32, intentOnly float32) float32 {
 	return x
 }
 
-// top returns the k best skills by BM25F.
+// top returns the k best skills by BM25F, best first (then by doc
+// number), keeping a min-heap of the best k seen.
 func (ix *Index) top(sc *scratch, k int) []match {
-	ms := make([]match, 0, min(len(sc.touched), 8*k+1))
-	var floor float64
+	if k <= 0 {
+		return nil
+	}
+	h := make([]match, 0, k)
+	// less orders the heap: the worst of the best k at the root.
+	less := func(a, b match) bool { return a.raw < b.raw || a.raw == b.raw && a.doc > b.doc }
+	down := func(i int) {
+		for {
+			l, small := 2*i+1, i
+			if l < len(h) && less(h[l], h[small]) {
+				small = l
+			}
+			if r := l + 1; r < len(h) && less(h[r], h[small]) {
+				small = r
+			}
+			if small == i {
+				return
+			}
+			h[i], h[small] = h[small], h[i]
+			i = small
+		}
+	}
 	for _, d := range sc.touched {
 		s := float64(sc.score[d])
-		if s <= 0 || len(ms) >= k && s < floor {
+		if s <= 0 {
 			continue
 		}
-		ms = append(ms, match{doc: d, raw: s})
-		if len(ms) >= 8*k {
-			ms = selectTop(ms, k)
-			floor = ms[len(ms)-1].raw
+		m := match{doc: d, raw: s}
+		if len(h) < k {
+			h = append(h, m)
+			for i := len(h) - 1; i > 0 && less(h[i], h[(i-1)/2]); i = (i - 1) / 2 {
+				h[i], h[(i-1)/2] = h[(i-1)/2], h[i]
+			}
+			continue
+		}
+		if less(h[0], m) {
+			h[0] = m
+			down(0)
 		}
 	}
-	return selectTop(ms, k)
-}
-
-func selectTop(ms []match, k int) []match {
-	sort.Slice(ms, func(i, j int) bool {
-		if ms[i].raw != ms[j].raw {
-			return ms[i].raw > ms[j].raw
-		}
-		return ms[i].doc < ms[j].doc
-	})
-	if len(ms) > k {
-		ms = ms[:k]
-	}
-	return ms
+	sort.Slice(h, func(i, j int) bool { return less(h[j], h[i]) })
+	return h
 }
 
 func (ix *Index) reset(sc *scratch) {
