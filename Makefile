@@ -19,6 +19,7 @@ test:
 # in .bench/ between runs) that writes .bench/scale.md.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2x ./schema ./signing ./registry
+	HIVE_BENCH_100K=1 HIVE_BENCH_DIR=$(CURDIR)/.bench/search $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./search
 	$(GO) run ./fixtures/cmd/hive-scale -sizes 1000,10000,100000 -out .bench
 
 demo: build

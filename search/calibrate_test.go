@@ -197,14 +197,20 @@ func solve(h [nFeatures + 1][nFeatures + 1]float64, g [nFeatures + 1]float64) [n
 // copier is a trace that copies a query into its intent over a body about
 // nothing: the attacker the calibration is fitted against.
 func copier(i int, query string) *schema.Trace {
+	return bodiless("copier_"+strconv.Itoa(i), query, "answer", "Answered.", "ok\n")
+}
+
+// bodiless is a valid trace of instance whose one step and result say
+// nothing of its intent.
+func bodiless(instance, intent, action, detail, result string) *schema.Trace {
 	return &schema.Trace{
-		Intent:            query,
-		ReasoningPath:     []schema.Step{{Step: 1, Action: "answer", Detail: "Answered."}},
-		Result:            "ok\n",
+		Intent:            intent,
+		ReasoningPath:     []schema.Step{{Step: 1, Action: action, Detail: detail}},
+		Result:            result,
 		Confidence:        1,
 		VerificationScore: 1,
 		Lineage:           []schema.ID{},
 		CreatedAt:         "2025-01-01T00:00:00Z",
-		InstanceID:        "copier_" + strconv.Itoa(i),
+		InstanceID:        instance,
 	}
 }

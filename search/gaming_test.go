@@ -8,22 +8,13 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 
-	"github.com/hive-dev/hive/fixtures"
 	"github.com/hive-dev/hive/schema"
 )
 
-// attacker is a trace that games the search, with a body about nothing.
+// attacker is a trace that games the search, with a body about nothing
+// (other words than the copiers the calibration is fitted beside).
 func attacker(i int, intent string) *schema.Trace {
-	return &schema.Trace{
-		Intent:            intent,
-		ReasoningPath:     []schema.Step{{Step: 1, Action: "do_it", Detail: "Did it."}},
-		Result:            "pass\n",
-		Confidence:        1,
-		VerificationScore: 1,
-		Lineage:           []schema.ID{},
-		CreatedAt:         fixtures.Epoch.Format("2006-01-02T15:04:05Z"),
-		InstanceID:        fmt.Sprintf("mallory_%d", i),
-	}
+	return bodiless(fmt.Sprintf("mallory_%d", i), intent, "do_it", "Did it.", "pass\n")
 }
 
 // TestGaming: beside the labelled set's honest skills, 14 traces whose

@@ -230,11 +230,7 @@ func plainBM25(l *fixtures.Labelled, fields func(t *schema.Trace) string) ranker
 	avg := float64(total) / float64(len(docs))
 	return func(q string) ([]schema.ID, float64) {
 		_, terms := queryWords(q)
-		type sc struct {
-			id schema.ID
-			s  float64
-		}
-		var out []sc
+		var out []scored
 		for _, x := range docs {
 			var s float64
 			for _, w := range terms {
@@ -243,19 +239,10 @@ func plainBM25(l *fixtures.Labelled, fields func(t *schema.Trace) string) ranker
 				}
 			}
 			if s > 0 {
-				out = append(out, sc{x.id, s})
+				out = append(out, scored{x.id, s})
 			}
 		}
-		sort.Slice(out, func(i, j int) bool {
-			if out[i].s != out[j].s {
-				return out[i].s > out[j].s
-			}
-			return out[i].id < out[j].id
-		})
-		var ids []schema.ID
-		for _, o := range out {
-			ids = append(ids, o.id)
-		}
+		ids, _ := best(out)
 		return ids, math.NaN()
 	}
 }
@@ -272,31 +259,38 @@ func oldSearch(l *fixtures.Labelled) ranker {
 	}
 	return func(q string) ([]schema.ID, float64) {
 		words := oldTokens(q)
-		type sc struct {
-			id schema.ID
-			s  float64
-		}
-		var out []sc
+		var out []scored
 		for _, x := range docs {
 			if s := oldScore(words, x.doc); s > 0 {
-				out = append(out, sc{x.id, s})
+				out = append(out, scored{x.id, s})
 			}
 		}
-		sort.Slice(out, func(i, j int) bool {
-			if out[i].s != out[j].s {
-				return out[i].s > out[j].s
-			}
-			return out[i].id < out[j].id
-		})
-		var ids []schema.ID
-		for _, o := range out {
-			ids = append(ids, o.id)
-		}
-		if len(out) == 0 {
-			return nil, 0
-		}
-		return ids, out[0].s
+		return best(out)
 	}
+}
+
+type scored struct {
+	id schema.ID
+	s  float64
+}
+
+// best orders scored skills best first (then by id) and returns their ids
+// and the best score.
+func best(out []scored) ([]schema.ID, float64) {
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].s != out[j].s {
+			return out[i].s > out[j].s
+		}
+		return out[i].id < out[j].id
+	})
+	var ids []schema.ID
+	for _, o := range out {
+		ids = append(ids, o.id)
+	}
+	if len(out) == 0 {
+		return nil, 0
+	}
+	return ids, out[0].s
 }
 
 func intentTags(t *schema.Trace) string { return t.Intent + " " + strings.Join(t.Tags, " ") }

@@ -182,6 +182,14 @@ func (ix *Index) concepts(text string, extra map[string]*[nFields]uint8) []conce
 	return cs
 }
 
+// common reports whether a term is in more than a quarter of the skills of
+// a hive of 100 or more: as an expansion it would add little (its idf is
+// low) at the cost of its long postings.
+func (ix *Index) common(t uint32) bool {
+	n := len(ix.docs)
+	return n >= 100 && int(ix.df[t]) > n/4
+}
+
 // addAlt adds term t to c with weight w, or raises the weight it has.
 func (c *concept) addAlt(a alt) {
 	for k := range c.alts {
@@ -206,6 +214,9 @@ func (ix *Index) expand(c *concept, w, own string, extra map[string]*[nFields]ui
 			return
 		}
 		if k, ok := ix.vocab[t]; ok {
+			if ix.common(k) {
+				return
+			}
 			c.addAlt(alt{text: t, term: k, known: true, w: weight, via: via})
 		} else if extra[t] != nil {
 			c.addAlt(alt{text: t, w: weight, via: via})
@@ -303,6 +314,9 @@ func (ix *Index) cooccur(c *concept) {
 		cands = cands[:p.coTerms]
 	}
 	for _, cd := range cands {
+		if ix.common(cd.u) {
+			continue
+		}
 		c.addAlt(alt{text: ix.terms[cd.u], term: cd.u, known: true, w: p.co * min(1, cd.pmi/4), via: "co-occurrence in the hive"})
 	}
 }

@@ -141,30 +141,11 @@ func quality(split string) error {
 		name string
 		rank func(string) []string
 	}{
-		{"bleve v2 BM25 (en analyzer, field boosts)", func(q string) []string {
-			req := bleve.NewSearchRequestOptions(bleveQuery(q), 5, 0, false)
-			res, err := idx.Search(req)
-			if err != nil {
-				log.Fatal(err)
-			}
-			var out []string
-			for _, h := range res.Hits {
-				out = append(out, h.ID)
-			}
-			return out
-		}},
+		{"bleve v2 BM25 (en analyzer, field boosts)", func(q string) []string { return hits(idx, bleveQuery(q)) }},
 		{"bleve v2 BM25 (en analyzer, one field)", func(q string) []string {
 			mq := bleve.NewMatchQuery(q)
 			mq.SetField("All")
-			res, err := idx.Search(bleve.NewSearchRequestOptions(mq, 5, 0, false))
-			if err != nil {
-				log.Fatal(err)
-			}
-			var out []string
-			for _, h := range res.Hits {
-				out = append(out, h.ID)
-			}
-			return out
+			return hits(idx, mq)
 		}},
 		{"hive search", func(q string) []string {
 			var out []string
@@ -198,6 +179,19 @@ func quality(split string) error {
 			float64(at1)/float64(n), float64(hardAt1)/float64(hard), float64(at5)/float64(n))
 	}
 	return nil
+}
+
+// hits are the ids of the best five skills for q.
+func hits(idx bleve.Index, q query.Query) []string {
+	res, err := idx.Search(bleve.NewSearchRequestOptions(q, 5, 0, false))
+	if err != nil {
+		log.Fatal(err)
+	}
+	var out []string
+	for _, h := range res.Hits {
+		out = append(out, h.ID)
+	}
+	return out
 }
 
 func speed(dir string) error {
