@@ -182,12 +182,12 @@ func (ix *Index) concepts(text string, extra map[string]*[nFields]uint8) []conce
 	return cs
 }
 
-// common reports whether a term is in more than a quarter of the skills of
+// common reports whether a term is in more than a tenth of the skills of
 // a hive of 100 or more: as an expansion it would add little (its idf is
 // low) at the cost of its long postings.
 func (ix *Index) common(t uint32) bool {
 	n := len(ix.docs)
-	return n >= 100 && int(ix.df[t]) > n/4
+	return n >= 100 && int(ix.df[t]) > n/10
 }
 
 // addAlt adds term t to c with weight w, or raises the weight it has.
