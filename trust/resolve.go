@@ -43,6 +43,13 @@ const (
 	DefaultUnprovenThreshold = 0.8
 )
 
+// Resolve's candidates: the best maxCandidates skills scoring at least
+// candidateFloor, before proven ones are scored on their own.
+const (
+	candidateFloor = 0.2
+	maxCandidates  = 100
+)
+
 // DefaultPolicy is the policy of an instance that has set none.
 func DefaultPolicy() Policy {
 	return Policy{MinReputation: DefaultMinReputation, Threshold: search.DefaultThreshold, UnprovenThreshold: DefaultUnprovenThreshold}
@@ -100,7 +107,9 @@ type Resolution struct {
 // author is allowed, not revoked and of reputation at least
 // policy.MinReputation, its confidence and verification score meet the
 // policy, and it has not failed; a skill that is not proven must also
-// score at least policy.UnprovenThreshold. Proven skills rank first, then
+// score at least policy.UnprovenThreshold. A proven skill's score is the
+// better of the index's and its score alone (search.Similarity), which
+// skills copying the intent cannot lower. Proven skills rank first, then
 // by score, then by the skill's standing, then by its author's reputation.
 // The chosen trace is re-read from main through the registry's strict
 // parser, its bytes checked against its id, never taken from the index.
@@ -129,7 +138,23 @@ func Resolve(s *registry.Store, intent string, p Policy) (*Resolution, error) {
 	if err != nil {
 		return nil, err
 	}
-	results := ix.Search(search.Query{Text: intent, Threshold: p.Threshold})
+	// Candidates: the skills the search ranks for the intent, down to a
+	// floor below the threshold. A proven skill is also scored on its own
+	// (search.Similarity, with no other skill to compare it with), so that
+	// look-alikes that copy the intent cannot push it under the threshold.
+	var results []search.Result
+	for _, r := range ix.Search(search.Query{Text: intent, Threshold: min(p.Threshold, candidateFloor), Limit: maxCandidates}) {
+		if r.Score < p.Threshold && table.Skill(r.ID).Proven {
+			e, err := s.Trace(r.ID)
+			if err != nil {
+				return nil, err
+			}
+			r.Score = max(r.Score, search.Similarity(intent, e.Trace))
+		}
+		if r.Score >= p.Threshold {
+			results = append(results, r)
+		}
+	}
 	var why []string
 	var ok []*Resolution
 	for _, r := range results {

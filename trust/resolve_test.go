@@ -9,6 +9,7 @@ import (
 	"github.com/hive-dev/hive/fixtures"
 	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/schema"
+	"github.com/hive-dev/hive/search"
 )
 
 // memHive is an in-memory hive with maintainer maint and the keys of the
@@ -116,12 +117,31 @@ func TestDefaultPolicyGaming(t *testing.T) {
 			t.Errorf("Resolve(%q) = %v, %v; want no skill", q, r, err)
 		}
 	}
-	// Without the rule for skills no one with standing vouched for, the
-	// stuffed intent would have answered.
+}
+
+// TestUnprovenThreshold: a skill no one with standing vouched for must
+// score at least the unproven threshold; once proven, the threshold is
+// enough. The bars are set around the skill's own score, whatever the
+// search makes of it.
+func TestUnprovenThreshold(t *testing.T) {
+	s := memHive(t, "instance_a")
+	id := skill(t, s, "instance_a", "Refactor auth to use env vars", "import os")
+	ix, err := search.OpenIndex(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := ix.Search(search.Query{Text: query})
+	if len(rs) != 1 || rs[0].ID != id {
+		t.Fatalf("Search(%q) = %v", query, rs)
+	}
 	p := DefaultPolicy()
-	p.UnprovenThreshold = 0
-	if r, err := Resolve(s, "resize an image", p); err != nil || r.ID != stuffed {
-		t.Errorf("Resolve with unproven-threshold 0 = %v, %v; want the stuffed skill (the test's premise)", r, err)
+	p.Threshold, p.UnprovenThreshold = rs[0].Score-0.05, min(1, rs[0].Score+0.01)
+	if r, err := Resolve(s, query, p); !errors.Is(err, ErrNoSkill) || !strings.Contains(err.Error(), "not proven") {
+		t.Fatalf("Resolve of an unproven skill under its bar = %v, %v; want refused as not proven", r, err)
+	}
+	reportOn(t, s, id, maint, true)
+	if r, err := Resolve(s, query, p); err != nil || r.ID != id || !r.Skill.Proven {
+		t.Errorf("Resolve of the proven skill = %+v, %v; want it", r, err)
 	}
 }
 
