@@ -152,7 +152,7 @@ func (d Duplicate) Message() string {
 // is nearly identical to (Similarity at least NearDuplicateBar): by the same
 // author, or by another author with no lineage between the two. Candidates
 // are the skills whose intent the search index ranks near the trace's own
-// intent (score 0.5 or more, the best 20); each pair is reported once.
+// intent (score 0.2 or more, the best 20); each pair is reported once.
 func NearDuplicates(s *registry.Store, ix *search.Index, ids []schema.ID) ([]Duplicate, error) {
 	var out []Duplicate
 	seen := map[[2]schema.ID]bool{}
@@ -171,7 +171,7 @@ func NearDuplicates(s *registry.Store, ix *search.Index, ids []schema.ID) ([]Dup
 			return nil, err
 		}
 		w := WordsOf(e.Trace)
-		for _, r := range ix.Search(search.Query{Text: e.Trace.Intent, Threshold: 0.5, Limit: 20}) {
+		for _, r := range ix.Search(search.Query{Text: e.Trace.Intent, Threshold: candidateFloor, Limit: 20}) {
 			if r.ID == id || seen[[2]schema.ID{id, r.ID}] {
 				continue
 			}
