@@ -1,0 +1,192 @@
+package registry
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/hive-dev/hive/schema"
+)
+
+// RulePushUnauthorised refuses what a server's gate does not let an
+// authenticated writer do: push outside its own submission branches, or
+// add what is not its own. It is the gate's rule, not the format's: the
+// same commits are valid in a hive they reach another way.
+const RulePushUnauthorised = "push-unauthorised"
+
+// Writer is who pushes through a server that authenticates its clients
+// (hive serve): an instance, or a maintainer.
+type Writer struct {
+	// Instance is the instance the writer speaks for.
+	Instance string
+	// Maintainer may push what any instance may, and merge others' work
+	// into main; the validator still checks every signature.
+	Maintainer bool
+}
+
+// CheckUpdates is the gate of a shared hive: it checks every ref update
+// of one push against the hive whose main is main. main may only move
+// forward through commits that verify and may not be deleted; submission
+// branches (hive/...) must verify on top of main and share its history; no
+// other ref may change. The commits that the submission branches add are
+// checked once for all of them, so a push of many branches costs what it
+// adds.
+//
+// w is the pusher when a server authenticated one; nil is a push by someone
+// with access to the repository's files, limited by the rules alone. A
+// writer that is not a maintainer may push only branches under
+// hive/<its instance>/ and main, and only commits whose every change is
+// its own: traces, records and bundles of its instance, and its own key;
+// changes of hive.json and removals need a maintainer.
+func (s *Store) CheckUpdates(updates []Update, main plumbing.Hash, w *Writer) (*Report, error) {
+	r := &Report{Head: main}
+	merge := func(x *Report) {
+		r.Commits += x.Commits
+		r.Traces += x.Traces
+		r.Keys += x.Keys
+		r.Violations = append(r.Violations, x.Violations...)
+		r.Omitted += x.Omitted
+	}
+	author := ""
+	if w != nil && !w.Maintainer {
+		author = w.Instance
+	}
+	known := []plumbing.Hash{}
+	if !main.IsZero() {
+		known = append(known, main)
+	}
+	var subs []plumbing.Hash
+	// main first: the submission branches may build on its new value.
+	for _, u := range updates {
+		if u.Ref != Branch {
+			continue
+		}
+		if u.New.IsZero() {
+			merge(refused(u, RuleHistoryRewritten, "main may not be deleted"))
+			continue
+		}
+		// Full: the gate walks every commit a push adds, even one verified
+		// before (a tip on record may be another's work).
+		opts := VerifyOptions{Base: u.Old, Full: true}
+		opts.gate = gateCheck(author, !u.Old.IsZero())
+		x, err := s.Verify(u.New, opts)
+		if err != nil {
+			return nil, err
+		}
+		merge(x)
+		if x.Err() == nil {
+			known = append(known, u.New)
+		}
+	}
+	for _, u := range updates {
+		switch {
+		case u.Ref == Branch:
+		case !strings.HasPrefix(string(u.Ref), SubmitPrefix):
+			merge(refused(u, RulePathNotAllowed, fmt.Sprintf("only main and %s* may be pushed to a hive", strings.TrimPrefix(SubmitPrefix, "refs/heads/"))))
+		case author != "" && !strings.HasPrefix(string(u.Ref), SubmitPrefix+author+"/"):
+			merge(refused(u, RulePushUnauthorised, fmt.Sprintf("instance %s may push only branches under hive/%s/", author, author)))
+		case !u.New.IsZero(): // a submission branch may be deleted
+			subs = append(subs, u.New)
+		}
+	}
+	if len(subs) == 0 {
+		return r, nil
+	}
+	opts := VerifyOptions{Known: known, Full: true, Heads: subs[1:], gate: gateCheck(author, len(known) > 0)}
+	x, err := s.Verify(subs[0], opts)
+	if err != nil {
+		return nil, err
+	}
+	merge(x)
+	return r, nil
+}
+
+func refused(u Update, rule, msg string) *Report {
+	return &Report{Head: u.New, Violations: Violations{{Commit: u.New, Path: string(u.Ref), Rule: rule, Msg: msg}}}
+}
+
+// gateCheck returns the checks a push adds to the validator's on the
+// commits it brings: with related set, none of them may be a root (the
+// hive has a history, and a push must share it); with an author, each
+// change must be the author's.
+func gateCheck(author string, related bool) func(v *validator, commits []*commitNode) {
+	return func(v *validator, commits []*commitNode) {
+		for _, n := range commits {
+			switch len(n.c.ParentHashes) {
+			case 0:
+				if related {
+					v.add(violationf(n.hash, "", RuleHistoryUnrelated, "a push must share history with main; this is a second root commit"))
+				}
+			case 1:
+				if author != "" {
+					v.add(v.checkAuthor(n, author)...)
+				}
+			} // a merge adds nothing of its own: the validator holds it to the merge of its parents
+		}
+	}
+}
+
+// checkAuthor checks that every change of a commit is author's: a key
+// registered under its name, or a record (trace, dispute, or any other kind)
+// whose instance_id it is. Bundles go with their records.
+func (v *validator) checkAuthor(n *commitNode, author string) []Violation {
+	parent, err := v.readCommit(n.c.ParentHashes[0])
+	if err != nil {
+		return []Violation{violationf(n.hash, "", RuleObjectInvalid, "parent %s: %v", n.c.ParentHashes[0], err)}
+	}
+	var changes []change
+	if err := v.s.diff(v.s.trees, parent.TreeHash, n.c.TreeHash, false, "", &changes); err != nil {
+		return []Violation{violationf(n.hash, "", RuleObjectInvalid, "%v", err)}
+	}
+	var vs []Violation
+	deny := func(p, format string, args ...any) {
+		vs = append(vs, violationf(n.hash, p, RulePushUnauthorised, format, args...))
+	}
+	for _, ch := range changes {
+		kind, ok := classify(ch.path)
+		switch {
+		case !ok || strings.HasSuffix(ch.path, bundleExt):
+			// outside the layout (the validator refuses it), or a bundle,
+			// which the validator binds to its record
+		case ch.new == nil:
+			deny(ch.path, "only a maintainer may remove files (instance %s pushes)", author)
+		case kind == kindConfig || kind == kindConfigBundle:
+			deny(ch.path, "only a maintainer may change the policy (instance %s pushes)", author)
+		case kind == kindKey:
+			if id := instanceOf(ch.path); id != author {
+				deny(ch.path, "instance %s may register only its own key, not %s's", author, id)
+			}
+		default:
+			b, err := v.s.objs.read(plumbing.BlobObject, ch.new.hash, maxRecordSize)
+			if err != nil {
+				vs = append(vs, violationf(n.hash, ch.path, RuleObjectInvalid, "%v", err))
+				continue
+			}
+			var rec struct {
+				InstanceID *string `json:"instance_id"`
+			}
+			switch err := json.Unmarshal(b, &rec); {
+			case err != nil || rec.InstanceID == nil:
+				deny(ch.path, "only a maintainer may add records that name no instance (instance %s pushes)", author)
+			case *rec.InstanceID != author:
+				deny(ch.path, "instance %s may add only its own records, not %s's", author, quoteID(*rec.InstanceID))
+			}
+		}
+	}
+	return vs
+}
+
+// maxRecordSize bounds a record the gate reads for its instance_id: the
+// largest record of the layout, a trace.
+const maxRecordSize = 1 << 20
+
+// quoteID shows an instance id read from a record: plain when valid, else
+// quoted and cut, since the pusher chose it.
+func quoteID(id string) string {
+	if schema.ValidInstanceID(id) {
+		return id
+	}
+	return schema.Quote(id, 40)
+}
