@@ -30,8 +30,12 @@ const marker = "# installed by hive hooks install: the validator gates every upd
 var ErrNotOurs = errors.New("the hook is not hive's")
 
 // Quote quotes s as one word for sh: inside single quotes nothing is
-// special, and a single quote is written as '\”. No path, however odd
-// (spaces, quotes, $(...), backticks, newlines), runs as code.
+// special, and each single quote of s is closed, escaped and reopened:
+//
+//	it's  ->  'it'\''s'
+//
+// No path, however odd (spaces, quotes, $(...), backticks, newlines), runs
+// as code.
 func Quote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
