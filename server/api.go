@@ -34,20 +34,17 @@ func (s *Server) Handler() http.Handler {
 	route("GET /{$}", "web_index", s.webIndex)
 	route("GET /web/skills/{id}", "web_skill", s.webSkill)
 	for _, prefix := range []string{"", "/hive.git"} {
-		g := s.instrument("git", deadlines(gitTimeout, s.gitHandler(prefix)))
+		g := s.instrument("git", deadlines(s.opts.Limits.GitTimeout, s.gitHandler(prefix)))
 		for _, p := range []string{"/info/refs", "/git-upload-pack", "/git-receive-pack", "/HEAD"} {
 			mux.Handle(prefix+p, g)
 		}
 	}
-	return mux
+	return s.guard(mux)
 }
 
-// Time allowed to read a request's body and write its answer: the JSON API
-// answers in moments; a clone or push of a large hive takes minutes.
-const (
-	apiTimeout = 60 * time.Second
-	gitTimeout = 30 * time.Minute
-)
+// Time allowed to read a request's body and write its answer in the JSON
+// API; git requests have Limits.GitTimeout.
+const apiTimeout = 60 * time.Second
 
 // deadlines bounds the time a handler may spend reading and writing.
 func deadlines(d time.Duration, h http.Handler) http.Handler {
@@ -95,6 +92,12 @@ func (s *Server) postSkill(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		writeError(w, http.StatusBadRequest, "unreadable", "the request body could not be read: "+err.Error(), nil)
 		return
+	}
+	if env, err := registry.ParseEnvelope(body); err == nil {
+		if t, err := schema.ParseCanonical(env.Trace); err == nil && !writeAs(w, r, t.InstanceID) {
+			s.metrics.skills.WithLabelValues("wrong_instance").Inc()
+			return
+		}
 	}
 	added, err := s.submit(r.Context(), body)
 	if err == nil && added != nil {

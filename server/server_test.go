@@ -40,7 +40,15 @@ type hive struct {
 	url string
 }
 
+// unlimited are limits that never refuse a test's requests by rate.
+var unlimited = server.Limits{Writes: server.Rate{PerMinute: -1}, Searches: server.Rate{PerMinute: -1}}
+
 func newHive(t *testing.T, traces int) *hive {
+	return newHiveWith(t, traces, server.Options{HiveBinary: "/bin/false", Limits: unlimited})
+}
+
+// newHiveWith serves a fixture hive of traces traces with opts.
+func newHiveWith(t *testing.T, traces int, opts server.Options) *hive {
 	t.Helper()
 	spec := fixtures.Spec{Instances: 2, Traces: traces}
 	dir := t.TempDir()
@@ -49,7 +57,7 @@ func newHive(t *testing.T, traces int) *hive {
 		t.Fatal(err)
 	}
 	s.Close()
-	srv, err := server.New(dir, server.Options{HiveBinary: "/bin/false"})
+	srv, err := server.New(dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
