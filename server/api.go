@@ -34,7 +34,7 @@ func (s *Server) Handler() http.Handler {
 	route("GET /{$}", "web_index", s.webIndex)
 	route("GET /web/skills/{id}", "web_skill", s.webSkill)
 	for _, prefix := range []string{"", "/hive.git"} {
-		g := s.instrument("git", deadlines(s.opts.Limits.GitTimeout, s.gitHandler(prefix)))
+		g := s.instrument("git", deadlines(s.gitConnTimeout(), s.gitHandler(prefix)))
 		for _, p := range []string{"/info/refs", "/git-upload-pack", "/git-receive-pack", "/HEAD"} {
 			mux.Handle(prefix+p, g)
 		}

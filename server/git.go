@@ -158,6 +158,10 @@ func (s *Server) gitSlot(ctx context.Context) (func(), bool) {
 // retryAfter is a Retry-After in whole seconds, at least 1.
 func retryAfter(d time.Duration) int { return max(1, int((d+time.Second-1)/time.Second)) }
 
+// gitConnTimeout is how long a git request may hold its connection: its
+// time, then time to end git and answer.
+func (s *Server) gitConnTimeout() time.Duration { return s.opts.Limits.GitTimeout + killGrace + 10*time.Second }
+
 // killGrace is how long git may take to clean up (its lock files) after
 // SIGTERM before the group is killed.
 const killGrace = 2 * time.Second
@@ -210,7 +214,7 @@ func (s *Server) runGit(ctx context.Context, w http.ResponseWriter, r *http.Requ
 			signalGroup(cmd, true)
 		}
 	}()
-	copyErr := s.relayCGI(w, r, stdout)
+	copyErr := s.relayCGI(ctx, w, r, stdout)
 	if copyErr != nil && ctx.Err() == nil {
 		// the client stopped reading: end git now
 		mu.Lock()
@@ -294,14 +298,20 @@ func isReceivePack(r *http.Request) bool {
 // relayCGI copies a CGI answer to the client: the header lines (Status,
 // Content-Type, ...), then the body, flushed as git writes it so that
 // progress reaches the client. An error is the client's: it went away.
-func (s *Server) relayCGI(w http.ResponseWriter, r *http.Request, stdout io.Reader) error {
+func (s *Server) relayCGI(ctx context.Context, w http.ResponseWriter, r *http.Request, stdout io.Reader) error {
 	br := bufio.NewReaderSize(stdout, 32<<10)
 	h, err := textproto.NewReader(br).ReadMIMEHeader()
 	if err != nil {
-		if !errors.Is(err, io.EOF) {
-			s.opts.Log.Warn("git http-backend: bad answer", "err", err)
+		switch {
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			fail(w, r, http.StatusGatewayTimeout, "timeout", fmt.Sprintf("git took longer than the server allows (%s)", s.opts.Limits.GitTimeout))
+		case ctx.Err() != nil: // the client is gone
+		default:
+			if !errors.Is(err, io.EOF) {
+				s.opts.Log.Warn("git http-backend: bad answer", "err", err)
+			}
+			fail(w, r, http.StatusBadGateway, "git_failed", "git ended without an answer")
 		}
-		fail(w, r, http.StatusBadGateway, "git_failed", "git ended without an answer")
 		return nil
 	}
 	code := http.StatusOK
