@@ -60,7 +60,9 @@ func check(t *testing.T, h *hive, rqs []request) {
 	}
 }
 
-func basic(secret string) string { return "Basic " + base64.StdEncoding.EncodeToString([]byte("git:"+secret)) }
+func basic(secret string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte("git:"+secret))
+}
 
 // TestAccessWithoutTokens: a server with no token is read-only for git;
 // a validly signed skill of a registered instance may still be posted.

@@ -160,7 +160,9 @@ func retryAfter(d time.Duration) int { return max(1, int((d+time.Second-1)/time.
 
 // gitConnTimeout is how long a git request may hold its connection: its
 // time, then time to end git and answer.
-func (s *Server) gitConnTimeout() time.Duration { return s.opts.Limits.GitTimeout + killGrace + 10*time.Second }
+func (s *Server) gitConnTimeout() time.Duration {
+	return s.opts.Limits.GitTimeout + killGrace + 10*time.Second
+}
 
 // killGrace is how long git may take to clean up (its lock files) after
 // SIGTERM before the group is killed.
