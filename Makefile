@@ -16,10 +16,14 @@ test:
 	$(GO) test -count=1 $(PKGS)
 
 # Go benchmarks, then the scale run (hives of 1k, 10k and 100k traces, kept
-# in .bench/ between runs) that writes .bench/scale.md.
+# in .bench/ between runs) that writes .bench/scale.md, then the soak of
+# hive serve under mixed load (SOAK long, 10 minutes unless set), which
+# writes .bench/soak.md.
+SOAK    ?= 10m
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2x ./schema ./signing ./registry
 	$(GO) run ./fixtures/cmd/hive-scale -sizes 1000,10000,100000 -out .bench
+	$(GO) run ./fixtures/cmd/hive-soak -duration $(SOAK) -out .bench
 
 demo: build
 	bash docs/demo.sh $(CURDIR)/$(BIN)

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -524,7 +525,9 @@ func (s *Store) addKeyLocked(instance string, pem []byte, pub *signing.PublicKey
 // POST /skills): each envelope is accepted or refused on its own, and the
 // accepted ones are committed together, one commit each, with one round of
 // syncs. The result and the error of input i are at index i; an input's
-// own faults are InputErrors, other errors are the hive's.
+// own faults are InputErrors, other errors are the hive's. An input that
+// was committed while the working tree could not follow has both its
+// result and a *WorktreeError.
 func (s *Store) ImportEach(inputs []Input) ([]*Added, []error) {
 	res := make([]*Added, len(inputs))
 	errs := make([]error, len(inputs))
@@ -592,7 +595,8 @@ func (s *Store) ImportEach(inputs []Input) ([]*Added, []error) {
 		return res, errs
 	}
 	added, err := s.commitTracesLocked(keep, nil, 1)
-	if err != nil {
+	var wt *WorktreeError
+	if err != nil && (!errors.As(err, &wt) || added == nil) {
 		todo = keep
 		return fail(err)
 	}
@@ -602,6 +606,9 @@ func (s *Store) ImportEach(inputs []Input) ([]*Added, []error) {
 	}
 	for _, p := range keep {
 		res[index[p]] = byID[p.id]
+		if wt != nil { // committed; only the working tree lags
+			errs[index[p]] = wt
+		}
 	}
 	return res, errs
 }

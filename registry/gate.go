@@ -16,6 +16,11 @@ import (
 // same commits are valid in a hive they reach another way.
 const RulePushUnauthorised = "push-unauthorised"
 
+// RulePushStale refuses an update of main from a value main no longer
+// has: main moved since the pusher fetched. git would refuse it too, but
+// only after a served working tree was already updated to it.
+const RulePushStale = "push-stale"
+
 // Writer is who pushes through a server that authenticates its clients
 // (hive serve): an instance, or a maintainer.
 type Writer struct {
@@ -28,7 +33,8 @@ type Writer struct {
 
 // CheckUpdates is the gate of a shared hive: it checks every ref update
 // of one push against the hive whose main is main. main may only move
-// forward through commits that verify and may not be deleted; submission
+// forward, from its current value, through commits that verify, and may
+// not be deleted; submission
 // branches (hive/...) must verify on top of main and share its history; no
 // other ref may change. The commits that the submission branches add are
 // checked once for all of them, so a push of many branches costs what it
@@ -65,6 +71,10 @@ func (s *Store) CheckUpdates(updates []Update, main plumbing.Hash, w *Writer) (*
 		}
 		if u.New.IsZero() {
 			merge(refused(u, RuleHistoryRewritten, "main may not be deleted"))
+			continue
+		}
+		if u.Old != main {
+			merge(refused(u, RulePushStale, fmt.Sprintf("main is at %s, not %s: it moved since the push was prepared; fetch, merge and push again", short(main), short(u.Old))))
 			continue
 		}
 		// Full: the gate walks every commit a push adds, even one verified

@@ -51,6 +51,7 @@ func TestCheckUpdates(t *testing.T) {
 		{"a changes the policy", a, []Update{main(policy)}, []want{{policy, ConfigPath, RulePushUnauthorised}}},
 		{"a maintainer changes the policy", m, []Update{main(policy)}, nil},
 		{"a merges b's work into main", a, []Update{main(merged)}, []want{{ofB, "traces/", RulePushUnauthorised}}},
+		{"main from a value it no longer has", m, []Update{upd(string(Branch), ofA, cSkill)}, []want{{cSkill, string(Branch), RulePushStale}}},
 		{"main deleted, by a maintainer", m, []Update{upd(string(Branch), f.base, zero)}, []want{{zero, string(Branch), RuleHistoryRewritten}}},
 		{"a's own submission branch", a, []Update{branch(instA+"/x", ofA)}, nil},
 		{"a pushes to b's branches", a, []Update{branch(instB+"/x", ofA)}, []want{{ofA, SubmitPrefix + instB + "/x", RulePushUnauthorised}}},

@@ -100,6 +100,11 @@ func (s *Server) postSkill(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	added, err := s.submit(r.Context(), body)
+	var wt *registry.WorktreeError
+	if errors.As(err, &wt) && added != nil { // stored; the served working tree lags main
+		s.opts.Log.Warn("post skill: the working tree did not follow main", "trace", added.ID, "err", err)
+		err = nil
+	}
 	if err == nil && added != nil {
 		s.metrics.skills.WithLabelValues("created").Inc()
 		writeJSON(w, http.StatusCreated, map[string]string{"trace_id": string(added.ID), "commit": added.Commit.String(), "status": "accepted"})
@@ -194,9 +199,39 @@ func (s *Server) writeLoop() {
 		}
 		s.writeMu.Lock()
 		added, errs := s.writer.ImportEach(in)
+		s.retryConflicts(in, added, errs)
 		s.writeMu.Unlock()
 		for i, sub := range group {
 			sub.reply <- submitted{added[i], errs[i]}
+		}
+	}
+}
+
+// conflictRetries is how often the writer tries again the skills that lost
+// a race with a git push, which moved main under them (nothing of theirs
+// was written).
+const conflictRetries = 3
+
+// retryConflicts imports again, in place, the inputs whose error is
+// ErrConflict.
+func (s *Server) retryConflicts(in []registry.Input, added []*registry.Added, errs []error) {
+	for range conflictRetries {
+		var redo []int
+		for i, err := range errs {
+			if errors.Is(err, registry.ErrConflict) {
+				redo = append(redo, i)
+			}
+		}
+		if len(redo) == 0 {
+			return
+		}
+		again := make([]registry.Input, len(redo))
+		for j, i := range redo {
+			again[j] = in[i]
+		}
+		a, e := s.writer.ImportEach(again)
+		for j, i := range redo {
+			added[i], errs[i] = a[j], e[j]
 		}
 	}
 }

@@ -57,6 +57,12 @@ func (s *Server) gitHandler(prefix string) http.Handler {
 			return
 		}
 		defer release()
+		if r.Method == http.MethodPost && isReceivePack(r) {
+			// One writer at a time: a push's updateInstead and a post's
+			// working tree update would otherwise race for git's index.
+			s.writeMu.Lock()
+			defer s.writeMu.Unlock()
+		}
 		s.runGit(ctx, w, r, git, prefix, body)
 	})
 }
