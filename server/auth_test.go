@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hive-dev/hive/client"
 	"github.com/hive-dev/hive/fixtures"
 	"github.com/hive-dev/hive/server"
 	"github.com/hive-dev/hive/tokens"
@@ -182,5 +184,22 @@ func TestRateLimits(t *testing.T) {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s:\n%s", want, grep(metrics, "hive_rate"))
 		}
+	}
+}
+
+// TestClientToken: the Go client writes to a server with tokens through
+// client.TokenTransport.
+func TestClientToken(t *testing.T) {
+	ts := tokens.Open(filepath.Join(t.TempDir(), "state"))
+	tok, _, _ := ts.Add(fixtures.Instance(0), tokens.Write, time.Time{})
+	h := newHiveWith(t, 4, server.Options{HiveBinary: "/bin/false", Limits: unlimited, Tokens: ts})
+	env, id := h.envelope(t, 4)
+	c := client.New(h.url)
+	if _, err := c.Publish(context.Background(), env); status(err) != http.StatusUnauthorized {
+		t.Errorf("Publish without a token = %v, want 401", err)
+	}
+	c.HTTP = &http.Client{Transport: client.TokenTransport(tok, nil)}
+	if p, err := c.Publish(context.Background(), env); err != nil || p.TraceID != id {
+		t.Errorf("Publish with a token = %+v, %v", p, err)
 	}
 }
