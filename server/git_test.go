@@ -141,6 +141,9 @@ func TestGitOutlivesNoRequest(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("processes are found through /proc")
 	}
+	if testing.Short() {
+		t.Skip("takes the git timeout twice: make test runs it")
+	}
 	work := t.TempDir()
 	slowHook := filepath.Join(work, "slow-hive")
 	if err := os.WriteFile(slowHook, []byte("#!/bin/sh\nexec sleep 300\n"), 0o755); err != nil {

@@ -472,6 +472,9 @@ func TestAddPacks(t *testing.T) {
 // it: a bare hub's pre-receive refuses a bad push and accepts a good one,
 // a working hive's pre-push runs too, and nothing in the name runs.
 func TestHooksOddPath(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a process test: make test runs it")
+	}
 	e := newEnv(t, "instance_0")
 	odd := filepath.Join(e.dir, `it's a "hive" $(touch pwned-dollar) `+"`touch pwned-tick`"+` ;touch pwned-semi`)
 	if err := os.MkdirAll(odd, 0o755); err != nil {
