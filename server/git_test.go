@@ -35,12 +35,7 @@ func serveReal(t *testing.T, opts server.Options) *served {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git is not installed")
 	}
-	dir := t.TempDir()
-	s, err := fixtures.Hive(dir, fixtures.Spec{Instances: 1, Traces: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
+	dir := fixtureHive(t, fixtures.Spec{Instances: 1, Traces: 2})
 	srv, err := server.New(dir, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -51,12 +51,7 @@ func newHive(t *testing.T, traces int) *hive {
 func newHiveWith(t *testing.T, traces int, opts server.Options) *hive {
 	t.Helper()
 	spec := fixtures.Spec{Instances: 2, Traces: traces}
-	dir := t.TempDir()
-	s, err := fixtures.Hive(dir, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
+	dir := fixtureHive(t, spec)
 	srv, err := server.New(dir, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -64,6 +59,18 @@ func newHiveWith(t *testing.T, traces int, opts server.Options) *hive {
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { ts.Close(); srv.Close() })
 	return &hive{dir: dir, gen: fixtures.NewGenerator(spec), srv: srv, url: ts.URL}
+}
+
+// fixtureHive builds the hive spec describes in a temporary folder.
+func fixtureHive(t *testing.T, spec fixtures.Spec) string {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := fixtures.Hive(dir, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	return dir
 }
 
 // envelope signs trace i of the generator with its instance's fixture key.
