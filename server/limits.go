@@ -130,8 +130,8 @@ func className(cl class) string {
 // answers 429 with Retry-After and returns false.
 func (l *limiter) allow(w http.ResponseWriter, r *http.Request, cl class, id identity) bool {
 	rt, limited := l.rates[cl]
-	if !limited || rt.PerMinute < 0 {
-		return true
+	if !limited || rt.PerMinute < 0 || cl == classPush && r.Method != http.MethodPost {
+		return true // a push counts once: its upload, not its advertisement
 	}
 	who := "addr " + addrKey(clientAddr(r))
 	if id.token != nil {
