@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -53,7 +54,7 @@ func ServedWriter(getenv func(string) string) (*registry.Writer, error) {
 // there is none). w is the pusher a server authenticated, nil for a push
 // limited by the rules alone (registry.Store.CheckUpdates). The push may
 // go ahead only when the report has no violations.
-func Gate(gitDir, quarantine string, updates []registry.Update, w *registry.Writer) (*registry.Report, error) {
+func Gate(ctx context.Context, gitDir, quarantine string, updates []registry.Update, w *registry.Writer) (*registry.Report, error) {
 	s, err := registry.Open(gitDir)
 	if err != nil {
 		return nil, err
@@ -72,13 +73,14 @@ func Gate(gitDir, quarantine string, updates []registry.Update, w *registry.Writ
 		defer cleanup()
 		check = qs
 	}
-	return check.CheckUpdates(updates, main, w)
+	return check.CheckUpdatesContext(ctx, updates, main, w)
 }
 
 // VerifyPush checks what a working hive's pre-push hook is asked to push
 // (git's "local-ref local-sha remote-ref remote-sha" lines): the commits
-// of every ref, in one verification, from the verified tips.
-func VerifyPush(s *registry.Store, in io.Reader) (*registry.Report, error) {
+// of every ref, in one verification, from the verified tips. Both stop
+// when ctx ends, with its error.
+func VerifyPush(ctx context.Context, s *registry.Store, in io.Reader) (*registry.Report, error) {
 	heads, err := readPushed(in)
 	if err != nil {
 		return nil, err
@@ -86,7 +88,7 @@ func VerifyPush(s *registry.Store, in io.Reader) (*registry.Report, error) {
 	if len(heads) == 0 {
 		return &registry.Report{}, nil
 	}
-	return s.Verify(heads[0], registry.VerifyOptions{Heads: heads[1:]})
+	return s.VerifyContext(ctx, heads[0], registry.VerifyOptions{Heads: heads[1:]})
 }
 
 // Summary is the line a gate prints when a push passes.

@@ -2,7 +2,6 @@ package registry
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/gofrs/flock"
 
+	"github.com/hive-dev/hive/internal/fault"
 	"github.com/hive-dev/hive/schema"
 	"github.com/hive-dev/hive/signing"
 )
@@ -109,12 +109,13 @@ func (s *Store) initCommit(raw []byte, name string) error {
 	if err := s.recordVerified(c); err != nil {
 		return err
 	}
-	return s.checkout(map[string][]byte{ConfigPath: raw})
+	s.moved(plumbing.ZeroHash, c, map[string][]byte{ConfigPath: raw}, []string{})
+	return nil
 }
 
 // lock serialises writers to one hive across processes. Holding it, a
-// writer may repair what writers that died left behind (moveMain,
-// sweepTemp).
+// writer repairs what writers that died left behind (moveMain, sweepTemp,
+// repair).
 func (s *Store) lock() (unlock func(), err error) {
 	if s.gitDir == "" {
 		s.memLock.Lock()
@@ -129,7 +130,10 @@ func (s *Store) lock() (unlock func(), err error) {
 		return nil, fmt.Errorf("lock hive: %w", err)
 	}
 	s.held.Store(true)
+	// Under the lock no other hive writes: what a writer left half done
+	// is a crash's, and is repaired before this writer starts.
 	s.sweepTemp()
+	s.repair()
 	return func() {
 		s.held.Store(false)
 		l.Unlock()
@@ -327,7 +331,8 @@ func (s *Store) commitTracesLocked(todo []*pending, keys KeyFunc, perCommit int)
 	if err := s.commitRange(w, head, tip); err != nil {
 		return nil, err
 	}
-	return added, s.checkout(files)
+	s.moved(head, tip, files, []string{})
+	return added, nil
 }
 
 // commitRange makes new commits durable, gates them with the validator and
@@ -345,6 +350,7 @@ func (s *Store) commitRange(w *writer, head, tip plumbing.Hash) error {
 	if err := r.Err(); err != nil {
 		return fmt.Errorf("the new commits break the rules (a bug in hive): %w", err)
 	}
+	fault.Kill("before-ref")
 	return s.moveMain(head, tip)
 }
 
@@ -529,16 +535,15 @@ func (s *Store) addKeyLocked(instance string, pem []byte, pub *signing.PublicKey
 	if err := s.commitRange(w, head, c); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	return c, s.checkout(map[string][]byte{KeyPath(instance): pem})
+	s.moved(head, c, map[string][]byte{KeyPath(instance): pem}, []string{})
+	return c, nil
 }
 
 // ImportEach is Import for many independent submitters (the server's
 // POST /skills): each envelope is accepted or refused on its own, and the
 // accepted ones are committed together, one commit each, with one round of
 // syncs. The result and the error of input i are at index i; an input's
-// own faults are InputErrors, other errors are the hive's. An input that
-// was committed while the working tree could not follow has both its
-// result and a *WorktreeError.
+// own faults are InputErrors, other errors are the hive's.
 func (s *Store) ImportEach(inputs []Input) ([]*Added, []error) {
 	res := make([]*Added, len(inputs))
 	errs := make([]error, len(inputs))
@@ -606,8 +611,7 @@ func (s *Store) ImportEach(inputs []Input) ([]*Added, []error) {
 		return res, errs
 	}
 	added, err := s.commitTracesLocked(keep, nil, 1)
-	var wt *WorktreeError
-	if err != nil && (!errors.As(err, &wt) || added == nil) {
+	if err != nil {
 		todo = keep
 		return fail(err)
 	}
@@ -617,9 +621,6 @@ func (s *Store) ImportEach(inputs []Input) ([]*Added, []error) {
 	}
 	for _, p := range keep {
 		res[index[p]] = byID[p.id]
-		if wt != nil { // committed; only the working tree lags
-			errs[index[p]] = wt
-		}
 	}
 	return res, errs
 }

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -14,12 +15,12 @@ import (
 // authenticated writer do: push outside its own submission branches, or
 // add what is not its own. It is the gate's rule, not the format's: the
 // same commits are valid in a hive they reach another way.
-const RulePushUnauthorised = "push-unauthorised"
+const RulePushUnauthorised Rule = "push-unauthorised"
 
 // RulePushStale refuses an update of main from a value main no longer
 // has: main moved since the pusher fetched. git would refuse it too, but
 // only after a served working tree was already updated to it.
-const RulePushStale = "push-stale"
+const RulePushStale Rule = "push-stale"
 
 // Writer is who pushes through a server that authenticates its clients
 // (hive serve): an instance, or a maintainer.
@@ -47,6 +48,12 @@ type Writer struct {
 // its own: traces, records and bundles of its instance, and its own key;
 // changes of hive.json and removals need a maintainer.
 func (s *Store) CheckUpdates(updates []Update, main plumbing.Hash, w *Writer) (*Report, error) {
+	return s.CheckUpdatesContext(context.Background(), updates, main, w)
+}
+
+// CheckUpdatesContext is CheckUpdates that stops when ctx ends, with ctx's
+// error.
+func (s *Store) CheckUpdatesContext(ctx context.Context, updates []Update, main plumbing.Hash, w *Writer) (*Report, error) {
 	r := &Report{Head: main}
 	merge := func(x *Report) {
 		r.Commits += x.Commits
@@ -81,7 +88,7 @@ func (s *Store) CheckUpdates(updates []Update, main plumbing.Hash, w *Writer) (*
 		// before (a tip on record may be another's work).
 		opts := VerifyOptions{Base: u.Old, Full: true}
 		opts.gate = gateCheck(author, !u.Old.IsZero())
-		x, err := s.Verify(u.New, opts)
+		x, err := s.VerifyContext(ctx, u.New, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -105,7 +112,7 @@ func (s *Store) CheckUpdates(updates []Update, main plumbing.Hash, w *Writer) (*
 		return r, nil
 	}
 	opts := VerifyOptions{Known: known, Full: true, Heads: subs[1:], gate: gateCheck(author, len(known) > 0)}
-	x, err := s.Verify(subs[0], opts)
+	x, err := s.VerifyContext(ctx, subs[0], opts)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +120,7 @@ func (s *Store) CheckUpdates(updates []Update, main plumbing.Hash, w *Writer) (*
 	return r, nil
 }
 
-func refused(u Update, rule, msg string) *Report {
+func refused(u Update, rule Rule, msg string) *Report {
 	return &Report{Head: u.New, Violations: Violations{{Commit: u.New, Path: string(u.Ref), Rule: rule, Msg: msg}}}
 }
 

@@ -100,11 +100,6 @@ func (s *Server) postSkill(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	added, err := s.submit(r.Context(), body)
-	var wt *registry.WorktreeError
-	if errors.As(err, &wt) && added != nil { // stored; the served working tree lags main
-		s.opts.Log.Warn("post skill: the working tree did not follow main", "trace", added.ID, "err", err)
-		err = nil
-	}
 	if err == nil && added != nil {
 		s.metrics.skills.WithLabelValues("created").Inc()
 		writeJSON(w, http.StatusCreated, map[string]string{"trace_id": string(added.ID), "commit": added.Commit.String(), "status": "accepted"})
@@ -354,7 +349,7 @@ func (s *Server) getSkill(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		intro, err := st.Introduced([]schema.ID{id})
+		intro, err := st.IntroducedContext(r.Context(), []schema.ID{id})
 		if err != nil {
 			return err
 		}
@@ -380,6 +375,9 @@ func (s *Server) read(w http.ResponseWriter, fn func(st *registry.Store) error) 
 	}
 	defer done()
 	if err := fn(st); err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return // the client went away: the work stopped, and no one reads an answer
+		}
 		s.opts.Log.Error("read", "err", err)
 		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
 	}
@@ -394,7 +392,7 @@ type instanceView struct {
 }
 
 // instances lists the registered instances with their reputations.
-func (s *Server) instances(st *registry.Store) ([]instanceView, error) {
+func (s *Server) instances(ctx context.Context, st *registry.Store) ([]instanceView, error) {
 	list, err := st.Instances()
 	if err != nil {
 		return nil, err
@@ -403,7 +401,7 @@ func (s *Server) instances(st *registry.Store) ([]instanceView, error) {
 	if err != nil {
 		return nil, err
 	}
-	table, err := trust.Reputation(st, ix)
+	table, err := trust.ReputationContext(ctx, st, ix)
 	if err != nil {
 		return nil, err
 	}
@@ -418,7 +416,7 @@ func (s *Server) instances(st *registry.Store) ([]instanceView, error) {
 // getInstances lists the registered instances: keys, counts, reputation.
 func (s *Server) getInstances(w http.ResponseWriter, r *http.Request) {
 	s.read(w, func(st *registry.Store) error {
-		list, err := s.instances(st)
+		list, err := s.instances(r.Context(), st)
 		if err != nil {
 			return err
 		}
@@ -430,7 +428,7 @@ func (s *Server) getInstances(w http.ResponseWriter, r *http.Request) {
 // getInstance returns one instance with its key and reputation.
 func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) {
 	s.read(w, func(st *registry.Store) error {
-		list, err := s.instances(st)
+		list, err := s.instances(r.Context(), st)
 		if err != nil {
 			return err
 		}

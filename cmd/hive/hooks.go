@@ -69,7 +69,7 @@ func hookCommand() *cli.Command {
 				if gitDir == "" {
 					gitDir = "."
 				}
-				rep, err := hooks.Gate(gitDir, os.Getenv("GIT_QUARANTINE_PATH"), updates, w)
+				rep, err := hooks.Gate(c.Context, gitDir, os.Getenv("GIT_QUARANTINE_PATH"), updates, w)
 				if err != nil {
 					return err
 				}
@@ -88,7 +88,7 @@ func hookCommand() *cli.Command {
 					return err
 				}
 				defer s.Close()
-				rep, err := hooks.VerifyPush(s, c.App.Reader)
+				rep, err := hooks.VerifyPush(c.Context, s, c.App.Reader)
 				if err != nil {
 					return err
 				}
