@@ -39,6 +39,7 @@ func BenchmarkGateRefs(b *testing.B) {
 				gate(b, s, updates, main, w, n)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/ref")
+			b.ReportMetric(float64(n), "commits/op")
 		})
 		if n < chain { // at 500, 125,250 checks: half a minute a run
 			b.Run(fmt.Sprintf("per-ref/refs=%d", n), func(b *testing.B) {
@@ -52,6 +53,7 @@ func BenchmarkGateRefs(b *testing.B) {
 					}
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/ref")
+				b.ReportMetric(float64(n*(n+1)/2), "commits/op")
 			})
 		}
 	}
