@@ -60,10 +60,12 @@ func classify(r *http.Request, pattern string) class {
 }
 
 // identity is who a request is: its token, if it carries one, and the
-// pusher git's hook is told about.
+// writer the token writes as (nil when the hive's policy revokes its
+// instance).
 type identity struct {
-	token  *tokens.Token
-	pusher *registry.Writer // for an authorised push
+	token   *tokens.Token
+	writer  *registry.Writer
+	refusal string // why writer is nil
 }
 
 type identityKey struct{}
@@ -74,15 +76,17 @@ func identityOf(ctx context.Context) identity {
 }
 
 // Writer returns the instance that an authenticated request writes as,
-// and whether it may write as any (a maintainer's token); ok is false for a
-// request without a token. Handlers of write routes check with it that a
-// record they store is the token's instance's (writeAs does it for them).
+// and whether it may write as any (a maintainer's token, whose instance
+// the hive's policy lists as a maintainer); ok is false for a request
+// without a token, or whose token's instance is revoked. Handlers of write
+// routes check with it that a record they store is the token's instance's
+// (writeAs does it for them).
 func Writer(r *http.Request) (w registry.Writer, ok bool) {
 	id := identityOf(r.Context())
-	if id.token == nil {
+	if id.writer == nil {
 		return registry.Writer{}, false
 	}
-	return registry.Writer{Instance: id.token.Instance, Maintainer: id.token.Scope == tokens.Maintainer}, true
+	return *id.writer, true
 }
 
 // writeAs answers 403 and returns false when the request's token may not
@@ -92,7 +96,7 @@ func Writer(r *http.Request) (w registry.Writer, ok bool) {
 func writeAs(w http.ResponseWriter, r *http.Request, instance string) bool {
 	wr, ok := Writer(r)
 	if !ok || wr.Maintainer || wr.Instance == instance {
-		return true
+		return true // no token: guard let it through only while none is configured
 	}
 	writeError(w, http.StatusForbidden, "wrong_instance", "the token writes as instance "+wr.Instance+", not "+instance, nil)
 	return false
@@ -102,7 +106,7 @@ func writeAs(w http.ResponseWriter, r *http.Request, instance string) bool {
 // it came by basic auth.
 func bearer(r *http.Request) (string, bool) {
 	h := r.Header.Get("Authorization")
-	if t, ok := strings.CutPrefix(h, "Bearer "); ok {
+	if scheme, t, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") {
 		return strings.TrimSpace(t), false
 	}
 	if user, pass, ok := r.BasicAuth(); ok {
@@ -123,81 +127,99 @@ func (s *Server) guard(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, pattern := mux.Handler(r)
 		cl := classify(r, pattern)
-		var id identity
-		secret, basic := bearer(r)
-		if secret != "" {
-			t, err := s.lookup(secret)
-			if err != nil {
-				s.refuse(w, r, basic || cl == classPush, "invalid_token", tokenError(err))
-				return
-			}
-			id.token = &t
-		}
-		if cl == classOpen {
-			mux.ServeHTTP(w, r)
+		id, ok := s.identify(w, r, cl)
+		if !ok {
 			return
 		}
-		if id.token == nil && s.opts.Private {
-			s.refuse(w, r, true, "token_required", "this server is private: every request needs a token")
-			return
-		}
-		switch cl {
-		case classPush:
-			n, err := s.activeTokens()
-			if err != nil {
-				s.opts.Log.Error("tokens", "err", err)
-				fail(w, r, http.StatusInternalServerError, "internal", "the server's tokens could not be read")
-				return
-			}
-			if n == 0 {
-				s.metrics.authRefused.WithLabelValues("read_only").Inc()
-				fail(w, r, http.StatusForbidden, "read_only", "this server has no tokens: it is read-only for git; publish with POST /skills")
-				return
-			}
-			if id.token == nil {
-				s.refuse(w, r, true, "token_required", "a git push needs a token, as the password of HTTP basic auth")
-				return
-			}
-			p, msg := s.pusher(*id.token)
-			if p == nil {
-				s.metrics.authRefused.WithLabelValues("forbidden").Inc()
-				fail(w, r, http.StatusForbidden, "forbidden", msg)
-				return
-			}
-			id.pusher = p
-		case classWrite:
-			if id.token == nil {
-				n, err := s.activeTokens()
-				if err != nil {
-					s.opts.Log.Error("tokens", "err", err)
-					fail(w, r, http.StatusInternalServerError, "internal", "the server's tokens could not be read")
-					return
-				}
-				if n > 0 {
-					s.refuse(w, r, false, "token_required", "writes to this server need a token: Authorization: Bearer <token>")
-					return
-				}
-			}
-		}
-		if !s.limits.allow(w, r, cl, id) {
+		if cl != classOpen && (!s.admit(w, r, cl, id) || !s.limits.allow(w, r, cl, id)) {
 			return
 		}
 		mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
 	})
 }
 
-// pusher is the writer a token pushes as: its instance, as a maintainer
+// identify reads the request's token, if any, and the writer it writes as;
+// it answers the request itself (and returns false) when the token is not
+// valid or cannot be checked.
+func (s *Server) identify(w http.ResponseWriter, r *http.Request, cl class) (identity, bool) {
+	var id identity
+	secret, basic := bearer(r)
+	if secret == "" {
+		return id, true
+	}
+	t, err := s.lookup(secret)
+	switch {
+	case errors.Is(err, tokens.ErrInvalid) || errors.Is(err, tokens.ErrExpired):
+		s.refuse(w, r, basic || cl == classPush, "invalid_token", tokenError(err))
+		return id, false
+	case err != nil:
+		s.opts.Log.Error("tokens", "err", err)
+		fail(w, r, http.StatusInternalServerError, "internal", "the server's tokens could not be read")
+		return id, false
+	}
+	id.token = &t
+	if id.writer, id.refusal = s.writerOf(t); id.writer == nil && id.refusal == "" {
+		fail(w, r, http.StatusInternalServerError, "internal", "the hive's policy could not be read")
+		return id, false
+	}
+	return id, true
+}
+
+// admit decides whether the request may go on, and answers it when not:
+// a private server wants a token everywhere; a push always wants one, and
+// a server without tokens takes none; another write wants one once tokens
+// exist; a token whose instance is revoked writes nothing.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, cl class, id identity) bool {
+	if id.token == nil && s.opts.Private {
+		s.refuse(w, r, true, "token_required", "this server is private: every request needs a token")
+		return false
+	}
+	if cl != classPush && cl != classWrite {
+		return true
+	}
+	if id.token != nil {
+		if id.writer == nil {
+			s.metrics.authRefused.WithLabelValues("forbidden").Inc()
+			fail(w, r, http.StatusForbidden, "forbidden", id.refusal)
+			return false
+		}
+		return true
+	}
+	n, err := s.activeTokens()
+	switch {
+	case err != nil:
+		s.opts.Log.Error("tokens", "err", err)
+		fail(w, r, http.StatusInternalServerError, "internal", "the server's tokens could not be read")
+		return false
+	case cl == classPush && n == 0:
+		s.metrics.authRefused.WithLabelValues("read_only").Inc()
+		fail(w, r, http.StatusForbidden, "read_only", "this server has no tokens: it is read-only for git; publish with POST /skills")
+		return false
+	case cl == classPush:
+		s.refuse(w, r, true, "token_required", "a git push needs a token, as the password of HTTP basic auth")
+		return false
+	case n > 0:
+		s.refuse(w, r, false, "token_required", "writes to this server need a token: Authorization: Bearer <token>")
+		return false
+	}
+	return true // a signed record, while no token is configured
+}
+
+// writerOf is the writer a token writes as: its instance, as a maintainer
 // when its scope says so and the hive's policy on main lists it. A token
-// whose instance the policy revokes may not push.
-func (s *Server) pusher(t tokens.Token) (*registry.Writer, string) {
+// whose instance the policy revokes writes as nobody (nil, and why); nil
+// and "" when the policy could not be read.
+func (s *Server) writerOf(t tokens.Token) (*registry.Writer, string) {
 	st, done, err := s.reader()
 	if err != nil {
-		return nil, "the hive could not be read"
+		s.opts.Log.Error("read the hive", "err", err)
+		return nil, ""
 	}
 	defer done()
 	cfg, err := st.Config()
 	if err != nil {
-		return nil, "the hive's policy could not be read"
+		s.opts.Log.Error("read the hive's policy", "err", err)
+		return nil, ""
 	}
 	if slices.Contains(cfg.Revoked, t.Instance) {
 		return nil, "instance " + t.Instance + " is revoked in this hive"

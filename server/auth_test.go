@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/hive-dev/hive/client"
 	"github.com/hive-dev/hive/fixtures"
+	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/server"
 	"github.com/hive-dev/hive/tokens"
 )
@@ -94,6 +96,7 @@ func TestAccessWithTokens(t *testing.T) {
 	}
 	tok1, _, _ := ts.Add(i1, tokens.Write, time.Time{})
 	expired, _, _ := ts.Add(i0, tokens.Write, time.Now().Add(-time.Minute))
+	notMaint, _, _ := ts.Add(i1, tokens.Maintainer, time.Time{}) // scope maintainer, but hive.json lists no maintainer
 	revoked, rt, _ := ts.Add(i0, tokens.Write, time.Time{})
 	if _, err := ts.Revoke(rt.ID); err != nil {
 		t.Fatal(err)
@@ -107,7 +110,8 @@ func TestAccessWithTokens(t *testing.T) {
 	check(t, h, []request{
 		{"anonymous post", "POST", "/skills", "", skill0, 401, "token_required"},
 		{"instance_1's token posting instance_0's skill", "POST", "/skills", "Bearer " + tok1, skill0, 403, "wrong_instance"},
-		{"instance_0's token", "POST", "/skills", "Bearer " + tok0, skill0, 201, "accepted"},
+		{"a maintainer-scope token of an instance hive.json does not list", "POST", "/skills", "Bearer " + notMaint, skill0, 403, "wrong_instance"},
+		{"instance_0's token", "POST", "/skills", "bearer " + tok0, skill0, 201, "accepted"},
 		{"instance_0's token by basic auth", "POST", "/skills", basic(tok0), skill0b, 201, "accepted"},
 		{"expired token", "POST", "/skills", "Bearer " + expired, skill0, 401, "expired"},
 		{"revoked token", "GET", "/skills", "Bearer " + revoked, nil, 401, "invalid_token"},
@@ -202,4 +206,31 @@ func TestClientToken(t *testing.T) {
 	if p, err := c.Publish(context.Background(), env); err != nil || p.TraceID != id {
 		t.Errorf("Publish with a token = %+v, %v", p, err)
 	}
+}
+
+// TestMaintainerToken: a maintainer's token (its instance listed in
+// hive.json) writes others' skills too.
+func TestMaintainerToken(t *testing.T) {
+	dir := t.TempDir()
+	s, err := registry.Init(dir, registry.InitOptions{Name: "m", Maintainers: []string{fixtures.Instance(1)}}, registry.WithClock(fixtures.Clock()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, inst := range []string{fixtures.Instance(0), fixtures.Instance(1)} {
+		if _, err := s.AddKey(inst, fixtures.Key(inst).Public().MarshalPEM()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	ts := tokens.Open(filepath.Join(t.TempDir(), "state"))
+	maint, _, _ := ts.Add(fixtures.Instance(1), tokens.Maintainer, time.Time{})
+	srv, err := server.New(dir, server.Options{HiveBinary: "/bin/false", Limits: unlimited, Tokens: ts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts2 := httptest.NewServer(srv.Handler())
+	defer func() { ts2.Close(); srv.Close() }()
+	h := &hive{dir: dir, gen: fixtures.NewGenerator(fixtures.Spec{Instances: 2}), srv: srv, url: ts2.URL}
+	env, _ := h.envelope(t, 0) // instance_0's
+	check(t, h, []request{{"a maintainer posting another instance's skill", "POST", "/skills", "Bearer " + maint, env, 201, "accepted"}})
 }

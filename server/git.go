@@ -254,7 +254,7 @@ func (s *Server) runGit(ctx context.Context, w http.ResponseWriter, r *http.Requ
 // (no Authorization).
 func (s *Server) gitEnv(r *http.Request, prefix string, n int64) []string {
 	id := identityOf(r.Context())
-	push := id.pusher != nil && isReceivePack(r)
+	push := id.writer != nil && isReceivePack(r) // guard let only an authorised push through
 	env := []string{
 		"GATEWAY_INTERFACE=CGI/1.1",
 		"REQUEST_METHOD=" + r.Method,
@@ -291,8 +291,8 @@ func (s *Server) gitEnv(r *http.Request, prefix string, n int64) []string {
 		}
 	}
 	if push {
-		env = append(env, "REMOTE_USER="+id.pusher.Instance)
-		env = append(env, hooks.Env(s.opts.HiveBinary, *id.pusher)...)
+		env = append(env, "REMOTE_USER="+id.writer.Instance)
+		env = append(env, hooks.Env(s.opts.HiveBinary, *id.writer)...)
 	}
 	return env
 }
