@@ -45,6 +45,8 @@ func classify(r *http.Request, pattern string) class {
 	switch {
 	case pattern == "GET /healthz":
 		return classOpen
+	case pattern == "" || pattern == "/":
+		return classRead // no route: the mux answers 404 or 405
 	case isReceivePack(r):
 		return classPush
 	case strings.HasSuffix(pattern, "/git-upload-pack"):
@@ -53,7 +55,8 @@ func classify(r *http.Request, pattern string) class {
 		return classWrite
 	case pattern == "GET /instances" || pattern == "GET /instances/{id}":
 		return classSearch
-	case (pattern == "GET /skills" || pattern == "GET /{$}") && r.URL.Query().Get("intent") != "":
+	case pattern == "GET /skills" && r.URL.Query().Get("intent") != "",
+		pattern == "GET /{$}" && (r.URL.Query().Get("q") != "" || r.URL.Query().Get("intent") != ""):
 		return classSearch
 	}
 	return classRead

@@ -115,6 +115,7 @@ func TestAccessWithTokens(t *testing.T) {
 		{"instance_0's token by basic auth", "POST", "/skills", basic(tok0), skill0b, 201, "accepted"},
 		{"expired token", "POST", "/skills", "Bearer " + expired, skill0, 401, "expired"},
 		{"revoked token", "GET", "/skills", "Bearer " + revoked, nil, 401, "invalid_token"},
+		{"no route, anonymously", "POST", "/nowhere", "", nil, 404, ""},
 		{"another scheme", "GET", "/skills", "Token " + tok0, nil, 401, "invalid_token"},
 		{"anonymous read", "GET", "/skills", "", nil, 200, `"total":6`},
 		{"anonymous push", "GET", "/info/refs?service=git-receive-pack", "", nil, 401, "needs a token"},
@@ -159,7 +160,7 @@ func TestRateLimits(t *testing.T) {
 			t.Fatalf("search %d within the burst = %d %s", i, resp.StatusCode, body)
 		}
 	}
-	for _, path := range []string{"/skills?intent=anything", "/instances", "/instances/instance_0", "/?intent=x"} {
+	for _, path := range []string{"/skills?intent=anything", "/instances", "/instances/instance_0", "/?intent=x", "/?q=x"} {
 		resp, body := h.do(t, request{method: "GET", path: path})
 		if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "rate_limited") {
 			t.Errorf("GET %s over the rate = %d (Retry-After %q) %s, want 429 with Retry-After", path, resp.StatusCode, resp.Header.Get("Retry-After"), body)
@@ -183,7 +184,7 @@ func TestRateLimits(t *testing.T) {
 		t.Errorf("post with a token after the address's rate ran out = %d %s, want 201", resp.StatusCode, body)
 	}
 	_, metrics := h.do(t, request{method: "GET", path: "/metrics"})
-	for _, want := range []string{`hive_rate_limited_total{class="search"} 4`, `hive_rate_limited_total{class="write"} 1`,
+	for _, want := range []string{`hive_rate_limited_total{class="search"} 5`, `hive_rate_limited_total{class="write"} 1`,
 		`hive_rate_limit_per_minute{class="write"} 1`, `hive_rate_limit_burst{class="search"} 3`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s:\n%s", want, grep(metrics, "hive_rate"))

@@ -25,6 +25,7 @@ func TestDependencyDirection(t *testing.T) {
 		{"tokens", []string{"github.com/go-git/", mod + "registry", mod + "server", mod + "fixtures", mod + "cmd"}},
 		{"hooks", []string{mod + "server", mod + "search", mod + "fixtures", mod + "cmd"}},
 		{"server", []string{mod + "fixtures", mod + "cmd"}},
+		{"workflow", []string{"github.com/go-git/", mod + "registry", mod + "schema", mod + "signing", mod + "fixtures", mod + "cmd"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {
