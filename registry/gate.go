@@ -1,10 +1,13 @@
 package registry
 
 import (
+	"container/heap"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 
@@ -87,7 +90,7 @@ func (s *Store) CheckUpdatesContext(ctx context.Context, updates []Update, main 
 		// Full: the gate walks every commit a push adds, even one verified
 		// before (a tip on record may be another's work).
 		opts := VerifyOptions{Base: u.Old, Full: true}
-		opts.gate = gateCheck(author, !u.Old.IsZero())
+		opts.gate = gateCheck(author, []plumbing.Hash{u.Old})
 		x, err := s.VerifyContext(ctx, u.New, opts)
 		if err != nil {
 			return nil, err
@@ -111,7 +114,7 @@ func (s *Store) CheckUpdatesContext(ctx context.Context, updates []Update, main 
 	if len(subs) == 0 {
 		return r, nil
 	}
-	opts := VerifyOptions{Known: known, Full: true, Heads: subs[1:], gate: gateCheck(author, len(known) > 0)}
+	opts := VerifyOptions{Known: known, Full: true, Heads: subs[1:], gate: gateCheck(author, known)}
 	x, err := s.VerifyContext(ctx, subs[0], opts)
 	if err != nil {
 		return nil, err
@@ -125,30 +128,133 @@ func refused(u Update, rule Rule, msg string) *Report {
 }
 
 // gateCheck returns the checks a push adds to the validator's on the
-// commits it brings: with related set, none of them may be a root (the
-// hive has a history, and a push must share it); with an author, each
+// commits it brings, given the commits known before it (main; none for a
+// hive's first push): each pushed head must share history with them (the
+// hive has a history, and a push must extend it), and with an author, each
 // change must be the author's.
-func gateCheck(author string, related bool) func(v *validator, commits []*commitNode) {
+func gateCheck(author string, known []plumbing.Hash) func(v *validator, commits []*commitNode) {
+	known = slices.DeleteFunc(slices.Clone(known), plumbing.Hash.IsZero)
 	return func(v *validator, commits []*commitNode) {
+		commits = v.added(commits, known)
+		in := make(map[plumbing.Hash]bool, len(commits))
 		for _, n := range commits {
-			switch len(n.c.ParentHashes) {
-			case 0:
-				if related {
-					v.add(violationf(n.hash, "", RuleHistoryUnrelated, "a push must share history with main; this is a second root commit"))
+			in[n.hash] = true
+		}
+		if len(known) > 0 {
+			// A head is related when a commit it brings (parents first) has
+			// a parent that is not brought: a known one.
+			reaches := make(map[plumbing.Hash]bool, len(commits))
+			for _, n := range commits {
+				for _, p := range n.c.ParentHashes {
+					if !in[p] || reaches[p] {
+						reaches[n.hash] = true
+						break
+					}
 				}
-			case 1:
-				if author != "" {
-					v.add(v.checkAuthor(n, author)...)
+			}
+			for _, h := range append([]plumbing.Hash{v.report.Head}, v.heads...) {
+				if in[h] && !reaches[h] {
+					v.add(violationf(h, "", RuleHistoryUnrelated, "a push must share history with main; %s does not", short(h)))
 				}
-			} // a merge adds nothing of its own: the validator holds it to the merge of its parents
+			}
+		}
+		if author == "" {
+			return
+		}
+		for _, n := range commits {
+			if len(n.c.ParentHashes) == 1 { // a root is hive.json alone; a merge adds nothing of its own
+				v.add(v.checkAuthor(n, author, v.onMain(known))...)
+			}
 		}
 	}
 }
 
+// onMain reports whether a change is one that a known commit's tree
+// already holds: the same file at the path, or no file there.
+func (v *validator) onMain(known []plumbing.Hash) func(change) bool {
+	var roots []plumbing.Hash
+	for _, h := range known {
+		if c, err := v.readCommit(h); err == nil {
+			roots = append(roots, c.TreeHash)
+		}
+	}
+	return func(ch change) bool {
+		for _, root := range roots {
+			e, ok, err := v.s.trees.lookup(root, ch.path)
+			switch {
+			case err != nil:
+			case ch.new == nil && !ok:
+				return true
+			case ch.new != nil && ok && e.hash == ch.new.hash:
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// skewSlop is how far a commit's time may lie before its parent's (clock
+// skew) for added to still tell it known.
+const skewSlop = time.Hour
+
+// added returns the commits of the walk (parents first) that no known
+// commit reaches: those the push adds. The validator's walk stops once it
+// has proven enough to check every new commit, so it may bring a few known
+// ones too (commits of one second, in any order); checking them again is
+// harmless to its rules, but the gate judges who wrote what. The known
+// side is walked on, newest first, while its commits are no older than
+// the oldest brought one.
+func (v *validator) added(commits []*commitNode, known []plumbing.Hash) []*commitNode {
+	if len(commits) == 0 || len(known) == 0 {
+		return commits
+	}
+	oldest := commits[0].c.Committer.When
+	brought := make(map[plumbing.Hash]bool, len(commits))
+	for _, n := range commits {
+		brought[n.hash] = true
+		if n.c.Committer.When.Before(oldest) {
+			oldest = n.c.Committer.When
+		}
+	}
+	oldest = oldest.Add(-skewSlop)
+	seen := map[plumbing.Hash]bool{}
+	var q nodeHeap
+	push := func(h plumbing.Hash) {
+		if seen[h] {
+			return
+		}
+		seen[h] = true
+		if c, err := v.readCommit(h); err == nil { // unreadable: the walk reported it
+			heap.Push(&q, &commitNode{hash: h, c: c})
+		}
+	}
+	for _, h := range known {
+		push(h)
+	}
+	for q.Len() > 0 && len(seen) <= v.limits.MaxCommits {
+		n := heap.Pop(&q).(*commitNode)
+		if n.c.Committer.When.Before(oldest) {
+			break
+		}
+		delete(brought, n.hash)
+		for _, p := range n.c.ParentHashes {
+			push(p)
+		}
+	}
+	out := commits[:0:0]
+	for _, n := range commits {
+		if brought[n.hash] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // checkAuthor checks that every change of a commit is author's: a key
 // registered under its name, or a record (trace, dispute, or any other kind)
-// whose instance_id it is. Bundles go with their records.
-func (v *validator) checkAuthor(n *commitNode, author string) []Violation {
+// whose instance_id it is. Bundles go with their records; a change main
+// has already (onMain) brings nothing new.
+func (v *validator) checkAuthor(n *commitNode, author string, onMain func(change) bool) []Violation {
 	parent, err := v.readCommit(n.c.ParentHashes[0])
 	if err != nil {
 		return []Violation{violationf(n.hash, "", RuleObjectInvalid, "parent %s: %v", n.c.ParentHashes[0], err)}
@@ -164,9 +270,10 @@ func (v *validator) checkAuthor(n *commitNode, author string) []Violation {
 	for _, ch := range changes {
 		kind, ok := classify(ch.path)
 		switch {
-		case !ok || strings.HasSuffix(ch.path, bundleExt):
-			// outside the layout (the validator refuses it), or a bundle,
-			// which the validator binds to its record
+		case !ok || strings.HasSuffix(ch.path, bundleExt) || onMain(ch):
+			// outside the layout (the validator refuses it); a bundle,
+			// which the validator binds to its record; or what main has
+			// already (a skill pulled before it was merged)
 		case ch.new == nil:
 			deny(ch.path, "only a maintainer may remove files (instance %s pushes)", author)
 		case kind == kindConfig || kind == kindConfigBundle:

@@ -3,6 +3,7 @@ package registry
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -60,7 +61,7 @@ func TestCheckUpdates(t *testing.T) {
 		{"a maintainer deletes b's branch", m, []Update{upd(SubmitPrefix+instB+"/x", ofB, zero)}, nil},
 		{"b's skill on a's branch", a, []Update{branch(instA+"/x", ofB)}, []want{{ofB, "traces/", RulePushUnauthorised}}},
 		{"a tag", nil, []Update{upd("refs/tags/v1", zero, ofA)}, []want{{ofA, "refs/tags/v1", RulePathNotAllowed}}},
-		{"a branch on another root", nil, []Update{branch(instA+"/x", unrelated)}, []want{{otherRoot, "", RuleHistoryUnrelated}, {unrelated, "traces/", RuleSigKeyUnknown}}},
+		{"a branch on another root", nil, []Update{branch(instA+"/x", unrelated)}, []want{{unrelated, "", RuleHistoryUnrelated}, {unrelated, "traces/", RuleSigKeyUnknown}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -100,5 +101,68 @@ func TestCheckUpdatesUnion(t *testing.T) {
 	}
 	if r.Commits != n || r.Traces != n {
 		t.Errorf("CheckUpdates of %d branches on a chain of %d checked %d commits and %d traces, want %d of each", n, n, r.Commits, r.Traces, n)
+	}
+}
+
+// TestCheckUpdatesSameSecond: commits made in the same second (a script,
+// a fast agent) give the walk no order to tell main's commits from the
+// push's; the gate judges only what the push adds: B's merge of main into
+// its work is B's, whatever A wrote on main in that second.
+func TestCheckUpdatesSameSecond(t *testing.T) {
+	h, f := newFixture(t)
+	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	commit := func(tree plumbing.Hash, parents ...plumbing.Hash) plumbing.Hash {
+		c, err := h.w.commit(tree, parents, "x", at, "same second\n")
+		if err == nil {
+			err = h.w.sync()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	onMain := f.base
+	for i := range 3 { // A's skills on main, all in one second
+		onMain = commit(h.edit(onMain, h.traceFiles(traceBytes(t, instA, fmt.Sprintf("a %d", i)), instA)), onMain)
+	}
+	mine := commit(h.edit(f.base, h.traceFiles(traceBytes(t, instB, "b's"), instB)), f.base)
+	merged := merge(h.traceFiles(traceBytes(t, instB, "b's"), instB))
+	for i := range 3 {
+		merged = merge(merged, h.traceFiles(traceBytes(t, instA, fmt.Sprintf("a %d", i)), instA))
+	}
+	tip := commit(h.edit(f.base, merged), mine, onMain)
+	for _, u := range []Update{
+		{Old: onMain, New: tip, Ref: Branch},
+		{New: tip, Ref: SubmitPrefix + instB + "/x"},
+	} {
+		r, err := h.s.CheckUpdates([]Update{u}, onMain, &Writer{Instance: instB})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Err() != nil {
+			t.Errorf("CheckUpdates(%s) of B's merge = %v, want none", u.Ref, r.Err())
+		}
+	}
+}
+
+// TestCheckUpdatesPulledFirst: B imported A's skill (hive pull --intent
+// makes it a commit of B's), then merged main, which has it too: B's push
+// brings nothing of A's that main lacks, and passes; a skill of A's that
+// main lacks does not.
+func TestCheckUpdatesPulledFirst(t *testing.T) {
+	h, f := newFixture(t)
+	skillA := h.traceFiles(traceBytes(t, instA, "a's"), instA)
+	onMain := h.commit(f.base, skillA)
+	imported := h.commit(f.base, skillA) // the same files, in a commit of B's
+	own := h.commit(imported, h.traceFiles(traceBytes(t, instB, "b's"), instB))
+	tip := h.commitTree(h.treeOf(own), own, onMain)
+	r, err := h.s.CheckUpdates([]Update{{Old: onMain, New: tip, Ref: Branch}}, onMain, &Writer{Instance: instB})
+	if err != nil || r.Err() != nil {
+		t.Errorf("CheckUpdates of B's merge of a skill main has = %v, %v; want no violation", r.Err(), err)
+	}
+	other := h.commit(own, h.traceFiles(traceBytes(t, instA, "a's other"), instA))
+	r, err = h.s.CheckUpdates([]Update{{Old: f.base, New: other, Ref: SubmitPrefix + instB + "/x"}}, onMain, &Writer{Instance: instB})
+	if err != nil || len(r.Violations) != 1 || r.Violations[0].Rule != RulePushUnauthorised || r.Violations[0].Commit != other {
+		t.Errorf("CheckUpdates of a skill of A's that main lacks = %v, %v; want push-unauthorised at %s", r.Violations, err, short(other))
 	}
 }
