@@ -215,7 +215,7 @@ func pushCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.App.Writer, "pushed main (%s) to %s\n", head.String()[:12], r.URL)
+			fmt.Fprintf(c.App.Writer, "pushed main (%s) to %s\n", head.String()[:12], shownURL(r.URL))
 			return nil
 		},
 	}
@@ -244,13 +244,13 @@ func submitCommand() *cli.Command {
 				return err
 			}
 			w := c.App.Writer
-			fmt.Fprintf(w, "pushed branch %s to %s\n\n", sub.Branch, r.URL)
+			fmt.Fprintf(w, "pushed branch %s to %s\n\n", sub.Branch, shownURL(r.URL))
 			fmt.Fprintf(w, "Pull request: %s -> main\n", sub.Branch)
 			fmt.Fprintf(w, "Skills it adds (%d):\n", len(sub.Traces))
 			for _, e := range sub.Traces {
 				fmt.Fprintf(w, "  %s  %s  %s\n", e.ID, e.Trace.InstanceID, e.Trace.Intent)
 			}
-			fmt.Fprintf(w, "\nTo review it, a maintainer runs:\n  git fetch %s %s\n  hive verify --base %s --head FETCH_HEAD\n", r.URL, sub.Branch, sub.Base.String()[:12])
+			fmt.Fprintf(w, "\nTo review it, a maintainer runs:\n  git fetch %s %s\n  hive verify --base %s --head FETCH_HEAD\n", shownURL(r.URL), sub.Branch, sub.Base.String()[:12])
 			if u := compareURL(r.URL, sub.Branch); u != "" {
 				fmt.Fprintf(w, "Open it at: %s\n", u)
 			}
