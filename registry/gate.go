@@ -38,18 +38,18 @@ type Writer struct {
 // CheckUpdates is the gate of a shared hive: it checks every ref update
 // of one push against the hive whose main is main. main may only move
 // forward, from its current value, through commits that verify, and may
-// not be deleted; submission
-// branches (hive/...) must verify on top of main and share its history; no
-// other ref may change. The commits that the submission branches add are
-// checked once for all of them, so a push of many branches costs what it
-// adds.
+// not be deleted; submission branches (hive/...) must verify on top of
+// main and share its history; no other ref may change. The commits that
+// the submission branches add are checked once for all of them, so a push
+// of many branches costs what it adds.
 //
 // w is the pusher when a server authenticated one; nil is a push by someone
 // with access to the repository's files, limited by the rules alone. A
 // writer that is not a maintainer may push only branches under
 // hive/<its instance>/ and main, and only commits whose every change is
-// its own: traces, records and bundles of its instance, and its own key;
-// changes of hive.json and removals need a maintainer.
+// its own (traces, records and bundles of its instance, its own key) or
+// one main has already; other changes of hive.json, removals and others'
+// records need a maintainer.
 func (s *Store) CheckUpdates(updates []Update, main plumbing.Hash, w *Writer) (*Report, error) {
 	return s.CheckUpdatesContext(context.Background(), updates, main, w)
 }
