@@ -35,6 +35,9 @@ func (s *Server) postOutcome(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid", "the outcome breaks the hive's rules", []string{err.Error()})
 		return
 	}
+	if !writeAs(w, r, env.Outcome.InstanceID) {
+		return // a token writes only as its instance
+	}
 	if want := strings.TrimPrefix(r.PathValue("id"), "sha256:"); want != env.Outcome.Trace.Hex() {
 		writeError(w, http.StatusBadRequest, "invalid", "the outcome is about another skill",
 			[]string{"the outcome is about " + string(env.Outcome.Trace) + ", posted to " + schema.Quote(r.PathValue("id"), 80)})
