@@ -148,6 +148,7 @@ type Instance struct {
 	Maintainer  bool   `json:"maintainer"`
 	Revoked     bool   `json:"revoked"`
 	Traces      int    `json:"traces"`
+	PublicKey   string `json:"public_key"` // PEM
 }
 
 // Instances lists the registered instances with their keys and how many
@@ -183,11 +184,31 @@ func (s *Store) Instances() ([]Instance, error) {
 				return nil, fmt.Errorf("key of %s: %w", id, err)
 			}
 			out = append(out, Instance{ID: id, Algorithm: string(pub.Algorithm()), Fingerprint: pub.Fingerprint(),
-				Maintainer: cfg.IsMaintainer(id), Revoked: cfg.IsRevoked(id), Traces: counts[id]})
+				Maintainer: cfg.IsMaintainer(id), Revoked: cfg.IsRevoked(id), Traces: counts[id], PublicKey: string(pub.MarshalPEM())})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
+}
+
+// PublicKey returns the key registered for instance on main: ErrNotFound
+// when there is none.
+func (s *Store) PublicKey(instance string) (*signing.PublicKey, error) {
+	if !schema.ValidInstanceID(instance) {
+		return nil, fmt.Errorf("instance id %s: must match %s: %w", schema.Quote(instance, 70), schema.InstanceIDPattern, ErrInvalid)
+	}
+	root, err := s.headTree()
+	if err != nil {
+		return nil, err
+	}
+	e, ok, err := s.trees.lookup(root, KeyPath(instance))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%s: no key registered for instance %s: %w", RuleSigKeyUnknown, instance, ErrNotFound)
+	}
+	return s.key(&readerCache{objs: s.objs, trees: s.trees}, e.hash)
 }
 
 // traceCounts counts the traces of each instance, reading the trace files
