@@ -21,10 +21,15 @@ var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON"}
 // openStore opens the hive named by --repo.
 func openStore(c *cli.Context) (*registry.Store, error) {
 	s, err := registry.Open(c.String("repo"))
+	return s, notHive(err)
+}
+
+// notHive adds a hint to the error of opening a folder that is no hive.
+func notHive(err error) error {
 	if errors.Is(err, registry.ErrNotFound) {
-		return nil, &hintError{err, "run `hive init DIR`, or pass --repo DIR"}
+		return &hintError{err, "run `hive init DIR`, or pass --repo DIR"}
 	}
-	return s, err
+	return err
 }
 
 // maintain packs the hive's loose objects, as git does after its own
