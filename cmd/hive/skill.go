@@ -191,4 +191,3 @@ func nonNil[T any](s []T) []T {
 	}
 	return s
 }
-
