@@ -20,6 +20,7 @@ import (
 const (
 	codeArguments = "arguments-invalid" // the arguments do not fit the tool's input schema
 	codeNotFound  = "not-found"         // no such skill on main
+	codeExists    = "already-present"   // publish_skill of a skill the hive has
 	codeHive      = "hive-unusable"     // main does not verify, or cannot be read
 	codeKey       = "key-missing"       // no private key to sign with
 	codeServer    = "server-refused"    // the hive server refused a publish
@@ -60,6 +61,8 @@ func errorText(err error) string {
 	var ce *client.Error
 	code := ""
 	switch {
+	case errors.Is(err, registry.ErrExists) || errors.As(err, &ce) && ce.Status == 409:
+		code = codeExists
 	case errors.As(err, &ce):
 		code = codeServer
 	case errors.Is(err, registry.ErrNotFound) && !errors.Is(err, signing.ErrNotFound):

@@ -24,8 +24,11 @@ func OpenLocal(dir string) (*Local, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Local{st: st}, nil
+	return NewLocal(st), nil
 }
+
+// NewLocal serves an open store; Close closes it.
+func NewLocal(st *registry.Store) *Local { return &Local{st: st} }
 
 // Read runs fn with the store and the index of main.
 func (l *Local) Read(ctx context.Context, fn func(st *registry.Store, ix *search.Index) error) error {

@@ -86,7 +86,7 @@ func New(src Source, o Options) (*sdk.Server, error) {
 		s.AddTool(&def, h.handle(t))
 	}
 	s.AddResourceTemplate(&sdk.ResourceTemplate{
-		URITemplate: resourcePrefix + "{id}",
+		URITemplate: resourcePrefix + "{+id}", // + lets the id hold its colon (RFC 6570)
 		Name:        "skill",
 		Title:       "A skill of the hive",
 		Description: "The trace of a skill on the hive's main, exactly as signed (RFC 8785 canonical JSON); {id} is sha256:<64 hex digits> or a unique prefix of at least 6 hex digits.",
