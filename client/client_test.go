@@ -46,7 +46,9 @@ func serve(t *testing.T, k *signing.PrivateKey) http.Handler {
 // switchable serves whichever handler it holds.
 type switchable struct{ h atomic.Value }
 
-func (s *switchable) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.h.Load().(http.Handler).ServeHTTP(w, r) }
+func (s *switchable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.h.Load().(http.Handler).ServeHTTP(w, r)
+}
 
 var seedID = schema.Digest(mustCanon(fixtures.Seed()))
 
