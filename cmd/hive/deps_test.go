@@ -20,6 +20,10 @@ func TestDependencyDirection(t *testing.T) {
 		{"lineage", []string{"github.com/go-git/", mod + "registry", mod + "signing", mod + "fixtures", mod + "cmd"}},
 		{"registry", []string{mod + "fixtures", mod + "cmd", mod + "search"}},
 		{"search", []string{mod + "fixtures", mod + "cmd"}},
+		{"client", []string{mod + "fixtures", mod + "cmd", mod + "server", mod + "mcp", mod + "search", mod + "trust"}},
+		{"reuse", []string{mod + "fixtures", mod + "cmd", mod + "server", mod + "mcp", mod + "agentskills"}},
+		{"agentskills", []string{mod + "fixtures", mod + "cmd", mod + "server", mod + "mcp", mod + "client"}},
+		{"mcp", []string{mod + "fixtures", mod + "cmd", mod + "server", mod + "agentskills"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {

@@ -18,7 +18,7 @@ func publishCommand() *cli.Command {
 		Description: "Each trace may leave out instance_id (then --instance fills it) and created_at (now).\n" +
 			"Traces are posted in the order given: parents before the skills derived from them.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "server", Required: true, Usage: "the hive server, such as http://127.0.0.1:8080"},
+			&cli.StringFlag{Name: "server", Usage: "the hive server, such as http://127.0.0.1:8080 (required)"},
 			&cli.StringFlag{Name: "instance", Usage: "the instance that signs (default: each trace's instance_id)"},
 			&cli.StringFlag{Name: "key", Usage: "a PEM private key file to sign with, instead of the key store"},
 			jsonFlag,
@@ -26,6 +26,9 @@ func publishCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usagef("publish takes one FILE, or - for standard input")
+			}
+			if c.String("server") == "" {
+				return usagef("publish needs --server URL: the hive server to post to")
 			}
 			if err := checkServerURL(c.String("server")); err != nil {
 				return err

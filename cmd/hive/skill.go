@@ -23,6 +23,9 @@ func skillCommand() *cli.Command {
 				if c.NArg() != 2 {
 					return usagef("skill export takes a trace id and a folder")
 				}
+				if err := checkSkillName(c.String("name")); err != nil {
+					return err
+				}
 				s, id, err := openTrace(c)
 				if err != nil {
 					return err
@@ -80,15 +83,23 @@ func skillCommand() *cli.Command {
 			Description: "The trace's intent is the description, its steps the body's ## headings, its result SKILL.md and\n" +
 				"every other text file of the folder; a folder exported from a hive names its skill as lineage.",
 			Flags: []cli.Flag{
-				instanceFlag,
-				&cli.Float64Flag{Name: "confidence", Required: true, Usage: "your confidence in the skill, in [0,1]"},
-				&cli.Float64Flag{Name: "verification-score", Required: true, Usage: "how well you checked it, in [0,1]"},
+				&cli.StringFlag{Name: "instance", Usage: "the instance that signs it (required)"},
+				&cli.Float64Flag{Name: "confidence", Usage: "your confidence in the skill, in [0,1] (required)"},
+				&cli.Float64Flag{Name: "verification-score", Usage: "how well you checked it, in [0,1] (required)"},
 				&cli.StringFlag{Name: "key", Usage: "a PEM private key file to sign with, instead of the key store"},
 				jsonFlag,
 			},
 			Action: func(c *cli.Context) error {
 				if c.NArg() != 1 {
 					return usagef("skill import takes one skill folder")
+				}
+				for _, f := range []string{"instance", "confidence", "verification-score"} {
+					if !c.IsSet(f) {
+						return usagef("skill import needs --instance, --confidence and --verification-score: who signs, and what it claims")
+					}
+				}
+				if inst := c.String("instance"); !schema.ValidInstanceID(inst) {
+					return usagef("--instance %s must match %s", schema.Quote(inst, 70), schema.InstanceIDPattern)
 				}
 				for _, f := range []string{"confidence", "verification-score"} {
 					if v := c.Float64(f); v < 0 || v > 1 {
@@ -136,7 +147,7 @@ func installCommand() *cli.Command {
 			"skill is refused unless --force. Installing again is a no-op; --update moves an installed skill\n" +
 			"(give its id, its query or its folder's NAME) to its best trusted descendant.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "to", Required: true, Usage: "the agent's skills folder, such as ~/.agents/skills (docs/agents.md lists others)"},
+			&cli.StringFlag{Name: "to", Usage: "the agent's skills folder, such as ~/.agents/skills (required; docs/agents.md lists others)"},
 			&cli.StringFlag{Name: "name", Usage: "the skill folder's name (default: from the intent)"},
 			&cli.BoolFlag{Name: "force", Usage: "install a skill the policy does not trust, or replace a folder that does not verify"},
 			&cli.BoolFlag{Name: "update", Usage: "move to the best trusted descendant, replacing what the folder held"},
@@ -145,6 +156,12 @@ func installCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usagef("install takes one query, id or installed name (quote a query)")
+			}
+			if c.String("to") == "" {
+				return usagef("install needs --to DIR: the agent's skills folder, such as ~/.agents/skills")
+			}
+			if err := checkSkillName(c.String("name")); err != nil {
+				return err
 			}
 			s, err := openStore(c)
 			if err != nil {
@@ -183,6 +200,17 @@ func installCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// checkSkillName refuses a --name that is not a skill name.
+func checkSkillName(name string) error {
+	if name == "" {
+		return nil
+	}
+	if err := agentskills.CheckName(name); err != nil {
+		return usagef("--name: %v", err)
+	}
+	return nil
 }
 
 func nonNil[T any](s []T) []T {
