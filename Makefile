@@ -11,9 +11,11 @@ build:
 	$(GO) build -o $(BIN) ./cmd/hive
 
 # The tests: unit, fuzz seeds, and the end-to-end scripts that run the real
-# hive and git binaries.
+# hive and git binaries; then the MCP interoperability check with the
+# official TypeScript SDK (node and npm; the SDK is installed once, pinned).
 test:
 	$(GO) test -count=1 $(PKGS)
+	bash mcp/testdata/interop/run.sh
 
 # Go benchmarks, then the scale run (hives of 1k, 10k and 100k traces, kept
 # in .bench/ between runs) that writes .bench/scale.md.
