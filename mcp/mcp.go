@@ -57,6 +57,9 @@ type Options struct {
 	// Server, with Publish, makes publish_skill post to this hive server
 	// (its client) instead of committing to the local hive.
 	Server *client.Client
+	// Prepare reads the view of main (search index, reputation, lineage)
+	// in the background now, so that the first call does not wait for it.
+	Prepare bool
 }
 
 // New returns an MCP server of the hive that src lends. With o.Publish,
@@ -92,6 +95,9 @@ func New(src Source, o Options) (*sdk.Server, error) {
 		Description: "The trace of a skill on the hive's main, exactly as signed (RFC 8785 canonical JSON); {id} is sha256:<64 hex digits> or a unique prefix of at least 6 hex digits.",
 		MIMEType:    "application/json",
 	}, h.readResource)
+	if o.Prepare {
+		go h.read(context.Background(), func(st *registry.Store, v *reuse.View) error { return v.Prepare(st) })
+	}
 	return s, nil
 }
 

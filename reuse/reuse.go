@@ -166,6 +166,13 @@ func (v *View) family(st *registry.Store) (*family, error) {
 	return f, nil
 }
 
+// Prepare reads now what the view otherwise reads on first use (the
+// lineage of every trace), from st, a store of the same hive.
+func (v *View) Prepare(st *registry.Store) error {
+	_, err := v.family(st)
+	return err
+}
+
 // Lineage is the lineage graph of a skill on main: its ancestors and
 // descendants, with the intent and author of each (commits are not set).
 // A parent that is not on main is Missing. st is a store of the same hive,

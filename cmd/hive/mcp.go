@@ -40,7 +40,7 @@ func mcpCommand() *cli.Command {
 			if err := checkServerURL(c.String("server")); err != nil {
 				return err
 			}
-			o := mcp.Options{Version: buildVersion(), Publish: c.Bool("publish"), Instance: inst}
+			o := mcp.Options{Version: buildVersion(), Publish: c.Bool("publish"), Instance: inst, Prepare: true}
 			if o.Publish {
 				keys, err := keyFunc(c)
 				if err != nil {
