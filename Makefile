@@ -22,6 +22,7 @@ test:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2x ./schema ./signing ./registry
 	$(GO) run ./fixtures/cmd/hive-scale -sizes 1000,10000,100000 -out .bench
+	$(GO) run ./fixtures/cmd/hive-agents -size 100000 -out .bench
 
 demo: build
 	bash docs/demo.sh $(CURDIR)/$(BIN)
