@@ -1,13 +1,11 @@
 package main
 
 import (
-	"io"
 	"net/url"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
 
-	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/urfave/cli/v2"
 
 	"github.com/hive-dev/hive/client"
@@ -65,7 +63,7 @@ func mcpCommand() *cli.Command {
 			}
 			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return srv.Run(ctx, &sdk.IOTransport{Reader: readCloser{c.App.Reader}, Writer: writeCloser{c.App.Writer}})
+			return srv.Run(ctx, mcp.Stdio(c.App.Reader, c.App.Writer))
 		},
 	}
 }
@@ -90,13 +88,3 @@ func buildVersion() string {
 	}
 	return "dev"
 }
-
-// readCloser and writeCloser let the MCP transport use the command's
-// streams without closing them.
-type readCloser struct{ io.Reader }
-
-func (readCloser) Close() error { return nil }
-
-type writeCloser struct{ io.Writer }
-
-func (writeCloser) Close() error { return nil }
