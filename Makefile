@@ -40,6 +40,8 @@ tools:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	GOOS=darwin $(GO) build ./...
+	GOOS=windows $(GO) build ./...
 
 clean:
 	rm -rf bin .bench

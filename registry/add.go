@@ -56,8 +56,12 @@ func Init(dir string, o InitOptions, opts ...Option) (*Store, error) {
 	if o.Bare {
 		gitDir, workDir = abs, ""
 	}
-	s := newStore(openStorage(gitDir), gitDir, workDir, opts)
+	s, err := openAt(gitDir, workDir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("init %s: %w", dir, err)
+	}
 	if err := s.initCommit(raw, cfg.Name); err != nil {
+		s.Close()
 		return nil, fmt.Errorf("init %s: %w", dir, err)
 	}
 	return s, nil
@@ -74,7 +78,7 @@ func InitStorage(s *Store, name string, maintainers []string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.st.SetReference(plumbing.NewSymbolicReference(plumbing.HEAD, Branch)); err != nil {
+	if err := s.db.SetSymRef(plumbing.HEAD, Branch); err != nil {
 		return err
 	}
 	return s.initCommit(raw, name)
@@ -107,7 +111,9 @@ func (s *Store) initCommit(raw []byte, name string) error {
 	return s.checkout(map[string][]byte{ConfigPath: raw})
 }
 
-// lock serialises writers to one hive across processes.
+// lock serialises writers to one hive across processes. Holding it, a
+// writer may repair what writers that died left behind (moveMain,
+// sweepTemp).
 func (s *Store) lock() (unlock func(), err error) {
 	if s.gitDir == "" {
 		s.memLock.Lock()
@@ -121,7 +127,12 @@ func (s *Store) lock() (unlock func(), err error) {
 	if err := l.Lock(); err != nil {
 		return nil, fmt.Errorf("lock hive: %w", err)
 	}
-	return func() { l.Unlock() }, nil
+	s.held.Store(true)
+	s.sweepTemp()
+	return func() {
+		s.held.Store(false)
+		l.Unlock()
+	}, nil
 }
 
 // Input is one trace to add, as the user gave it.

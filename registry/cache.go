@@ -8,10 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/cache"
-	"github.com/go-git/go-git/v5/storage/filesystem"
 	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/hive-dev/hive/signing"
@@ -30,57 +27,23 @@ func newParsedCache() *parsedCache {
 	return &parsedCache{keys: k, configs: c}
 }
 
-// readerCache is one goroutine's view of the objects: go-git's file storage
-// is not safe for concurrent reads, so each worker opens its own.
+// readerCache is what a goroutine reads through: the store's objects and
+// tree cache, both safe for concurrent use.
 type readerCache struct {
 	objs  objectStore
 	trees *treeCache
-	own   bool // objs.st is this reader's own storage, to close
 }
 
 func (s *Store) readerCache() *readerCache {
-	if s.concurrentReads() {
-		// hive's own readers of loose and packed objects are safe for
-		// concurrent use: share the store's caches, where the walk has
-		// just put the shard trees that lineage and key lookups need.
-		return &readerCache{objs: s.objs, trees: s.trees}
-	}
-	objs := s.objs
-	if s.gitDir != "" {
-		objs.st = filesystem.NewStorageWithOptions(osfs.New(s.gitDir), cache.NewObjectLRU(8<<20), s.storageOptions())
-	}
-	return &readerCache{objs: objs, trees: newTreeCache(objs, 64), own: true}
+	return &readerCache{objs: s.objs, trees: s.trees}
 }
 
-// storageOptions are the go-git options a worker's storage needs to see
-// what the store sees: alternates for a quarantine.
-func (s *Store) storageOptions() filesystem.Options {
-	o := filesystem.Options{KeepDescriptors: true}
-	if s.alternates {
-		o.AlternatesFS = osfs.New("/")
-	}
-	return o
-}
+// close is a no-op: workers share the store's readers.
+func (rc *readerCache) close() {}
 
-// close releases the files a worker's own storage holds open.
-func (rc *readerCache) close() {
-	if c, ok := rc.objs.st.(interface{ Close() error }); ok && rc.objs.dir != "" && rc.own {
-		c.Close()
-	}
-}
-
-// concurrentReads reports whether the store's objects are read only by
-// hive's own readers (loose files and mapped packs, no go-git fallback
-// through alternates), which are safe for concurrent use.
-func (s *Store) concurrentReads() bool {
-	if s.gitDir == "" || s.alternates {
-		return false
-	}
-	// Objects borrowed from another repository (git clone --shared or
-	// --reference) are read through go-git, which is not safe for that.
-	_, err := os.Stat(filepath.Join(s.gitDir, "objects", "info", "alternates"))
-	return errors.Is(err, os.ErrNotExist)
-}
+// concurrentReads reports whether the store's objects may be read on all
+// cores: always, since every odb.DB is safe for concurrent use.
+func (s *Store) concurrentReads() bool { return true }
 
 // The record of verified tips lives in .git/hive/verified, one commit a
 // line, newest last. It only lets verification skip work already done: a

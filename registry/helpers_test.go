@@ -15,9 +15,9 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/storage"
 	"github.com/go-git/go-git/v5/storage/memory"
 
+	"github.com/hive-dev/hive/odb"
 	"github.com/hive-dev/hive/schema"
 	"github.com/hive-dev/hive/signing"
 )
@@ -97,14 +97,24 @@ func (h *testHive) clock() time.Time {
 	return h.tick
 }
 
-// newTestHive makes a hive over st (memory storage when nil) with
+// newTestHive makes a hive over db (a new in-memory one when nil) with
 // maintainer m, keys of a, b and m registered, and opts.
-func newTestHive(t testing.TB, st storage.Storer, opts ...Option) *testHive {
+func newTestHive(t testing.TB, db odb.DB, opts ...Option) *testHive {
 	t.Helper()
-	if st == nil {
-		st = memory.NewStorage()
+	if db == nil {
+		db = odb.NewMemory()
 	}
-	return initTestHive(t, func(o []Option) *Store { return New(st, o...) }, opts)
+	return initTestHive(t, func(o []Option) *Store { return newStore(db, memory.NewStorage(), "", o) }, opts)
+}
+
+// openDisk opens the repository in dir (bare) as tests need it.
+func openDisk(t testing.TB, dir string, opts []Option) *Store {
+	t.Helper()
+	s, err := openAt(dir, "", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // diskTemplate is a test hive in a bare repository on disk, made once,
@@ -130,7 +140,7 @@ func copyDiskTestHive(t *testing.T) (*testHive, fixture) {
 			if _, err := git.PlainInit(tp.dir, true); err != nil {
 				t.Fatal(err)
 			}
-			return newStore(openStorage(tp.dir), tp.dir, "", o)
+			return openDisk(t, tp.dir, o)
 		}, nil)
 		fixtureIn(t, h)
 		tp.tick = h.tick
@@ -144,7 +154,7 @@ func copyDiskTestHive(t *testing.T) (*testHive, fixture) {
 		t.Fatal(err)
 	}
 	h := &testHive{t: t, tick: tp.tick}
-	h.s = newStore(openStorage(dir), dir, "", []Option{WithClock(h.clock)})
+	h.s = openDisk(t, dir, []Option{WithClock(h.clock)})
 	h.w = &writer{s: h.s}
 	t.Cleanup(func() { h.s.Close() })
 	head := h.head()

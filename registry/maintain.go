@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // defaultGCAuto is git's gc.auto default: the loose objects git lets
@@ -78,6 +79,68 @@ func (s *Store) Pack() error {
 	cmd.Env = gitEnv()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("git gc --auto in %s: %v: %s", s.gitDir, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// Temporary object files (objects/xx/tmp_obj_*) of writers that died are
+// removed by the next writer, under the hive's lock, once they are older
+// than any writer lives: tempMaxAge. Listing every object folder costs a
+// moment on a hive of many loose objects, so it is done at most once per
+// sweepEvery, noted by the time of .git/hive/swept.
+const (
+	tempMaxAge = time.Hour
+	sweepEvery = time.Hour
+)
+
+// sweepTemp removes old temporary object files, at most once per
+// sweepEvery; the caller holds the hive's lock. Failures are only
+// reported: nothing depends on the sweep.
+func (s *Store) sweepTemp() {
+	if s.disk == nil {
+		return
+	}
+	mark := filepath.Join(s.gitDir, "hive", "swept")
+	if fi, err := os.Stat(mark); err == nil && time.Since(fi.ModTime()) < sweepEvery {
+		return
+	}
+	n, err := s.disk.SweepTemp(tempMaxAge)
+	if n > 0 {
+		s.tell(fmt.Sprintf("removed %d temporary object files older than %s, left by writers that are no longer running", n, tempMaxAge))
+	}
+	if err != nil {
+		s.tell(fmt.Sprintf("removing old temporary object files: %v", err))
+	}
+	if f, err := os.Create(mark); err == nil {
+		f.Close()
+	}
+}
+
+// Writable reports why a write to the hive would fail now, or nil: its
+// object folder and its own folder (.git/hive, beside the references)
+// must take a new file (not read-only, not
+// full). A lock a dead writer left on main is not such a reason: the next
+// writer removes it (moveMain).
+func (s *Store) Writable() error {
+	if s.disk == nil {
+		return nil
+	}
+	for _, dir := range []string{filepath.Join(s.gitDir, "objects"), filepath.Join(s.gitDir, "hive")} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("the hive cannot be written: %w", err)
+		}
+		f, err := os.CreateTemp(dir, ".hive-writable-*")
+		if err != nil {
+			return fmt.Errorf("the hive cannot be written: %w", err)
+		}
+		_, err = f.Write([]byte("hive\n"))
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		os.Remove(f.Name())
+		if err != nil {
+			return fmt.Errorf("the hive cannot be written: %s: %w", dir, err)
+		}
 	}
 	return nil
 }

@@ -9,12 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/cache"
-	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 // verifiedMain verifies main (from the record of verified tips onward) and
@@ -96,7 +93,7 @@ func (s *Store) Submit(r Remote, progress io.Writer) (*Submission, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer s.st.RemoveReference(incomingRef(r))
+	defer s.db.DeleteRef(incomingRef(r))
 	sub := &Submission{Remote: r, Head: head, Base: theirs}
 	v := &validator{s: s}
 	hc, err := v.readCommit(head)
@@ -153,7 +150,11 @@ func Clone(url, dir string, progress func(done, total int), opts ...Option) (*St
 		return nil, nil, fmt.Errorf("clone into %s: %w", dir, err)
 	}
 	gitDir := filepath.Join(abs, ".git")
-	s := newStore(openStorage(gitDir), gitDir, abs, opts)
+	s, err := openAt(gitDir, abs, opts)
+	if err != nil {
+		os.RemoveAll(abs)
+		return nil, nil, fmt.Errorf("clone into %s: %w", dir, err)
+	}
 	fail := func(err error) (*Store, *Report, error) {
 		s.Close()
 		os.RemoveAll(abs)
@@ -182,7 +183,7 @@ func Clone(url, dir string, progress func(done, total int), opts ...Option) (*St
 		os.RemoveAll(abs)
 		return nil, rep, fmt.Errorf("clone %s: %w", url, ErrRefused)
 	}
-	s.st.RemoveReference(incomingRef(r))
+	s.db.DeleteRef(incomingRef(r))
 	if err := s.moveMain(plumbing.ZeroHash, incoming); err != nil {
 		return fail(err)
 	}
@@ -289,8 +290,10 @@ func OpenQuarantine(gitDir, quarantine string) (*Store, func(), error) {
 		cleanup()
 		return nil, nil, fmt.Errorf("open quarantine %s: %w", quarantine, err)
 	}
-	st := filesystem.NewStorageWithOptions(osfs.New(tmp), cache.NewObjectLRU(64<<20), filesystem.Options{KeepDescriptors: true, AlternatesFS: osfs.New("/")})
-	s := newStore(st, tmp, "", nil)
-	s.alternates = true
+	s, err := openAt(tmp, "", nil)
+	if err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("open quarantine %s: %w", quarantine, err)
+	}
 	return s, func() { s.Close(); cleanup() }, nil
 }

@@ -48,7 +48,7 @@ func (s *Store) PullMatching(r Remote, match Match) (*SubscribeResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer s.st.RemoveReference(incomingRef(r))
+	defer s.db.DeleteRef(incomingRef(r))
 	res := &SubscribeResult{Remote: r}
 	v := &validator{s: s}
 	ic, err := v.readCommit(incoming)

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -13,8 +14,9 @@ import (
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+
+	"github.com/hive-dev/hive/odb"
 )
 
 var (
@@ -103,11 +105,11 @@ func (s *Store) fetch(r Remote) (plumbing.Hash, error) {
 		}
 		return plumbing.ZeroHash, fmt.Errorf("fetch main from %s: %w", r.URL, err)
 	}
-	ref, err := s.st.Reference(incomingRef(r))
+	h, err := s.db.Ref(incomingRef(r))
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("fetch %s: no branch main there: %w", r.URL, ErrNotFound)
 	}
-	return ref.Hash(), nil
+	return h, nil
 }
 
 // PullResult says what a pull did.
@@ -148,16 +150,16 @@ func (s *Store) Pull(r Remote, progress func(done, total int)) (*PullResult, err
 		return nil, err
 	}
 	res.Fetched = incoming
-	defer s.st.RemoveReference(incomingRef(r))
+	defer s.db.DeleteRef(incomingRef(r))
 	// A remote must never serve less than it served before.
-	if seen, err := s.st.Reference(seenRef(r)); err == nil && seen.Hash() != incoming {
-		ok, err := s.isAncestor(seen.Hash(), incoming)
+	if seen, err := s.db.Ref(seenRef(r)); err == nil && seen != incoming {
+		ok, err := s.isAncestor(seen, incoming)
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
-			res.Report = &Report{Head: incoming, Base: seen.Hash(), Violations: Violations{violationf(incoming, "", RuleHistoryRewritten,
-				"%s's main %s does not descend from %s, which it served before: history was rewritten", r.Name, short(incoming), short(seen.Hash()))}}
+			res.Report = &Report{Head: incoming, Base: seen, Violations: Violations{violationf(incoming, "", RuleHistoryRewritten,
+				"%s's main %s does not descend from %s, which it served before: history was rewritten", r.Name, short(incoming), short(seen))}}
 			return res, fmt.Errorf("pull from %s: %w", r.URL, ErrRefused)
 		}
 	}
@@ -226,7 +228,7 @@ func (s *Store) Pull(r Remote, progress func(done, total int)) (*PullResult, err
 
 // setRef points a ref of hive's own at h.
 func (s *Store) setRef(name plumbing.ReferenceName, h plumbing.Hash) error {
-	return s.st.SetReference(plumbing.NewHashReference(name, h))
+	return s.db.SetRef(name, h)
 }
 
 // isAncestor reports whether a is b or one of b's ancestors.
@@ -293,34 +295,9 @@ func (s *Store) mergeCommit(w *writer, ours, theirs plumbing.Hash, msg string) (
 	return w.commit(root, []plumbing.Hash{ours, theirs}, "hive", s.now(), msg)
 }
 
-// gitCommit reads a commit bound to the storage, as go-git's walks need
-// it; the size is checked first.
-func gitCommit(s *Store, h plumbing.Hash) (*object.Commit, error) {
-	if _, err := (&validator{s: s}).readCommit(h); err != nil {
-		return nil, err
-	}
-	return object.GetCommit(s.st, h)
-}
-
 // mergeBases returns the best common ancestors of a and b.
 func (s *Store) mergeBases(a, b plumbing.Hash) ([]plumbing.Hash, error) {
-	ca, err := gitCommit(s, a)
-	if err != nil {
-		return nil, err
-	}
-	cb, err := gitCommit(s, b)
-	if err != nil {
-		return nil, err
-	}
-	bases, err := ca.MergeBase(cb)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]plumbing.Hash, len(bases))
-	for i, c := range bases {
-		out[i] = c.Hash
-	}
-	return out, nil
+	return odb.MergeBases(context.Background(), s.db, a, b)
 }
 
 // merge3 merges trees a and b from their base o, path by path.

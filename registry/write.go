@@ -1,8 +1,6 @@
 package registry
 
 import (
-	"bytes"
-	"compress/zlib"
 	"errors"
 	"fmt"
 	"io"
@@ -10,155 +8,56 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/storage"
+
+	"github.com/hive-dev/hive/gitfmt"
+	"github.com/hive-dev/hive/odb"
 )
 
-// writer builds objects for one update of main. On disk, each object is
-// written to a temporary file; sync then makes them all durable at once and
-// renames them into place, before the branch may move.
+// writer builds objects for one update of main, through a batch of the
+// store's database: written objects become durable and readable together
+// when sync returns, before the branch may move.
 type writer struct {
-	s       *Store
-	pending map[plumbing.Hash]pendingObject
-	trees   map[plumbing.Hash]*tree // trees written, readable before sync renames them
+	s     *Store
+	batch odb.Batch
+	trees map[plumbing.Hash]*tree // trees written, readable before sync
 }
 
-// pendingObject is a loose object written under a temporary name.
-type pendingObject struct{ tmp, final string }
-
-// object writes an object. On disk it writes the loose object itself
-// (zlib, a synced temporary file renamed into place), one open and one
-// rename; go-git's writer costs several times that through billy.
+// object writes an object.
 func (w *writer) object(t plumbing.ObjectType, b []byte) (plumbing.Hash, error) {
-	if w.s.gitDir != "" {
-		h := plumbing.ComputeHash(t, b)
-		if _, ok := w.pending[h]; ok {
-			return h, nil
-		}
-		hex := h.String()
-		dir := filepath.Join(w.s.gitDir, "objects", hex[:2])
-		p := filepath.Join(dir, hex[2:])
-		if _, err := os.Lstat(p); err == nil {
-			return h, nil // already there, and synced by whoever wrote it
-		}
-		tmp, err := writeLoose(dir, t, b)
-		if err != nil {
-			return plumbing.ZeroHash, fmt.Errorf("write object %s: %w", h, err)
-		}
-		if w.pending == nil {
-			w.pending = map[plumbing.Hash]pendingObject{}
-		}
-		w.pending[h] = pendingObject{tmp: tmp, final: p}
-		return h, nil
+	if w.batch == nil {
+		w.batch = w.s.db.NewBatch()
 	}
-	obj := w.s.st.NewEncodedObject()
-	obj.SetType(t)
-	obj.SetSize(int64(len(b)))
-	ow, err := obj.Writer()
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	if _, err := ow.Write(b); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	if err := ow.Close(); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	h, err := w.s.st.SetEncodedObject(obj)
+	h, err := w.batch.Write(t, b)
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("write object: %w", err)
 	}
 	return h, nil
 }
 
-// zlibWriters reuses compressors: each holds about a megabyte of tables;
-// zlibStored, writers of stored (uncompressed) blocks for trees.
-var zlibWriters, zlibStored sync.Pool
-
-// writeLoose writes a loose object, deflated "type size\0body" and
-// read-only as git makes them, to a temporary file in dir.
-func writeLoose(dir string, t plumbing.ObjectType, b []byte) (string, error) {
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return "", err
-		}
-		if err := fsyncPath(filepath.Dir(dir)); err != nil { // the new folder's name in objects/
-			return "", err
-		}
-	}
-	f, err := os.CreateTemp(dir, "tmp_obj_")
-	if err != nil {
-		return "", err
-	}
-	// Trees, and blobs under 4 KiB (a trace and its bundle, mostly), are
-	// stored uncompressed (zlib's stored blocks, which git reads like any
-	// other): trees are mostly hashes, so compression gains little, and a
-	// file under 4 KiB fills a file system block either way; the validator
-	// and the search index read each of them, where a copy costs a tenth of
-	// an inflate (a 1k full verification: 0.24 s -> 0.21 s). git gc packs
-	// and compresses them later.
-	pool, level := &zlibWriters, zlib.BestSpeed
-	if t == plumbing.TreeObject || t == plumbing.BlobObject && len(b) < 4096 {
-		pool, level = &zlibStored, zlib.NoCompression
-	}
-	zw, ok := pool.Get().(*zlib.Writer)
-	if ok {
-		zw.Reset(f)
-	} else {
-		zw, _ = zlib.NewWriterLevel(f, level)
-	}
-	defer pool.Put(zw)
-	fmt.Fprintf(zw, "%s %d\x00", t, len(b))
-	zw.Write(b)
-	err = zw.Close()
-	if err == nil {
-		err = f.Chmod(0o444)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", err
-	}
-	return f.Name(), nil
-}
-
 func (w *writer) blob(b []byte) (plumbing.Hash, error) { return w.object(plumbing.BlobObject, b) }
 
 // tree writes entries (in any order) as a git tree and caches its parsed form.
 func (w *writer) tree(entries []entry) (plumbing.Hash, error) {
-	sort.Slice(entries, func(i, j int) bool { return entries[i].sortKey() < entries[j].sortKey() })
-	var buf bytes.Buffer
-	buf.Grow(len(entries) * 100)
-	for _, e := range entries {
-		buf.WriteString(strconv.FormatUint(uint64(e.mode), 8))
-		buf.WriteByte(' ')
-		buf.WriteString(e.name)
-		buf.WriteByte(0)
-		buf.Write(e.hash[:])
+	ges := make([]gitfmt.Entry, len(entries))
+	for i, e := range entries {
+		ges[i] = e.git()
 	}
-	h, err := w.object(plumbing.TreeObject, buf.Bytes())
+	raw, gt := gitfmt.EncodeTree(ges)
+	h, err := w.object(plumbing.TreeObject, raw)
 	if err != nil {
 		return h, err
 	}
 	// The cached form keeps its bytes, against which the next version of
 	// the tree is parsed (parseTreeFrom).
-	t := &tree{hash: h, raw: buf.String(), ends: make([]int32, len(entries))}
-	end := 0
-	for k, e := range entries {
-		end += len(strconv.FormatUint(uint64(e.mode), 8)) + 1 + len(e.name) + 1 + 20
-		t.ends[k] = int32(end)
-	}
+	t := wrapTree(gt)
 	w.s.trees.lru.Add(h, t)
 	if w.trees == nil {
 		w.trees = map[plumbing.Hash]*tree{}
@@ -252,67 +151,19 @@ func (w *writer) commit(tree plumbing.Hash, parents []plumbing.Hash, who string,
 	return w.object(plumbing.CommitObject, b)
 }
 
-// sync makes the written objects durable and visible: it syncs every
-// temporary file, renames each into place, then syncs the folders. The
-// syncs run concurrently, so the file system's journal commits them
-// together instead of one disk flush an object. No object reaches its
-// final name before its bytes are on disk: a crash leaves either nothing
-// or a whole object.
+// sync makes the written objects durable and readable.
 func (w *writer) sync() error {
-	if len(w.pending) == 0 {
+	if w.batch == nil {
 		return nil
 	}
-	var tmps []string
-	dirs := map[string]bool{}
-	for _, p := range w.pending {
-		tmps = append(tmps, p.tmp)
-		dirs[filepath.Dir(p.final)] = true
-	}
-	if err := fsyncAll(tmps); err != nil {
-		return err
-	}
-	for h, p := range w.pending {
-		if err := os.Rename(p.tmp, p.final); err != nil {
-			return fmt.Errorf("write object %s: %w", h, err)
-		}
-		delete(w.pending, h)
-	}
-	var ds []string
-	for d := range dirs {
-		ds = append(ds, d)
-	}
-	return fsyncAll(ds)
+	return w.batch.Sync()
 }
 
-// fsyncAll syncs files or folders, several at a time.
-func fsyncAll(paths []string) error {
-	const parallel = 32
-	sem := make(chan struct{}, parallel)
-	errs := make(chan error, len(paths))
-	for _, p := range paths {
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem }()
-			errs <- fsyncPath(p)
-		}()
-	}
-	for range parallel {
-		sem <- struct{}{}
-	}
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// flushIfLarge syncs and renames the objects written so far when there are
-// many, so that a long batch keeps neither too many temporary files nor
-// every tree it wrote in memory. Objects no ref points to are harmless.
+// flushIfLarge syncs the objects written so far when there are many, so
+// that a long batch keeps neither too many temporary files nor every tree
+// it wrote in memory. Objects no ref points to are harmless.
 func (w *writer) flushIfLarge() error {
-	if len(w.pending) < 4096 {
+	if w.batch == nil || w.batch.Pending() < 4096 {
 		return nil
 	}
 	if err := w.sync(); err != nil {
@@ -324,91 +175,56 @@ func (w *writer) flushIfLarge() error {
 
 // discard removes objects that were written but will not be used.
 func (w *writer) discard() {
-	for _, p := range w.pending {
-		os.Remove(p.tmp)
+	if w.batch != nil {
+		w.batch.Discard()
 	}
-	w.pending = nil
 }
 
-func fsyncPath(p string) error {
-	f, err := os.Open(p)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", p, err)
-	}
-	return nil
-}
+// staleLockAge is how old a lock on main must be, while this process holds
+// the hive's lock, to be taken for one a dead writer left: every hive
+// writer holds the hive's lock, and git's own writers (receive-pack, git
+// commit) hold a reference's lock for a moment.
+const staleLockAge = 5 * time.Second
 
-// moveMain moves main from old to new by compare-and-swap, then makes the
-// ref durable. A lost race is ErrConflict.
+// moveMain moves main from old to new by compare-and-swap, durably. A lost
+// race is ErrConflict. A lock on main that a writer which died left behind
+// (hive holds its own lock, so no hive writer is alive; no git writer holds
+// one for staleLockAge) is removed, and the store's notify says so.
 func (s *Store) moveMain(old, new plumbing.Hash) error {
-	if s.gitDir == "" {
-		var oldRef *plumbing.Reference
-		if !old.IsZero() {
-			oldRef = plumbing.NewHashReference(Branch, old)
+	for {
+		err := s.db.CompareAndSwapRef(Branch, old, new)
+		var le *odb.LockedError
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, odb.ErrRefChanged):
+			cur, _ := s.db.Ref(Branch)
+			return fmt.Errorf("move main from %s: it is at %s now: %w", short(old), short(cur), ErrConflict)
+		case errors.As(err, &le) && s.disk != nil && s.held.Load():
+			if le.Age < staleLockAge {
+				time.Sleep(min(staleLockAge-le.Age, staleLockAge/10) + 10*time.Millisecond)
+				continue
+			}
+			broken, berr := s.disk.BreakLock(Branch, staleLockAge)
+			if berr != nil {
+				return fmt.Errorf("move main: %w", berr)
+			}
+			if broken {
+				s.tell(fmt.Sprintf("removed %s, left %s ago by a writer that is no longer running", le.Path, le.Age.Round(time.Second)))
+			}
+			continue
+		case errors.As(err, &le):
+			return fmt.Errorf("move main: %s is locked by another process (remove it if none is running): %w", le.Path, ErrConflict)
 		}
-		err := s.st.CheckAndSetReference(plumbing.NewHashReference(Branch, new), oldRef)
-		if errors.Is(err, storage.ErrReferenceHasChanged) {
-			return fmt.Errorf("move main from %s: %w", short(old), ErrConflict)
-		}
-		return err
-	}
-	// git's own protocol, so that hive and git (receive-pack, git commit)
-	// exclude each other: take refs/heads/main.lock with O_EXCL, compare,
-	// write and sync the new value in it, rename it over the ref. Readers
-	// see the old value or the new one, never an empty file; a crash leaves
-	// the old value and a stale lock.
-	p := filepath.Join(s.gitDir, filepath.FromSlash(string(Branch)))
-	lock := p + ".lock"
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	var f *os.File
-	var err error
-	for try := 0; ; try++ {
-		f, err = os.OpenFile(lock, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-		if err == nil || !errors.Is(err, os.ErrExist) || try == 50 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond) // git holds it for a moment
-	}
-	if errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("move main: %s is locked by another process (remove it if none is running): %w", lock, ErrConflict)
-	}
-	if err != nil {
 		return fmt.Errorf("move main: %w", err)
 	}
-	renamed := false
-	defer func() {
-		if !renamed {
-			f.Close()
-			os.Remove(lock)
-		}
-	}()
-	cur := plumbing.ZeroHash
-	if ref, err := s.st.Reference(Branch); err == nil {
-		cur = ref.Hash()
+}
+
+// tell reports a repair through the store's notify, if any.
+func (s *Store) tell(msg string) {
+	if s.notify != nil {
+		s.notify(msg)
 	}
-	if cur != old {
-		return fmt.Errorf("move main from %s: it is at %s now: %w", short(old), short(cur), ErrConflict)
-	}
-	if _, err := f.WriteString(new.String() + "\n"); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(lock, p); err != nil {
-		return fmt.Errorf("move main: %w", err)
-	}
-	renamed = true
-	return fsyncPath(filepath.Dir(p))
 }
 
 // WorktreeError reports that a commit was made but the working tree or
@@ -427,8 +243,7 @@ func (s *Store) checkout(files map[string][]byte) error {
 	if s.workDir == "" || len(files) == 0 {
 		return nil
 	}
-	head, err := s.st.Reference(plumbing.HEAD)
-	if err != nil || head.Type() != plumbing.SymbolicReference || head.Target() != Branch {
+	if target, err := s.db.SymRef(plumbing.HEAD); err != nil || target != Branch {
 		return nil // HEAD is elsewhere: leave the working tree alone
 	}
 	if git := gitBinary(); git != "" {
@@ -465,10 +280,7 @@ func (s *Store) checkout(files map[string][]byte) error {
 			return &WorktreeError{err}
 		}
 		e := &index.Entry{Name: p, Mode: filemode.Regular, Hash: plumbing.ComputeHash(plumbing.BlobObject, b), Size: uint32(len(b)), ModifiedAt: fi.ModTime()}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			e.CreatedAt = time.Unix(st.Ctim.Unix())
-			e.Dev, e.Inode, e.UID, e.GID = uint32(st.Dev), uint32(st.Ino), st.Uid, st.Gid
-		}
+		statEntry(e, fi)
 		if i, ok := byName[p]; ok {
 			idx.Entries[i] = e
 		} else {
@@ -495,7 +307,7 @@ var gitBinary = sync.OnceValue(func() string {
 // input, in split-index mode so that a large index is not rewritten whole.
 func (s *Store) gitUpdateIndex(op string, paths []string) error {
 	cmd := exec.Command(gitBinary(), "-c", "core.splitIndex=true", "-c", "splitIndex.maxPercentChange=20",
-		"--git-dir", s.gitDir, "--work-tree", s.workDir, "update-index", op, "-z", "--stdin")
+		"--git-dir", s.wtDir, "--work-tree", s.workDir, "update-index", op, "-z", "--stdin")
 	cmd.Stdin = strings.NewReader(strings.Join(paths, "\x00") + "\x00")
 	cmd.Env = gitEnv()
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -525,8 +337,7 @@ func (s *Store) removeWorkFiles(paths []string) error {
 	if s.workDir == "" || len(paths) == 0 {
 		return nil
 	}
-	head, err := s.st.Reference(plumbing.HEAD)
-	if err != nil || head.Type() != plumbing.SymbolicReference || head.Target() != Branch {
+	if target, err := s.db.SymRef(plumbing.HEAD); err != nil || target != Branch {
 		return nil
 	}
 	if gitBinary() != "" {
@@ -582,7 +393,7 @@ func writeWorkFile(root, p string, b []byte) (os.FileInfo, error) {
 		}
 	}
 	name := filepath.Join(dir, parts[len(parts)-1])
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o644)
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|oNoFollow, 0o644)
 	if err != nil {
 		return nil, err
 	}

@@ -422,7 +422,9 @@ func (s *Server) getDisputes(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// healthz answers whether the served main is readable.
+// healthz answers whether the served main is readable and the hive
+// writable (503 "unwritable" when a write would fail: a full disk, a
+// read-only folder).
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	st, done, err := s.reader()
 	if err != nil {
@@ -433,6 +435,10 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	head, err := st.Head()
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error(), nil)
+		return
+	}
+	if err := st.Writable(); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "unwritable", err.Error(), nil)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "main": head.String()})

@@ -41,9 +41,12 @@ type Server struct {
 	opts    Options
 	hooks   string // a folder with the pre-receive hook, for core.hooksPath
 	writeMu sync.Mutex
+	// writer is the one store of the hive: it serves every reader too
+	// (stores are safe for concurrent reads), so that the hive's packs are
+	// mapped once, and unmapped when it closes.
 	writer  *registry.Store
-	readers chan *registry.Store
 	metrics *metrics
+	bg      sync.WaitGroup // the index build started by New
 	indexMu sync.Mutex
 	idx     *search.Index // the search index, for the commit it reflects
 
@@ -73,7 +76,7 @@ func New(dir string, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	w, err := registry.Open(dir)
+	w, err := registry.Open(dir, registry.WithNotify(func(msg string) { opts.Log.Warn("hive repaired", "what", msg) }))
 	if err != nil {
 		return nil, err
 	}
@@ -89,13 +92,15 @@ func New(dir string, opts Options) (*Server, error) {
 	if rep.Err() != nil {
 		return nil, fmt.Errorf("serve %s: main does not verify: %w", dir, rep.Err())
 	}
-	s := &Server{dir: dir, gitDir: w.GitDir(), opts: opts, writer: w, readers: make(chan *registry.Store, 16), metrics: newMetrics(),
+	s := &Server{dir: dir, gitDir: w.GitDir(), opts: opts, writer: w, metrics: newMetrics(),
 		submissions: make(chan submission, maxGroup)}
 	if err := s.installHook(); err != nil {
 		return nil, err
 	}
 	// Build or update the search index now, not on the first query.
+	s.bg.Add(1)
 	go func() {
+		defer s.bg.Done()
 		st, done, err := s.reader()
 		if err != nil {
 			return
@@ -113,14 +118,7 @@ func (s *Server) Close() error {
 	close(s.submissions)
 	s.writeMu.Lock() // the writer's last group is done
 	defer s.writeMu.Unlock()
-	for drained := false; !drained; { // readers still lent out are closed by nobody: a store's files, at exit
-		select {
-		case r := <-s.readers:
-			r.Close()
-		default:
-			drained = true
-		}
-	}
+	s.bg.Wait() // the index build started by New
 	os.RemoveAll(s.hooks)
 	return s.writer.Close()
 }
@@ -128,25 +126,10 @@ func (s *Server) Close() error {
 // Registry returns the prometheus registry of the server's metrics.
 func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }
 
-// reader borrows a store for reading: go-git's storage is not safe for
-// concurrent use, so each request reads through a store of its own.
+// reader returns the store to read through: the server's one store, safe
+// for concurrent use, and done, to call when finished with it.
 func (s *Server) reader() (*registry.Store, func(), error) {
-	var r *registry.Store
-	select {
-	case r = <-s.readers:
-	default:
-		var err error
-		if r, err = registry.Open(s.dir); err != nil {
-			return nil, nil, err
-		}
-	}
-	return r, func() {
-		select {
-		case s.readers <- r:
-		default:
-			r.Close()
-		}
-	}, nil
+	return s.writer, func() {}, nil
 }
 
 // installHook writes the pre-receive hook that git http-backend runs, in a

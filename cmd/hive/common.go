@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/urfave/cli/v2"
 
@@ -99,13 +98,5 @@ func readInput(c *cli.Context, name string, max int64) ([]byte, error) {
 
 // resolveRev turns a revision (a ref, a hash, HEAD~2...) into a commit.
 func resolveRev(s *registry.Store, rev string) (plumbing.Hash, error) {
-	repo, err := git.Open(s.Storer(), nil)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	h, err := repo.ResolveRevision(plumbing.Revision(rev))
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("revision %q: %v: %w", rev, err, registry.ErrNotFound)
-	}
-	return *h, nil
+	return s.ResolveRevision(rev)
 }

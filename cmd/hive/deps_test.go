@@ -18,6 +18,8 @@ func TestDependencyDirection(t *testing.T) {
 		{"schema", []string{"github.com/go-git/", mod + "signing", mod + "registry", mod + "lineage", mod + "fixtures", mod + "cmd"}},
 		{"signing", []string{"github.com/go-git/", mod + "schema", mod + "registry", mod + "lineage", mod + "fixtures", mod + "cmd"}},
 		{"lineage", []string{"github.com/go-git/", mod + "registry", mod + "signing", mod + "fixtures", mod + "cmd"}},
+		{"gitfmt", []string{mod + "odb", mod + "registry", mod + "schema", mod + "signing", mod + "fixtures", mod + "cmd"}},
+		{"odb", []string{mod + "registry", mod + "schema", mod + "signing", mod + "search", mod + "fixtures", mod + "cmd"}},
 		{"registry", []string{mod + "fixtures", mod + "cmd", mod + "search"}},
 		{"search", []string{mod + "fixtures", mod + "cmd"}},
 		{"client", []string{mod + "fixtures", mod + "cmd", mod + "server", mod + "mcp", mod + "search", mod + "trust"}},
@@ -39,5 +41,21 @@ func TestDependencyDirection(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCodecsDoNoIO: gitfmt, the codecs of git's formats, imports nothing
+// that reaches files, processes or the network (its dependencies may:
+// fmt imports os), so that every function of it is pure.
+func TestCodecsDoNoIO(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, "github.com/hive-dev/hive/gitfmt").Output()
+	if err != nil {
+		t.Fatalf("go list gitfmt: %v", err)
+	}
+	for _, imp := range strings.Fields(string(out)) {
+		switch imp {
+		case "os", "os/exec", "io/fs", "io/ioutil", "syscall", "net", "net/http", "path/filepath", "golang.org/x/sys/unix":
+			t.Errorf("gitfmt imports %s", imp)
+		}
 	}
 }

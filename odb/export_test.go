@@ -1,0 +1,20 @@
+package odb
+
+// CountBasesNow makes d's pack readers keep delta bases by count from the
+// first delta read.
+func CountBasesNow(d *Disk) {
+	for _, od := range d.dirs {
+		od.packs.countAfter = 0
+	}
+}
+
+// PackBases is the number and size of the delta bases d's pack readers keep.
+func PackBases(d *Disk) (n, bytes int) {
+	for _, od := range d.dirs {
+		ps := od.packs
+		ps.bmu.Lock()
+		n, bytes = n+ps.bases.Len(), bytes+ps.baseBytes
+		ps.bmu.Unlock()
+	}
+	return n, bytes
+}

@@ -1,0 +1,497 @@
+package odb
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/hive-dev/hive/gitfmt"
+)
+
+// The packs of an object folder (objects/pack/*.pack with their version 2
+// .idx), read in place: mapped where the system allows it (mmap_unix.go),
+// else by positioned reads (region_other.go). A lookup is a binary search
+// in the index; an object is one inflate, plus the deltas it is built
+// from, whose bases are cached. Other files beside the packs (.keep,
+// .bitmap, .rev, .mtimes of cruft packs, .promisor, multi-pack-index) are
+// not needed to read objects and are ignored: every pack git writes has
+// its own .idx, whatever else indexes it.
+
+// packObject is a resolved object and what building it cost: the largest
+// object in its delta chain and the bytes of all of them (see Budget).
+type packObject struct {
+	typ     plumbing.ObjectType
+	data    []byte
+	largest uint64
+	total   uint64
+}
+
+// pack is one pack and its index.
+type pack struct {
+	name   string // the .pack file's path
+	idx    *gitfmt.Idx
+	idxMap region
+	data   region
+	// mu guards the mappings: readers hold it shared while they read the
+	// pack's bytes; closing takes it exclusively, so that nothing is
+	// unmapped under a reader.
+	mu     sync.RWMutex
+	closed bool
+	// kids counts, by offset, the deltas whose base is the object there:
+	// how often it will be needed as a base. Built on first use.
+	kidsOnce sync.Once
+	kids     map[uint64]int32
+}
+
+// packSet is the packs of one object folder, shared by the readers of a DB.
+type packSet struct {
+	dir    string // objects/pack
+	mu     sync.Mutex
+	packs  []*pack
+	broken map[string]error // packs that could not be opened, by .idx path
+	// scanned is the pack folder's modification time at the last scan;
+	// looked, when the folder was last looked at (unix nanoseconds).
+	scanned time.Time
+	looked  atomic.Int64
+	closed  bool
+
+	// bases keeps resolved objects that deltas not read yet are built on,
+	// each until its last such delta is read, within maxBaseBytes (least
+	// recently used first out past it). git stores a file's versions as
+	// chains of deltas up to 50 deep, each on a version some steps away; a
+	// cache that kept whatever was read last was flooded by the chains of
+	// 256 shards and missed nearly always, rebuilding each chain from its
+	// end (docs/performance.md).
+	bmu       sync.Mutex
+	bases     *lru.Cache[packKey, *baseEntry]
+	baseBytes int
+	// deltas counts the deltas read. Counting every pack's deltas by base
+	// reads each object's header, worth it for a long walk, not for a
+	// command that reads a few objects: until countAfter deltas are read,
+	// bases are kept as a plain LRU would.
+	deltas     atomic.Int64
+	countAfter int64
+}
+
+// countAfter is the number of deltas read before bases are kept by count.
+const countAfter = 4096
+
+// lookEvery is how often readers look whether the pack folder changed
+// (git gc replaced the packs): packs that are gone are then unmapped.
+const lookEvery = time.Second
+
+type packKey struct {
+	p   *pack
+	off uint64
+}
+
+// baseEntry is a cached delta base and the deltas on it still to be read
+// (-1: not counted).
+type baseEntry struct {
+	obj  packObject
+	left int32
+}
+
+// maxBaseBytes bounds the delta bases kept, as git's core.deltaBaseCacheLimit.
+const maxBaseBytes = 32 << 20
+
+func newPackSet(objectsDir string) *packSet {
+	ps := &packSet{dir: filepath.Join(objectsDir, "pack"), countAfter: countAfter, broken: map[string]error{}}
+	// Every way out of the cache (dropped after its last delta, least
+	// recently used, past the entry limit) comes through here, under bmu.
+	ps.bases, _ = lru.NewWithEvict(1<<20, func(_ packKey, e *baseEntry) { ps.baseBytes -= len(e.obj.data) })
+	return ps
+}
+
+// kidsOf returns p's count of deltas by base offset, reading every
+// object's header once.
+func (p *pack) kidsOf() map[uint64]int32 {
+	p.kidsOnce.Do(func() {
+		p.kids = map[uint64]int32{}
+		for i := range p.idx.Len() {
+			if base, ok := p.deltaBase(p.idx.Offset(i)); ok {
+				p.kids[base]++
+			}
+		}
+	})
+	return p.kids
+}
+
+// header reads the header of the object at off.
+func (p *pack) header(off uint64) (gitfmt.ObjectHeader, error) {
+	return gitfmt.ParseObjectHeader(p.data.at(off, gitfmt.MaxObjectHeader), off)
+}
+
+// deltaBase returns the offset of the base of the delta at off, or false
+// when the object there is not a delta (or its header is corrupt, which
+// reading it reports).
+func (p *pack) deltaBase(off uint64) (uint64, bool) {
+	h, err := p.header(off)
+	switch {
+	case err != nil:
+		return 0, false
+	case h.Type == gitfmt.OFSDelta:
+		return h.Base, true
+	case h.Type == gitfmt.REFDelta:
+		if i, ok := p.idx.Find(h.Ref); ok {
+			return p.idx.Offset(i), true
+		}
+	}
+	return 0, false
+}
+
+// cachedBase returns the object at off in p if it is kept as a base.
+func (ps *packSet) cachedBase(p *pack, off uint64) (packObject, bool) {
+	ps.bmu.Lock()
+	defer ps.bmu.Unlock()
+	if e, ok := ps.bases.Get(packKey{p, off}); ok {
+		return e.obj, true
+	}
+	return packObject{}, false
+}
+
+// keep caches the object at off in p when deltas are built on it (or,
+// before countAfter deltas are read, when it is a tree or over 4 KiB, the
+// objects deltas are usually built on).
+func (ps *packSet) keep(p *pack, off uint64, o packObject) {
+	n := int32(-1) // not counted: dropped only as least recently used
+	if ps.deltas.Load() >= ps.countAfter {
+		n = p.kidsOf()[off]
+		if n == 0 {
+			return
+		}
+	} else if o.typ != plumbing.TreeObject && len(o.data) <= 4096 {
+		return
+	}
+	if len(o.data) > maxBaseBytes/4 {
+		return
+	}
+	ps.bmu.Lock()
+	defer ps.bmu.Unlock()
+	k := packKey{p, off}
+	if ps.bases.Contains(k) {
+		return
+	}
+	ps.baseBytes += len(o.data)
+	ps.bases.Add(k, &baseEntry{obj: o, left: n})
+	for ps.baseBytes > maxBaseBytes {
+		if _, _, ok := ps.bases.RemoveOldest(); !ok {
+			break
+		}
+	}
+}
+
+// used records that a delta on the object at off in p was read: after the
+// last, the object is dropped.
+func (ps *packSet) used(p *pack, off uint64) {
+	ps.bmu.Lock()
+	defer ps.bmu.Unlock()
+	k := packKey{p, off}
+	if e, ok := ps.bases.Peek(k); ok && e.left > 0 {
+		if e.left--; e.left == 0 {
+			ps.bases.Remove(k)
+		}
+	}
+}
+
+// forget drops the cached bases of p.
+func (ps *packSet) forget(p *pack) {
+	ps.bmu.Lock()
+	defer ps.bmu.Unlock()
+	for _, k := range ps.bases.Keys() {
+		if k.p == p {
+			ps.bases.Remove(k)
+		}
+	}
+}
+
+// current returns the packs, first looking whether the folder changed
+// when it was last looked at more than lookEvery ago.
+func (ps *packSet) current() []*pack {
+	if now := time.Now().UnixNano(); now-ps.looked.Load() > int64(lookEvery) {
+		return ps.rescan()
+	}
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	return ps.packs
+}
+
+// rescan opens the packs written since the last scan and closes those
+// that are gone, when the folder changed.
+func (ps *packSet) rescan() []*pack {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	ps.looked.Store(time.Now().UnixNano())
+	if ps.closed {
+		return nil
+	}
+	fi, err := os.Stat(ps.dir)
+	if err != nil {
+		// No pack folder (yet): a repository of loose objects.
+		ps.closeAll()
+		return nil
+	}
+	if fi.ModTime().Equal(ps.scanned) && !ps.scanned.IsZero() {
+		return ps.packs
+	}
+	ps.scanned = fi.ModTime()
+	names, _ := filepath.Glob(filepath.Join(ps.dir, "pack-*.idx"))
+	sort.Strings(names)
+	have := map[string]*pack{}
+	for _, p := range ps.packs {
+		have[p.name] = p
+	}
+	var packs []*pack
+	broken := map[string]error{}
+	for _, idx := range names {
+		name := strings.TrimSuffix(idx, ".idx") + ".pack"
+		if p, ok := have[name]; ok {
+			packs = append(packs, p)
+			delete(have, name)
+			continue
+		}
+		if err, ok := ps.broken[idx]; ok {
+			broken[idx] = err // a broken pack stays broken until it changes name
+			continue
+		}
+		p, err := openPack(idx, name)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			// Being deleted by git gc (the .pack goes first), or the .idx
+			// of a pack still being written: not there.
+		case err != nil:
+			broken[idx] = err
+		default:
+			packs = append(packs, p)
+		}
+	}
+	ps.broken = broken
+	for _, p := range have { // gone from the folder: unmap
+		p.close()
+		ps.forget(p)
+	}
+	ps.packs = packs
+	return packs
+}
+
+// closeAll closes every pack; the caller holds ps.mu.
+func (ps *packSet) closeAll() {
+	for _, p := range ps.packs {
+		p.close()
+		ps.forget(p)
+	}
+	ps.packs = nil
+}
+
+// close unmaps the packs; reads that follow find nothing in them.
+func (ps *packSet) close() {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	ps.closeAll()
+	ps.closed = true
+}
+
+// brokenErr describes the packs that could not be opened, or is nil.
+func (ps *packSet) brokenErr() error {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	var errs []error
+	for _, idx := range sortedKeys(ps.broken) {
+		errs = append(errs, &CorruptError{Path: idx, Err: ps.broken[idx]})
+	}
+	return errors.Join(errs...)
+}
+
+func sortedKeys(m map[string]error) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// openPack maps a pack and its index and checks them against each other
+// (gitfmt.ParseIdx, Idx.CheckPack).
+func openPack(idxPath, packPath string) (*pack, error) {
+	if _, err := os.Stat(packPath); err != nil {
+		return nil, err
+	}
+	im, err := openRegion(idxPath)
+	if err != nil {
+		return nil, err
+	}
+	idx, err := gitfmt.ParseIdx(im.at(0, int(im.size())))
+	if err != nil {
+		im.close()
+		if errors.Is(err, gitfmt.ErrIdxVersion) {
+			return nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
+		}
+		return nil, err
+	}
+	pm, err := openRegion(packPath)
+	if err != nil {
+		im.close()
+		return nil, err
+	}
+	size := pm.size()
+	if size < 32 {
+		im.close()
+		pm.close()
+		return nil, fmt.Errorf("%s: truncated at %d bytes", packPath, size)
+	}
+	if err := idx.CheckPack(pm.at(0, 12), pm.at(size-20, 20), size); err != nil {
+		im.close()
+		pm.close()
+		return nil, fmt.Errorf("%s: %w", packPath, err)
+	}
+	return &pack{name: packPath, idx: idx, idxMap: im, data: pm}, nil
+}
+
+// close unmaps the pack once no reader uses it.
+func (p *pack) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.closed {
+		p.closed = true
+		p.idxMap.close()
+		p.data.close()
+	}
+}
+
+// find reads h from the first of packs that holds it: found is false when
+// none does.
+func (ps *packSet) find(packs []*pack, h plumbing.Hash, max int64) (obj packObject, found bool, err error) {
+	for _, p := range packs {
+		p.mu.RLock()
+		if p.closed {
+			p.mu.RUnlock()
+			continue
+		}
+		i, ok := p.idx.Find(h)
+		if !ok {
+			p.mu.RUnlock()
+			continue
+		}
+		obj, err = ps.build(p, p.idx.Offset(i), h, max)
+		p.mu.RUnlock()
+		var se *SizeError
+		if err != nil && !errors.As(err, &se) && !errors.Is(err, ErrCorrupt) {
+			err = &CorruptError{Object: h, Path: p.name, Err: err}
+		}
+		return obj, true, err
+	}
+	return packObject{}, false, nil
+}
+
+// link is one delta of a chain being built.
+type link struct {
+	off uint64
+	hdr gitfmt.ObjectHeader
+}
+
+// build reads the object at off in p, which the caller holds: it follows
+// the delta chain down to a full object or a cached base, iteratively,
+// then applies the deltas up, keeping bases for the deltas still to read.
+// The chain's objects are bounded by Budget(limit), the object itself by
+// limit; what is over is refused before it is inflated where the headers
+// tell.
+func (ps *packSet) build(p *pack, off uint64, h plumbing.Hash, limit int64) (packObject, error) {
+	largest, total := Budget(limit)
+	over := func(o packObject) error {
+		if o.largest > largest || o.total > total {
+			return &BuildError{Object: h, Largest: o.largest, Total: o.total, MaxLargest: largest, Max: total}
+		}
+		return nil
+	}
+	var chain []link
+	var base packObject
+	cur := off
+	for {
+		if o, ok := ps.cachedBase(p, cur); ok {
+			base = o
+			break
+		}
+		hdr, err := p.header(cur)
+		if err != nil {
+			return packObject{}, err
+		}
+		if hdr.Type != gitfmt.OFSDelta && hdr.Type != gitfmt.REFDelta {
+			if len(chain) == 0 && hdr.Size > uint64(limit) {
+				return packObject{}, &SizeError{Object: h, Size: int64(min(hdr.Size, 1<<62)), Max: limit}
+			}
+			o := packObject{typ: hdr.Type, largest: hdr.Size, total: hdr.Size}
+			if err := over(o); err != nil {
+				return packObject{}, err
+			}
+			if o.data, err = p.data.inflate(hdr.Body, int(hdr.Size)); err != nil {
+				return packObject{}, err
+			}
+			base = o
+			ps.keep(p, cur, o)
+			break
+		}
+		// A delta's instructions are at most about its result's size, which
+		// is at most largest.
+		if hdr.Size > 2*largest+1024 {
+			return packObject{}, &BuildError{Object: h, Largest: hdr.Size, Total: hdr.Size, MaxLargest: largest, Max: total}
+		}
+		chain = append(chain, link{off: cur, hdr: hdr})
+		if len(chain) > p.idx.Len() {
+			return packObject{}, errors.New("delta chain loops")
+		}
+		if hdr.Type == gitfmt.OFSDelta {
+			cur = hdr.Base
+			continue
+		}
+		i, ok := p.idx.Find(hdr.Ref)
+		if !ok {
+			return packObject{}, fmt.Errorf("delta base %s is not in the pack", hdr.Ref)
+		}
+		cur = p.idx.Offset(i)
+	}
+	if err := over(base); err != nil {
+		return packObject{}, err
+	}
+	for k := len(chain) - 1; k >= 0; k-- {
+		l := chain[k]
+		delta, err := p.data.inflate(l.hdr.Body, int(l.hdr.Size))
+		if err != nil {
+			return packObject{}, err
+		}
+		_, size, _, err := gitfmt.DeltaSizes(delta)
+		if err != nil {
+			return packObject{}, err
+		}
+		if k == 0 && size > uint64(limit) {
+			return packObject{}, &SizeError{Object: h, Size: int64(min(size, 1<<62)), Max: limit}
+		}
+		o := packObject{typ: base.typ, largest: base.largest, total: base.total + size}
+		o.largest = max(o.largest, size)
+		if err := over(o); err != nil {
+			return packObject{}, err
+		}
+		ps.deltas.Add(1)
+		if o.data, err = gitfmt.ApplyDelta(nil, base.data, delta); err != nil {
+			return packObject{}, err
+		}
+		baseOff := cur
+		if k+1 < len(chain) {
+			baseOff = chain[k+1].off
+		}
+		ps.used(p, baseOff)
+		ps.keep(p, l.off, o)
+		base = o
+	}
+	return base, nil
+}
