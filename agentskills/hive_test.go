@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-git/go-git/v5/storage/memory"
-
 	"github.com/hive-dev/hive/agentskills"
 	"github.com/hive-dev/hive/fixtures"
 	"github.com/hive-dev/hive/registry"
@@ -28,7 +26,7 @@ type hive struct {
 
 func newHive(t *testing.T) *hive {
 	t.Helper()
-	st := registry.New(memory.NewStorage(), registry.WithClock(fixtures.Clock()))
+	st := registry.NewMemory(registry.WithClock(fixtures.Clock()))
 	if err := registry.InitStorage(st, "test", []string{"maint"}); err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/go-git/go-git/v5/storage/memory"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/hive-dev/hive/fixtures"
@@ -29,7 +28,7 @@ const childIntent = "Refactor auth to use env vars with a default"
 
 func newHive(t *testing.T) *hive {
 	t.Helper()
-	st := registry.New(memory.NewStorage(), registry.WithClock(fixtures.Clock()))
+	st := registry.NewMemory(registry.WithClock(fixtures.Clock()))
 	if err := registry.InitStorage(st, "test", nil); err != nil {
 		t.Fatal(err)
 	}

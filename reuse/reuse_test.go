@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-git/go-git/v5/storage/memory"
-
 	"github.com/hive-dev/hive/fixtures"
 	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/reuse"
@@ -216,7 +214,7 @@ type removable struct {
 
 func registryWithMaintainer(t *testing.T) removable {
 	t.Helper()
-	st := registry.New(memory.NewStorage(), registry.WithClock(fixtures.Clock()))
+	st := registry.NewMemory(registry.WithClock(fixtures.Clock()))
 	if err := registry.InitStorage(st, "test", []string{"maint"}); err != nil {
 		t.Fatal(err)
 	}
