@@ -176,7 +176,7 @@ func TestPublishToServer(t *testing.T) {
 	seed := seedHive(e, "srv")
 	url := e.serve("srv")
 	draft := filepath.Join(e.dir, "draft.json")
-	os.WriteFile(draft, []byte(`{"intent":"Rotate the database password","reasoning_path":[{"step":1,"action":"rotate"}],"result":"ALTER USER app PASSWORD 'x';","confidence":0.95,"verification_score":0.96,"lineage":["`+seed+`"]}`), 0o644)
+	os.WriteFile(draft, []byte(`{"intent":"Rotate the database password","reasoning_path":[{"step":1,"action":"rotate"}],"result":"ALTER USER app PASSWORD 'x';","confidence":0.95,"verification_score":0.96,"lineage":["`+seed+`"],"created_at":"2026-01-02T03:04:05Z"}`), 0o644)
 	empty := filepath.Join(e.dir, "nohive")
 	os.Mkdir(empty, 0o755)
 	c := e.cmd("publish", draft, "--server", url, "--instance", "instance_b")
