@@ -18,6 +18,14 @@ import (
 // stdio, /mcp of hive serve over Streamable HTTP) and publish to a real
 // hive serve, with the official Go SDK as the client.
 
+// skipShort skips a process test under go test -short: make test runs it;
+// the tools are tested in process in package mcp.
+func skipShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts hive processes: run without -short")
+	}
+}
+
 // seedHive makes a hive at e.dir/name with instance_a's seed skill and
 // instance_b's key, and returns the seed's id.
 func seedHive(e *env, name string) string {
@@ -100,6 +108,7 @@ func toolNames(t *testing.T, cs *sdk.ClientSession) string {
 // with --publish, a child skill is published, signed and committed, and
 // the hive verifies.
 func TestMCPStdio(t *testing.T) {
+	skipShort(t)
 	e := newEnv(t, "instance_a", "instance_b")
 	seed := seedHive(e, "hive")
 	cs := session(t, &sdk.CommandTransport{Command: e.cmd("--repo", "hive", "mcp")})
@@ -147,6 +156,7 @@ func TestMCPStdio(t *testing.T) {
 
 // TestMCPServe: the same tools at /mcp of hive serve, read-only.
 func TestMCPServe(t *testing.T) {
+	skipShort(t)
 	e := newEnv(t, "instance_a", "instance_b")
 	seed := seedHive(e, "srv")
 	url := e.serve("srv")
@@ -172,6 +182,7 @@ func TestMCPServe(t *testing.T) {
 // no local hive; hive mcp --publish --server posts too, and the local hive
 // does not move.
 func TestPublishToServer(t *testing.T) {
+	skipShort(t)
 	e := newEnv(t, "instance_a", "instance_b")
 	seed := seedHive(e, "srv")
 	url := e.serve("srv")
