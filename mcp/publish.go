@@ -13,7 +13,7 @@ import (
 
 	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/schema"
-	"github.com/hive-dev/hive/search"
+	"github.com/hive-dev/hive/reuse"
 )
 
 // publishInput names a publish_skill call in the registry's messages.
@@ -182,7 +182,7 @@ func (h *hive) readResource(ctx context.Context, req *sdk.ReadResourceRequest) (
 		return nil, sdk.ResourceNotFoundError(uri)
 	}
 	var data []byte
-	err := h.src.Read(ctx, func(st *registry.Store, _ *search.Index) error {
+	err := h.read(ctx, func(st *registry.Store, _ *reuse.View) error { // the view: main verified first
 		id, err := st.ResolveID(q)
 		if err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -139,6 +140,27 @@ func TestMCPStdio(t *testing.T) {
 	e.run("--repo", "hive", "verify", "--full")
 	if got := e.run("--repo", "hive", "lineage", seed); !strings.Contains(got, pub.ID) {
 		t.Errorf("the published child %s is not in the seed's lineage:\n%s", pub.ID, got)
+	}
+
+	// A main that no longer verifies (a trace edited and committed with
+	// plain git) serves nothing.
+	hex := strings.TrimPrefix(seed, "sha256:")
+	tf := filepath.Join(e.dir, "hive", "traces", hex[:2], hex+".json")
+	b, _ := os.ReadFile(tf)
+	os.WriteFile(tf, []byte(strings.Replace(string(b), "DB_PASSWORD", "EVIL", 1)), 0o644)
+	git := exec.Command("git", "-C", filepath.Join(e.dir, "hive"), "commit", "-qam", "innocent")
+	git.Env = e.cmd().Env
+	if out, err := git.CombinedOutput(); err != nil {
+		t.Fatalf("git commit: %v\n%s", err, out)
+	}
+	cs = session(t, &sdk.CommandTransport{Command: e.cmd("--repo", "hive", "mcp")})
+	for tool, args := range map[string]any{"search_skills": map[string]any{"query": "auth"}, "use_skill": map[string]any{"intent": "auth"}} {
+		if out, isErr := callTool(t, cs, tool, args); !isErr || !strings.Contains(out, "hive-unusable: main does not verify") {
+			t.Errorf("%s on a main that does not verify = %s", tool, out)
+		}
+	}
+	if _, err := cs.ReadResource(context.Background(), &sdk.ReadResourceParams{URI: "hive://skills/" + seed}); err == nil || !strings.Contains(err.Error(), "does not verify") {
+		t.Errorf("reading a skill of a main that does not verify = %v", err)
 	}
 
 	// Usage errors: no instance to sign with, a key that is not there.
