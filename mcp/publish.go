@@ -12,8 +12,8 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/hive-dev/hive/registry"
-	"github.com/hive-dev/hive/schema"
 	"github.com/hive-dev/hive/reuse"
+	"github.com/hive-dev/hive/schema"
 )
 
 // publishInput names a publish_skill call in the registry's messages.
