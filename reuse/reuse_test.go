@@ -233,3 +233,51 @@ func registryWithMaintainer(t *testing.T) removable {
 	}
 	return removable{st, schema.Digest(pb), schema.Digest(cb)}
 }
+
+// TestResolveAgreesWithTrust: on a hive without disputes, View.Resolve (on
+// the index and reputation the view holds) picks what trust.Resolve (which
+// reads them again) picks, under several policies; the tools and hive
+// resolve do not disagree.
+func TestResolveAgreesWithTrust(t *testing.T) {
+	sp := fixtures.Spec{Instances: 3, Traces: 90, LineageEvery: 4}
+	st, err := fixtures.Memory(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := fixtures.NewGenerator(sp)
+	var queries []string
+	for i := 0; i < sp.Traces; i += 7 {
+		tr, _ := g.Trace(i)
+		queries = append(queries, tr.Intent, strings.Join(strings.Fields(tr.Intent)[:3], " "))
+	}
+	queries = append(queries, "compile a kernel for a toaster")
+	agreed, found := 0, 0
+	for _, policy := range []map[string][]string{nil, {"min-reputation": {"0"}}, {"min-reputation": {"0"}, "instance": {"instance_1"}}, {"min-confidence": {"0.95"}, "min-reputation": {"0"}}} {
+		setPolicy(t, st, policy)
+		v := open(t, st, nil)
+		p, err := trust.LoadPolicy(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range queries {
+			mine, err1 := v.Resolve(st, q)
+			theirs, err2 := trust.Resolve(st, q, p)
+			switch {
+			case err1 != nil && err2 != nil:
+				if errors.Is(err1, trust.ErrNoSkill) != errors.Is(err2, trust.ErrNoSkill) {
+					t.Errorf("policy %v, %q: errors %v and %v", policy, q, err1, err2)
+				}
+			case err1 != nil || err2 != nil:
+				t.Errorf("policy %v, %q: reuse %v, trust %v", policy, q, err1, err2)
+			case mine.ID != theirs.ID:
+				t.Errorf("policy %v, %q: reuse chose %s, trust %s", policy, q, mine.ID, theirs.ID)
+			default:
+				found++
+			}
+			agreed++
+		}
+	}
+	if found == 0 || found == agreed {
+		t.Errorf("%d of %d resolutions found a skill: the policies do not test both outcomes", found, agreed)
+	}
+}
