@@ -135,7 +135,7 @@ func searchSkills(ctx context.Context, h *hive, in searchIn) (searchOut, string,
 		return out, "", err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d skills for %s", len(out.Skills), schema.Quote(in.Query, 200))
+	fmt.Fprintf(&b, "%s for %s", count(len(out.Skills), "skill", "skills"), schema.Quote(in.Query, 200))
 	if len(out.Skills) == 0 {
 		b.WriteString(": none shares a word with it; try other words for the same task")
 	}
@@ -353,7 +353,7 @@ func skillLineage(ctx context.Context, h *hive, in idIn) (lineageOut, string, er
 		return out, "", err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "lineage of %s: %d ancestors, %d descendants\n", out.ID, len(out.Ancestors), len(out.Descendants))
+	fmt.Fprintf(&b, "lineage of %s: %s, %s\n", out.ID, count(len(out.Ancestors), "ancestor", "ancestors"), count(len(out.Descendants), "descendant", "descendants"))
 	for _, r := range append(append([]relative{}, out.Ancestors...), out.Descendants...) {
 		where := "commit " + short(r.Commit)
 		if r.Missing {
@@ -362,6 +362,14 @@ func skillLineage(ctx context.Context, h *hive, in idIn) (lineageOut, string, er
 		fmt.Fprintf(&b, "%+d  %s  %s  %s  %s\n", r.Generation, r.ID, where, r.InstanceID, schema.Quote(r.Intent, 100))
 	}
 	return out, b.String(), nil
+}
+
+// count says n things: "1 skill", "2 skills".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func short(h string) string {
