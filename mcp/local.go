@@ -19,8 +19,8 @@ type Local struct {
 }
 
 // OpenLocal opens the hive at dir.
-func OpenLocal(dir string) (*Local, error) {
-	st, err := registry.Open(dir)
+func OpenLocal(dir string, opts ...registry.Option) (*Local, error) {
+	st, err := registry.Open(dir, opts...)
 	if err != nil {
 		return nil, err
 	}

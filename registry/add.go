@@ -14,6 +14,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/gofrs/flock"
 
+	"github.com/hive-dev/hive/internal/fault"
 	"github.com/hive-dev/hive/schema"
 	"github.com/hive-dev/hive/signing"
 )
@@ -108,12 +109,13 @@ func (s *Store) initCommit(raw []byte, name string) error {
 	if err := s.recordVerified(c); err != nil {
 		return err
 	}
-	return s.checkout(map[string][]byte{ConfigPath: raw})
+	s.moved(plumbing.ZeroHash, c, map[string][]byte{ConfigPath: raw}, []string{})
+	return nil
 }
 
 // lock serialises writers to one hive across processes. Holding it, a
-// writer may repair what writers that died left behind (moveMain,
-// sweepTemp).
+// writer repairs what writers that died left behind (moveMain, sweepTemp,
+// repair).
 func (s *Store) lock() (unlock func(), err error) {
 	if s.gitDir == "" {
 		s.memLock.Lock()
@@ -128,7 +130,10 @@ func (s *Store) lock() (unlock func(), err error) {
 		return nil, fmt.Errorf("lock hive: %w", err)
 	}
 	s.held.Store(true)
+	// Under the lock no other hive writes: what a writer left half done
+	// is a crash's, and is repaired before this writer starts.
 	s.sweepTemp()
+	s.repair()
 	return func() {
 		s.held.Store(false)
 		l.Unlock()
@@ -326,7 +331,8 @@ func (s *Store) commitTracesLocked(todo []*pending, keys KeyFunc, perCommit int)
 	if err := s.commitRange(w, head, tip); err != nil {
 		return nil, err
 	}
-	return added, s.checkout(files)
+	s.moved(head, tip, files, []string{})
+	return added, nil
 }
 
 // commitRange makes new commits durable, gates them with the validator and
@@ -344,6 +350,7 @@ func (s *Store) commitRange(w *writer, head, tip plumbing.Hash) error {
 	if err := r.Err(); err != nil {
 		return fmt.Errorf("the new commits break the rules (a bug in hive): %w", err)
 	}
+	fault.Kill("before-ref")
 	return s.moveMain(head, tip)
 }
 
@@ -528,7 +535,8 @@ func (s *Store) addKeyLocked(instance string, pem []byte, pub *signing.PublicKey
 	if err := s.commitRange(w, head, c); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	return c, s.checkout(map[string][]byte{KeyPath(instance): pem})
+	s.moved(head, c, map[string][]byte{KeyPath(instance): pem}, []string{})
+	return c, nil
 }
 
 // ImportEach is Import for many independent submitters (the server's

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -106,27 +107,29 @@ func (s *Store) traceAt(trees *treeCache, root plumbing.Hash, id schema.ID) (*En
 	if !ok {
 		return nil, fmt.Errorf("trace %s: %w", id, ErrNotFound)
 	}
+	// What main's tree names but cannot be read, or is not what its name
+	// says, is corrupt: never "not found".
 	b, err := trees.objs.read(plumbing.BlobObject, e.hash, schema.MaxTraceSize)
 	if err != nil {
-		return nil, fmt.Errorf("trace %s: %w", id, err)
+		return nil, fmt.Errorf("trace %s: %v: %w", id, err, ErrCorrupt)
 	}
 	if schema.Digest(b) != id {
-		return nil, fmt.Errorf("trace %s: %s: file's sha256 is %s: %w", id, RuleTraceName, schema.Digest(b).Hex(), ErrInvalid)
+		return nil, fmt.Errorf("trace %s: %s: file's sha256 is %s: %w", id, RuleTraceName, schema.Digest(b).Hex(), ErrCorrupt)
 	}
 	t, err := schema.ParseCanonical(b)
 	if err != nil {
-		return nil, fmt.Errorf("trace %s: %w", id, err)
+		return nil, fmt.Errorf("trace %s: %v: %w", id, err, ErrCorrupt)
 	}
 	be, ok, err := trees.lookup(root, BundlePath(id))
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, fmt.Errorf("trace %s: %s: no bundle: %w", id, RuleBundleMissing, ErrInvalid)
+		return nil, fmt.Errorf("trace %s: %s: no bundle: %w", id, RuleBundleMissing, ErrCorrupt)
 	}
 	bb, err := trees.objs.read(plumbing.BlobObject, be.hash, signing.MaxBundleSize)
 	if err != nil {
-		return nil, fmt.Errorf("bundle of %s: %w", id, err)
+		return nil, fmt.Errorf("bundle of %s: %v: %w", id, err, ErrCorrupt)
 	}
 	return &Entry{ID: id, Data: b, Bundle: bb, Trace: t}, nil
 }
@@ -241,6 +244,12 @@ func (s *Store) Config() (*Config, error) {
 // Introduced finds the commit on main's history that added each trace in
 // ids: the commit whose tree has the trace and whose first parent's does not.
 func (s *Store) Introduced(ids []schema.ID) (map[schema.ID]*object.Commit, error) {
+	return s.IntroducedContext(context.Background(), ids)
+}
+
+// IntroducedContext is Introduced that stops when ctx ends, with ctx's
+// error.
+func (s *Store) IntroducedContext(ctx context.Context, ids []schema.ID) (map[schema.ID]*object.Commit, error) {
 	head, err := s.Head()
 	if err != nil {
 		return nil, err
@@ -254,6 +263,9 @@ func (s *Store) Introduced(ids []schema.ID) (map[schema.ID]*object.Commit, error
 	seen := map[plumbing.Hash]bool{}
 	queue := []plumbing.Hash{head}
 	for len(queue) > 0 && len(out) < len(want) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		h := queue[0]
 		queue = queue[1:]
 		if seen[h] {

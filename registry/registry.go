@@ -33,19 +33,25 @@ import (
 // Branch is the branch a hive keeps its history on.
 const Branch = plumbing.ReferenceName("refs/heads/main")
 
+// Errors sort into three kinds, for errors.Is: missing (ErrNotFound),
+// stored data that cannot be trusted (ErrCorrupt), and input that breaks a
+// rule (ErrInvalid); the others say which rule or state.
 var (
 	// ErrNotFound reports a trace, key, commit, object or hive that does not
 	// exist.
 	ErrNotFound = odb.ErrNotFound
 	// ErrCorrupt reports a file of the repository that is damaged,
-	// malformed or hostile (never reported as ErrNotFound).
+	// malformed or hostile: an object that does not parse, a trace file
+	// whose hash is not its name, an object a tree names that cannot be
+	// read. Never reported as ErrNotFound.
 	ErrCorrupt = odb.ErrCorrupt
+	// ErrInvalid reports input that breaks a rule of the format: every
+	// Violation and every schema.Error is one (schema.ErrInvalid).
+	ErrInvalid = schema.ErrInvalid
 	// ErrExists reports a trace, key or hive that is already present.
 	ErrExists = errors.New("already exists")
 	// ErrConflict reports a lost compare-and-swap race on the branch.
 	ErrConflict = errors.New("branch moved during the update")
-	// ErrInvalid reports input that breaks a rule of the format.
-	ErrInvalid = errors.New("invalid")
 	// ErrUnauthorised reports a trace whose instance has no registered key,
 	// or a revoked one.
 	ErrUnauthorised = errors.New("instance not authorised")

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"container/heap"
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
@@ -14,6 +15,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
+	"github.com/hive-dev/hive/gitfmt"
 	"github.com/hive-dev/hive/schema"
 	"github.com/hive-dev/hive/signing"
 )
@@ -70,6 +72,12 @@ func (r *Report) Err() error {
 // from any tip recorded as verified, unless opts.Full). It returns an error
 // only when it could not do its job; broken rules are in the report.
 func (s *Store) Verify(head plumbing.Hash, opts VerifyOptions) (*Report, error) {
+	return s.VerifyContext(context.Background(), head, opts)
+}
+
+// VerifyContext is Verify that stops when ctx ends, with ctx's error and
+// no report.
+func (s *Store) VerifyContext(ctx context.Context, head plumbing.Hash, opts VerifyOptions) (*Report, error) {
 	r := &Report{Head: head, Base: opts.Base}
 	tips, err := s.verifiedTips()
 	if err != nil {
@@ -91,10 +99,13 @@ func (s *Store) Verify(head plumbing.Hash, opts VerifyOptions) (*Report, error) 
 		}
 		stops = append(stops, tips...)
 	}
-	v := &validator{s: s, report: r, limits: s.limits, commits: map[plumbing.Hash]*object.Commit{}}
+	v := &validator{s: s, ctx: ctx, report: r, limits: s.limits, commits: map[plumbing.Hash]*object.Commit{}, fsck: true}
 	commits, ok := v.walk(head, opts.Base, stops)
 	if ok {
 		v.check(commits, opts.Progress)
+	}
+	if err := v.stopped(); err != nil {
+		return nil, fmt.Errorf("verify %s: %w", short(head), err)
 	}
 	sort.SliceStable(r.Violations, func(i, j int) bool {
 		a, b := r.Violations[i], r.Violations[j]
@@ -121,6 +132,7 @@ func (s *Store) Verify(head plumbing.Hash, opts VerifyOptions) (*Report, error) 
 // validator is the state of one verification.
 type validator struct {
 	s      *Store
+	ctx    context.Context // nil: never stops
 	report *Report
 	limits Limits
 	order  map[plumbing.Hash]int
@@ -128,6 +140,17 @@ type validator struct {
 	// commits read by this verification, so that a parent the walk read is
 	// not read again when its child is checked. Used on one goroutine.
 	commits map[plumbing.Hash]*object.Commit
+	// fsck refuses commits that git fsck refuses (trees are checked as
+	// they are parsed).
+	fsck bool
+}
+
+// stopped is the error of the validator's context once it has ended.
+func (v *validator) stopped() error {
+	if v.ctx == nil {
+		return nil
+	}
+	return v.ctx.Err()
 }
 
 func (v *validator) add(vs ...Violation) {
@@ -175,6 +198,11 @@ func (v *validator) readCommit(h plumbing.Hash) (*object.Commit, error) {
 	b, err := v.s.objs.read(plumbing.CommitObject, h, maxCommitSize)
 	if err != nil {
 		return nil, err
+	}
+	if v.fsck {
+		if err := gitfmt.FsckCommit(b); err != nil {
+			return nil, err
+		}
 	}
 	obj := &plumbing.MemoryObject{}
 	obj.SetType(plumbing.CommitObject)
@@ -245,6 +273,9 @@ func (v *validator) walk(head, base plumbing.Hash, stops []plumbing.Hash) ([]*co
 	// given, head is known to descend from it: a verified tip between the
 	// two must not stop the walk before it reaches base.
 	for q.Len() > 0 && !(q.allFromBase() && (baseNode == nil || baseNode.flags&fromHead != 0)) {
+		if v.stopped() != nil {
+			return nil, false
+		}
 		n := heap.Pop(&q).(*commitNode)
 		n.queued = false
 		if n.flags&fromBase == 0 {
@@ -414,7 +445,8 @@ func (v *validator) check(commits []*commitNode, progress func(done, total int))
 	// The walk runs up to a whole commit of 1,000 traces ahead of the
 	// workers: while it diffs the next commit (on one core), they check the
 	// last one's traces. With a queue of a few jobs the walk waited for
-	// them and they for it: a 100k full verification took 26 s, 15 s now.
+	// them and they for it (docs/performance.md, "Figures from code
+	// comments").
 	jobs := make(chan traceJob, 1024)
 	var wg sync.WaitGroup
 	// A short range (hive add's own commits, a small pull) is checked on one
@@ -434,6 +466,9 @@ func (v *validator) check(commits []*commitNode, progress func(done, total int))
 				defer c.close()
 			}
 			for j := range jobs {
+				if v.stopped() != nil {
+					continue // drain: the walk stops too
+				}
 				if vs := v.s.checkTrace(c, j); len(vs) > 0 {
 					v.add(vs...)
 				}
@@ -442,6 +477,9 @@ func (v *validator) check(commits []*commitNode, progress func(done, total int))
 	}
 	traces := 0
 	for i := range commits {
+		if v.stopped() != nil {
+			break
+		}
 		n := commits[len(commits)-1-i]
 		if progress != nil {
 			progress(i, len(commits))
@@ -771,7 +809,7 @@ func sameEntry(a, b *entry) bool {
 // checkTrace checks one added trace: size, name, canonical schema-valid
 // content, thresholds, signature by its own instance's key, lineage.
 func (s *Store) checkTrace(rc *readerCache, j traceJob) []Violation {
-	fail := func(rule, format string, args ...any) []Violation {
+	fail := func(rule Rule, format string, args ...any) []Violation {
 		return []Violation{violationf(j.commit, j.path, rule, format, args...)}
 	}
 	b, err := rc.objs.read(plumbing.BlobObject, j.trace, schema.MaxTraceSize)
@@ -858,7 +896,7 @@ func (s *Store) checkTrace(rc *readerCache, j traceJob) []Violation {
 }
 
 // keyRule maps a key error to its rule code.
-func keyRule(err error) string {
+func keyRule(err error) Rule {
 	switch {
 	case errors.Is(err, signing.ErrKeyWeak):
 		return RuleKeyWeak

@@ -15,7 +15,7 @@ func TestComplete(t *testing.T) {
 		draft    string
 		instance string
 		want     string // canonical output, or "" when refused
-		rule     string
+		rule     Rule
 	}{
 		{"fills instance, time and lineage", draft, "instance_b",
 			`{"confidence":0.98,"created_at":"2026-01-02T02:04:05Z","instance_id":"instance_b","intent":"Refactor auth to use env vars","lineage":[],"reasoning_path":[{"action":"a","step":1}],"result":"r","verification_score":1}`, ""},

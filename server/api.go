@@ -317,7 +317,7 @@ func (s *Server) getSkill(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		intro, err := st.Introduced([]schema.ID{id})
+		intro, err := st.IntroducedContext(r.Context(), []schema.ID{id})
 		if err != nil {
 			return err
 		}
@@ -343,6 +343,9 @@ func (s *Server) read(w http.ResponseWriter, fn func(st *registry.Store) error) 
 	}
 	defer done()
 	if err := fn(st); err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return // the client went away: the work stopped, and no one reads an answer
+		}
 		s.opts.Log.Error("read", "err", err)
 		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
 	}
@@ -357,7 +360,7 @@ type instanceView struct {
 }
 
 // instances lists the registered instances with their reputations.
-func (s *Server) instances(st *registry.Store) ([]instanceView, error) {
+func (s *Server) instances(ctx context.Context, st *registry.Store) ([]instanceView, error) {
 	list, err := st.Instances()
 	if err != nil {
 		return nil, err
@@ -366,7 +369,7 @@ func (s *Server) instances(st *registry.Store) ([]instanceView, error) {
 	if err != nil {
 		return nil, err
 	}
-	table, err := trust.Reputation(st, ix)
+	table, err := trust.ReputationContext(ctx, st, ix)
 	if err != nil {
 		return nil, err
 	}
@@ -381,7 +384,7 @@ func (s *Server) instances(st *registry.Store) ([]instanceView, error) {
 // getInstances lists the registered instances: keys, counts, reputation.
 func (s *Server) getInstances(w http.ResponseWriter, r *http.Request) {
 	s.read(w, func(st *registry.Store) error {
-		list, err := s.instances(st)
+		list, err := s.instances(r.Context(), st)
 		if err != nil {
 			return err
 		}
@@ -393,7 +396,7 @@ func (s *Server) getInstances(w http.ResponseWriter, r *http.Request) {
 // getInstance returns one instance with its key and reputation.
 func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) {
 	s.read(w, func(st *registry.Store) error {
-		list, err := s.instances(st)
+		list, err := s.instances(r.Context(), st)
 		if err != nil {
 			return err
 		}

@@ -19,14 +19,6 @@ import (
 // stdio, /mcp of hive serve over Streamable HTTP) and publish to a real
 // hive serve, with the official Go SDK as the client.
 
-// skipShort skips a process test under go test -short: make test runs it;
-// the tools are tested in process in package mcp.
-func skipShort(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts hive processes: run without -short")
-	}
-}
-
 // seedHive makes a hive at e.dir/name with instance_a's seed skill and
 // instance_b's key, and returns the seed's id.
 func seedHive(e *env, name string) string {

@@ -52,7 +52,7 @@ func mcpCommand() *cli.Command {
 			if u := c.String("server"); u != "" {
 				o.Server = client.New(u)
 			}
-			src, err := mcp.OpenLocal(c.String("repo"))
+			src, err := mcp.OpenLocal(c.String("repo"), notify(c))
 			if err != nil {
 				return notHive(err)
 			}

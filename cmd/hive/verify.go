@@ -37,7 +37,7 @@ func verifyCommand() *cli.Command {
 					return err
 				}
 			}
-			r, err := s.Verify(head, registry.VerifyOptions{Base: base, Full: c.Bool("full")})
+			r, err := s.VerifyContext(c.Context, head, registry.VerifyOptions{Base: base, Full: c.Bool("full")})
 			if err != nil {
 				return err
 			}
@@ -75,10 +75,10 @@ func rangeName(base, head plumbing.Hash) string {
 }
 
 type violationJSON struct {
-	Commit string `json:"commit"`
-	Path   string `json:"path"`
-	Rule   string `json:"rule"`
-	Msg    string `json:"message"`
+	Commit string        `json:"commit"`
+	Path   string        `json:"path"`
+	Rule   registry.Rule `json:"rule"`
+	Msg    string        `json:"message"`
 }
 
 func verifyJSON(r *registry.Report) any {
