@@ -182,8 +182,13 @@ func (h *hive) readResource(ctx context.Context, req *sdk.ReadResourceRequest) (
 		return nil, sdk.ResourceNotFoundError(uri)
 	}
 	var data []byte
+	missing := false
 	err := h.read(ctx, func(st *registry.Store, _ *reuse.View) error { // the view: main verified first
 		id, err := st.ResolveID(q)
+		if errors.Is(err, registry.ErrNotFound) || errors.Is(err, registry.ErrInvalid) {
+			missing = true
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -194,11 +199,11 @@ func (h *hive) readResource(ctx context.Context, req *sdk.ReadResourceRequest) (
 		data = e.Data
 		return nil
 	})
-	if errors.Is(err, registry.ErrNotFound) || errors.Is(err, registry.ErrInvalid) {
-		return nil, sdk.ResourceNotFoundError(uri)
-	}
 	if err != nil {
-		return nil, err
+		return nil, errors.New(errorText(err))
+	}
+	if missing {
+		return nil, sdk.ResourceNotFoundError(uri)
 	}
 	return &sdk.ReadResourceResult{Contents: []*sdk.ResourceContents{{URI: uri, MIMEType: "application/json", Text: string(data)}}}, nil
 }
