@@ -46,7 +46,7 @@ func Export(st *registry.Store, id schema.ID, dir, name string) (string, error) 
 		return "", err
 	}
 	return dst, writeFolder(dir, name, files, func(tmp string) error {
-		_, err := verifyAs(tmp, name, st.PublicKey)
+		_, err := verifyAs(tmp, name, st.Key)
 		return err
 	})
 }
@@ -91,7 +91,7 @@ type Checked struct {
 // that a resolved dispute removed from the hive (ErrUntrusted); it reports
 // whether the trace is on main and its open disputes.
 func Check(st *registry.Store, dir string) (*Checked, error) {
-	sk, err := Verify(dir, st.PublicKey)
+	sk, err := Verify(dir, st.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +218,7 @@ func Install(st *registry.Store, query string, o InstallOptions) (*Installed, er
 	out := &Installed{Verdict: verdict}
 	dst := filepath.Join(o.Dir, name)
 	if _, err := os.Lstat(dst); err == nil {
-		sk, verr := Verify(dst, st.PublicKey)
+		sk, verr := Verify(dst, st.Key)
 		switch {
 		case verr == nil && sk.ID == target:
 			out.Skill = sk
@@ -238,13 +238,13 @@ func Install(st *registry.Store, query string, o InstallOptions) (*Installed, er
 		return nil, err
 	}
 	err = writeFolder(o.Dir, name, files, func(tmp string) error {
-		_, err := verifyAs(tmp, name, st.PublicKey)
+		_, err := verifyAs(tmp, name, st.Key)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if out.Skill, err = Verify(dst, st.PublicKey); err != nil {
+	if out.Skill, err = Verify(dst, st.Key); err != nil {
 		return nil, err
 	}
 	out.Changed = true

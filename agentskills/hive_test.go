@@ -85,7 +85,7 @@ func TestExportVerifyImport(t *testing.T) {
 	if want := filepath.Join(dir, "refactor-auth-to-use-env-vars-with-a-default"); got != want {
 		t.Errorf("Export = %s, want %s", got, want)
 	}
-	sk, err := agentskills.Verify(got, h.st.PublicKey)
+	sk, err := agentskills.Verify(got, h.st.Key)
 	if err != nil || sk.ID != h.child || sk.Trace.InstanceID != "instance_b" {
 		t.Fatalf("Verify = %+v, %v", sk, err)
 	}
@@ -131,7 +131,7 @@ func TestExportVerifyImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := agentskills.Verify(again, h.st.PublicKey); err != nil {
+	if _, err := agentskills.Verify(again, h.st.Key); err != nil {
 		t.Errorf("verify the export of the import: %v", err)
 	}
 }
@@ -266,7 +266,7 @@ func TestTampered(t *testing.T) {
 			if tt.name == "the folder renamed" {
 				dir += "-renamed"
 			}
-			_, err = agentskills.Verify(dir, h.st.PublicKey)
+			_, err = agentskills.Verify(dir, h.st.Key)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Verify = %v, want an error saying %q", err, tt.want)
 			}

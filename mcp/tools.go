@@ -207,7 +207,7 @@ func provenanceOf(st *registry.Store, e *registry.Entry) (provenance, error) {
 	if c, ok := intro[e.ID]; ok {
 		p.Commit = c.Hash.String()
 	}
-	pub, err := st.PublicKey(inst)
+	pub, err := st.Key(inst)
 	if err != nil {
 		p.Problem = err.Error()
 		return p, nil

@@ -288,9 +288,9 @@ func (s *Store) OpenDispute(trace schema.ID, reason string, instance string, key
 		fmt.Sprintf("hive: dispute %s\n\nHive-Dispute: %s\nHive-Trace: %s\nHive-Instance: %s\n", trace.Short(), id, trace, instance),
 		func(root plumbing.Hash) error {
 			if _, ok, err := s.trees.lookup(root, TracePath(trace)); err != nil || !ok {
-				return fmt.Errorf("trace %s is not on main: %w", trace, ErrNotFound)
+				return errorf(ErrNotFound, "trace %s is not on main", trace)
 			}
-			return nil
+			return s.checkSigner(root, instance, key)
 		})
 	return id, c, err
 }
@@ -322,7 +322,10 @@ func (s *Store) ResolveDispute(dispute schema.ID, decision, reason, instance str
 		return plumbing.ZeroHash, err
 	}
 	if !cfg.IsMaintainer(instance) || cfg.IsRevoked(instance) {
-		return plumbing.ZeroHash, fmt.Errorf("%s: %s is not a maintainer of this hive (hive.json lists %v): %w", RuleResolutionUnauthorised, instance, cfg.Maintainers, ErrUnauthorised)
+		return plumbing.ZeroHash, errorf(ErrUnauthorised, "%s: %s is not a maintainer of this hive (hive.json lists %v)", RuleResolutionUnauthorised, instance, cfg.Maintainers)
+	}
+	if err := s.checkSigner(root, instance, key); err != nil {
+		return plumbing.ZeroHash, err
 	}
 	r := Resolution{Kind: "resolution", Dispute: dispute, Trace: d.Trace, Decision: decision, Reason: reason, InstanceID: instance, CreatedAt: s.now().UTC().Format(time.RFC3339)}
 	b, err := schema.MarshalRecord(r)
@@ -351,10 +354,31 @@ func (s *Store) ResolveDispute(dispute schema.ID, decision, reason, instance str
 		fmt.Sprintf("hive: %s dispute %s\n\nHive-Resolution: %s %s\nHive-Trace: %s\nHive-Instance: %s\n", decision, dispute.Short(), dispute, decision, d.Trace, instance),
 		func(root plumbing.Hash) error {
 			if _, ok, err := s.trees.lookup(root, p); err != nil || ok {
-				return fmt.Errorf("dispute %s is already resolved: %w", dispute, ErrExists)
+				return errorf(ErrExists, "dispute %s is already resolved", dispute)
 			}
 			return nil
 		})
+}
+
+// checkSigner refuses, before anything is written, a signer whose key the
+// hive does not hold in root: none registered, or another one than key's
+// public half. The validator would refuse the commit; this says why first.
+func (s *Store) checkSigner(root plumbing.Hash, instance string, key *signing.PrivateKey) error {
+	e, ok, err := s.trees.lookup(root, KeyPath(instance))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errorf(ErrUnauthorised, "%s: no key registered for instance %s (no %s on main)", RuleSigKeyUnknown, instance, KeyPath(instance))
+	}
+	pub, err := s.key(&readerCache{objs: s.objs, trees: s.trees}, e.hash)
+	if err != nil {
+		return fmt.Errorf("%s: %w", KeyPath(instance), err)
+	}
+	if !key.Public().Equal(pub) {
+		return errorf(ErrUnauthorised, "%s: the private key of %s (%s) is not the key registered in %s (%s)", RuleSigInvalid, instance, key.Public().Fingerprint()[:16], KeyPath(instance), pub.Fingerprint()[:16])
+	}
+	return nil
 }
 
 // commitFiles commits added files and removed paths on main in one commit,

@@ -121,7 +121,7 @@ func (s *Store) Submit(r Remote, progress io.Writer) (*Submission, error) {
 		}
 	}
 	if len(sub.Traces) == 0 {
-		return sub, fmt.Errorf("main adds no skill that %s lacks: nothing to submit: %w", r.Name, ErrNotFound)
+		return sub, errorf(ErrNotFound, "main adds no skill that %s lacks: nothing to submit", r.Name)
 	}
 	first := sub.Traces[0]
 	sub.Branch = "hive/" + first.Trace.InstanceID + "/" + first.ID.Hex()[:12]
@@ -147,7 +147,7 @@ func CloneContext(ctx context.Context, url, dir string, progress func(done, tota
 	}
 	if _, err := os.Stat(abs); err == nil {
 		if ents, _ := os.ReadDir(abs); len(ents) > 0 {
-			return nil, nil, fmt.Errorf("clone into %s: the folder is not empty: %w", dir, ErrExists)
+			return nil, nil, errorf(ErrExists, "clone into %s: the folder is not empty", dir)
 		}
 	}
 	if fi, err := os.Stat(url); err == nil && fi.IsDir() {

@@ -24,10 +24,16 @@ func (s *Store) headState() (head, tree plumbing.Hash, err error) {
 	if head, err = s.Head(); err != nil {
 		return head, tree, err
 	}
+	// A commit's tree never changes: remember main's, so that readers that
+	// look up many paths do not read (and hash) the commit each time.
+	if m := s.lastHead.Load(); m != nil && m[0] == head {
+		return head, m[1], nil
+	}
 	c, err := (&validator{s: s}).readCommit(head)
 	if err != nil {
 		return head, tree, err
 	}
+	s.lastHead.Store(&[2]plumbing.Hash{head, c.TreeHash})
 	return head, c.TreeHash, nil
 }
 
@@ -157,6 +163,20 @@ type Instance struct {
 // Instances lists the registered instances with their keys and how many
 // traces each has on main.
 func (s *Store) Instances() ([]Instance, error) {
+	counts, err := s.traceCounts()
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.Keys()
+	for i := range out {
+		out[i].Traces = counts[out[i].ID]
+	}
+	return out, err
+}
+
+// Keys lists the registered instances on main with their keys, as
+// Instances does, without counting their traces (Traces is 0).
+func (s *Store) Keys() ([]Instance, error) {
 	root, err := s.headTree()
 	if err != nil {
 		return nil, err
@@ -167,10 +187,6 @@ func (s *Store) Instances() ([]Instance, error) {
 	}
 	var out []Instance
 	e, ok, err := s.trees.lookup(root, keysDir)
-	if err != nil {
-		return nil, err
-	}
-	counts, err := s.traceCounts()
 	if err != nil {
 		return nil, err
 	}
@@ -187,19 +203,21 @@ func (s *Store) Instances() ([]Instance, error) {
 				return nil, fmt.Errorf("key of %s: %w", id, err)
 			}
 			out = append(out, Instance{ID: id, Algorithm: string(pub.Algorithm()), Fingerprint: pub.Fingerprint(),
-				Maintainer: cfg.IsMaintainer(id), Revoked: cfg.IsRevoked(id), Traces: counts[id], PublicKey: string(pub.MarshalPEM())})
+				Maintainer: cfg.IsMaintainer(id), Revoked: cfg.IsRevoked(id), PublicKey: string(pub.MarshalPEM())})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
 }
 
-// PublicKey returns the key registered for instance on main: ErrNotFound
-// when there is none.
-func (s *Store) PublicKey(instance string) (*signing.PublicKey, error) {
-	if !schema.ValidInstanceID(instance) {
-		return nil, fmt.Errorf("instance id %s: must match %s: %w", schema.Quote(instance, 70), schema.InstanceIDPattern, ErrInvalid)
-	}
+// Commit reads commit h (read through the hive's object database, its
+// size checked first).
+func (s *Store) Commit(h plumbing.Hash) (*object.Commit, error) {
+	return (&validator{s: s}).readCommit(h)
+}
+
+// Key returns the public key registered for instance on main.
+func (s *Store) Key(instance string) (*signing.PublicKey, error) {
 	root, err := s.headTree()
 	if err != nil {
 		return nil, err
@@ -209,9 +227,26 @@ func (s *Store) PublicKey(instance string) (*signing.PublicKey, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, fmt.Errorf("%s: no key registered for instance %s: %w", RuleSigKeyUnknown, instance, ErrNotFound)
+		return nil, errorf(ErrNotFound, "no key registered for instance %s", schema.Quote(instance, 70))
 	}
 	return s.key(&readerCache{objs: s.objs, trees: s.trees}, e.hash)
+}
+
+// File reads the file at path in main's tree, refusing one over max bytes
+// (by its size, before it is read). A missing file is ErrNotFound.
+func (s *Store) File(path string, max int64) ([]byte, error) {
+	root, err := s.headTree()
+	if err != nil {
+		return nil, err
+	}
+	e, ok, err := s.trees.lookup(root, path)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || e.isTree() {
+		return nil, errorf(ErrNotFound, "%s: no such file on main", path)
+	}
+	return s.objs.read(plumbing.BlobObject, e.hash, max)
 }
 
 // traceCounts counts the traces of each instance, reading the trace files

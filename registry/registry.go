@@ -57,6 +57,22 @@ var (
 	ErrUnauthorised = errors.New("instance not authorised")
 )
 
+// kindError is an error of one of the kinds above whose message already
+// says what the kind means: errors.Is finds the kind, and the message does
+// not end in a repetition of it ("...: already exists").
+type kindError struct {
+	kind error
+	msg  string
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.kind }
+
+// errorf formats an error of the given kind (no %w: the kind is the cause).
+func errorf(kind error, format string, args ...any) error {
+	return &kindError{kind: kind, msg: fmt.Sprintf(format, args...)}
+}
+
 // Store is an open hive: its object database and references (package
 // odb), the working tree (if any), and the clock used for new commits. A
 // Store is safe for concurrent use by readers; writers exclude each other
@@ -80,6 +96,8 @@ type Store struct {
 	memTips []plumbing.Hash // the verified-tips record of in-memory storage
 	memLock sync.Mutex      // the writers' lock of in-memory storage
 	held    atomic.Bool     // this process holds the hive's lock (Store.lock)
+	// lastHead is main's last commit read and its tree (headState).
+	lastHead atomic.Pointer[[2]plumbing.Hash]
 }
 
 // Option changes how a Store is opened.
@@ -124,6 +142,9 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("open hive %s: %w", dir, err)
 	}
 	gitDir, workDir, err := findGitDir(abs)
+	if errors.Is(err, ErrNotFound) {
+		return nil, errorf(ErrNotFound, "open hive %s: not a git repository", dir)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open hive %s: %w", dir, err)
 	}
@@ -134,7 +155,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if _, err := s.db.Ref(Branch); err != nil {
 		s.Close()
 		if errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("open hive %s: no branch main: %w", dir, ErrNotFound)
+			return nil, errorf(ErrNotFound, "open hive %s: no branch main", dir)
 		}
 		return nil, fmt.Errorf("open hive %s: %w", dir, err)
 	}

@@ -47,6 +47,7 @@ const (
 	RuleResolutionUnauthorised = schema.RuleResolutionUnauthorised
 	RuleRemovalUnresolved      = schema.RuleRemovalUnresolved
 	RuleTraceRemoved           = schema.RuleTraceRemoved
+	RuleWorkflowUnauthorised   = schema.RuleWorkflowUnauthorised
 )
 
 // Violation is one broken rule: where (commit and path) and why.
@@ -124,6 +125,8 @@ const (
 	kindResolution
 	kindResolutionBundle
 	kindTombstone
+	kindWorkflow
+	kindWorkflowBundle
 )
 
 // classify tells what an allowed path holds; ok is false for any path
@@ -135,6 +138,10 @@ func classify(p string) (pathKind, bool) {
 		return kindConfig, true
 	case p == ConfigBundlePath:
 		return kindConfigBundle, true
+	case p == WorkflowPath:
+		return kindWorkflow, true
+	case p == WorkflowBundlePath:
+		return kindWorkflowBundle, true
 	case strings.HasPrefix(p, keysDir+"/"):
 		name, ok := strings.CutSuffix(p[len(keysDir)+1:], keyExt)
 		return kindKey, ok && schema.ValidInstanceID(name)

@@ -29,6 +29,7 @@ type SubscribeResult struct {
 	Keys      []string  `json:"keys_registered"` // instances whose keys were registered to verify them
 	Skipped   []Skipped `json:"skipped"`
 	Unmatched int       `json:"unmatched"` // remote skills that did not match, not listed
+	Present   int       `json:"present"`   // remote skills that match and this hive already has
 }
 
 // PullMatching is the seed's subscribe_to_skills: it fetches the remote's
@@ -80,6 +81,11 @@ func (s *Store) PullMatchingContext(ctx context.Context, r Remote, match Match) 
 		if _, ok, err := s.trees.lookup(root, TracePath(id)); err != nil {
 			return nil, err
 		} else if ok {
+			if here, err := s.traceAt(s.trees, root, id); err != nil {
+				return nil, err
+			} else if ok, _ := match(here.Trace); ok {
+				res.Present++
+			}
 			continue
 		}
 		e, err := s.traceAt(s.trees, ic.TreeHash, id)

@@ -61,7 +61,7 @@ func (s *Store) ResolveRemote(nameOrURL string) (Remote, error) {
 		return Remote{Name: nameOrURL, URL: url}, nil
 	}
 	if fi, err := os.Stat(nameOrURL); (err != nil || !fi.IsDir()) && !strings.Contains(nameOrURL, "/") && !strings.Contains(nameOrURL, ":") {
-		return Remote{}, fmt.Errorf("no remote %q (add one with `git remote add %s URL`, or give a URL): %w", nameOrURL, nameOrURL, ErrNotFound)
+		return Remote{}, errorf(ErrNotFound, "no remote %q (add one with `git remote add %s URL`, or give a URL)", nameOrURL, nameOrURL)
 	}
 	url := nameOrURL
 	if _, err := os.Stat(url); err == nil {
@@ -102,13 +102,13 @@ func (s *Store) fetch(ctx context.Context, r Remote) (plumbing.Hash, error) {
 	err := rem.FetchContext(ctx, &git.FetchOptions{RemoteName: r.Name, RefSpecs: []config.RefSpec{spec}, Tags: git.NoTags, Force: true})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
 		if errors.Is(err, transport.ErrEmptyRemoteRepository) {
-			return plumbing.ZeroHash, fmt.Errorf("fetch %s: the remote is empty: %w", r.URL, ErrNotFound)
+			return plumbing.ZeroHash, errorf(ErrNotFound, "fetch %s: the remote is empty", r.URL)
 		}
 		return plumbing.ZeroHash, fmt.Errorf("fetch main from %s: %w", r.URL, err)
 	}
 	h, err := s.db.Ref(incomingRef(r))
 	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("fetch %s: no branch main there: %w", r.URL, ErrNotFound)
+		return plumbing.ZeroHash, errorf(ErrNotFound, "fetch %s: no branch main there", r.URL)
 	}
 	return h, nil
 }

@@ -538,6 +538,7 @@ func (v *validator) checkCommit(n *commitNode, jobs chan<- traceJob) int {
 	newKeys := map[string]plumbing.Hash{}
 	var vs []Violation
 	configChanged, configBundle := false, false
+	workflowChanged, workflowBundle := false, false
 	for _, ch := range changes {
 		kind, ok := classify(ch.path)
 		if !ok {
@@ -557,6 +558,10 @@ func (v *validator) checkCommit(n *commitNode, jobs chan<- traceJob) int {
 			configChanged = true
 		case kind == kindConfigBundle:
 			configBundle = true
+		case kind == kindWorkflow:
+			workflowChanged = true
+		case kind == kindWorkflowBundle:
+			workflowBundle = true
 		case ch.old != nil:
 			vs = append(vs, violationf(c.Hash, ch.path, RulePathModified, "changed; traces, bundles and keys are immutable"))
 		default:
@@ -577,6 +582,9 @@ func (v *validator) checkCommit(n *commitNode, jobs chan<- traceJob) int {
 		vs = append(vs, v.s.checkConfigChange(c, parent.TreeHash, cfg)...)
 	} else if configBundle {
 		vs = append(vs, violationf(c.Hash, ConfigBundlePath, RuleConfigBundleAlone, "signature changed without hive.json"))
+	}
+	if workflowChanged || workflowBundle {
+		vs = append(vs, v.s.checkWorkflowChange(c, parent.TreeHash, cfg, workflowChanged)...)
 	}
 	disputes := len(deleted) > 0
 	for p := range added {
@@ -694,8 +702,12 @@ func (v *validator) checkRoot(c *object.Commit) {
 		v.add(violationf(c.Hash, "", RuleObjectInvalid, "%v", err))
 		return
 	}
-	if t.len() != 1 || t.at(0).name != ConfigPath || t.at(0).mode != filemode.Regular {
-		v.add(violationf(c.Hash, "", RuleRootInvalid, "a root commit holds exactly one file, hive.json"))
+	hasConfig := false
+	if e, ok := t.find(ConfigPath); ok && e.mode == filemode.Regular {
+		hasConfig = true
+	}
+	if !hasConfig || t.len() != 1 && !v.s.rootWorkflow(t) {
+		v.add(violationf(c.Hash, "", RuleRootInvalid, "a root commit holds hive.json and, at most, the workflow %s", WorkflowPath))
 		return
 	}
 	cfg, err := v.s.configAt(v.s.trees, c.TreeHash)
@@ -945,22 +957,8 @@ func (s *Store) checkConfigChange(c *object.Commit, parentRoot plumbing.Hash, ol
 	if err != nil {
 		return append(vs, violationf(c.Hash, ConfigBundlePath, RuleSigBundleInvalid, "%v", err))
 	}
-	rc := &readerCache{objs: s.objs, trees: s.trees}
-	for _, m := range old.Maintainers {
-		if old.IsRevoked(m) {
-			continue
-		}
-		ke, found, err := s.trees.lookup(parentRoot, KeyPath(m))
-		if err != nil || !found {
-			continue
-		}
-		pub, err := s.key(rc, ke.hash)
-		if err != nil || pub.Fingerprint() != bundle.Hint() {
-			continue
-		}
-		if bundle.Verify(pub, b) == nil {
-			return vs
-		}
+	if s.signedByMaintainer(parentRoot, old, bundle, b) {
+		return vs
 	}
 	return append(vs, violationf(c.Hash, ConfigPath, RuleConfigUnsigned, "not signed by a maintainer of the parent commit's hive.json"))
 }

@@ -731,7 +731,7 @@ func fixtureIn(t *testing.T, h *testHive) (*testHive, fixture) {
 // name kept past its tree's use would show).
 func TestVerifyAttacks(t *testing.T) {
 	for _, borrowed := range []bool{false, true} {
-		for _, a := range attacks {
+		for _, a := range slices.Concat(attacks, workflowAttacks) {
 			name := a.name
 			if borrowed {
 				name += " (trees borrowed)"

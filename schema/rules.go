@@ -61,6 +61,7 @@ const (
 	RuleResolutionUnauthorised Rule = "resolution-unauthorised" // a resolution not signed by a maintainer of the parent state
 	RuleRemovalUnresolved      Rule = "removal-unresolved"      // a trace deleted without a maintainer's resolution and tombstone in the same commit
 	RuleTraceRemoved           Rule = "trace-removed"           // a trace added again after a resolution removed it
+	RuleWorkflowUnauthorised   Rule = "workflow-unauthorised"   // the pull-request workflow added or changed without a maintainer's signature
 )
 
 // TraceRules are the codes of a trace's content, in the order of
@@ -79,7 +80,7 @@ var ValidatorRules = []Rule{
 	RuleSigBundleInvalid, RuleSigDigest, RuleSigInvalid, RuleSigKeyUnknown, RuleSigKeyRevoked,
 	RuleKeyInvalid, RuleKeyUnsupported, RuleKeyWeak, RuleConfigInvalid, RuleConfigUnsigned,
 	RuleConfigVersion, RuleConfigBundleAlone, RuleDisputeInvalid, RuleResolutionUnauthorised,
-	RuleRemovalUnresolved, RuleTraceRemoved,
+	RuleRemovalUnresolved, RuleTraceRemoved, RuleWorkflowUnauthorised,
 }
 
 // ErrInvalid reports input that breaks a rule of the format: every *Error

@@ -32,8 +32,7 @@ func (s *Server) Handler() http.Handler {
 	route("GET /healthz", "healthz", s.healthz)
 	mux.Handle("/mcp", s.instrument("mcp", deadlines(apiTimeout, s.mcpHandler())))
 	mux.Handle("GET /metrics", s.metrics.handler())
-	route("GET /{$}", "web_index", s.webIndex)
-	route("GET /web/skills/{id}", "web_skill", s.webSkill)
+	s.webRoutes(route)
 	for _, prefix := range []string{"", "/hive.git"} {
 		g := s.instrument("git", deadlines(gitTimeout, s.gitHandler(prefix)))
 		for _, p := range []string{"/info/refs", "/git-upload-pack", "/git-receive-pack", "/HEAD"} {
@@ -122,7 +121,7 @@ func (s *Server) postSkill(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, "exists", "the skill is already in the hive", reasons)
 	case errors.Is(err, registry.ErrUnauthorised):
 		s.metrics.skills.WithLabelValues("unauthorised").Inc()
-		writeError(w, http.StatusForbidden, "unknown_key", "the skill's instance has no registered key, or it is revoked", reasons)
+		writeError(w, http.StatusForbidden, "unknown_key", "the skill's instance has no key registered in this hive, or its key is revoked: a key is registered by a commit that adds keys/<instance_id>.pub, pushed to the hive over git", reasons)
 	case errors.Is(err, registry.ErrConflict):
 		writeError(w, http.StatusServiceUnavailable, "busy", "the hive moved during the write; try again", reasons)
 	default:

@@ -26,6 +26,7 @@ func TestDependencyDirection(t *testing.T) {
 		{"reuse", []string{mod + "fixtures", mod + "cmd", mod + "server", mod + "mcp", mod + "agentskills"}},
 		{"agentskills", []string{mod + "fixtures", mod + "cmd", mod + "server", mod + "mcp", mod + "client"}},
 		{"mcp", []string{mod + "fixtures", mod + "cmd", mod + "server", mod + "agentskills"}},
+		{"workflow", []string{"github.com/go-git/", mod + "registry", mod + "schema", mod + "signing", mod + "fixtures", mod + "cmd"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {

@@ -69,6 +69,15 @@ func TestScripts(t *testing.T) {
 					strings.Repeat("x", n) + `","verification_score":1}`
 				ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(body), 0o644))
 			},
+			// sparse NAME BYTES makes a sparse file of BYTES bytes (no disk used).
+			"sparse": func(ts *testscript.TestScript, neg bool, args []string) {
+				n, err := strconv.ParseInt(args[1], 10, 64)
+				ts.Check(err)
+				f, err := os.Create(ts.MkAbs(args[0]))
+				ts.Check(err)
+				ts.Check(f.Truncate(n))
+				ts.Check(f.Close())
+			},
 			// badutf8 NAME writes the seed trace with an invalid UTF-8 byte in its intent.
 			"badutf8": func(ts *testscript.TestScript, neg bool, args []string) {
 				body := "{\"confidence\":0.98,\"created_at\":\"2025-12-13T03:45:00Z\",\"instance_id\":\"instance_a\",\"intent\":\"bad \xff byte\",\"lineage\":[],\"reasoning_path\":[{\"action\":\"a\",\"step\":1}],\"result\":\"r\",\"verification_score\":1}"

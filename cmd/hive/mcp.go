@@ -3,7 +3,6 @@ package main
 import (
 	"net/url"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -38,7 +37,7 @@ func mcpCommand() *cli.Command {
 			if err := checkServerURL(c.String("server")); err != nil {
 				return err
 			}
-			o := mcp.Options{Version: buildVersion(), Publish: c.Bool("publish"), Instance: inst, Prepare: true}
+			o := mcp.Options{Version: readBuildInfo().Version, Publish: c.Bool("publish"), Instance: inst, Prepare: true}
 			if o.Publish {
 				keys, err := keyFunc(c)
 				if err != nil {
@@ -78,13 +77,4 @@ func checkServerURL(s string) error {
 		return usagef("--server %s: want http://HOST:PORT or https://HOST", schema.Quote(s, 100))
 	}
 	return nil
-}
-
-// buildVersion is the module version hive was built as ("dev" for a
-// build from a checkout).
-func buildVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
 }

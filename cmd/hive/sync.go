@@ -189,8 +189,8 @@ func subscribe(c *cli.Context, s *registry.Store, r registry.Remote) error {
 	for _, sk := range res.Skipped {
 		fmt.Fprintf(w, "skipped  %s %s: %s\n", sk.ID, schema.Quote(sk.Intent, 50), sk.Reason)
 	}
-	fmt.Fprintf(w, "%d imported, %d skipped, %d did not match %s\n", len(res.Imported), len(res.Skipped), res.Unmatched, schema.Quote(c.String("intent"), 60))
-	if len(res.Imported) == 0 {
+	fmt.Fprintf(w, "%d imported, %d already here, %d skipped, %d did not match %s\n", len(res.Imported), res.Present, len(res.Skipped), res.Unmatched, schema.Quote(c.String("intent"), 60))
+	if len(res.Imported) == 0 && res.Present == 0 {
 		return &silentError{fmt.Errorf("no skill imported")}
 	}
 	return nil
@@ -238,6 +238,10 @@ func submitCommand() *cli.Command {
 			}
 			defer s.Close()
 			sub, err := s.Submit(r, c.App.ErrWriter)
+			if errors.Is(err, registry.ErrNotFound) && sub != nil {
+				return &hintError{err, "submit proposes, for review, the skills that the remote's main lacks; " +
+					"it has them all (a `hive push` already put them there), so there is nothing to review"}
+			}
 			if err != nil {
 				return err
 			}
