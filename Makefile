@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/hive
 PKGS    := ./...
 
-.PHONY: all build install test test-deps bench demo run lint tools clean
+.PHONY: all build install test test-deps bench demo run lint tools clean wordnet
 
 all: build
 
@@ -43,6 +43,7 @@ test-deps:
 # timed on the 100k hive.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2x ./schema ./signing ./registry
+	HIVE_BENCH_100K=1 HIVE_BENCH_DIR=$(CURDIR)/.bench/search $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./search
 	$(GO) run ./fixtures/cmd/hive-scale -sizes 1000,10000,100000 -out .bench
 	HIVE_WEB_BENCH_N=100000 $(GO) test -run '^$$' -bench BenchmarkWebPages -benchtime 1x -timeout 60m ./server
 	$(GO) run ./fixtures/cmd/hive-agents -size 100000 -out .bench
@@ -60,6 +61,11 @@ run: build
 # ../shared/acceptance/core.sh does (make test uses sigstore-go instead).
 tools:
 	$(GO) install github.com/sigstore/cosign/v2/cmd/cosign@v2.4.3
+
+# search/wordnet.bin from WordNet's database (apt-get install wordnet-base);
+# make test checks that it regenerates identically where WordNet is installed.
+wordnet:
+	$(GO) run ./search/internal/wordnet/gen -dict /usr/share/wordnet -out search/wordnet.bin
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

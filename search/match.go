@@ -24,15 +24,14 @@ var ErrNoWords = errors.New("the intent has no words to match")
 // and, when it is not, why (for the report), as registry.PullMatching
 // takes it.
 func Matcher(sub Subscription) (func(t *schema.Trace) (ok bool, reason string), error) {
-	q := Tokens(sub.Intent)
-	if len(q) == 0 {
+	if len(Tokens(sub.Intent)) == 0 {
 		return nil, ErrNoWords
 	}
 	if sub.Threshold < 0 || sub.Threshold > 1 {
 		return nil, fmt.Errorf("threshold %g does not lie in [0,1]", sub.Threshold)
 	}
 	return func(t *schema.Trace) (bool, string) {
-		switch score := Score(q, NewDoc(t)); {
+		switch score := Similarity(sub.Intent, t); {
 		case sub.Instance != "" && t.InstanceID != sub.Instance:
 			return false, "another instance"
 		case t.Confidence < sub.MinConfidence:

@@ -8,7 +8,11 @@ import (
 )
 
 func TestMatcher(t *testing.T) {
-	skill := &schema.Trace{Intent: "Refactor auth to use env vars", InstanceID: "instance_a", Confidence: 0.95}
+	// A skill is judged by all it says: its steps and result bear out its
+	// intent (one whose body says nothing scores low, see TestGaming).
+	skill := &schema.Trace{Intent: "Refactor auth to use env vars", InstanceID: "instance_a", Confidence: 0.95,
+		ReasoningPath: []schema.Step{{Step: 1, Action: "analyze_auth_dependencies"}, {Step: 2, Action: "generate_env_var_code"}},
+		Result:        "import os\ndef get_password():\n    return os.getenv('DB_PASSWORD')"}
 	for _, tc := range []struct {
 		name   string
 		sub    Subscription
