@@ -120,14 +120,17 @@ func TestExportVerifyImport(t *testing.T) {
 	}
 	tr := im.Trace
 	if tr.InstanceID != "instance_a" || len(tr.Lineage) != 1 || tr.Lineage[0] != h.child || tr.Tags[0] != "agent-skill" ||
-		!strings.HasPrefix(tr.Intent, "Refactor auth to use env vars with a default.") || !strings.Contains(tr.Result, "DB_PASSWORD', ''") ||
+		tr.Intent != "Refactor auth to use env vars with a default" || !strings.Contains(tr.Result, "DB_PASSWORD', ''") ||
 		!strings.Contains(tr.Result, "## File references/trace.json") {
 		t.Errorf("imported trace = %+v", tr)
 	}
 	if len(tr.ReasoningPath) != 3 || tr.ReasoningPath[0].Action != "Steps" || tr.ReasoningPath[2].Action != "Check it" {
 		t.Errorf("imported steps = %+v, want the body's ## headings", tr.ReasoningPath)
 	}
-	again, err := agentskills.Export(h.st, im.ID, dir, "")
+	if _, err := agentskills.Export(h.st, im.ID, dir, ""); !errors.Is(err, agentskills.ErrExists) {
+		t.Errorf("export of the import beside the child's folder of the same name = %v, want ErrExists", err)
+	}
+	again, err := agentskills.Export(h.st, im.ID, t.TempDir(), "")
 	if err != nil {
 		t.Fatal(err)
 	}

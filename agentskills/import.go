@@ -38,7 +38,8 @@ type Imported struct {
 // o.Instance and commits it to st, through the same checks as hive add.
 // The folder's SKILL.md must follow the specification (strict front
 // matter, the name equal to the folder's); its files must be UTF-8 text.
-// The trace's intent is the description; its steps are the body's
+// The trace's intent is the description (a folder exported from a hive
+// of a skill on st's main keeps that skill's intent); its steps are the body's
 // second-level headings (or one step when there are none); its result is
 // SKILL.md followed by every other file, each under a heading with its
 // path (line ends as \n, text in NFC); its tag is agent-skill; and when the
@@ -81,8 +82,11 @@ func Import(st *registry.Store, dir string, o ImportOptions) (*Imported, error) 
 		"tags":               []string{ImportTag},
 	}
 	if id, err := schema.ParseID(fm.Metadata[MetaID]); err == nil {
-		if _, err := st.Trace(id); err == nil {
+		if e, err := st.Trace(id); err == nil {
+			// A folder exported from this hive: a skill derived from that
+			// one, for the same task (the description adds hive's words).
 			draft["lineage"] = []schema.ID{id}
+			draft["intent"] = e.Trace.Intent
 		} else if !errors.Is(err, registry.ErrNotFound) {
 			return nil, err
 		}
