@@ -149,14 +149,6 @@ var idLike = regexp.MustCompile(`^(sha256:)?[0-9a-f]{6,64}$`)
 // replaced only with o.Update (or o.Force when it does not verify). The
 // folder is written beside its destination, verified, then moved in.
 func Install(st *registry.Store, query string, o InstallOptions) (*Installed, error) {
-	ix, err := search.OpenIndex(st)
-	if err != nil {
-		return nil, err
-	}
-	v, err := reuse.Open(st, ix, nil)
-	if err != nil {
-		return nil, err
-	}
 	name := o.Name
 	var start schema.ID
 	if CheckName(query) == nil && o.Dir != "" {
@@ -167,29 +159,42 @@ func Install(st *registry.Store, query string, o InstallOptions) (*Installed, er
 			}
 		}
 	}
-	switch {
-	case start != "":
-	case idLike.MatchString(query):
+	if start == "" && idLike.MatchString(query) {
+		var err error
 		if start, err = st.ResolveID(query); err != nil {
 			return nil, err
 		}
-	default:
+	}
+	// Only a task in words needs the search index.
+	var ix *search.Index
+	if start == "" {
+		var err error
+		if ix, err = search.OpenIndex(st); err != nil {
+			return nil, err
+		}
+	}
+	v, err := reuse.Open(st, ix, nil)
+	if err != nil {
+		return nil, err
+	}
+	if start == "" {
 		c, err := v.Resolve(st, query)
-		if errors.Is(err, trust.ErrNoSkill) && o.Force {
+		switch {
+		case errors.Is(err, trust.ErrNoSkill) && o.Force:
 			rs := ix.Search(search.Query{Text: query, Threshold: v.Policy.Threshold, Limit: 1})
 			if len(rs) == 0 {
 				return nil, err
 			}
 			start = rs[0].ID
-		} else if err != nil {
+		case err != nil:
 			return nil, err
-		} else {
+		default:
 			start = c.ID
 		}
 	}
-	r, ok := ix.Skill(start)
-	if !ok {
-		return nil, fmt.Errorf("skill %s: not on main: %w", start, registry.ErrNotFound)
+	r, err := v.Skill(st, start)
+	if err != nil {
+		return nil, err
 	}
 	verdict := v.Judge(r)
 	if !verdict.Trusted && !o.Force {
@@ -266,8 +271,8 @@ func bestDescendant(st *registry.Store, v *reuse.View, start schema.ID, startVer
 	}
 	var cs []cand
 	for _, d := range g.Descendants {
-		r, ok := v.Skill(d)
-		if !ok {
+		r, err := v.Skill(st, d)
+		if err != nil {
 			continue
 		}
 		if vd := v.Judge(r); vd.Trusted {

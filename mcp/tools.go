@@ -183,7 +183,7 @@ func getSkill(ctx context.Context, h *hive, in idIn) (skillOut, string, error) {
 			return err
 		}
 		out = skillOut{ID: id, Resource: resourcePrefix + string(id), Trace: e.Trace}
-		if r, ok := v.Skill(id); ok {
+		if r, err := v.Skill(st, id); err == nil {
 			out.Trust = v.Judge(r)
 		}
 		out.Provenance, err = provenanceOf(st, e)

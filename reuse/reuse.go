@@ -7,6 +7,7 @@
 package reuse
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -38,15 +39,16 @@ type View struct {
 }
 
 // Open verifies main (from the recorded verified tips onward) and takes
-// the view of it, with ix, the search index of main. prev, a view of an
-// earlier main (or nil), saves reading the lineage of every trace again:
-// only what main added and removed since is read.
+// the view of it, with ix, the search index of main, or nil for a view that
+// judges skills by id and does not search. prev, a view of an earlier main
+// (or nil), saves reading the lineage of every trace again: only what main
+// added and removed since is read.
 func Open(st *registry.Store, ix *search.Index, prev *View) (*View, error) {
 	head, err := st.Head()
 	if err != nil {
 		return nil, err
 	}
-	if ix.Commit() != head {
+	if ix != nil && ix.Commit() != head {
 		return nil, fmt.Errorf("the search index is of %s, main is %s", ix.Commit(), head)
 	}
 	rep, err := st.Verify(head, registry.VerifyOptions{})
@@ -64,7 +66,7 @@ func Open(st *registry.Store, ix *search.Index, prev *View) (*View, error) {
 	if err != nil {
 		return nil, err
 	}
-	table, err := trust.Reputation(st, ix)
+	table, err := reputation(st, ix)
 	if err != nil {
 		return nil, err
 	}
@@ -147,8 +149,35 @@ func TrustedBecause(p trust.Policy, r search.Result, reputation float64) string 
 	return b.String()
 }
 
-// Skill returns the index's entry of a skill on main.
-func (v *View) Skill(id schema.ID) (search.Result, bool) { return v.Index.Skill(id) }
+// reputation is the reputation table of main. trust computes it from the
+// search index's scores, opened here for a view without one.
+func reputation(st *registry.Store, ix *search.Index) (*trust.Table, error) {
+	if ix == nil {
+		var err error
+		if ix, err = search.OpenIndex(st); err != nil {
+			return nil, err
+		}
+	}
+	return trust.Reputation(st, ix)
+}
+
+// Skill returns what Judge needs of a skill on main: the index's entry, or
+// without an index the trace's own fields (ErrNotFound when it is not on
+// main).
+func (v *View) Skill(st *registry.Store, id schema.ID) (search.Result, error) {
+	if v.Index != nil {
+		if r, ok := v.Index.Skill(id); ok {
+			return r, nil
+		}
+		return search.Result{}, fmt.Errorf("skill %s: not on main: %w", id, registry.ErrNotFound)
+	}
+	e, err := st.Trace(id)
+	if err != nil {
+		return search.Result{}, err
+	}
+	t := e.Trace
+	return search.Result{ID: id, Intent: t.Intent, InstanceID: t.InstanceID, Confidence: t.Confidence, VerificationScore: t.VerificationScore}, nil
+}
 
 // family reads the lineage of every trace on main from st (a store of the
 // same hive) on first use.
@@ -182,7 +211,7 @@ func (v *View) Lineage(st *registry.Store, id schema.ID) (*lineage.Graph, error)
 	if err != nil {
 		return nil, err
 	}
-	return lineage.Walk(source{v, f}, id)
+	return lineage.Walk(source{f}, id)
 }
 
 // LineageSize is how many traces a skill's lineage holds besides itself:
@@ -196,21 +225,15 @@ func (v *View) LineageSize(st *registry.Store, id schema.ID) (int, error) {
 }
 
 // source is the lineage.Source of a view.
-type source struct {
-	v *View
-	f *family
-}
+type source struct{ f *family }
 
 func (s source) Node(id schema.ID) (lineage.Node, error) {
 	ps, ok := s.f.parents[id]
 	if !ok {
 		return lineage.Node{}, fmt.Errorf("%s: %w", id, lineage.ErrNotFound)
 	}
-	n := lineage.Node{ID: id, Parents: ps}
-	if r, ok := s.v.Index.Skill(id); ok {
-		n.Instance, n.Intent = r.InstanceID, r.Intent
-	}
-	return n, nil
+	a := s.f.about[id]
+	return lineage.Node{ID: id, Parents: ps, Instance: a.instance, Intent: a.intent}, nil
 }
 
 func (s source) Children(id schema.ID) ([]schema.ID, error) {
@@ -231,6 +254,9 @@ type Choice struct {
 // the registry's strict parser and checked against the index. When none
 // qualifies the error wraps trust.ErrNoSkill and counts the reasons.
 func (v *View) Resolve(st *registry.Store, intent string) (*Choice, error) {
+	if v.Index == nil {
+		return nil, errors.New("resolve: the view has no search index")
+	}
 	results := v.Index.Search(search.Query{Text: intent, Threshold: v.Policy.Threshold})
 	counts := map[string]int{}
 	var order []string
