@@ -236,6 +236,20 @@ func TestPublishToServer(t *testing.T) {
 		}
 	}
 
+	// A server with tokens wants one for a post: --token or $HIVE_TOKEN.
+	seedHive(e, "srv2")
+	token := strings.TrimSpace(e.run("--repo", "srv2", "serve", "token", "add", "--instance", "instance_b"))
+	url2 := e.serve("srv2")
+	c = e.cmd("publish", draft, "--server", url2, "--instance", "instance_b")
+	if out, err := c.CombinedOutput(); exitCode(err) != 1 || !strings.Contains(string(out), "401") {
+		t.Errorf("hive publish to a server with tokens, without one: exit %d\n%s", exitCode(err), out)
+	}
+	c = e.cmd("publish", draft, "--server", url2, "--instance", "instance_b")
+	c.Env = append(c.Env, "HIVE_TOKEN="+token)
+	if out, err := c.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != id {
+		t.Errorf("hive publish with $HIVE_TOKEN: %v\n%s", err, out)
+	}
+
 	// hive mcp --publish --server: the agent's skill goes to the server.
 	seedHive(e, "local")
 	before := e.run("--repo", "local", "verify")

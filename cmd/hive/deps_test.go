@@ -26,6 +26,9 @@ func TestDependencyDirection(t *testing.T) {
 		{"reuse", []string{mod + "fixtures", mod + "cmd", mod + "server", mod + "mcp", mod + "agentskills"}},
 		{"agentskills", []string{mod + "fixtures", mod + "cmd", mod + "server", mod + "mcp", mod + "client"}},
 		{"mcp", []string{mod + "fixtures", mod + "cmd", mod + "server", mod + "agentskills"}},
+		{"tokens", []string{"github.com/go-git/", mod + "registry", mod + "server", mod + "fixtures", mod + "cmd"}},
+		{"hooks", []string{mod + "server", mod + "search", mod + "fixtures", mod + "cmd"}},
+		{"server", []string{mod + "fixtures", mod + "cmd"}},
 		{"workflow", []string{"github.com/go-git/", mod + "registry", mod + "schema", mod + "signing", mod + "fixtures", mod + "cmd"}},
 	}
 	for _, tt := range tests {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"net/url"
 	"os/signal"
 	"syscall"
@@ -22,6 +23,7 @@ func mcpCommand() *cli.Command {
 			&cli.StringFlag{Name: "instance", Usage: "the instance this agent is: publish_skill signs with its key"},
 			&cli.BoolFlag{Name: "publish", Usage: "offer publish_skill: let the agent add skills signed with --instance's key"},
 			&cli.StringFlag{Name: "server", Usage: "with --publish: post to this hive server instead of committing to the local hive"},
+			tokenFlag,
 		},
 		Action: func(c *cli.Context) error {
 			inst := c.String("instance")
@@ -48,8 +50,8 @@ func mcpCommand() *cli.Command {
 				}
 				o.Keys = keys
 			}
-			if u := c.String("server"); u != "" {
-				o.Server = client.New(u)
+			if c.String("server") != "" {
+				o.Server = serverClient(c)
 			}
 			src, err := mcp.OpenLocal(c.String("repo"), notify(c))
 			if err != nil {
@@ -65,6 +67,18 @@ func mcpCommand() *cli.Command {
 			return srv.Run(ctx, mcp.Stdio(c.App.Reader, c.App.Writer))
 		},
 	}
+}
+
+// tokenFlag is the API token that writes to a server with tokens.
+var tokenFlag = &cli.StringFlag{Name: "token", EnvVars: []string{"HIVE_TOKEN"}, Usage: "the API token to write to --server with, when it has tokens (hive serve token add)"}
+
+// serverClient is a client of --server that presents --token, if any.
+func serverClient(c *cli.Context) *client.Client {
+	cl := client.New(c.String("server"))
+	if t := c.String("token"); t != "" {
+		cl.HTTP = &http.Client{Transport: client.TokenTransport(t, nil)}
+	}
+	return cl
 }
 
 // checkServerURL refuses a --server that is not an http(s) URL.

@@ -6,7 +6,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/hive-dev/hive/client"
 	"github.com/hive-dev/hive/schema"
 )
 
@@ -21,6 +20,7 @@ func publishCommand() *cli.Command {
 			&cli.StringFlag{Name: "server", Usage: "the hive server, such as http://127.0.0.1:8080 (required)"},
 			&cli.StringFlag{Name: "instance", Usage: "the instance that signs (default: each trace's instance_id)"},
 			&cli.StringFlag{Name: "key", Usage: "a PEM private key file to sign with, instead of the key store"},
+			tokenFlag,
 			jsonFlag,
 		},
 		Action: func(c *cli.Context) error {
@@ -45,7 +45,7 @@ func publishCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			cl := client.New(c.String("server"))
+			cl := serverClient(c)
 			type row struct {
 				ID     schema.ID `json:"id"`
 				Commit string    `json:"commit"`
