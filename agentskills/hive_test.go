@@ -62,14 +62,22 @@ func traceJSON(t *testing.T, intent, inst, result string, lineage ...schema.ID) 
 	return b
 }
 
-// trustAll sets a local trust policy that trusts any author.
-func (h *hive) trustAll(t *testing.T) {
+// trustAll sets a local trust policy that trusts any author, proven by
+// others or not.
+func (h *hive) trustAll(t *testing.T) { h.policy(t, "0") }
+
+// distrustAll sets a local trust policy that trusts no author here.
+func (h *hive) distrustAll(t *testing.T) { h.policy(t, "0.99") }
+
+func (h *hive) policy(t *testing.T, minReputation string) {
 	t.Helper()
 	cfg, err := h.st.Storer().Config()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Raw.Section("hive").Subsection("trust").SetOption("min-reputation", "0")
+	sub := cfg.Raw.Section("hive").Subsection("trust")
+	sub.SetOption("min-reputation", minReputation)
+	sub.SetOption("unproven-threshold", "0")
 	if err := h.st.Storer().SetConfig(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -333,9 +341,9 @@ func TestInstall(t *testing.T) {
 		o.Dir = to
 		return agentskills.Install(h.st, q, o)
 	}
-	// The default policy does not trust new authors.
+	h.distrustAll(t)
 	if _, err := in("Refactor auth to use env vars", agentskills.InstallOptions{}); err == nil || !strings.Contains(err.Error(), "none is trusted") {
-		t.Fatalf("install under the default policy = %v, want no trusted skill", err)
+		t.Fatalf("install under a policy trusting no one = %v, want no trusted skill", err)
 	}
 	if _, err := in(string(h.seed), agentskills.InstallOptions{}); !errors.Is(err, agentskills.ErrUntrusted) {
 		t.Fatalf("install of an untrusted id = %v, want ErrUntrusted", err)

@@ -54,14 +54,22 @@ func newHive(t *testing.T) *hive {
 	return h
 }
 
-// trustAll sets a local trust policy that trusts any author.
-func (h *hive) trustAll(t *testing.T) {
+// trustAll sets a local trust policy that trusts any author, proven by
+// others or not.
+func (h *hive) trustAll(t *testing.T) { h.policy(t, "0") }
+
+// distrustAll sets a local trust policy that trusts no author here.
+func (h *hive) distrustAll(t *testing.T) { h.policy(t, "0.99") }
+
+func (h *hive) policy(t *testing.T, minReputation string) {
 	t.Helper()
 	cfg, err := h.st.Storer().Config()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Raw.Section("hive").Subsection("trust").SetOption("min-reputation", "0")
+	sub := cfg.Raw.Section("hive").Subsection("trust")
+	sub.SetOption("min-reputation", minReputation)
+	sub.SetOption("unproven-threshold", "0")
 	if err := h.st.Storer().SetConfig(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -229,6 +237,7 @@ type hitOut struct {
 
 func TestSearchSkills(t *testing.T) {
 	h := newHive(t)
+	h.distrustAll(t)
 	cs := connect(t, h, mcp.Options{})
 	res := call(t, cs, "search_skills", map[string]any{"query": "use environment variables for database credentials in auth"})
 	if res.IsError {
@@ -243,8 +252,8 @@ func TestSearchSkills(t *testing.T) {
 		t.Fatalf("skills %+v, want the seed and its child", out.Skills)
 	}
 	for _, s := range out.Skills {
-		if s.LineageSize != 1 || s.Trusted || !strings.Contains(s.Why, "reputation") || s.Reputation <= 0 || s.Reputation >= 0.8 {
-			t.Errorf("hit %+v: want lineage 1, untrusted by the default policy for a new author's reputation", s)
+		if s.LineageSize != 1 || s.Trusted || !strings.Contains(s.Why, "reputation") || s.Reputation <= 0 || s.Reputation >= 0.99 {
+			t.Errorf("hit %+v: want lineage 1, untrusted by a policy over its author's reputation", s)
 		}
 		if !strings.Contains(text(res), string(s.ID)) {
 			t.Errorf("the text does not name %s:\n%s", s.ID, text(res))
@@ -306,6 +315,7 @@ func TestGetSkill(t *testing.T) {
 
 func TestUseSkill(t *testing.T) {
 	h := newHive(t)
+	h.distrustAll(t)
 	cs := connect(t, h, mcp.Options{})
 	var out struct {
 		Found  bool      `json:"found"`
@@ -316,7 +326,7 @@ func TestUseSkill(t *testing.T) {
 	res := call(t, cs, "use_skill", map[string]any{"intent": childIntent})
 	structured(t, res, &out)
 	if res.IsError || out.Found || !strings.Contains(out.Why, "none is trusted") || !strings.Contains(out.Why, "reputation") {
-		t.Errorf("use_skill under the default policy = %v %+v, want not found and why", res.IsError, out)
+		t.Errorf("use_skill under a policy trusting no one = %v %+v, want not found and why", res.IsError, out)
 	}
 	h.trustAll(t)
 	cs = connect(t, h, mcp.Options{})

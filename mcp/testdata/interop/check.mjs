@@ -73,7 +73,7 @@ ok("get_skill by prefix: the trace, signature verified, introducing commit " + r
 
 r = await call(c, "use_skill", { intent: "Refactor auth to use env vars" });
 if (r.isError || r.structuredContent.found !== false || !r.structuredContent.why.includes("none is trusted")) fail(`use_skill: ${text(r)}`);
-ok("use_skill under the default policy: nothing trusted, and why");
+ok("use_skill under a policy that trusts no one here: nothing, and why");
 
 r = await call(c, "skill_lineage", { id: seed });
 if (r.isError || r.structuredContent.ancestors.length !== 0) fail(`skill_lineage: ${text(r)}`);

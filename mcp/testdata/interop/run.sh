@@ -32,6 +32,7 @@ cat > "$w/seed.json" <<'JSON'
 {"intent":"Refactor auth to use env vars","reasoning_path":[{"step":1,"action":"analyze_auth_dependencies"},{"step":2,"action":"generate_env_var_code"}],"result":"import os\ndef get_password():\n    return os.getenv('DB_PASSWORD')","confidence":0.98,"verification_score":1,"lineage":[],"created_at":"2025-12-13T03:45:00Z","instance_id":"instance_a"}
 JSON
 seed=$(h add "$w/seed.json")
+git -C "$w/repo" config hive.trust.min-reputation 0.99 # a policy that trusts no one here: use_skill finds nothing, and says why
 
 "$w/hive" --repo "$w/repo" serve --addr 127.0.0.1:0 > "$w/serve.log" 2>&1 &
 srv=$!
