@@ -1,6 +1,7 @@
 package agentskills
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -25,6 +26,9 @@ var ErrExists = errors.New("folder exists")
 // that name is replaced only when it already holds the same skill (a
 // repair); one that holds anything else is ErrExists.
 func Export(st *registry.Store, id schema.ID, dir, name string) (string, error) {
+	if err := verifiedMain(st); err != nil {
+		return "", err
+	}
 	e, err := st.Trace(id)
 	if err != nil {
 		return "", err
@@ -46,9 +50,36 @@ func Export(st *registry.Store, id schema.ID, dir, name string) (string, error) 
 		return "", err
 	}
 	return dst, writeFolder(dir, name, files, func(tmp string) error {
-		_, err := verifyAs(tmp, name, st.Key)
+		_, err := verifyAs(tmp, name, st.Key, vouchedBy(st))
 		return err
 	})
+}
+
+// verifiedMain checks main (from the recorded verified tips onward)
+// before its keys and skills are trusted.
+func verifiedMain(st *registry.Store) error {
+	head, err := st.Head()
+	if err != nil {
+		return err
+	}
+	rep, err := st.Verify(head, registry.VerifyOptions{})
+	if err != nil {
+		return err
+	}
+	if err := rep.Err(); err != nil {
+		return fmt.Errorf("main does not verify, nothing is checked against it: %w", err)
+	}
+	return nil
+}
+
+// vouchedBy says whether st's main holds the trace id with exactly this
+// bundle: then the validator checked the signature when it was added, with
+// the key valid then, whatever key the instance has now.
+func vouchedBy(st *registry.Store) func(schema.ID, []byte) bool {
+	return func(id schema.ID, bundle []byte) bool {
+		e, err := st.Trace(id)
+		return err == nil && bytes.Equal(e.Bundle, bundle)
+	}
 }
 
 // heldID is the hive-id a skill folder's SKILL.md names ("" for a folder
@@ -87,11 +118,20 @@ type Checked struct {
 	OpenDisputes []schema.ID // disputes against it not yet resolved
 }
 
-// Check is Verify with the keys registered in st, and also refuses a skill
-// that a resolved dispute removed from the hive (ErrUntrusted); it reports
-// whether the trace is on main and its open disputes.
+// Check is Verify with the keys registered on st's main, once main
+// verifies; it also refuses a skill that a resolved dispute removed from
+// the hive (ErrUntrusted), reports whether the trace is on main and its
+// open disputes, and accepts a skill whose trace and signature are main's
+// own when the instance's key has changed since (Skill.Vouched).
 func Check(st *registry.Store, dir string) (*Checked, error) {
-	sk, err := Verify(dir, st.Key)
+	if err := verifiedMain(st); err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	sk, err := verifyAs(abs, filepath.Base(abs), st.Key, vouchedBy(st))
 	if err != nil {
 		return nil, err
 	}
@@ -223,7 +263,7 @@ func Install(st *registry.Store, query string, o InstallOptions) (*Installed, er
 	out := &Installed{Verdict: verdict}
 	dst := filepath.Join(o.Dir, name)
 	if _, err := os.Lstat(dst); err == nil {
-		sk, verr := Verify(dst, st.Key)
+		sk, verr := verifyAs(dst, name, st.Key, vouchedBy(st))
 		switch {
 		case verr == nil && sk.ID == target:
 			out.Skill = sk
@@ -243,13 +283,13 @@ func Install(st *registry.Store, query string, o InstallOptions) (*Installed, er
 		return nil, err
 	}
 	err = writeFolder(o.Dir, name, files, func(tmp string) error {
-		_, err := verifyAs(tmp, name, st.Key)
+		_, err := verifyAs(tmp, name, st.Key, vouchedBy(st))
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if out.Skill, err = Verify(dst, st.Key); err != nil {
+	if out.Skill, err = verifyAs(dst, name, st.Key, vouchedBy(st)); err != nil {
 		return nil, err
 	}
 	out.Changed = true

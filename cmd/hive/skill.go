@@ -68,6 +68,9 @@ func skillCommand() *cli.Command {
 					}{ck.Dir, ck.Name, ck.ID, ck.Trace.InstanceID, ck.Key.Fingerprint(), ck.InHive, nonNil(ck.OpenDisputes)})
 				}
 				fmt.Fprintf(c.App.Writer, "%s: skill %s signed by %s (key %s): verified\n", c.Args().First(), ck.ID, ck.Trace.InstanceID, ck.Key.Fingerprint()[:16])
+				if ck.Vouched {
+					fmt.Fprintf(c.App.ErrWriter, "hive: note: %s's key has changed since it signed %s; the hive's history vouches for this signature\n", ck.Trace.InstanceID, ck.ID)
+				}
 				if !ck.InHive {
 					fmt.Fprintf(c.App.ErrWriter, "hive: warning: %s is not on this hive's main\n", ck.ID)
 				}
