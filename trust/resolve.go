@@ -94,6 +94,47 @@ func LoadPolicy(s *registry.Store) (Policy, error) {
 	return p, nil
 }
 
+// Reasons a policy refuses a skill, as Refusal and Choose name them.
+const (
+	NotAllowed      = "author not allowed by hive.trust.instance"
+	KeyRevoked      = "author's key revoked"
+	Failed          = "reported failures outweigh successes"
+	LowReputation   = "author's reputation below hive.trust.min-reputation"
+	LowConfidence   = "confidence below hive.trust.min-confidence"
+	LowVerification = "verification score below hive.trust.min-verification"
+	Unproven        = "not proven by others, and scoring below hive.trust.unproven-threshold"
+)
+
+// Refusal says why p refuses the skill r in a hive of config cfg and
+// standings t: the reason's kind (NotAllowed...) and a sentence with the
+// numbers, or "", "" when p trusts it. It judges the author and the skill,
+// never the similarity to a task (a skill named by id has none): Choose
+// applies the threshold and the unproven threshold.
+func (p Policy) Refusal(cfg *registry.Config, t *Table, r search.Result) (reason, why string) {
+	st, sk := t.Of(r.InstanceID), t.Skill(r.ID)
+	switch {
+	case len(p.Instances) > 0 && !slices.Contains(p.Instances, r.InstanceID):
+		return NotAllowed, fmt.Sprintf("author %s is not allowed by hive.trust.instance", r.InstanceID)
+	case cfg.IsRevoked(r.InstanceID):
+		return KeyRevoked, fmt.Sprintf("the key of author %s is revoked", r.InstanceID)
+	case sk.Failed:
+		return Failed, fmt.Sprintf("other instances reported %d failures and %d successes: failures outweigh successes", sk.Failures, sk.Successes)
+	case st.Reputation < p.MinReputation:
+		return LowReputation, fmt.Sprintf("author %s has reputation %.3f, below %g (hive.trust.min-reputation)", r.InstanceID, st.Reputation, p.MinReputation)
+	case r.Confidence < p.MinConfidence:
+		return LowConfidence, fmt.Sprintf("confidence %g is below %g (hive.trust.min-confidence)", r.Confidence, p.MinConfidence)
+	case r.VerificationScore < p.MinVerification:
+		return LowVerification, fmt.Sprintf("verification score %g is below %g (hive.trust.min-verification)", r.VerificationScore, p.MinVerification)
+	}
+	return "", ""
+}
+
+// UnprovenRefusal is the refusal of a skill that no one with standing
+// vouched for and that scores under p.UnprovenThreshold for a task.
+func (p Policy) UnprovenRefusal(r search.Result) (reason, why string) {
+	return Unproven, fmt.Sprintf("not proven by others, and scoring %.3f, below %g (hive.trust.unproven-threshold)", r.Score, p.UnprovenThreshold)
+}
+
 // Resolution is the skill chosen for an intent.
 type Resolution struct {
 	search.Result
@@ -138,6 +179,14 @@ func Resolve(s *registry.Store, intent string, p Policy) (*Resolution, error) {
 	if err != nil {
 		return nil, err
 	}
+	return Choose(s, ix, cfg, table, p, intent, nil)
+}
+
+// Choose is Resolve on a main already verified, with its search index, its
+// hive.json and its table; extra, when not nil, may refuse more skills (a
+// reason and a sentence, or "", ""). Callers that keep these per commit of
+// main (the MCP server, hive install) choose as hive resolve does.
+func Choose(s *registry.Store, ix *search.Index, cfg *registry.Config, table *Table, p Policy, intent string, extra func(search.Result) (string, string)) (*Resolution, error) {
 	// Candidates: the skills the search ranks for the intent, down to a
 	// floor below the threshold. A proven skill is also scored on its own
 	// (search.Similarity, with no other skill to compare it with), so that
@@ -158,29 +207,19 @@ func Resolve(s *registry.Store, intent string, p Policy) (*Resolution, error) {
 	var why []string
 	var ok []*Resolution
 	for _, r := range results {
-		st, sk := table.Of(r.InstanceID), table.Skill(r.ID)
-		reason := ""
-		switch {
-		case len(p.Instances) > 0 && !slices.Contains(p.Instances, r.InstanceID):
-			reason = "author not allowed by hive.trust.instance"
-		case cfg.IsRevoked(r.InstanceID):
-			reason = "author's key revoked"
-		case sk.Failed:
-			reason = "reported failures outweigh successes"
-		case st.Reputation < p.MinReputation:
-			reason = fmt.Sprintf("author's reputation below %g", p.MinReputation)
-		case r.Confidence < p.MinConfidence:
-			reason = fmt.Sprintf("confidence below %g", p.MinConfidence)
-		case r.VerificationScore < p.MinVerification:
-			reason = fmt.Sprintf("verification score below %g", p.MinVerification)
-		case !sk.Proven && r.Score < p.UnprovenThreshold:
-			reason = fmt.Sprintf("not proven by others, and scoring below %g", p.UnprovenThreshold)
+		sk := table.Skill(r.ID)
+		reason, _ := p.Refusal(cfg, table, r)
+		if reason == "" && !sk.Proven && r.Score < p.UnprovenThreshold {
+			reason, _ = p.UnprovenRefusal(r)
+		}
+		if reason == "" && extra != nil {
+			reason, _ = extra(r)
 		}
 		if reason != "" {
 			why = append(why, reason)
 			continue
 		}
-		ok = append(ok, &Resolution{Result: r, Reputation: st.Reputation, Skill: sk})
+		ok = append(ok, &Resolution{Result: r, Reputation: table.Of(r.InstanceID).Reputation, Skill: sk})
 	}
 	sort.SliceStable(ok, func(i, j int) bool {
 		a, b := ok[i], ok[j]
