@@ -265,6 +265,23 @@ func TestPublishToServer(t *testing.T) {
 	if after := e.run("--repo", "local", "verify"); after != before {
 		t.Errorf("the local hive changed: %q -> %q", before, after)
 	}
+
+	// report_outcome --server: instance_b's signed report of the seed goes
+	// to the server, through its validator; a second one is refused there.
+	cb := session(t, &sdk.CommandTransport{Command: e.cmd("--repo", "local", "mcp", "--instance", "instance_b", "--publish", "--server", url)})
+	res, isErr = callTool(t, cb, "report_outcome", map[string]any{"id": seed, "outcome": "success", "detail": "exit 0"})
+	if isErr || !strings.Contains(res, `"server":"`+url) {
+		t.Fatalf("report_outcome to the server: %s", res)
+	}
+	if got := e.run("--repo", "srv", "outcomes", seed); !strings.Contains(got, "success  instance_b") {
+		t.Errorf("the server's hive lacks the outcome:\n%s", got)
+	}
+	if res, isErr = callTool(t, cb, "report_outcome", map[string]any{"id": seed, "outcome": "failure"}); !isErr || !strings.Contains(res, "\nalready-present: ") {
+		t.Errorf("a second report to the server: %v %s", isErr, res)
+	}
+	if after := e.run("--repo", "local", "verify"); after != before {
+		t.Errorf("the local hive changed: %q -> %q", before, after)
+	}
 }
 
 func exitCode(err error) int {
