@@ -530,6 +530,34 @@ func TestReportOutcome(t *testing.T) {
 	}
 }
 
+// TestPublishWarnsNearDuplicate: publish_skill of a skill nearly identical
+// to another author's, without lineage to it, is published with a warning
+// that names the other skill and the similarity, as hive add warns.
+func TestPublishWarnsNearDuplicate(t *testing.T) {
+	h := newHive(t)
+	cs := connect(t, h, mcp.Options{Publish: true, Instance: "instance_b", Keys: fixtures.KeyFunc("instance_b")})
+	var seed map[string]any
+	if err := json.Unmarshal(fixtures.Seed(), &seed); err != nil {
+		t.Fatal(err)
+	}
+	delete(seed, "instance_id")
+	delete(seed, "created_at")
+	seed["confidence"] = 0.97 // another skill, the same words
+	res := call(t, cs, "publish_skill", seed)
+	var out struct {
+		ID       schema.ID `json:"id"`
+		Warnings []string  `json:"warnings"`
+	}
+	structured(t, res, &out)
+	if res.IsError || len(out.Warnings) != 1 || !strings.Contains(out.Warnings[0], "nearly identical to "+h.seed.Short()+" by instance_a (similarity 1.00)") ||
+		!strings.Contains(text(res), "warning: ") {
+		t.Errorf("publish_skill of a near duplicate = %v %+v\n%s", res.IsError, out, text(res))
+	}
+	if _, err := h.st.Trace(out.ID); err != nil {
+		t.Errorf("the near duplicate was not published: %v", err)
+	}
+}
+
 // TestPublishNeedsItsKey: a server whose instance has no registered key
 // refuses to publish and commits nothing.
 func TestPublishNeedsRegisteredKey(t *testing.T) {

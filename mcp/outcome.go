@@ -125,3 +125,22 @@ func (s standing) String() string {
 	}
 	return fmt.Sprintf("standing %.2f (%d successes, %d failures reported by others%s)", s.Standing, s.Successes, s.Failures, word)
 }
+
+// nearDuplicates warns of the skills on main that the new skill id is
+// nearly identical to, as hive add does (trust.NearDuplicates). The skill
+// is in: a failure of the check is a warning too.
+func nearDuplicates(st *registry.Store, id schema.ID) []string {
+	ix, err := search.OpenIndex(st)
+	if err != nil {
+		return []string{"near duplicates not checked: " + err.Error()}
+	}
+	dups, err := trust.NearDuplicates(st, ix, []schema.ID{id})
+	if err != nil {
+		return []string{"near duplicates not checked: " + err.Error()}
+	}
+	var out []string
+	for _, d := range dups {
+		out = append(out, d.Message())
+	}
+	return out
+}

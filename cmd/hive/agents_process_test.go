@@ -236,6 +236,14 @@ func TestPublishToServer(t *testing.T) {
 		}
 	}
 
+	// The server's near-duplicate warning reaches the publisher.
+	dup := filepath.Join(e.dir, "dup.json")
+	os.WriteFile(dup, []byte(`{"intent":"Refactor auth to use env vars","reasoning_path":[{"step":1,"action":"analyze_auth_dependencies"},{"step":2,"action":"generate_env_var_code"}],"result":"import os\ndef get_password():\n    return os.getenv('DB_PASSWORD')","confidence":0.97,"verification_score":1}`), 0o644)
+	if out, err := e.cmd("publish", dup, "--server", url, "--instance", "instance_b").CombinedOutput(); err != nil ||
+		!strings.Contains(string(out), "hive: warning: ") || !strings.Contains(string(out), "by instance_a (similarity 1.00)") {
+		t.Errorf("hive publish of a near duplicate: %v\n%s", err, out)
+	}
+
 	// A server with tokens wants one for a post: --token or $HIVE_TOKEN.
 	seedHive(e, "srv2")
 	token := strings.TrimSpace(e.run("--repo", "srv2", "serve", "token", "add", "--instance", "instance_b"))
