@@ -153,7 +153,7 @@ func TestPostNearDuplicate(t *testing.T) {
 	tr, _ := h.gen.Trace(0)
 	tr.CreatedAt = "2030-01-01T00:00:00Z" // another trace, the same words
 	env, _ := sign(t, tr)
-	p, err := client.New(h.url).Publish(context.Background(), env)
+	p, err := client.New(h.url).PublishEnvelope(context.Background(), env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestPostNearDuplicate(t *testing.T) {
 		t.Errorf("Publish(near duplicate) warnings = %q", p.Warnings)
 	}
 	env, _ = h.envelope(t, 5)
-	if p, err := client.New(h.url).Publish(context.Background(), env); err != nil || len(p.Warnings) != 0 {
+	if p, err := client.New(h.url).PublishEnvelope(context.Background(), env); err != nil || len(p.Warnings) != 0 {
 		t.Errorf("Publish(new skill) = %+v, %v; want no warning", p, err)
 	}
 }
