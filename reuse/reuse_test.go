@@ -124,7 +124,7 @@ func TestJudgeDisputedAndResolve(t *testing.T) {
 	}
 	setPolicy(t, st, map[string][]string{"min-reputation": {"1"}})
 	_, err = open(t, st, nil).Resolve(st, tr.Intent)
-	if !errors.Is(err, trust.ErrNoSkill) || !strings.Contains(err.Error(), "none is trusted") || !strings.Contains(err.Error(), reuse.LowReputation) {
+	if !errors.Is(err, trust.ErrNoSkill) || !strings.Contains(err.Error(), "none is trusted") || !strings.Contains(err.Error(), "author's reputation below 1") {
 		t.Errorf("Resolve with a bar nobody meets = %v", err)
 	}
 }

@@ -129,6 +129,21 @@ func (p Policy) Refusal(cfg *registry.Config, t *Table, r search.Result) (reason
 	return "", ""
 }
 
+// brief says a reason with the policy's bar, as a refusal counts it.
+func (p Policy) brief(reason string) string {
+	switch reason {
+	case LowReputation:
+		return fmt.Sprintf("author's reputation below %g", p.MinReputation)
+	case LowConfidence:
+		return fmt.Sprintf("confidence below %g", p.MinConfidence)
+	case LowVerification:
+		return fmt.Sprintf("verification score below %g", p.MinVerification)
+	case Unproven:
+		return fmt.Sprintf("not proven by others, and scoring below %g", p.UnprovenThreshold)
+	}
+	return reason
+}
+
 // UnprovenRefusal is the refusal of a skill that no one with standing
 // vouched for and that scores under p.UnprovenThreshold for a task.
 func (p Policy) UnprovenRefusal(r search.Result) (reason, why string) {
@@ -216,7 +231,7 @@ func Choose(s *registry.Store, ix *search.Index, cfg *registry.Config, table *Ta
 			reason, _ = extra(r)
 		}
 		if reason != "" {
-			why = append(why, reason)
+			why = append(why, p.brief(reason))
 			continue
 		}
 		ok = append(ok, &Resolution{Result: r, Reputation: table.Of(r.InstanceID).Reputation, Skill: sk})
