@@ -79,16 +79,23 @@ func TestReadOnlyByDefault(t *testing.T) {
 	}
 }
 
-// TestPublishWithoutPrivateKey: a registered instance whose private key is
-// not in the key store: key-missing, nothing committed.
-func TestPublishWithoutPrivateKey(t *testing.T) {
+// TestPublishKeys: an instance with no registered key, or whose private
+// key is not in the key store, publishes nothing, and the code says which.
+func TestPublishKeys(t *testing.T) {
 	h := newHive(t)
-	cs := connect(t, h, mcp.Options{Publish: true, Instance: "instance_a", Keys: fixtures.KeyFunc("instance_b")})
 	head, _ := h.st.Head()
-	res := call(t, cs, "publish_skill", map[string]any{"intent": "x", "reasoning_path": []map[string]any{{"step": 1, "action": "a"}},
-		"result": "r", "confidence": 0.95, "verification_score": 0.97})
-	if !res.IsError || !strings.HasPrefix(text(res), "key-missing: ") {
-		t.Errorf("publish without the private key = %v %q, want key-missing", res.IsError, text(res))
+	for _, tt := range []struct {
+		name, instance, keyOf, code string
+	}{
+		{"no registered key", "stranger", "stranger", "sig-key-unknown"},
+		{"no private key", "instance_a", "instance_b", "key-missing"},
+	} {
+		cs := connect(t, h, mcp.Options{Publish: true, Instance: tt.instance, Keys: fixtures.KeyFunc(tt.keyOf)})
+		res := call(t, cs, "publish_skill", map[string]any{"intent": "x", "reasoning_path": []map[string]any{{"step": 1, "action": "a"}},
+			"result": "r", "confidence": 0.95, "verification_score": 0.97})
+		if !res.IsError || !strings.HasPrefix(text(res), tt.code+": ") {
+			t.Errorf("%s: publish_skill = %v %q, want a tool error starting %q", tt.name, res.IsError, text(res), tt.code)
+		}
 	}
 	if h2, _ := h.st.Head(); h2 != head {
 		t.Error("main moved")
