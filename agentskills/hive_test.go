@@ -153,6 +153,12 @@ func TestImportFolder(t *testing.T) {
 		for p, body := range files {
 			full := filepath.Join(dir, filepath.FromSlash(p))
 			os.MkdirAll(filepath.Dir(full), 0o755)
+			if target, ok := strings.CutPrefix(body, "->"); ok { // a symlink
+				if err := os.Symlink(target, full); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
 			if err := os.WriteFile(full, []byte(body), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -187,6 +193,12 @@ func TestImportFolder(t *testing.T) {
 		{"a binary file", map[string]string{"SKILL.md": skill, "assets/logo.png": "\x89PNG\x00\x01"}, "assets/logo.png is not UTF-8 text"},
 		{"too much text", map[string]string{"SKILL.md": skill, "references/big.md": strings.Repeat("x", schema.MaxResult)}, "over the 65536 a trace's result holds"},
 		{"a control character", map[string]string{"SKILL.md": skill + "\x07"}, "trace-text"},
+		{"an upper-case name", map[string]string{"SKILL.md": "---\nname: PDF-tools\ndescription: d\n---\n"}, "only lower-case letters"},
+		{"a description over 1024 characters", map[string]string{"SKILL.md": "---\nname: pdf-tools\ndescription: " + strings.Repeat("d", 1025) + "\n---\n"}, "1025 characters, over 1024"},
+		{"an unknown field", map[string]string{"SKILL.md": "---\nname: pdf-tools\ndescription: d\nversion: 2\n---\n"}, `unknown field "version"`},
+		{"metadata not strings", map[string]string{"SKILL.md": "---\nname: pdf-tools\ndescription: d\nmetadata:\n  version: 1.0\n---\n"}, "metadata.version: want a string"},
+		{"a symlink to a local file", map[string]string{"SKILL.md": skill, "references/passwd": "->/etc/passwd"}, "not a regular file (a symlink)"},
+		{"a git folder", map[string]string{"SKILL.md": skill, ".git/config": "[core]"}, "a git folder inside a skill"},
 	}
 	for _, tt := range bad {
 		d := write(filepath.Join(t.TempDir(), "pdf-tools"), tt.files)

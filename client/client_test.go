@@ -180,7 +180,8 @@ func TestForgeries(t *testing.T) {
 			_, err := c.Get(ctx, seedID)
 			_, serr := c.Search(ctx, "auth", client.SearchOptions{})
 			_, rerr := c.Resolve(ctx, "auth", client.SearchOptions{})
-			for what, err := range map[string]error{"Get": err, "Search": serr, "Resolve": rerr} {
+			_, suberr := c.Subscribe(ctx, "auth", client.SearchOptions{})
+			for what, err := range map[string]error{"Get": err, "Search": serr, "Resolve": rerr, "Subscribe": suberr} {
 				if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
 					t.Errorf("%s = %v, want %q", what, err, tt.want)
 				}

@@ -59,6 +59,9 @@ func errorText(err error) string {
 		return strings.Join(lines, "\n")
 	}
 	var ce *client.Error
+	if errors.As(err, &ce) && len(ce.Reasons) > 0 {
+		return serverText(ce)
+	}
 	code := ""
 	switch {
 	case errors.Is(err, registry.ErrExists) || errors.As(err, &ce) && ce.Status == 409:
@@ -79,6 +82,27 @@ func errorText(err error) string {
 			line = code + ": " + line
 		}
 		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// serverText is a hive server's refusal: its status on the first line,
+// then one line per reason, each starting with its rule code.
+func serverText(ce *client.Error) string {
+	code := codeServer
+	if ce.Status == 409 {
+		code = codeExists
+	}
+	head := *ce
+	head.Reasons = nil
+	lines := []string{code + ": " + head.Error()}
+	for _, r := range ce.Reasons {
+		for _, line := range strings.Split(r, "\n") {
+			if !hasCode.MatchString(line) {
+				line = code + ": " + line
+			}
+			lines = append(lines, line)
+		}
 	}
 	return strings.Join(lines, "\n")
 }

@@ -558,22 +558,6 @@ func TestPublishWarnsNearDuplicate(t *testing.T) {
 	}
 }
 
-// TestPublishNeedsItsKey: a server whose instance has no registered key
-// refuses to publish and commits nothing.
-func TestPublishNeedsRegisteredKey(t *testing.T) {
-	h := newHive(t)
-	cs := connect(t, h, mcp.Options{Publish: true, Instance: "stranger", Keys: fixtures.KeyFunc("stranger")})
-	head, _ := h.st.Head()
-	res := call(t, cs, "publish_skill", map[string]any{"intent": "x", "reasoning_path": []map[string]any{{"step": 1, "action": "a"}},
-		"result": "r", "confidence": 0.95, "verification_score": 0.97})
-	if !res.IsError || !strings.Contains(text(res), "sig-key-unknown") {
-		t.Errorf("publish by an unregistered instance = %v %q, want sig-key-unknown", res.IsError, text(res))
-	}
-	if h2, _ := h.st.Head(); h2 != head {
-		t.Error("main moved")
-	}
-}
-
 func TestResource(t *testing.T) {
 	h := newHive(t)
 	cs := connect(t, h, mcp.Options{})

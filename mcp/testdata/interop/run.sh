@@ -38,7 +38,7 @@ git -C "$w/repo" config hive.trust.min-reputation 0.99 # a policy that trusts no
 srv=$!
 addr=
 for _ in $(seq 200); do
-  addr=$(grep -o 'addr=[0-9.:]*' "$w/serve.log" | head -1 | cut -d= -f2) && [[ -n $addr ]] && break
+  addr=$(grep -so 'addr=[0-9.:]*' "$w/serve.log" | head -1 | cut -d= -f2) && [[ -n $addr ]] && break
   sleep 0.05
 done
 [[ -n $addr ]] || { echo "interop: FAIL: hive serve did not start"; cat "$w/serve.log"; exit 1; }
