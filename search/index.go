@@ -33,6 +33,12 @@ const (
 
 var fieldNames = [nFields]string{"intent", "tags", "actions", "details", "result"}
 
+// norms are a skill's field weights over their length normalisation, and
+// at intentOnlyNorm what a term found in its intent alone counts for.
+type norms [nFields + 1]float32
+
+const intentOnlyNorm = nFields
+
 // maxTF caps a term's count in one field of one skill: repeating a word
 // past it gains nothing (and BM25's saturation gives little well before).
 const maxTF = 63
@@ -49,15 +55,16 @@ type Index struct {
 	commit plumbing.Hash
 	terms  []string          // term number -> term
 	vocab  map[string]uint32 // term -> number
-	df     []uint32          // term number -> skills having it
+	df     []uint32          // term number -> the weight (see statWeight) of the skills having it
+	n      uint64            // the weight of all the skills
 	docs   []doc             // in the order they entered the index
 	byID   map[schema.ID]uint32
-	total  [nFields]uint64    // summed field lengths
-	post   [][]posting        // term number -> the skills having it, by doc number
-	norm   [][nFields]float32 // doc number -> field weight / length normalisation
-	p      *params            // the scoring parameters (defaults unless a test sets others)
-	pool   sync.Pool          // *scratch
-	coPool sync.Pool          // *coScratch
+	total  [nFields]uint64 // summed field lengths, each skill's times its weight
+	post   [][]posting     // term number -> the skills having it, by doc number
+	norm   []norms         // doc number -> field weight / length normalisation
+	p      *params         // the scoring parameters (defaults unless a test sets others)
+	pool   sync.Pool       // *scratch
+	coPool sync.Pool       // *coScratch
 
 	uniform bool // every term counts as equally rare (Similarity without a corpus)
 }
@@ -70,6 +77,8 @@ type doc struct {
 	conf, verif float64
 	lens        [nFields]uint32
 	lineage     []schema.ID      // the skills it was derived from
+	coh         float32          // the share of its intent's terms that the rest of it also has
+	w           uint32           // its weight in the statistics: statWeight(coh)
 	terms       []uint32         // sorted, unique
 	tfs         [][nFields]uint8 // per term, its count in each field
 }
@@ -201,6 +210,7 @@ func (t *indexed) fieldTexts() [nFields][]string {
 type analyzed struct {
 	tf   map[string]*[nFields]uint8
 	lens [nFields]uint32
+	coh  float32 // the share of the intent's terms that the other fields also have
 }
 
 func analyzeTrace(t *indexed) analyzed {
@@ -224,7 +234,63 @@ func analyzeTrace(t *indexed) analyzed {
 			})
 		}
 	}
+	var in, borne int
+	for _, c := range a.tf {
+		if c[fIntent] > 0 {
+			in++
+			if bodyHas(c) {
+				borne++
+			}
+		}
+	}
+	a.coh = coherence(in, borne)
 	return a
+}
+
+// w is the skill's weight in the corpus statistics.
+func (a *analyzed) w() uint32 { return statWeight(a.coh) }
+
+// bodyHas reports whether a term's counts put it in a field other than
+// the intent.
+func bodyHas(tf *[nFields]uint8) bool {
+	return tf[fTags] > 0 || tf[fActions] > 0 || tf[fDetails] > 0 || tf[fResult] > 0
+}
+
+// coherence is the share of an intent's terms, in of them, that the rest
+// of the skill bears out (borne of them); 1 for an intent of no terms.
+func coherence(in, borne int) float32 {
+	if in == 0 {
+		return 1
+	}
+	return min(1, cohGain*float32(borne)/float32(in))
+}
+
+var cohGain float32 = 2
+
+// statUnit is the weight, in the corpus statistics (document frequencies,
+// the number of skills, average field lengths), of a skill whose intent its
+// body wholly bears out.
+const statUnit = 64
+
+// statWeight is a skill's weight in the corpus statistics: its coherence,
+// in 64ths. A skill counts as far as its body bears out its intent, so
+// traces whose intent their body does not bear out (stuffed, or copied from
+// a query over a body about nothing) do not make the words they repeat
+// common, nor move the average lengths, however many they are.
+func statWeight(coh float32) uint32 { return uint32(math.Round(float64(coh) * statUnit)) }
+
+// docCoherence is coherence over a doc's counts.
+func docCoherence(tfs [][nFields]uint8) float32 {
+	var in, borne int
+	for k := range tfs {
+		if tfs[k][fIntent] > 0 {
+			in++
+			if bodyHas(&tfs[k]) {
+				borne++
+			}
+		}
+	}
+	return coherence(in, borne)
 }
 
 // update brings the index from its commit to h: the traces added between
@@ -274,7 +340,7 @@ func (ix *Index) update(s *registry.Store, h plumbing.Hash) error {
 // numbered is the doc of a trace, its terms numbered (new ones added to
 // the vocabulary).
 func (ix *Index) numbered(id schema.ID, t *indexed, a analyzed) doc {
-	d := doc{id: id, intent: t.Intent, instance: t.InstanceID, conf: t.Confidence, verif: t.VerificationScore, lens: a.lens, lineage: t.Lineage}
+	d := doc{id: id, intent: t.Intent, instance: t.InstanceID, conf: t.Confidence, verif: t.VerificationScore, lens: a.lens, lineage: t.Lineage, coh: a.coh, w: statWeight(a.coh)}
 	d.terms = make([]uint32, 0, len(a.tf))
 	for w := range a.tf {
 		n, ok := ix.vocab[w]
@@ -337,10 +403,11 @@ func (ix *Index) append(docs []doc) {
 		ix.byID[d.id] = i
 		for k, t := range d.terms {
 			ix.post[t] = append(ix.post[t], newPosting(i, d.tfs[k]))
-			ix.df[t]++
+			ix.df[t] += d.w
 		}
+		ix.n += uint64(d.w)
 		for f, l := range d.lens {
-			ix.total[f] += uint64(l)
+			ix.total[f] += uint64(l) * uint64(d.w)
 		}
 	}
 	ix.renorm()
@@ -403,13 +470,17 @@ func sortTerms(d *doc) {
 // norms and the id map from the docs.
 func (ix *Index) reindex() {
 	counts := make([]int, len(ix.terms))
+	ix.df = make([]uint32, len(ix.terms))
 	ix.total = [nFields]uint64{}
+	ix.n = 0
 	for _, d := range ix.docs {
 		for _, t := range d.terms {
 			counts[t]++
+			ix.df[t] += d.w
 		}
+		ix.n += uint64(d.w)
 		for f, l := range d.lens {
-			ix.total[f] += uint64(l)
+			ix.total[f] += uint64(l) * uint64(d.w)
 		}
 	}
 	total := 0
@@ -418,11 +489,9 @@ func (ix *Index) reindex() {
 	}
 	flat := make([]posting, total) // one allocation for every posting list
 	ix.post = make([][]posting, len(ix.terms))
-	ix.df = make([]uint32, len(ix.terms))
 	off := 0
 	for t, c := range counts {
 		ix.post[t] = flat[off : off : off+c]
-		ix.df[t] = uint32(c)
 		off += c
 	}
 	ix.byID = make(map[schema.ID]uint32, len(ix.docs))
@@ -441,28 +510,42 @@ func (ix *Index) renorm() {
 	if cap(ix.norm) >= len(ix.docs) {
 		ix.norm = ix.norm[:len(ix.docs)]
 	} else {
-		ix.norm = make([][nFields]float32, len(ix.docs), len(ix.docs)+len(ix.docs)/8)
+		ix.norm = make([]norms, len(ix.docs), len(ix.docs)+len(ix.docs)/8)
 	}
-	for i, d := range ix.docs {
-		ix.norm[i] = ix.normOf(d.lens)
+	for i := range ix.docs {
+		d := &ix.docs[i]
+		ix.norm[i] = ix.normOf(d.lens, d.coh)
 	}
 }
 
 // normOf is the field norms of a skill with field lengths lens:
 // weight_f / (1 - b_f + b_f * len_f / avglen_f), with the index's average
-// lengths (the skill's own when the index is empty).
-func (ix *Index) normOf(lens [nFields]uint32) [nFields]float32 {
+// lengths (the skill's own when the index is empty); and what a term in its
+// intent alone counts for: intentOnly times the share of its intent that
+// the rest of it bears out (coh), so an intent that its skill does not
+// bear out, stuffed or copied from a query, gains little or nothing.
+func (ix *Index) normOf(lens [nFields]uint32, coh float32) norms {
 	p := ix.p
-	var out [nFields]float32
+	var out norms
+	out[intentOnlyNorm] = float32(p.intentOnly) * coh
 	for f := range nFields {
-		avg := float64(max(1, lens[f]))
-		if len(ix.docs) > 0 && ix.total[f] > 0 {
-			avg = float64(ix.total[f]) / float64(len(ix.docs))
-		}
+		avg := ix.avgLen(f, lens[f])
 		out[f] = float32(p.weight[f] / (1 - p.b[f] + p.b[f]*float64(lens[f])/avg))
 	}
 	return out
 }
+
+// avgLen is the average length of field f, or l for a hive of no
+// statistics.
+func (ix *Index) avgLen(f int, l uint32) float64 {
+	if ix.n == 0 || ix.total[f] == 0 {
+		return float64(max(1, l))
+	}
+	return float64(ix.total[f]) / float64(ix.n)
+}
+
+// dfOf is the weighted number of skills having term t.
+func (ix *Index) dfOf(t uint32) float64 { return float64(ix.df[t]) / statUnit }
 
 // The index file: magic and version, the commit, the terms, then each doc
 // (id, intent, instance, confidence, verification score, its field
@@ -604,6 +687,8 @@ func decodeIndex(raw []byte) (*Index, error) {
 		if r.err != nil {
 			return nil, errCorrupt
 		}
+		d.coh = docCoherence(d.tfs)
+		d.w = statWeight(d.coh)
 		if _, dup := ix.byID[d.id]; dup {
 			return nil, errCorrupt
 		}

@@ -25,10 +25,11 @@ var defaultParams = params{
 	prfDocs:  3,
 	prfTerms: 10,
 
-	intentOnly: 0.3,
+	intentOnly: 0.1,
 
 	candidates: 50,
 	rerank:     true,
+	model:      fittedRanker,
 	cal:        calibrated,
 }
 
@@ -51,8 +52,12 @@ var abbreviations = map[string][]string{
 	"mem": {"memory"}, "ram": {"memory"}, "cpu": {"processor"}, "perf": {"performance"},
 }
 
-// calibrated is the calibration fitted on the dev split.
-var calibrated = calibration{bias: -3.3078, w: [nFeatures]float64{0.8007, 2.5585, 0.3193, -0.0868, 3.1023, 4.3911, 0.4982}}
+// fittedRanker is the ranker fitted on the dev split (TestFitRanker).
+var fittedRanker = ranker{w: [nFeatures]float64{7.5154, 13.3472, 0.5369, 0.1841, -6.8625, -0.2477, 4.0765, 0.3031, -6.7882, -3.0928, 4.3267, 3.4215, -6.2615, 2.5164, 2.8875}}
+
+// calibrated is the calibration fitted on the dev split, out of fold
+// (TestFitRanker).
+var calibrated = calibration{bias: -3.6918, score: 0.1969, lead: 0.6680}
 
 var (
 	abbrevOnce sync.Once
