@@ -52,19 +52,21 @@ const maxTF = 63
 // under <gitDir>/hive/index/ and never in the tree; an Index is safe for
 // concurrent use.
 type Index struct {
-	commit plumbing.Hash
-	terms  []string          // term number -> term
-	vocab  map[string]uint32 // term -> number
-	df     []uint32          // term number -> the weight (see statWeight) of the skills having it
-	n      uint64            // the weight of all the skills
-	docs   []doc             // in the order they entered the index
-	byID   map[schema.ID]uint32
-	total  [nFields]uint64 // summed field lengths, each skill's times its weight
-	post   [][]posting     // term number -> the skills having it, by doc number
-	norm   []norms         // doc number -> field weight / length normalisation
-	p      *params         // the scoring parameters (defaults unless a test sets others)
-	pool   sync.Pool       // *scratch
-	coPool sync.Pool       // *coScratch
+	commit  plumbing.Hash
+	terms   []string          // term number -> term
+	vocab   map[string]uint32 // term -> number
+	df      []uint32          // term number -> the weight (see statWeight) of the skills having it
+	n       uint64            // the weight of all the skills
+	docs    []doc             // in the order they entered the index
+	byID    map[schema.ID]uint32
+	total   [nFields]uint64  // summed field lengths, each skill's times its weight
+	post    [][]posting      // term number -> the skills having it, by doc number
+	maxc    [][nFields]uint8 // term number -> its highest count in each field of a skill
+	maxNorm norms            // the highest norm of each field over the skills
+	norm    []norms          // doc number -> field weight / length normalisation
+	p       *params          // the scoring parameters (defaults unless a test sets others)
+	pool    sync.Pool        // *scratch
+	coPool  sync.Pool        // *coScratch
 
 	uniform bool // every term counts as equally rare (Similarity without a corpus)
 }
@@ -396,6 +398,7 @@ func (ix *Index) append(docs []doc) {
 	for len(ix.post) < len(ix.terms) {
 		ix.post = append(ix.post, nil)
 		ix.df = append(ix.df, 0)
+		ix.maxc = append(ix.maxc, [nFields]uint8{})
 	}
 	for _, d := range docs {
 		i := uint32(len(ix.docs))
@@ -404,6 +407,7 @@ func (ix *Index) append(docs []doc) {
 		for k, t := range d.terms {
 			ix.post[t] = append(ix.post[t], newPosting(i, d.tfs[k]))
 			ix.df[t] += d.w
+			raiseMax(&ix.maxc[t], &d.tfs[k])
 		}
 		ix.n += uint64(d.w)
 		for f, l := range d.lens {
@@ -495,10 +499,12 @@ func (ix *Index) reindex() {
 		off += c
 	}
 	ix.byID = make(map[schema.ID]uint32, len(ix.docs))
+	ix.maxc = make([][nFields]uint8, len(ix.terms))
 	for i, d := range ix.docs {
 		ix.byID[d.id] = uint32(i)
 		for k, t := range d.terms {
 			ix.post[t] = append(ix.post[t], newPosting(uint32(i), d.tfs[k]))
+			raiseMax(&ix.maxc[t], &d.tfs[k])
 		}
 	}
 	ix.renorm()
@@ -512,9 +518,13 @@ func (ix *Index) renorm() {
 	} else {
 		ix.norm = make([]norms, len(ix.docs), len(ix.docs)+len(ix.docs)/8)
 	}
+	ix.maxNorm = norms{}
 	for i := range ix.docs {
 		d := &ix.docs[i]
 		ix.norm[i] = ix.normOf(d.lens, d.coh)
+		for f, v := range ix.norm[i] {
+			ix.maxNorm[f] = max(ix.maxNorm[f], v)
+		}
 	}
 }
 
@@ -533,6 +543,13 @@ func (ix *Index) normOf(lens [nFields]uint32, coh float32) norms {
 		out[f] = float32(p.weight[f] / (1 - p.b[f] + p.b[f]*float64(lens[f])/avg))
 	}
 	return out
+}
+
+// raiseMax raises each field's count in m to c's where c's is higher.
+func raiseMax(m, c *[nFields]uint8) {
+	for f, n := range c {
+		m[f] = max(m[f], n)
+	}
 }
 
 // avgLen is the average length of field f, or l for a hive of no

@@ -146,10 +146,9 @@ type coScratch struct {
 
 // scratch is one query's accumulators, reused across queries.
 type scratch struct {
-	score   []float32 // per doc
-	tf      []float32 // per doc, the current concept's pseudo-frequency
-	touched []uint32
-	ctouch  []uint32
+	score  []float32 // per doc
+	tf     []float32 // per doc, the current concept's pseudo-frequency
+	ctouch []uint32  // the docs whose tf is set
 }
 
 // idf is BM25's inverse document frequency of a term in df of n skills.
@@ -385,16 +384,20 @@ func (ix *Index) rank(text string, k int, extra map[string]*[nFields]uint8) ([]m
 	}
 	sc := ix.scratch()
 	defer ix.pool.Put(sc)
-	ix.accumulate(cs, sc)
-	top := ix.top(sc, max(k, ix.p.prfDocs))
-	if ix.p.prf > 0 && len(top) > 0 {
-		if fb := ix.feedback(cs, top); len(fb.alts) > 0 {
-			cs = append(cs, fb)
-			ix.accumulate(cs[len(cs)-1:], sc)
+	var top []match
+	if ix.p.prf > 0 {
+		ix.accumulate(cs, sc)
+		if first := ix.top(sc, max(k, ix.p.prfDocs)); len(first) > 0 {
+			if fb := ix.feedback(cs, first); len(fb.alts) > 0 {
+				cs = append(cs, fb)
+				ix.accumulate(cs[len(cs)-1:], sc)
+			}
 		}
+		top = ix.top(sc, k)
+		ix.reset(sc)
+	} else {
+		top = ix.best(cs, sc, k)
 	}
-	top = ix.top(sc, k)
-	ix.reset(sc)
 	if len(top) == 0 {
 		return nil, cs
 	}
@@ -455,18 +458,36 @@ func (ix *Index) accumulate(cs []concept, sc *scratch) {
 	k1 := float32(ix.p.k1)
 	for ci := range cs {
 		c := &cs[ci]
+		cidf := float32(c.idf)
+		known := 0
 		for _, a := range c.alts {
-			if !a.known {
-				continue
+			if a.known && ix.altWeight(c, a) > 0 {
+				known++
 			}
+		}
+		if known == 1 {
+			// One term: its pseudo-frequency is final, saturate at once.
+			for _, a := range c.alts {
+				wf := float32(ix.altWeight(c, a))
+				if !a.known || wf <= 0 {
+					continue
+				}
+				for _, ps := range ix.post[a.term] {
+					if tf := wf * postingTF(ps, &ix.norm[ps.doc]); tf > 0 {
+						sc.score[ps.doc] += cidf * tf / (k1 + tf)
+					}
+				}
+			}
+			continue
+		}
+		for _, a := range c.alts {
 			wf := float32(ix.altWeight(c, a))
-			if wf <= 0 {
+			if !a.known || wf <= 0 {
 				continue
 			}
 			for _, ps := range ix.post[a.term] {
 				d := ps.doc
-				nm := &ix.norm[d]
-				tf := postingTF(ps, nm)
+				tf := postingTF(ps, &ix.norm[d])
 				if tf <= 0 {
 					continue // only in fields of weight 0
 				}
@@ -476,17 +497,93 @@ func (ix *Index) accumulate(cs []concept, sc *scratch) {
 				sc.tf[d] += wf * tf
 			}
 		}
-		cidf := float32(c.idf)
 		for _, d := range sc.ctouch {
 			tf := sc.tf[d]
 			sc.tf[d] = 0
-			if sc.score[d] == 0 {
-				sc.touched = append(sc.touched, d)
-			}
 			sc.score[d] += cidf * tf / (k1 + tf)
 		}
 		sc.ctouch = sc.ctouch[:0]
 	}
+}
+
+// best returns the k best skills by BM25F for the concepts, best first
+// (then by doc number). The words' own terms are scored over their postings
+// first; then, when what the expansions could add to a skill (bound) is less
+// than the k-th best score so far, no skill that only an expansion reaches
+// can be among the best k, and only the skills that could still be are
+// scored in full, from their own terms (the expansions' postings, the
+// longest, are not read). Otherwise the expansions' postings are read too.
+func (ix *Index) best(cs []concept, sc *scratch, k int) []match {
+	own := make([]concept, 0, len(cs))
+	for _, c := range cs {
+		if c.own >= 0 {
+			o := c
+			o.alts = c.alts[c.own : c.own+1]
+			own = append(own, o)
+		}
+	}
+	ix.accumulate(own, sc)
+	bound := ix.expansionBound(cs)
+	if bound == 0 {
+		top := ix.top(sc, k)
+		ix.reset(sc)
+		return top
+	}
+	first := ix.top(sc, k)
+	if len(first) < k || first[k-1].raw*(1-1e-4) <= bound {
+		ix.reset(sc) // no pruning: every posting
+		ix.accumulate(cs, sc)
+		top := ix.top(sc, k)
+		ix.reset(sc)
+		return top
+	}
+	floor := float32((first[k-1].raw - bound) * (1 - 1e-4))
+	var cands []match
+	for d, s := range sc.score {
+		if s >= floor && s > 0 {
+			cands = append(cands, match{doc: uint32(d)})
+		}
+	}
+	ix.reset(sc)
+	for i := range cands {
+		m := &cands[i]
+		m.raw = ix.raw(cs, view{ix: ix, d: &ix.docs[m.doc], norm: ix.norm[m.doc]})
+	}
+	sort.Slice(cands, func(i, j int) bool {
+		if cands[i].raw != cands[j].raw {
+			return cands[i].raw > cands[j].raw
+		}
+		return cands[i].doc < cands[j].doc
+	})
+	return cands[:min(k, len(cands))]
+}
+
+// expansionBound is the most that the concepts' expansions could add to a
+// skill's BM25F score: for each concept, its weight times the saturation
+// of the most its expansions could count (each term's highest count in
+// each field over the hive's highest norm of that field). A concept's
+// score is concave in its pseudo-frequency, so what expansions add to a
+// skill is at most what they would score alone.
+func (ix *Index) expansionBound(cs []concept) float64 {
+	var u float64
+	for ci := range cs {
+		c := &cs[ci]
+		var e float64
+		for k, a := range c.alts {
+			if k == c.own || !a.known {
+				continue
+			}
+			var t float64
+			for f, n := range ix.maxc[a.term] {
+				t += float64(n) * float64(ix.maxNorm[f])
+			}
+			e += ix.altWeight(c, a) * t
+		}
+		if e > 0 {
+			u += c.idf * e / (ix.p.k1 + e)
+		}
+	}
+	return u
 }
 
 // pseudoTF is a term's BM25F pseudo-frequency in a skill: its count in
@@ -514,31 +611,29 @@ func pseudoTF(tf *[nFields]uint8, nm *norms) float32 {
 
 // postingTF is pseudoTF of a posting.
 func postingTF(ps posting, nm *norms) float32 {
-	var x float32
-	for f := fTags; f < nFields; f++ {
-		if c := ps.count(f); c != 0 {
-			x += float32(c) * nm[f]
-		}
+	x := float32(ps.tf>>(6*fTags)&63)*nm[fTags] + float32(ps.tf>>(6*fActions)&63)*nm[fActions] +
+		float32(ps.tf>>(6*fDetails)&63)*nm[fDetails] + float32(ps.tf>>(6*fResult)&63)*nm[fResult]
+	in := float32(ps.tf&63) * nm[fIntent]
+	if x == 0 {
+		in *= nm[intentOnlyNorm]
 	}
-	if c := ps.count(fIntent); c != 0 {
-		in := float32(c) * nm[fIntent]
-		if x == 0 {
-			in *= nm[intentOnlyNorm]
-		}
-		x += in
-	}
-	return x
+	return x + in
 }
 
 // top returns the k best skills by BM25F, best first (then by doc
-// number), keeping a min-heap of the best k seen.
+// number), keeping a min-heap of the best k seen: a skill that does not
+// beat the worst of them costs a comparison.
 func (ix *Index) top(sc *scratch, k int) []match {
 	if k <= 0 {
 		return nil
 	}
-	h := make([]match, 0, k)
+	type hit struct {
+		raw float32
+		doc uint32
+	}
+	h := make([]hit, 0, k)
 	// less orders the heap: the worst of the best k at the root.
-	less := func(a, b match) bool { return a.raw < b.raw || a.raw == b.raw && a.doc > b.doc }
+	less := func(a, b hit) bool { return a.raw < b.raw || a.raw == b.raw && a.doc > b.doc }
 	down := func(i int) {
 		for {
 			l, small := 2*i+1, i
@@ -555,17 +650,19 @@ func (ix *Index) top(sc *scratch, k int) []match {
 			i = small
 		}
 	}
-	for _, d := range sc.touched {
-		s := float64(sc.score[d])
+	for d, s := range sc.score {
 		if s <= 0 {
 			continue
 		}
-		m := match{doc: d, raw: s}
+		m := hit{s, uint32(d)}
 		if len(h) < k {
 			h = append(h, m)
 			for i := len(h) - 1; i > 0 && less(h[i], h[(i-1)/2]); i = (i - 1) / 2 {
 				h[i], h[(i-1)/2] = h[(i-1)/2], h[i]
 			}
+			continue
+		}
+		if s < h[0].raw {
 			continue
 		}
 		if less(h[0], m) {
@@ -574,14 +671,15 @@ func (ix *Index) top(sc *scratch, k int) []match {
 		}
 	}
 	sort.Slice(h, func(i, j int) bool { return less(h[j], h[i]) })
-	return h
+	out := make([]match, len(h))
+	for i, m := range h {
+		out[i] = match{doc: m.doc, raw: float64(m.raw)}
+	}
+	return out
 }
 
 func (ix *Index) reset(sc *scratch) {
-	for _, d := range sc.touched {
-		sc.score[d] = 0
-	}
-	sc.touched = sc.touched[:0]
+	clear(sc.score)
 }
 
 // feedback is pseudo-relevance feedback: the terms that weigh most in the
