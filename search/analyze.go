@@ -163,6 +163,46 @@ func eachASCIIWord(s string, fn func(string)) {
 	flush(len(s))
 }
 
+// eachASCIIWordBytes is eachASCIIWord that hands fn each word lower-cased
+// in buf (valid only during the call), and returns buf for reuse.
+func eachASCIIWordBytes(s string, buf []byte, fn func([]byte)) []byte {
+	start := -1
+	flush := func(end int) {
+		if start >= 0 && end > start {
+			buf = buf[:0]
+			for i := start; i < end; i++ {
+				c := s[i]
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				buf = append(buf, c)
+			}
+			fn(buf)
+		}
+		start = -1
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		isUpper := 'A' <= c && c <= 'Z'
+		if !(isUpper || 'a' <= c && c <= 'z' || '0' <= c && c <= '9') {
+			flush(i)
+			continue
+		}
+		if start >= 0 && isUpper && i > start {
+			p := s[i-1]
+			pUpper := 'A' <= p && p <= 'Z'
+			if !pUpper || i+1 < len(s) && 'a' <= s[i+1] && s[i+1] <= 'z' {
+				flush(i)
+			}
+		}
+		if start < 0 {
+			start = i
+		}
+	}
+	flush(len(s))
+	return buf
+}
+
 // toLowerASCII returns w lower-cased in buf, or nil when w has no upper-case
 // letter.
 func toLowerASCII(w string, buf []byte) []byte {

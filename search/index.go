@@ -7,12 +7,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/go-git/go-git/v5/plumbing"
 
@@ -69,6 +72,14 @@ type Index struct {
 	coPool  sync.Pool        // *coScratch
 
 	uniform bool // every term counts as equally rare (Similarity without a corpus)
+
+	// extended is set once a successor (Update) has appended to the
+	// slices this index shares with it, beyond this index's lengths: a
+	// second successor must copy them instead.
+	extended atomic.Bool
+	// ownVocab is false while vocab is shared with the index this one
+	// succeeds: it is copied before a new term is added.
+	ownVocab bool
 }
 
 // doc is one skill as the index keeps it.
@@ -162,7 +173,50 @@ func Build(s *registry.Store, h plumbing.Hash) (*Index, error) {
 }
 
 func newIndex(h plumbing.Hash) *Index {
-	return &Index{commit: h, vocab: map[string]uint32{}, byID: map[schema.ID]uint32{}, p: &defaultParams}
+	return &Index{commit: h, vocab: map[string]uint32{}, byID: map[schema.ID]uint32{}, p: &defaultParams, ownVocab: true}
+}
+
+// Update returns the index of commit h, brought up from ix as OpenIndex
+// brings up an index read from its file: when ix's commit is h or an
+// ancestor of h, only the traces added since are read and analysed (the
+// removed ones dropped); otherwise the index is built from h's tree. ix is
+// not changed: searches on it may run during Update and after, as a server
+// does while main moves. The two share what did not change. The index is
+// not written to its file (OpenIndex does that).
+func (ix *Index) Update(s *registry.Store, h plumbing.Hash) (*Index, error) {
+	if ix.commit == h {
+		return ix, nil
+	}
+	if ix.commit.IsZero() {
+		return Build(s, h)
+	}
+	if ok, err := s.IsAncestor(ix.commit, h); err != nil || !ok {
+		return Build(s, h)
+	}
+	nx := ix.successor()
+	if err := nx.update(s, h); err != nil {
+		return nil, err
+	}
+	return nx, nil
+}
+
+// successor is a copy of ix that shares its data: the slices it appends to
+// are ix's when ix has no other successor (its searches read only up to
+// its own lengths), copies otherwise; what it changes in place (document
+// frequencies, field maxima, norms, the maps) is its own.
+func (ix *Index) successor() *Index {
+	nx := &Index{commit: ix.commit, terms: ix.terms, vocab: ix.vocab, df: slices.Clone(ix.df), n: ix.n, docs: ix.docs,
+		byID: maps.Clone(ix.byID), total: ix.total, post: slices.Clone(ix.post), maxc: slices.Clone(ix.maxc),
+		maxNorm: ix.maxNorm, p: ix.p, uniform: ix.uniform}
+	if ix.extended.Swap(true) {
+		// Another successor appends beyond ix's lengths: append to copies.
+		nx.terms = slices.Clip(nx.terms)
+		nx.docs = slices.Clip(nx.docs)
+		for t := range nx.post {
+			nx.post[t] = slices.Clip(nx.post[t])
+		}
+	}
+	return nx
 }
 
 // Commit returns the commit the index reflects.
@@ -313,16 +367,19 @@ func (ix *Index) update(s *registry.Store, h plumbing.Hash) error {
 	// history always gives the same index.
 	old := len(ix.terms)
 	newDocs := make([]doc, len(added))
-	var mu sync.Mutex
+	var mu sync.Mutex // the vocabulary's
+	var pool sync.Pool
 	err = s.TraceFiles(h, added, func(i int, data []byte) error {
 		var t indexed
 		if err := decodeIndexed(data, &t); err != nil {
 			return fmt.Errorf("index trace %s: %w", added[i], err)
 		}
-		a := analyzeTrace(&t)
-		mu.Lock() // only the vocabulary's lookups: sorting is outside
-		newDocs[i] = ix.numbered(added[i], &t, a)
-		mu.Unlock()
+		an, _ := pool.Get().(*analyzer)
+		if an == nil {
+			an = &analyzer{ix: ix, mu: &mu, words: map[string]int32{}}
+		}
+		newDocs[i] = an.doc(added[i], &t)
+		pool.Put(an)
 		return nil
 	})
 	if err != nil {
@@ -377,13 +434,12 @@ func (ix *Index) apply(old int, docs []doc, removed []schema.ID) {
 		for _, id := range removed {
 			gone[id] = true
 		}
-		kept := ix.docs[:0]
+		kept := make([]doc, 0, len(ix.docs)+len(docs)) // ix.docs may be shared
 		for _, d := range ix.docs {
 			if !gone[d.id] {
 				kept = append(kept, d)
 			}
 		}
-		clear(ix.docs[len(kept):])
 		ix.docs = kept
 	}
 	ix.docs = append(ix.docs, docs...)
@@ -440,34 +496,167 @@ func (ix *Index) renumber(old int, docs []doc) {
 	for k, w := range fresh {
 		ix.vocab[w] = uint32(old + k)
 	}
-	for i := range docs {
-		d := &docs[i]
-		changed := false
-		for k, n := range d.terms {
-			if int(n) >= old {
-				d.terms[k] = to[int(n)-old]
-				changed = true
+	// The docs in parallel chunks: each doc is its own.
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(docs)/1024))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf []uint64
+			for i := w; i < len(docs); i += workers {
+				d := &docs[i]
+				changed := false
+				for k, n := range d.terms {
+					if int(n) >= old {
+						d.terms[k] = to[int(n)-old]
+						changed = true
+					}
+				}
+				if changed {
+					buf = sortTerms(d, buf)
+				}
 			}
-		}
-		if changed {
-			sortTerms(d)
-		}
+		}()
 	}
+	wg.Wait()
 }
 
-// sortTerms sorts a doc's terms, keeping each term's counts with it.
-func sortTerms(d *doc) {
-	idx := make([]int, len(d.terms))
-	for k := range idx {
-		idx[k] = k
+// sortTerms sorts a doc's terms, keeping each term's counts with it: each
+// pair packed in a uint64, the term in the high 24 bits (a hive of more than
+// 16M distinct terms is sorted the slow way). It returns buf, grown, for
+// reuse.
+func sortTerms(d *doc, buf []uint64) []uint64 {
+	if len(d.terms) > 0 && slices.Max(d.terms) >= 1<<24 {
+		idx := make([]int, len(d.terms))
+		for k := range idx {
+			idx[k] = k
+		}
+		slices.SortFunc(idx, func(a, b int) int { return int(d.terms[a]) - int(d.terms[b]) })
+		terms := make([]uint32, len(idx))
+		tfs := make([][nFields]uint8, len(idx))
+		for k, i := range idx {
+			terms[k], tfs[k] = d.terms[i], d.tfs[i]
+		}
+		d.terms, d.tfs = terms, tfs
+		return buf
 	}
-	slices.SortFunc(idx, func(a, b int) int { return int(d.terms[a]) - int(d.terms[b]) })
-	terms := make([]uint32, len(idx))
-	tfs := make([][nFields]uint8, len(idx))
-	for k, i := range idx {
-		terms[k], tfs[k] = d.terms[i], d.tfs[i]
+	packed := buf[:0]
+	for k, t := range d.terms {
+		packed = append(packed, uint64(t)<<40|packCounts(&d.tfs[k]))
 	}
-	d.terms, d.tfs = terms, tfs
+	slices.Sort(packed)
+	for k, p := range packed {
+		d.terms[k] = uint32(p >> 40)
+		d.tfs[k] = unpackCounts(p)
+	}
+	return packed
+}
+
+func packCounts(c *[nFields]uint8) uint64 {
+	var p uint64
+	for f, n := range c {
+		p |= uint64(n) << (8 * f)
+	}
+	return p
+}
+
+func unpackCounts(p uint64) [nFields]uint8 {
+	var c [nFields]uint8
+	for f := range c {
+		c[f] = uint8(p >> (8 * f))
+	}
+	return c
+}
+
+// analyzer turns traces into docs for one update, on one goroutine at a
+// time: analyzeTrace and numbered in one pass, without a map per trace,
+// remembering each word's term number (and the vocabulary's lock taken only
+// for words it has not met).
+type analyzer struct {
+	ix    *Index
+	mu    *sync.Mutex      // the vocabulary's
+	words map[string]int32 // lower-case word -> its term's number, or -1 for none
+	occ   []uint64         // the current trace's occurrences: term<<8 | field
+	buf   []byte
+}
+
+// doc is the doc of trace t.
+func (an *analyzer) doc(id schema.ID, t *indexed) doc {
+	d := doc{id: id, intent: t.Intent, instance: t.InstanceID, conf: t.Confidence, verif: t.VerificationScore, lineage: t.Lineage}
+	an.occ = an.occ[:0]
+	for f, texts := range t.fieldTexts() {
+		for _, text := range texts {
+			an.words1(text, f, &d)
+		}
+	}
+	slices.Sort(an.occ)
+	runs := 0
+	for k := range an.occ {
+		if k == 0 || an.occ[k]>>8 != an.occ[k-1]>>8 {
+			runs++
+		}
+	}
+	d.terms = make([]uint32, 0, runs)
+	d.tfs = make([][nFields]uint8, 0, runs)
+	// Runs of one term: its counts per field.
+	for k := 0; k < len(an.occ); {
+		tn := uint32(an.occ[k] >> 8)
+		var c [nFields]uint8
+		for ; k < len(an.occ) && uint32(an.occ[k]>>8) == tn; k++ {
+			if f := an.occ[k] & 0xff; c[f] < maxTF {
+				c[f]++
+			}
+		}
+		d.terms = append(d.terms, tn)
+		d.tfs = append(d.tfs, c)
+	}
+	d.coh = docCoherence(d.tfs)
+	d.w = statWeight(d.coh)
+	return d
+}
+
+// words1 adds the occurrences of the terms of text, in field f.
+func (an *analyzer) words1(text string, f int, d *doc) {
+	add := func(w []byte) {
+		n, ok := an.words[string(w)]
+		if !ok {
+			n = an.number(string(w))
+		}
+		if n >= 0 {
+			d.lens[f]++
+			an.occ = append(an.occ, uint64(n)<<8|uint64(f))
+		}
+	}
+	if !isASCII(text) {
+		eachWord(text, func(w string) { add([]byte(w)) })
+		return
+	}
+	an.buf = eachASCIIWordBytes(text, an.buf, add)
+}
+
+// number is the term number of word w (lower-case), adding its term to the
+// vocabulary if new, or -1 for a word of no term.
+func (an *analyzer) number(w string) int32 {
+	t := term(w)
+	n := int32(-1)
+	if t != "" {
+		an.mu.Lock()
+		k, ok := an.ix.vocab[t]
+		if !ok {
+			if !an.ix.ownVocab {
+				an.ix.vocab = maps.Clone(an.ix.vocab)
+				an.ix.ownVocab = true
+			}
+			k = uint32(len(an.ix.terms))
+			an.ix.terms = append(an.ix.terms, t)
+			an.ix.vocab[t] = k
+		}
+		an.mu.Unlock()
+		n = int32(k)
+	}
+	an.words[w] = n
+	return n
 }
 
 // reindex rebuilds the postings, document frequencies, field lengths,
@@ -513,11 +702,7 @@ func (ix *Index) reindex() {
 // renorm computes each doc's field norms from the current average field
 // lengths.
 func (ix *Index) renorm() {
-	if cap(ix.norm) >= len(ix.docs) {
-		ix.norm = ix.norm[:len(ix.docs)]
-	} else {
-		ix.norm = make([]norms, len(ix.docs), len(ix.docs)+len(ix.docs)/8)
-	}
+	ix.norm = make([]norms, len(ix.docs)) // never in place: it may be shared
 	ix.maxNorm = norms{}
 	for i := range ix.docs {
 		d := &ix.docs[i]

@@ -2,6 +2,7 @@ package search
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -280,5 +281,101 @@ func TestIndexDeterministic(t *testing.T) {
 		} else if !bytes.Equal(b, first) {
 			t.Fatalf("build %d wrote other bytes than build 0", i)
 		}
+	}
+}
+
+// TestIndexUpdate: Update brings an index held in memory up to a later
+// commit as a fresh build would have it, while searches run on the old
+// index, which stays as it was; a second update of the same old index (its
+// appended slices now shared) is as good, and leaves the first alone.
+func TestIndexUpdate(t *testing.T) {
+	sp := fixtures.Spec{Instances: 2, Traces: 60, PerCommit: 10, LineageEvery: 4}
+	s, err := fixtures.Memory(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := OpenIndex(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := map[string][]Result{}
+	for _, text := range testQueries {
+		before[text] = old.Search(Query{Text: text})
+	}
+	g := fixtures.NewGenerator(sp)
+	in, err := g.Inputs(60, 90)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddBatch(in, sp.KeyFunc(), 5); err != nil {
+		t.Fatal(err)
+	}
+	head, _ := s.Head()
+
+	stop := make(chan struct{})
+	done := make(chan error)
+	for range 2 {
+		go func() {
+			for {
+				select {
+				case <-stop:
+					done <- nil
+					return
+				default:
+				}
+				for _, text := range testQueries {
+					if got := old.Search(Query{Text: text}); !reflect.DeepEqual(got, before[text]) {
+						done <- fmt.Errorf("search on the old index during the update: %q changed", text)
+						return
+					}
+				}
+			}
+		}()
+	}
+	first, err := old.Update(s, head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := old.Update(s, head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	fresh, err := Build(s, head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old.Commit() == head || old.Len() != 60 {
+		t.Fatalf("old index after Update: commit %v, %d skills", old.Commit(), old.Len())
+	}
+	for name, ix := range map[string]*Index{"first update": first, "second update": second} {
+		if ix.Commit() != head || ix.Len() != 90 {
+			t.Fatalf("%s: commit %v, %d skills; want %v, 90", name, ix.Commit(), ix.Len(), head)
+		}
+		if ix.total != fresh.total || ix.n != fresh.n {
+			t.Fatalf("%s: field lengths %v (weight %d), built %v (%d)", name, ix.total, ix.n, fresh.total, fresh.n)
+		}
+		for w, n := range fresh.vocab {
+			if m, ok := ix.vocab[w]; !ok || ix.df[m] != fresh.df[n] {
+				t.Fatalf("%s: document frequency of %q: %d, built %d", name, w, ix.df[m], fresh.df[n])
+			}
+		}
+		for _, text := range testQueries {
+			q := Query{Text: text}
+			sameResults(t, name+" vs built: "+text, ix.Search(q), fresh.Search(q))
+		}
+	}
+	for _, text := range testQueries {
+		if got := old.Search(Query{Text: text}); !reflect.DeepEqual(got, before[text]) {
+			t.Fatalf("old index after the updates: %q changed", text)
+		}
+	}
+	if same, err := first.Update(s, head); err != nil || same != first {
+		t.Fatalf("Update to the index's own commit: %p, %v; want the index itself", same, err)
 	}
 }
