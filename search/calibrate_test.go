@@ -204,10 +204,33 @@ func byScore(s []float64) []int {
 	return order
 }
 
-// fitRanker fits the conditional logit by Newton's method with step
-// halving, with an L2 penalty lambda on the weights; queries whose skill
-// is not among the candidates (and negatives) teach it nothing.
+// fitRanker fits the conditional logit with every weight but the
+// length's at zero or above: each feature is evidence that the skill does
+// the task, and more of it never counts against a skill (a model that
+// learned otherwise from the set's style would not carry to another
+// hive's, and could be gamed). Features whose weight would be negative are
+// held at zero, and the rest refitted, until none is.
 func fitRanker(qs []fitQuery, lambda float64) ranker {
+	var fixed [nFeatures]bool
+	for {
+		r := fitFree(qs, lambda, fixed)
+		again := false
+		for k, w := range r.w {
+			if w < 0 {
+				fixed[k], again = true, true
+			}
+		}
+		if !again {
+			return r
+		}
+	}
+}
+
+// fitFree fits the conditional logit by Newton's method with step
+// halving, with an L2 penalty lambda on the weights and the fixed ones
+// held at zero; queries whose skill is not among the candidates (and
+// negatives) teach it nothing.
+func fitFree(qs []fitQuery, lambda float64, fixed [nFeatures]bool) ranker {
 	var r ranker
 	loglik := func(r *ranker) float64 {
 		var ll float64
@@ -252,6 +275,13 @@ func fitRanker(qs []fitQuery, lambda float64) ranker {
 		for k := range nFeatures {
 			g[k] -= lambda * r.w[k]
 			h[k][k] += lambda
+			if fixed[k] {
+				g[k] = 0
+				for j := range nFeatures {
+					h[k][j], h[j][k] = 0, 0
+				}
+				h[k][k] = 1
+			}
 		}
 		step := solveSym(h, g)
 		improved := false

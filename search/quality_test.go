@@ -181,7 +181,7 @@ type floors struct{ r1, hard, r5, resolve, falseMax float64 }
 // false 0.013; test r@1 0.741 (hard 0.442), r@5 0.844, resolved 0.502,
 // false 0.051.
 var (
-	devFloors  = floors{r1: 0.70, hard: 0.31, r5: 0.80, resolve: 0.50, falseMax: 0.03}
+	devFloors  = floors{r1: 0.70, hard: 0.28, r5: 0.80, resolve: 0.53, falseMax: 0.03}
 	testFloors = floors{r1: 0.72, hard: 0.41, r5: 0.82, resolve: 0.47, falseMax: 0.07}
 )
 

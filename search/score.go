@@ -110,14 +110,13 @@ const (
 	xFieldDetails
 	xFieldResult
 	xCoverage // the share of the query's words that the skill has, each counting alike
-	xLength   // the skill's length, log(1+terms)/5
 	xRarest   // the weight of the rarest word of the query it has, over the rarest word's
 	xPlain    // plain BM25 over all its text, own words only
 	nFeatures
 )
 
 var featureNames = [nFeatures]string{"score", "exact", "intent", "precision", "body", "coherence",
-	"field intent", "field tags", "field actions", "field details", "field result", "coverage", "length", "rarest", "plain"}
+	"field_intent", "field_tags", "field_actions", "field_details", "field_result", "coverage", "rarest", "plain"}
 
 // concept is one word of the query and the terms that stand for it: its
 // own term, then its expansions, each with a weight.
@@ -409,14 +408,15 @@ func (ix *Index) rank(text string, k int, extra map[string]*[nFields]uint8) ([]m
 		m.rank = ix.p.model.score(&m.x)
 		m.tie = tieBreak(key, ix.docs[m.doc].id)
 	}
+	ix.leads(top)
 	for i := range top {
-		m := &top[i]
-		other, found := ix.bestOther(top, i, func(m *match) float64 { return m.rank })
-		m.lead = leadOf(m.rank, other, found)
-		m.score = ix.p.cal.apply(m.rank, m.lead)
+		top[i].score = ix.p.cal.apply(top[i].rank, top[i].lead)
 	}
 	sort.Slice(top, func(i, j int) bool {
 		a, b := &top[i], &top[j]
+		if ix.p.rerank && a.score != b.score {
+			return a.score > b.score
+		}
 		if ix.p.rerank && a.rank != b.rank {
 			return a.rank > b.rank
 		}
@@ -907,7 +907,6 @@ func (ix *Index) features(cs []concept, v view, raw float64) [nFeatures]float64 
 		intent += c.idf * inIntent
 		body += c.idf * inBody
 	}
-	x[xLength] = math.Log1p(total) / 5
 	if mass == 0 {
 		return x
 	}
@@ -956,28 +955,56 @@ func mass(cs []concept) float64 {
 	return m
 }
 
-// bestOther is the best score, by score, among the candidates other than
-// the i-th and not of its lineage (its parents and the skills derived from
-// it do the same task, as a rule: they do not make it less clearly the
-// skill asked for); 0 when there is none.
-func (ix *Index) bestOther(top []match, i int, score func(*match) float64) (float64, bool) {
-	return ix.bestRival(top, &ix.docs[top[i].doc], score)
+// leads sets each candidate's lead: its ranker score less the best score
+// of the candidates outside its lineage family (the skills it was derived
+// from or that derive from it, directly or through other candidates: they
+// do the same task, as a rule, and do not make it less clearly the skill
+// asked for).
+func (ix *Index) leads(top []match) {
+	ds := make([]*doc, len(top))
+	for i := range top {
+		ds[i] = &ix.docs[top[i].doc]
+	}
+	fam := families(ds)
+	for i := range top {
+		rival, found := 0.0, false
+		for j := range top {
+			if fam[j] != fam[i] && (!found || top[j].rank > rival) {
+				rival, found = top[j].rank, true
+			}
+		}
+		top[i].lead = leadOf(top[i].rank, rival, found)
+	}
 }
 
-// bestRival is the best score among the candidates that are neither d nor
-// of its lineage, and whether there is one.
-func (ix *Index) bestRival(top []match, d *doc, score func(*match) float64) (float64, bool) {
-	best, found := 0.0, false
-	for j := range top {
-		o := &ix.docs[top[j].doc]
-		if o.id == d.id || related(d, o) {
-			continue
+// families numbers the lineage families of skills: two skills are of one
+// family when one was derived from the other, directly or through others of
+// the list.
+func families(ds []*doc) []int {
+	parent := make([]int, len(ds))
+	for i := range parent {
+		parent[i] = i
+	}
+	var find func(int) int
+	find = func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
 		}
-		if s := score(&top[j]); !found || s > best {
-			best, found = s, true
+		return i
+	}
+	for i := range ds {
+		for j := i + 1; j < len(ds); j++ {
+			if ds[i].id == ds[j].id || related(ds[i], ds[j]) {
+				parent[find(i)] = find(j)
+			}
 		}
 	}
-	return best, found
+	out := make([]int, len(ds))
+	for i := range out {
+		out[i] = find(i)
+	}
+	return out
 }
 
 // leadOf is a ranker score's lead over the best rival's; with no rival,
@@ -996,15 +1023,20 @@ func (ix *Index) scoreAgainst(cs []concept, v view, d *doc, raw float64, top []m
 	m := match{raw: raw}
 	m.x = ix.features(cs, v, raw)
 	m.rank = ix.p.model.score(&m.x)
-	other, found := ix.bestRivalRank(top, d)
-	m.lead = leadOf(m.rank, other, found)
+	ds := []*doc{d}
+	for i := range top {
+		ds = append(ds, &ix.docs[top[i].doc])
+	}
+	fam := families(ds)
+	rival, found := 0.0, false
+	for j := range top {
+		if fam[j+1] != fam[0] && (!found || top[j].rank > rival) {
+			rival, found = top[j].rank, true
+		}
+	}
+	m.lead = leadOf(m.rank, rival, found)
 	m.score = ix.p.cal.apply(m.rank, m.lead)
 	return m
-}
-
-// bestRivalRank is bestRival by ranker score.
-func (ix *Index) bestRivalRank(top []match, d *doc) (float64, bool) {
-	return ix.bestRival(top, d, func(m *match) float64 { return m.rank })
 }
 
 // related reports whether one of two skills was derived from the other.
@@ -1076,12 +1108,17 @@ func (ix *Index) results(q Query) ([]match, []concept) {
 }
 
 // Explanation says why a skill scored what it did for a query: its BM25F
-// score, the features the calibrated score is made of, and for each word
-// of the query the terms that stood for it in the skill, and where.
+// score (which made it a candidate), the features the ranker weighed and
+// their weights, the ranker's score and its lead over the best skill of
+// another lineage family (of which Score is the calibration), and for each
+// word of the query the terms that stood for it in the skill, and where.
 type Explanation struct {
 	Result
 	BM25F    float64            `json:"bm25f"`
+	Ranker   float64            `json:"ranker"`
+	Lead     float64            `json:"lead"`
 	Features map[string]float64 `json:"features"`
+	Weights  map[string]float64 `json:"weights"`
 	Words    []WordMatch        `json:"words"`
 }
 
@@ -1107,9 +1144,10 @@ func (ix *Index) Explain(q Query) []Explanation {
 	ms, cs := ix.results(q)
 	var out []Explanation
 	for _, m := range ms {
-		e := Explanation{Result: ix.result(m), BM25F: m.raw, Features: map[string]float64{}}
+		e := Explanation{Result: ix.result(m), BM25F: m.raw, Ranker: m.rank, Lead: m.lead, Features: map[string]float64{}, Weights: map[string]float64{}}
 		for i, v := range m.x {
 			e.Features[featureNames[i]] = v
+			e.Weights[featureNames[i]] = ix.p.model.w[i]
 		}
 		v := view{ix: ix, d: &ix.docs[m.doc], norm: ix.norm[m.doc]}
 		for ci := range cs {
