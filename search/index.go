@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,6 +68,7 @@ type Index struct {
 	maxc    [][nFields]uint8 // term number -> its highest count in each field of a skill
 	maxNorm norms            // the highest norm of each field over the skills
 	norm    []norms          // doc number -> field weight / length normalisation
+	keys    []uint64         // doc number -> its key (doc.key), for scans
 	p       *params          // the scoring parameters (defaults unless a test sets others)
 	pool    sync.Pool        // *scratch
 	coPool  sync.Pool        // *coScratch
@@ -80,6 +82,8 @@ type Index struct {
 	// ownVocab is false while vocab is shared with the index this one
 	// succeeds: it is copied before a new term is added.
 	ownVocab bool
+
+	file baseFile // the index file this index extends, if any
 }
 
 // doc is one skill as the index keeps it.
@@ -92,6 +96,7 @@ type doc struct {
 	lineage     []schema.ID      // the skills it was derived from
 	coh         float32          // the share of its intent's terms that the rest of it also has
 	w           uint32           // its weight in the statistics: statWeight(coh)
+	key         uint64           // the first 8 bytes of its id: an order of skills that does not depend on when they entered the index
 	terms       []uint32         // sorted, unique
 	tfs         [][nFields]uint8 // per term, its count in each field
 }
@@ -146,7 +151,7 @@ func OpenIndex(s *registry.Store) (*Index, error) {
 			}
 			if ok, err := s.IsAncestor(ix.commit, head); err == nil && ok {
 				if err := ix.update(s, head); err == nil {
-					_ = ix.writeFile(path)
+					_ = ix.save(path)
 					return ix, nil
 				}
 			}
@@ -207,7 +212,7 @@ func (ix *Index) Update(s *registry.Store, h plumbing.Hash) (*Index, error) {
 func (ix *Index) successor() *Index {
 	nx := &Index{commit: ix.commit, terms: ix.terms, vocab: ix.vocab, df: slices.Clone(ix.df), n: ix.n, docs: ix.docs,
 		byID: maps.Clone(ix.byID), total: ix.total, post: slices.Clone(ix.post), maxc: slices.Clone(ix.maxc),
-		maxNorm: ix.maxNorm, p: ix.p, uniform: ix.uniform}
+		maxNorm: ix.maxNorm, p: ix.p, uniform: ix.uniform, file: ix.file}
 	if ix.extended.Swap(true) {
 		// Another successor appends beyond ix's lengths: append to copies.
 		nx.terms = slices.Clip(nx.terms)
@@ -399,7 +404,7 @@ func (ix *Index) update(s *registry.Store, h plumbing.Hash) error {
 // numbered is the doc of a trace, its terms numbered (new ones added to
 // the vocabulary).
 func (ix *Index) numbered(id schema.ID, t *indexed, a analyzed) doc {
-	d := doc{id: id, intent: t.Intent, instance: t.InstanceID, conf: t.Confidence, verif: t.VerificationScore, lens: a.lens, lineage: t.Lineage, coh: a.coh, w: statWeight(a.coh)}
+	d := doc{id: id, intent: t.Intent, instance: t.InstanceID, conf: t.Confidence, verif: t.VerificationScore, lens: a.lens, lineage: t.Lineage, coh: a.coh, w: statWeight(a.coh), key: idKey(id)}
 	d.terms = make([]uint32, 0, len(a.tf))
 	for w := range a.tf {
 		n, ok := ix.vocab[w]
@@ -430,6 +435,7 @@ func (ix *Index) apply(old int, docs []doc, removed []schema.ID) {
 	// Docs enter in the order given (Changes sorts by id); a removed doc
 	// leaves the others' order as it was.
 	if len(removed) > 0 {
+		ix.file.ok = false // the file's skills are no longer the first ones
 		gone := map[schema.ID]bool{}
 		for _, id := range removed {
 			gone[id] = true
@@ -613,7 +619,21 @@ func (an *analyzer) doc(id schema.ID, t *indexed) doc {
 	}
 	d.coh = docCoherence(d.tfs)
 	d.w = statWeight(d.coh)
+	d.key = idKey(id)
 	return d
+}
+
+// idKey is the first 8 bytes of an id (0 for an id that is not hex).
+func idKey(id schema.ID) uint64 {
+	h := id.Hex()
+	if len(h) < 16 {
+		return 0
+	}
+	k, err := strconv.ParseUint(h[:16], 16, 64)
+	if err != nil {
+		return 0
+	}
+	return k
 }
 
 // words1 adds the occurrences of the terms of text, in field f.
@@ -703,10 +723,12 @@ func (ix *Index) reindex() {
 // lengths.
 func (ix *Index) renorm() {
 	ix.norm = make([]norms, len(ix.docs)) // never in place: it may be shared
+	ix.keys = make([]uint64, len(ix.docs))
 	ix.maxNorm = norms{}
 	for i := range ix.docs {
 		d := &ix.docs[i]
 		ix.norm[i] = ix.normOf(d.lens, d.coh)
+		ix.keys[i] = d.key
 		for f, v := range ix.norm[i] {
 			ix.maxNorm[f] = max(ix.maxNorm[f], v)
 		}
@@ -757,89 +779,200 @@ func (ix *Index) dfOf(t uint32) float64 { return float64(ix.df[t]) / statUnit }
 
 var errCorrupt = errors.New("search index is corrupt")
 
+// writeFile writes the whole index to path and removes the delta beside
+// it; the file becomes the base of later deltas.
 func (ix *Index) writeFile(path string) error {
+	b, err := ix.encode(indexVersion, 0, 0, nil)
+	if err != nil {
+		return err
+	}
+	if err := registry.WriteFileAtomic(path, b); err != nil {
+		return err
+	}
+	ix.file = baseFile{sum: [sha256.Size]byte(b[len(b)-sha256.Size:]), terms: len(ix.terms), docs: len(ix.docs), ok: true}
+	if err := os.Remove(path + deltaSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// save writes the index to path: as a delta beside the base file when the
+// index is that base and skills added since (none removed), and those are
+// few (an eighth of the base, or 64); whole otherwise. Updates then write
+// what they added, not the whole index.
+func (ix *Index) save(path string) error {
+	if ix.file.ok && len(ix.docs)-ix.file.docs <= max(64, ix.file.docs/8) {
+		if _, err := os.Stat(path); err == nil {
+			b, err := ix.encode(deltaVersion, ix.file.terms, ix.file.docs, ix.file.sum[:])
+			if err != nil {
+				return err
+			}
+			return registry.WriteFileAtomic(path+deltaSuffix, b)
+		}
+	}
+	return ix.writeFile(path)
+}
+
+// baseFile is what an index knows of the file it was read from or last
+// written to whole: its checksum, and how many terms and skills it holds
+// (the index's first ones). ok is false when there is no such file, or the
+// index has dropped skills since.
+type baseFile struct {
+	sum         [sha256.Size]byte
+	terms, docs int
+	ok          bool
+}
+
+const (
+	deltaSuffix  = ".delta"
+	deltaVersion = "hive search index delta v1 " + analyzerVersion
+)
+
+// encode is the index file (version indexVersion, from term and skill 0)
+// or a delta (version deltaVersion: the terms and skills from fromTerm and
+// fromDoc on, after the checksum of the base it extends).
+func (ix *Index) encode(version string, fromTerm, fromDoc int, base []byte) ([]byte, error) {
 	var b bytes.Buffer
-	b.Grow(64 + len(ix.docs)*400)
-	putString(&b, indexVersion)
+	b.Grow(64 + (len(ix.docs)-fromDoc)*400)
+	putString(&b, version)
+	b.Write(base)
 	b.Write(ix.commit[:])
-	putUint(&b, uint64(len(ix.terms)))
-	for _, w := range ix.terms {
+	putUint(&b, uint64(len(ix.terms)-fromTerm))
+	for _, w := range ix.terms[fromTerm:] {
 		putString(&b, w)
 	}
-	putUint(&b, uint64(len(ix.docs)))
+	putUint(&b, uint64(len(ix.docs)-fromDoc))
 	var buf []byte
-	for _, d := range ix.docs {
-		raw, err := hex.DecodeString(d.id.Hex())
-		if err != nil || len(raw) != sha256.Size {
-			return fmt.Errorf("index: bad id %s", d.id)
-		}
-		buf = append(buf[:0], raw...)
-		buf = appendString(buf, d.intent)
-		buf = appendString(buf, d.instance)
-		buf = binary.AppendUvarint(buf, math.Float64bits(d.conf))
-		buf = binary.AppendUvarint(buf, math.Float64bits(d.verif))
-		for _, l := range d.lens {
-			buf = binary.AppendUvarint(buf, uint64(l))
-		}
-		buf = binary.AppendUvarint(buf, uint64(len(d.lineage)))
-		for _, p := range d.lineage {
-			raw, err := hex.DecodeString(p.Hex())
-			if err != nil || len(raw) != sha256.Size {
-				return fmt.Errorf("index: bad lineage id %s", p)
-			}
-			buf = append(buf, raw...)
-		}
-		buf = binary.AppendUvarint(buf, uint64(len(d.terms)))
-		prev := uint32(0)
-		for k, t := range d.terms {
-			buf = binary.AppendUvarint(buf, uint64(t-prev))
-			prev = t
-			// The fields a term is in, as a bit mask, then its count in
-			// each of them.
-			var mask byte
-			for f, c := range d.tfs[k] {
-				if c > 0 {
-					mask |= 1 << f
-				}
-			}
-			buf = append(buf, mask)
-			for _, c := range d.tfs[k] {
-				if c > 0 {
-					buf = append(buf, c)
-				}
-			}
+	for _, d := range ix.docs[fromDoc:] {
+		var err error
+		if buf, err = appendDoc(buf[:0], &d); err != nil {
+			return nil, err
 		}
 		b.Write(buf)
 	}
 	sum := sha256.Sum256(b.Bytes())
 	b.Write(sum[:])
-	return registry.WriteFileAtomic(path, b.Bytes())
+	return b.Bytes(), nil
 }
 
+// appendDoc appends the encoding of a doc: id, intent, instance,
+// confidence, verification score, field lengths, lineage, then its terms
+// as gaps, each with the fields it is in as a bit mask and its count in
+// each of them.
+func appendDoc(buf []byte, d *doc) ([]byte, error) {
+	raw, err := hex.DecodeString(d.id.Hex())
+	if err != nil || len(raw) != sha256.Size {
+		return nil, fmt.Errorf("index: bad id %s", d.id)
+	}
+	buf = append(buf, raw...)
+	buf = appendString(buf, d.intent)
+	buf = appendString(buf, d.instance)
+	buf = binary.AppendUvarint(buf, math.Float64bits(d.conf))
+	buf = binary.AppendUvarint(buf, math.Float64bits(d.verif))
+	for _, l := range d.lens {
+		buf = binary.AppendUvarint(buf, uint64(l))
+	}
+	buf = binary.AppendUvarint(buf, uint64(len(d.lineage)))
+	for _, p := range d.lineage {
+		raw, err := hex.DecodeString(p.Hex())
+		if err != nil || len(raw) != sha256.Size {
+			return nil, fmt.Errorf("index: bad lineage id %s", p)
+		}
+		buf = append(buf, raw...)
+	}
+	buf = binary.AppendUvarint(buf, uint64(len(d.terms)))
+	prev := uint32(0)
+	for k, t := range d.terms {
+		buf = binary.AppendUvarint(buf, uint64(t-prev))
+		prev = t
+		var mask byte
+		for f, c := range d.tfs[k] {
+			if c > 0 {
+				mask |= 1 << f
+			}
+		}
+		buf = append(buf, mask)
+		for _, c := range d.tfs[k] {
+			if c > 0 {
+				buf = append(buf, c)
+			}
+		}
+	}
+	return buf, nil
+}
+
+// readIndexFile reads the index file at path and the delta beside it, if
+// the delta is intact and extends that very file (else the index is the
+// base's: an update brings it up).
 func readIndexFile(path string) (*Index, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return decodeIndex(raw)
+	ix, err := decodeBase(raw)
+	if err != nil {
+		return nil, err
+	}
+	if delta, err := os.ReadFile(path + deltaSuffix); err == nil {
+		commit := ix.commit
+		if err := ix.decodeDelta(delta); err != nil {
+			// Back to the base alone.
+			for _, w := range ix.terms[ix.file.terms:] {
+				delete(ix.vocab, w)
+			}
+			for _, d := range ix.docs[ix.file.docs:] {
+				delete(ix.byID, d.id)
+			}
+			ix.terms, ix.docs, ix.commit = ix.terms[:ix.file.terms], ix.docs[:ix.file.docs], commit
+		}
+	}
+	ix.reindex()
+	return ix, nil
 }
 
+// decodeIndex decodes an index file (no delta).
 func decodeIndex(raw []byte) (*Index, error) {
+	ix, err := decodeBase(raw)
+	if err != nil {
+		return nil, err
+	}
+	ix.reindex()
+	return ix, nil
+}
+
+// decodeBase decodes an index file, leaving the postings to build.
+func decodeBase(raw []byte) (*Index, error) {
+	ix := newIndex(plumbing.ZeroHash)
+	if err := ix.decodeInto(raw, indexVersion, nil); err != nil {
+		return nil, err
+	}
+	ix.file = baseFile{sum: [sha256.Size]byte(raw[len(raw)-sha256.Size:]), terms: len(ix.terms), docs: len(ix.docs), ok: true}
+	return ix, nil
+}
+
+// decodeDelta adds a delta's terms and skills to an index read from the
+// delta's base.
+func (ix *Index) decodeDelta(raw []byte) error {
+	return ix.decodeInto(raw, deltaVersion, ix.file.sum[:])
+}
+
+// decodeInto decodes a file of the version given (extending the base of
+// checksum base, for a delta), adding its terms and skills to ix.
+func (ix *Index) decodeInto(raw []byte, version string, base []byte) error {
 	if len(raw) < sha256.Size {
-		return nil, errCorrupt
+		return errCorrupt
 	}
 	body, sum := raw[:len(raw)-sha256.Size], raw[len(raw)-sha256.Size:]
 	if got := sha256.Sum256(body); !bytes.Equal(got[:], sum) {
-		return nil, errCorrupt
+		return errCorrupt
 	}
 	r := &reader{b: body}
-	if r.string() != indexVersion {
-		return nil, errCorrupt
+	if r.string() != version || !bytes.Equal(r.bytes(len(base)), base) {
+		return errCorrupt
 	}
-	ix := newIndex(plumbing.ZeroHash)
 	copy(ix.commit[:], r.bytes(len(ix.commit)))
 	nw := r.count()
-	ix.terms = make([]string, 0, nw)
+	ix.terms = slices.Grow(ix.terms, nw)
 	for range nw {
 		w := r.string()
 		if _, dup := ix.vocab[w]; dup {
@@ -849,7 +982,7 @@ func decodeIndex(raw []byte) (*Index, error) {
 		ix.terms = append(ix.terms, w)
 	}
 	nd := r.count()
-	ix.docs = make([]doc, 0, nd)
+	ix.docs = slices.Grow(ix.docs, nd)
 	for range nd {
 		d := doc{id: schema.ID("sha256:" + hex.EncodeToString(r.bytes(sha256.Size)))}
 		d.intent, d.instance = r.string(), r.string()
@@ -887,21 +1020,21 @@ func decodeIndex(raw []byte) (*Index, error) {
 			}
 		}
 		if r.err != nil {
-			return nil, errCorrupt
+			return errCorrupt
 		}
 		d.coh = docCoherence(d.tfs)
 		d.w = statWeight(d.coh)
+		d.key = idKey(d.id)
 		if _, dup := ix.byID[d.id]; dup {
-			return nil, errCorrupt
+			return errCorrupt
 		}
 		ix.byID[d.id] = uint32(len(ix.docs))
 		ix.docs = append(ix.docs, d)
 	}
 	if r.err != nil || len(r.b) != 0 {
-		return nil, errCorrupt
+		return errCorrupt
 	}
-	ix.reindex()
-	return ix, nil
+	return nil
 }
 
 func appendString(b []byte, s string) []byte {

@@ -379,3 +379,113 @@ func TestIndexUpdate(t *testing.T) {
 		t.Fatalf("Update to the index's own commit: %p, %v; want the index itself", same, err)
 	}
 }
+
+// TestIndexDelta: an update of a few skills writes them to a delta beside
+// the index file, which stays as it was; reading both gives the index a
+// build gives; many more skills rewrite the file whole; a delta that is
+// corrupt, or extends another file, is ignored (the update from the file's
+// commit brings the index up all the same).
+func TestIndexDelta(t *testing.T) {
+	sp := fixtures.Spec{Instances: 2, Traces: 600, PerCommit: 100, LineageEvery: 4}
+	s, err := fixtures.Hive(t.TempDir(), sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := OpenIndex(s); err != nil {
+		t.Fatal(err)
+	}
+	path := indexFile(s)
+	base, _ := os.ReadFile(path)
+	g := fixtures.NewGenerator(sp)
+	add := func(from, to int) plumbing.Hash {
+		t.Helper()
+		in, err := g.Inputs(from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AddBatch(in, sp.KeyFunc(), 5); err != nil {
+			t.Fatal(err)
+		}
+		head, _ := s.Head()
+		return head
+	}
+	check := func(what string, ix *Index, head plumbing.Hash, n int) {
+		t.Helper()
+		if ix.Commit() != head || ix.Len() != n {
+			t.Fatalf("%s: commit %v, %d skills; want %v, %d", what, ix.Commit(), ix.Len(), head, n)
+		}
+		fresh, err := Build(s, head)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, text := range testQueries {
+			q := Query{Text: text}
+			sameResults(t, what+": "+text, ix.Search(q), fresh.Search(q))
+		}
+	}
+
+	head := add(600, 610)
+	ix, err := OpenIndex(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("updated", ix, head, 610)
+	if now, _ := os.ReadFile(path); !bytes.Equal(now, base) {
+		t.Fatal("an update of 10 skills rewrote the index file")
+	}
+	if _, err := os.Stat(path + deltaSuffix); err != nil {
+		t.Fatalf("no delta after an update of 10 skills: %v", err)
+	}
+	read, err := readIndexFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("read with its delta", read, head, 610)
+
+	head = add(610, 620) // the delta grows
+	ix, err = OpenIndex(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("updated again", ix, head, 620)
+	if now, _ := os.ReadFile(path); !bytes.Equal(now, base) {
+		t.Fatal("a second small update rewrote the index file")
+	}
+
+	// A corrupt delta, or one of another base, is left out.
+	good, _ := os.ReadFile(path + deltaSuffix)
+	os.WriteFile(path+deltaSuffix, flip(good, len(good)/2), 0o644)
+	if read, err := readIndexFile(path); err != nil || read.Len() != 600 || read.Len() != len(read.byID) {
+		t.Fatalf("with a corrupt delta: %v, %v; want the file's 600 skills", read, err)
+	}
+	ix, err = OpenIndex(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("after a corrupt delta", ix, head, 620)
+	other := newIndex(plumbing.ZeroHash)
+	other.addTraces(fixtures.Trace("instance_0", 1))
+	b, err := other.encode(deltaVersion, 0, 0, make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(path+deltaSuffix, b, 0o644)
+	if read, err := readIndexFile(path); err != nil || read.Len() != 600 {
+		t.Fatalf("with the delta of another file: %v, %v; want the file's 600 skills", read, err)
+	}
+
+	// Past an eighth of the file's skills, the file is rewritten whole.
+	head = add(620, 700)
+	ix, err = OpenIndex(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("after many more", ix, head, 700)
+	if now, _ := os.ReadFile(path); bytes.Equal(now, base) {
+		t.Fatal("an update of 100 skills since the file left it as it was")
+	}
+	if _, err := os.Stat(path + deltaSuffix); !os.IsNotExist(err) {
+		t.Fatalf("delta after a whole rewrite: %v", err)
+	}
+}

@@ -300,14 +300,8 @@ func (ix *Index) cooccur(c *concept) {
 	// Skills count by their weight in the statistics: one whose intent its
 	// body does not bear out teaches nothing of what goes with what.
 	read, readW := 0, 0
-	for _, ps := range post {
-		if read >= p.coDocs {
-			break
-		}
+	for _, ps := range ix.sample(post, p.coDocs) {
 		d := &ix.docs[ps.doc]
-		if d.w == 0 {
-			continue
-		}
 		read++
 		readW += int(d.w)
 		inIntent := ps.count(fIntent) > 0
@@ -347,7 +341,7 @@ func (ix *Index) cooccur(c *concept) {
 		if cands[i].pmi != cands[j].pmi {
 			return cands[i].pmi > cands[j].pmi
 		}
-		return cands[i].u < cands[j].u
+		return ix.terms[cands[i].u] < ix.terms[cands[j].u] // not by number: numbers depend on the order of updates
 	})
 	if len(cands) > p.coTerms {
 		cands = cands[:p.coTerms]
@@ -358,6 +352,24 @@ func (ix *Index) cooccur(c *concept) {
 		}
 		c.addAlt(alt{text: ix.terms[cd.u], term: cd.u, known: true, w: p.co * min(1, cd.pmi/4), via: "co-occurrence in the hive"})
 	}
+}
+
+// sample returns about n of the postings of skills that count in the
+// statistics, chosen by their keys (those under a cutoff that n of the
+// postings would be expected to pass), so that the sample is the same
+// whatever order the skills entered the index in.
+func (ix *Index) sample(post []posting, n int) []posting {
+	var out []posting
+	cut := uint64(math.MaxUint64)
+	if len(post) > n {
+		cut = uint64(float64(n) / float64(len(post)) * (1 << 63) * 2)
+	}
+	for _, ps := range post {
+		if ix.keys[ps.doc] <= cut && ix.docs[ps.doc].w > 0 {
+			out = append(out, ps)
+		}
+	}
+	return out
 }
 
 // match is one scored skill.
@@ -553,7 +565,7 @@ func (ix *Index) best(cs []concept, sc *scratch, k int) []match {
 		if cands[i].raw != cands[j].raw {
 			return cands[i].raw > cands[j].raw
 		}
-		return cands[i].doc < cands[j].doc
+		return ix.docs[cands[i].doc].key < ix.docs[cands[j].doc].key
 	})
 	return cands[:min(k, len(cands))]
 }
@@ -633,7 +645,11 @@ func (ix *Index) top(sc *scratch, k int) []match {
 	}
 	h := make([]hit, 0, k)
 	// less orders the heap: the worst of the best k at the root.
-	less := func(a, b hit) bool { return a.raw < b.raw || a.raw == b.raw && a.doc > b.doc }
+	// Equal scores by the skills' keys, not by when they entered the
+	// index, so that every build of a commit has the same candidates.
+	less := func(a, b hit) bool {
+		return a.raw < b.raw || a.raw == b.raw && ix.docs[a.doc].key > ix.docs[b.doc].key
+	}
 	down := func(i int) {
 		for {
 			l, small := 2*i+1, i
