@@ -328,10 +328,7 @@ func coherence(in, borne int) float32 {
 
 
 // cohGain scales coherence: an intent half borne out by its skill counts
-// in full. Chosen on the dev split (with the ranker refitted for each): 1.5,
-// 2, 3 and 4 gave 1.284, 1.292, 1.304 and about 1.31 of the objective out
-// of fold, and from 3 on TestGaming fails (a trace repeating a query over a
-// body of a word or two wins); 2 is the highest that holds it.
+// in full. The highest gain that TestGaming holds with (docs/search.md).
 const cohGain = 2
 
 // statUnit is the weight, in the corpus statistics (document frequencies,
