@@ -38,12 +38,15 @@ test-deps:
 
 # Go benchmarks, then the scale run (hives of 1k, 10k and 100k traces, kept
 # in .bench/ between runs) that writes .bench/scale.md, then every web page
-# timed on the 100k hive.
+# timed on the 100k hive, then the soak of hive serve under mixed load (SOAK
+# long, 10 minutes unless set), which writes .bench/soak.md.
+SOAK    ?= 10m
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2x ./schema ./signing ./registry
 	HIVE_BENCH_100K=1 HIVE_BENCH_DIR=$(CURDIR)/.bench/search $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./search
 	$(GO) run ./fixtures/cmd/hive-scale -sizes 1000,10000,100000 -out .bench
 	HIVE_WEB_BENCH_N=100000 $(GO) test -run '^$$' -bench BenchmarkWebPages -benchtime 1x -timeout 60m ./server
+	$(GO) run ./fixtures/cmd/hive-soak -duration $(SOAK) -out .bench
 
 demo: build
 	bash docs/demo.sh $(CURDIR)/$(BIN)

@@ -40,22 +40,37 @@ type hive struct {
 	url string
 }
 
+// unlimited are limits that never refuse a test's requests by rate.
+var unlimited = server.Limits{Writes: server.Rate{PerMinute: -1}, Searches: server.Rate{PerMinute: -1}}
+
 func newHive(t *testing.T, traces int) *hive {
+	return newHiveWith(t, traces, server.Options{HiveBinary: "/bin/false", Limits: unlimited})
+}
+
+// newHiveWith serves a fixture hive of traces traces with opts.
+func newHiveWith(t *testing.T, traces int, opts server.Options) *hive {
 	t.Helper()
 	spec := fixtures.Spec{Instances: 2, Traces: traces}
-	dir := t.TempDir()
-	s, err := fixtures.Hive(dir, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	srv, err := server.New(dir, server.Options{HiveBinary: "/bin/false"})
+	dir := fixtureHive(t, spec)
+	srv, err := server.New(dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { ts.Close(); srv.Close() })
 	return &hive{dir: dir, gen: fixtures.NewGenerator(spec), srv: srv, url: ts.URL}
+}
+
+// fixtureHive builds the hive spec describes in a temporary folder.
+func fixtureHive(t *testing.T, spec fixtures.Spec) string {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := fixtures.Hive(dir, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	return dir
 }
 
 // envelope signs trace i of the generator with its instance's fixture key.
