@@ -326,7 +326,6 @@ func coherence(in, borne int) float32 {
 	return min(1, cohGain*float32(borne)/float32(in))
 }
 
-
 // cohGain scales coherence: an intent half borne out by its skill counts
 // in full. The highest gain that TestGaming holds with (docs/search.md).
 const cohGain = 2
