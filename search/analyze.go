@@ -84,6 +84,19 @@ func term(w string) string {
 	return t
 }
 
+// termUncached is term without the process-wide cache: for an index build,
+// which keeps its own cache of the hive's words for the time it runs
+// rather than the process's for as long as it lives.
+func termUncached(w string) string {
+	if len(w) < 2 && (len(w) == 0 || w[0] < '0' || w[0] > '9') || stopwords[w] {
+		return ""
+	}
+	if t, ok := stems.Load(w); ok {
+		return t.(string)
+	}
+	return stemmer(w)
+}
+
 // stems caches the stemmer's answers: a hive's words repeat, and stemming
 // is most of the cost of analysing a trace. At most maxStems are kept.
 var (

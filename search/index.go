@@ -660,7 +660,7 @@ func (an *analyzer) words1(text string, f int, d *doc) {
 // number is the term number of word w (lower-case), adding its term to the
 // vocabulary if new, or -1 for a word of no term.
 func (an *analyzer) number(w string) int32 {
-	t := term(w)
+	t := termUncached(w)
 	n := int32(-1)
 	if t != "" {
 		an.mu.Lock()
