@@ -143,54 +143,40 @@ func eachWord(text string, fn func(string)) {
 
 func eachASCIIWord(s string, fn func(string)) {
 	var buf [64]byte
-	start := -1
-	flush := func(end int) {
-		if start >= 0 && end > start {
-			w := s[start:end]
-			if lower := toLowerASCII(w, buf[:0]); lower != nil {
-				fn(string(lower))
-			} else {
-				fn(w)
-			}
+	eachASCIISpan(s, func(start, end int) {
+		w := s[start:end]
+		if lower := toLowerASCII(w, buf[:0]); lower != nil {
+			fn(string(lower))
+		} else {
+			fn(w)
 		}
-		start = -1
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		isUpper := 'A' <= c && c <= 'Z'
-		if !(isUpper || 'a' <= c && c <= 'z' || '0' <= c && c <= '9') {
-			flush(i)
-			continue
-		}
-		if start >= 0 && isUpper && i > start {
-			p := s[i-1]
-			pUpper := 'A' <= p && p <= 'Z'
-			if !pUpper || i+1 < len(s) && 'a' <= s[i+1] && s[i+1] <= 'z' {
-				flush(i)
-			}
-		}
-		if start < 0 {
-			start = i
-		}
-	}
-	flush(len(s))
+	})
 }
 
 // eachASCIIWordBytes is eachASCIIWord that hands fn each word lower-cased
 // in buf (valid only during the call), and returns buf for reuse.
 func eachASCIIWordBytes(s string, buf []byte, fn func([]byte)) []byte {
+	eachASCIISpan(s, func(start, end int) {
+		buf = buf[:0]
+		for i := start; i < end; i++ {
+			c := s[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			buf = append(buf, c)
+		}
+		fn(buf)
+	})
+	return buf
+}
+
+// eachASCIISpan calls fn with the start and end of each word of s, split
+// as eachWord splits.
+func eachASCIISpan(s string, fn func(start, end int)) {
 	start := -1
 	flush := func(end int) {
 		if start >= 0 && end > start {
-			buf = buf[:0]
-			for i := start; i < end; i++ {
-				c := s[i]
-				if 'A' <= c && c <= 'Z' {
-					c += 'a' - 'A'
-				}
-				buf = append(buf, c)
-			}
-			fn(buf)
+			fn(start, end)
 		}
 		start = -1
 	}
@@ -213,7 +199,6 @@ func eachASCIIWordBytes(s string, buf []byte, fn func([]byte)) []byte {
 		}
 	}
 	flush(len(s))
-	return buf
 }
 
 // toLowerASCII returns w lower-cased in buf, or nil when w has no upper-case
