@@ -126,7 +126,7 @@ func BenchmarkIndexBuild(b *testing.B) {
 }
 
 // BenchmarkOpenIndex is the cost of a command that opens an up-to-date
-// index from its file.
+// index from its file. It reports the memory the opened index holds.
 func BenchmarkOpenIndex(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
@@ -134,12 +134,25 @@ func BenchmarkOpenIndex(b *testing.B) {
 			if _, err := OpenIndex(s); err != nil {
 				b.Fatal(err)
 			}
+			var ms0, ms1 runtime.MemStats
+			var ix *Index
 			b.ResetTimer()
 			for range b.N {
-				if _, err := OpenIndex(s); err != nil {
+				b.StopTimer()
+				ix = nil
+				runtime.GC()
+				runtime.ReadMemStats(&ms0)
+				b.StartTimer()
+				var err error
+				if ix, err = OpenIndex(s); err != nil {
 					b.Fatal(err)
 				}
 			}
+			b.StopTimer()
+			runtime.GC()
+			runtime.ReadMemStats(&ms1)
+			b.ReportMetric(float64(int64(ms1.HeapAlloc)-int64(ms0.HeapAlloc))/(1<<20), "index-MB")
+			runtime.KeepAlive(ix)
 		})
 	}
 }

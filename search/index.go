@@ -587,11 +587,13 @@ type analyzer struct {
 	words map[string]int32 // lower-case word -> its term's number, or -1 for none
 	occ   []uint64         // the current trace's occurrences: term<<8 | field
 	buf   []byte
+
+	instances map[string]string
 }
 
 // doc is the doc of trace t.
 func (an *analyzer) doc(id schema.ID, t *indexed) doc {
-	d := doc{id: id, intent: t.Intent, instance: t.InstanceID, conf: t.Confidence, verif: t.VerificationScore, lineage: t.Lineage}
+	d := doc{id: id, intent: t.Intent, instance: an.instance(t.InstanceID), conf: t.Confidence, verif: t.VerificationScore, lineage: t.Lineage}
 	an.occ = an.occ[:0]
 	for f, texts := range t.fieldTexts() {
 		for _, text := range texts {
@@ -636,6 +638,18 @@ func idKey(id schema.ID) uint64 {
 		return 0
 	}
 	return k
+}
+
+// instance returns one string for each instance name: a hive has few.
+func (an *analyzer) instance(name string) string {
+	if s, ok := an.instances[name]; ok {
+		return s
+	}
+	if an.instances == nil {
+		an.instances = map[string]string{}
+	}
+	an.instances[name] = name
+	return name
 }
 
 // words1 adds the occurrences of the terms of text, in field f.
@@ -1007,9 +1021,21 @@ func (ix *Index) decodeInto(raw []byte, version string, base []byte) error {
 	}
 	nd := r.count()
 	ix.docs = slices.Grow(ix.docs, nd)
+	if len(ix.byID) == 0 {
+		ix.byID = make(map[schema.ID]uint32, nd)
+	}
+	instances := map[string]string{} // a hive has few: one string each
+	var idBuf [7 + 2*sha256.Size]byte
+	copy(idBuf[:], "sha256:")
 	for range nd {
-		d := doc{id: schema.ID("sha256:" + hex.EncodeToString(r.bytes(sha256.Size)))}
-		d.intent, d.instance = r.string(), r.string()
+		hex.Encode(idBuf[7:], r.bytes(sha256.Size))
+		d := doc{id: schema.ID(idBuf[:])}
+		d.intent = r.string()
+		inst := r.bytes(r.count())
+		if d.instance = instances[string(inst)]; d.instance == "" && len(inst) > 0 {
+			d.instance = string(inst)
+			instances[d.instance] = d.instance
+		}
 		d.conf, d.verif = math.Float64frombits(r.uint()), math.Float64frombits(r.uint())
 		for f := range d.lens {
 			d.lens[f] = uint32(r.uint())
