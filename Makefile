@@ -20,9 +20,11 @@ install: build
 
 # The tests: unit, fuzz seeds, the end-to-end scripts that run the real
 # hive and git binaries, the web pages in a real browser, the README run as
-# written, and make demo's script.
+# written, and make demo's script; then the MCP interoperability check with
+# the official TypeScript SDK (node and npm; the SDK installed once, pinned).
 test: test-deps
 	$(GO) test -count=1 $(PKGS)
+	bash mcp/testdata/interop/run.sh
 
 # What the tests need besides Go and git: Debian's chromium for the browser
 # tests (server/browser_test.go) and curl for the README's server section.
@@ -46,6 +48,7 @@ bench:
 	HIVE_BENCH_100K=1 HIVE_BENCH_DIR=$(CURDIR)/.bench/search $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./search
 	$(GO) run ./fixtures/cmd/hive-scale -sizes 1000,10000,100000 -out .bench
 	HIVE_WEB_BENCH_N=100000 $(GO) test -run '^$$' -bench BenchmarkWebPages -benchtime 1x -timeout 60m ./server
+	$(GO) run ./fixtures/cmd/hive-agents -size 100000 -out .bench
 	$(GO) run ./fixtures/cmd/hive-soak -duration $(SOAK) -out .bench
 
 demo: build

@@ -30,6 +30,7 @@ func (s *Server) Handler() http.Handler {
 	route("GET /instances/{id}", "get_instance", s.getInstance)
 	route("GET /disputes", "get_disputes", s.getDisputes)
 	route("GET /healthz", "healthz", s.healthz)
+	mux.Handle("/mcp", s.instrument("mcp", deadlines(apiTimeout, s.mcpHandler())))
 	mux.Handle("GET /metrics", s.metrics.handler())
 	s.webRoutes(route)
 	for _, prefix := range []string{"", "/hive.git"} {

@@ -51,6 +51,8 @@ func classify(r *http.Request, pattern string) class {
 		return classPush
 	case strings.HasSuffix(pattern, "/git-upload-pack"):
 		return classRead // a fetch: git POSTs what it wants
+	case pattern == "/mcp":
+		return classSearch // the MCP tools only read; clients POST their requests
 	case r.Method != http.MethodGet && r.Method != http.MethodHead:
 		return classWrite
 	case pattern == "GET /instances" || pattern == "GET /instances/{id}":

@@ -200,11 +200,11 @@ func TestClientToken(t *testing.T) {
 	h := newHiveWith(t, 4, server.Options{HiveBinary: "/bin/false", Limits: unlimited, Tokens: ts})
 	env, id := h.envelope(t, 4)
 	c := client.New(h.url)
-	if _, err := c.Publish(context.Background(), env); status(err) != http.StatusUnauthorized {
+	if _, err := c.PublishEnvelope(context.Background(), env); status(err) != http.StatusUnauthorized {
 		t.Errorf("Publish without a token = %v, want 401", err)
 	}
 	c.HTTP = &http.Client{Transport: client.TokenTransport(tok, nil)}
-	if p, err := c.Publish(context.Background(), env); err != nil || p.TraceID != id {
+	if p, err := c.PublishEnvelope(context.Background(), env); err != nil || p.TraceID != id {
 		t.Errorf("Publish with a token = %+v, %v", p, err)
 	}
 }
