@@ -111,9 +111,17 @@ func TestGaming(t *testing.T) {
 	}
 	isAttacker := func(r Result) bool { return strings.HasPrefix(r.InstanceID, "mallory_") }
 
-	var base, kept, resolved, stolen int
+	var tried, base, kept, resolved, stolen int
 	var copiers []*schema.Trace
+	every := 1 // an index of the set and its attackers per query: -short aims at a quarter of them
+	if testing.Short() {
+		every = 4
+	}
 	for i, q := range l.Dev.Queries {
+		if i%every != 0 {
+			continue
+		}
+		tried++
 		before := honest.Search(Query{Text: q.Text, Limit: 1})
 		if len(before) == 0 || before[0].ID != ids[q.Key] {
 			continue
@@ -153,17 +161,18 @@ func TestGaming(t *testing.T) {
 		}
 	}
 	t.Logf("honest skill first for %d of %d dev queries; with attackers aimed at each beside it, still first for %d (resolved %d); attackers resolve %d",
-		base, len(l.Dev.Queries), kept, resolved, stolen)
+		base, tried, kept, resolved, stolen)
 
 	// The flood: every copier at once.
 	ix := newIndex(plumbing.ZeroHash)
 	ix.addTraces(append(append(append([]*schema.Trace{}, skills...), stuffed...), copiers...)...)
-	first, honestFirst := 0, 0
+	first, honestFirst, was := 0, 0, 0
 	for _, q := range l.Dev.Queries {
 		before := honest.Search(Query{Text: q.Text, Limit: 1})
 		if len(before) == 0 || before[0].ID != ids[q.Key] {
 			continue
 		}
+		was++
 		after := ix.Search(Query{Text: q.Text, Limit: 1})
 		switch {
 		case len(after) > 0 && isAttacker(after[0]):
@@ -174,7 +183,7 @@ func TestGaming(t *testing.T) {
 		}
 	}
 	t.Logf("flooded with %d copiers: attackers first for %d queries; the honest skill still first for %d of %d (the others lose to honest skills, as the copiers make the queries' words common)",
-		len(copiers), first, honestFirst, base)
+		len(copiers), first, honestFirst, was)
 }
 
 // bodiless is a valid trace of instance whose one step and result say
