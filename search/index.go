@@ -802,7 +802,7 @@ func (ix *Index) writeFile(path string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeDerived(path, b); err != nil {
+	if err := registry.WriteFileUnsynced(path, b); err != nil {
 		return err
 	}
 	ix.file = baseFile{sum: [sha256.Size]byte(b[len(b)-sha256.Size:]), terms: len(ix.terms), docs: len(ix.docs), ok: true}
@@ -823,32 +823,10 @@ func (ix *Index) save(path string) error {
 			if err != nil {
 				return err
 			}
-			return writeDerived(path+deltaSuffix, b)
+			return registry.WriteFileUnsynced(path+deltaSuffix, b)
 		}
 	}
 	return ix.writeFile(path)
-}
-
-// writeDerived writes derived data to path atomically (a new file renamed
-// over it) but without syncing it to disk: after a crash the file may be
-// missing or torn, and a torn file fails its checksum and is rebuilt.
-func writeDerived(path string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // baseFile is what an index knows of the file it was read from or last

@@ -134,15 +134,7 @@ func TestIndexFile(t *testing.T) {
 	old := ix.Commit()
 
 	// Add 30 traces: the next OpenIndex updates from old to the new head.
-	g := fixtures.NewGenerator(sp)
-	in, err := g.Inputs(60, 90)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.AddBatch(in, sp.KeyFunc(), 5); err != nil {
-		t.Fatal(err)
-	}
-	head, _ := s.Head()
+	head := addGenerated(t, s, sp, 60, 90)
 	stale, err := readIndexFile(path)
 	if err != nil || stale.Commit() != old {
 		t.Fatalf("index file before update: commit %v, %v; want %v", stale.Commit(), err, old)
@@ -302,15 +294,7 @@ func TestIndexUpdate(t *testing.T) {
 	for _, text := range testQueries {
 		before[text] = old.Search(Query{Text: text})
 	}
-	g := fixtures.NewGenerator(sp)
-	in, err := g.Inputs(60, 90)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.AddBatch(in, sp.KeyFunc(), 5); err != nil {
-		t.Fatal(err)
-	}
-	head, _ := s.Head()
+	head := addGenerated(t, s, sp, 60, 90)
 
 	stop := make(chan struct{})
 	done := make(chan error)
@@ -397,19 +381,7 @@ func TestIndexDelta(t *testing.T) {
 	}
 	path := indexFile(s)
 	base, _ := os.ReadFile(path)
-	g := fixtures.NewGenerator(sp)
-	add := func(from, to int) plumbing.Hash {
-		t.Helper()
-		in, err := g.Inputs(from, to)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.AddBatch(in, sp.KeyFunc(), 5); err != nil {
-			t.Fatal(err)
-		}
-		head, _ := s.Head()
-		return head
-	}
+	add := func(from, to int) plumbing.Hash { return addGenerated(t, s, sp, from, to) }
 	check := func(what string, ix *Index, head plumbing.Hash, n int) {
 		t.Helper()
 		if ix.Commit() != head || ix.Len() != n {
@@ -488,4 +460,19 @@ func TestIndexDelta(t *testing.T) {
 	if _, err := os.Stat(path + deltaSuffix); !os.IsNotExist(err) {
 		t.Fatalf("delta after a whole rewrite: %v", err)
 	}
+}
+
+// addGenerated commits the generator's traces from to to (in batches of
+// five) and returns the new head.
+func addGenerated(t *testing.T, s *registry.Store, sp fixtures.Spec, from, to int) plumbing.Hash {
+	t.Helper()
+	in, err := fixtures.NewGenerator(sp).Inputs(from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddBatch(in, sp.KeyFunc(), 5); err != nil {
+		t.Fatal(err)
+	}
+	head, _ := s.Head()
+	return head
 }
