@@ -305,7 +305,9 @@ func (s *Server) searchSkills(st *registry.Store, intent string, th float64, lim
 	return out, nil
 }
 
-// index returns the search index of main, reopened when main has moved.
+// index returns the search index of main: opened once, then brought up
+// to date in memory when main moves (searches already running keep the
+// index they have).
 func (s *Server) index(st *registry.Store) (*search.Index, error) {
 	head, err := st.Head()
 	if err != nil {
@@ -316,7 +318,11 @@ func (s *Server) index(st *registry.Store) (*search.Index, error) {
 	if s.idx != nil && s.idx.Commit() == head {
 		return s.idx, nil
 	}
-	ix, err := search.OpenIndex(st)
+	open := search.OpenIndex
+	if s.idx != nil {
+		open = func(st *registry.Store) (*search.Index, error) { return s.idx.Update(st, head) }
+	}
+	ix, err := open(st)
 	if err != nil {
 		return nil, err
 	}
