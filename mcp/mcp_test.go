@@ -376,6 +376,8 @@ func TestPublishSkill(t *testing.T) {
 		return map[string]any{"intent": "Rotate the database password without downtime", "reasoning_path": []map[string]any{{"step": 1, "action": "add the new password"}, {"step": 2, "action": "switch clients", "detail": "one at a time\nthen drop the old"}},
 			"result": "ALTER USER app PASSWORD 'new';", "confidence": 0.95, "verification_score": 0.97, "lineage": []string{string(h.child)}, "tags": []string{"db"}}
 	}
+	// A search first: the index it opens is held, and must follow main.
+	call(t, cs, "search_skills", map[string]any{"query": "rotate the database password"})
 	res := call(t, cs, "publish_skill", good())
 	if res.IsError {
 		t.Fatal(text(res))

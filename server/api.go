@@ -319,9 +319,29 @@ func (s *Server) searchSkills(ctx context.Context, st *registry.Store, intent st
 	return out, nil
 }
 
-// index returns the search index of main, reopened when main has moved.
+// index returns the search index of main: opened once, then brought up
+// to date in memory when main moves (searches already running keep the
+// index they have).
 func (s *Server) index(st *registry.Store) (*search.Index, error) {
-	return perMain(&s.indexMu, &s.idx, st, search.OpenIndex)
+	head, err := st.Head()
+	if err != nil {
+		return nil, err
+	}
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	if s.idx != nil && s.idx.Commit() == head {
+		return s.idx, nil
+	}
+	open := search.OpenIndex
+	if s.idx != nil {
+		open = func(st *registry.Store) (*search.Index, error) { return s.idx.Update(st, head) }
+	}
+	ix, err := open(st)
+	if err != nil {
+		return nil, err
+	}
+	s.idx = ix
+	return ix, nil
 }
 
 func intParam(v string, def, lo, hi int) int {

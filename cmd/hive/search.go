@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strings"
 
@@ -124,16 +125,26 @@ func printResult(w io.Writer, r search.Result, sk *trust.SkillStanding) {
 
 // printExplanation prints why a skill matched, under its result line.
 func printExplanation(w io.Writer, e search.Explanation) {
+	// The features that counted, by what they added to the ranker's score.
 	names := make([]string, 0, len(e.Features))
-	for k := range e.Features {
-		names = append(names, k)
+	for k, v := range e.Features {
+		if v*e.Weights[k] != 0 {
+			names = append(names, k)
+		}
 	}
-	sort.Strings(names)
+	add := func(k string) float64 { return e.Features[k] * e.Weights[k] }
+	sort.Slice(names, func(i, j int) bool {
+		if a, b := math.Abs(add(names[i])), math.Abs(add(names[j])); a != b {
+			return a > b
+		}
+		return names[i] < names[j]
+	})
 	var fs []string
 	for _, k := range names {
-		fs = append(fs, fmt.Sprintf("%s %.2f", k, e.Features[k]))
+		fs = append(fs, fmt.Sprintf("%s %.2f×%.2f", k, e.Features[k], e.Weights[k]))
 	}
-	fmt.Fprintf(w, "       bm25f %.3f; %s\n", e.BM25F, strings.Join(fs, ", "))
+	fmt.Fprintf(w, "       ranker %.2f, lead %.2f; bm25f %.3f\n", e.Ranker, e.Lead, e.BM25F)
+	fmt.Fprintf(w, "       %s\n", strings.Join(fs, ", "))
 	for _, m := range e.Words {
 		if len(m.Matches) == 0 {
 			fmt.Fprintf(w, "       %-12s (weight %.2f): not in this skill\n", m.Word, m.Weight)
