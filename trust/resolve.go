@@ -43,8 +43,11 @@ const (
 	DefaultUnprovenThreshold = 0.8
 )
 
-// Resolve's candidates: the best maxCandidates skills scoring at least
-// candidateFloor, before proven ones are scored on their own.
+// Resolve's candidates: the best maxCandidates skills that share a word
+// with the task, before proven ones are scored on their own (look-alikes
+// that copy the task lower an honest skill's score in the search far below
+// any floor: to 0.08 in TestDefaultPolicyGaming). candidateFloor is the
+// near-duplicate check's.
 const (
 	candidateFloor = 0.2
 	maxCandidates  = 100
@@ -202,12 +205,12 @@ func Resolve(s *registry.Store, intent string, p Policy) (*Resolution, error) {
 // reason and a sentence, or "", ""). Callers that keep these per commit of
 // main (the MCP server, hive install) choose as hive resolve does.
 func Choose(s *registry.Store, ix *search.Index, cfg *registry.Config, table *Table, p Policy, intent string, extra func(search.Result) (string, string)) (*Resolution, error) {
-	// Candidates: the skills the search ranks for the intent, down to a
-	// floor below the threshold. A proven skill is also scored on its own
+	// Candidates: the best skills the search ranks for the intent, whatever
+	// their score. A proven skill is also scored on its own
 	// (search.Similarity, with no other skill to compare it with), so that
 	// look-alikes that copy the intent cannot push it under the threshold.
 	var results []search.Result
-	for _, r := range ix.Search(search.Query{Text: intent, Threshold: min(p.Threshold, candidateFloor), Limit: maxCandidates}) {
+	for _, r := range ix.Search(search.Query{Text: intent, Limit: maxCandidates}) {
 		if r.Score < p.Threshold && table.Skill(r.ID).Proven {
 			e, err := s.Trace(r.ID)
 			if err != nil {
