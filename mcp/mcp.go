@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -59,6 +60,8 @@ type Options struct {
 	// this hive server (its client) instead of committing to the local
 	// hive.
 	Server *client.Client
+	// Now dates what publish_skill publishes; nil is time.Now.
+	Now func() time.Time
 	// Prepare reads the view of main (search index, reputation, lineage)
 	// in the background now, so that the first call does not wait for it.
 	Prepare bool
@@ -77,6 +80,9 @@ func New(src Source, o Options) (*sdk.Server, error) {
 	}
 	if o.Version == "" {
 		o.Version = "dev"
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	h := &hive{src: src, opts: o}
 	s := sdk.NewServer(&sdk.Implementation{Name: "hive", Title: "Hive: signed agent skills", Version: o.Version}, &sdk.ServerOptions{

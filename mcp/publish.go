@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
@@ -83,7 +82,7 @@ func (h *hive) publish(ctx context.Context, args json.RawMessage) (*publishOut, 
 			return nil, &toolError{codeArguments, fmt.Errorf("%s: filled in by the server (it publishes as %s), leave it out", f, h.opts.Instance)}
 		}
 	}
-	trace, err := schema.Complete(draft, h.opts.Instance, time.Now())
+	trace, err := schema.Complete(draft, h.opts.Instance, h.opts.Now())
 	if err != nil {
 		return nil, err
 	}
