@@ -31,7 +31,7 @@ type View struct {
 	Table  *trust.Table
 	Config *registry.Config
 
-	open map[schema.ID][]schema.ID // trace -> its open (unresolved) disputes
+	open trust.Open // trace -> its open (unresolved) disputes
 
 	famMu   sync.Mutex
 	fam     *family // read on first use
@@ -70,15 +70,9 @@ func Open(st *registry.Store, ix *search.Index, prev *View) (*View, error) {
 	if err != nil {
 		return nil, err
 	}
-	ds, err := st.Disputes()
+	open, err := trust.OpenDisputes(st)
 	if err != nil {
 		return nil, err
-	}
-	open := map[schema.ID][]schema.ID{}
-	for _, d := range ds {
-		if d.Resolution == nil {
-			open[d.Dispute.Trace] = append(open[d.Dispute.Trace], d.ID)
-		}
 	}
 	v := &View{Head: head, Index: ix, Policy: p, Table: table, Config: cfg, open: open}
 	if prev != nil {
@@ -102,7 +96,7 @@ const (
 	LowConfidence   = trust.LowConfidence
 	LowVerification = trust.LowVerification
 	Unproven        = trust.Unproven
-	Disputed        = "open dispute"
+	Disputed        = trust.Disputed
 )
 
 // Verdict is the local trust policy's answer for one skill.
@@ -129,21 +123,13 @@ func (v *View) Judge(r search.Result) Verdict {
 		out.Reason, out.Why = v.Policy.UnprovenRefusal(r)
 	}
 	if out.Reason == "" {
-		out.Reason, out.Why = v.disputed(r)
+		out.Reason, out.Why = v.open.Refusal(r)
 	}
 	if out.Reason == "" {
 		out.Trusted = true
 		out.Why = TrustedBecause(v.Policy, r, st.Reputation, sk)
 	}
 	return out
-}
-
-// disputed refuses a skill with an open dispute.
-func (v *View) disputed(r search.Result) (reason, why string) {
-	if ds := v.open[r.ID]; len(ds) > 0 {
-		return Disputed, fmt.Sprintf("disputed: %d open dispute(s), the first %s", len(ds), ds[0].Short())
-	}
-	return "", ""
 }
 
 // TrustedBecause says why the policy trusts a skill.
@@ -261,7 +247,7 @@ func (v *View) Resolve(st *registry.Store, intent string) (*Choice, error) {
 	if v.Index == nil {
 		return nil, errors.New("resolve: the view has no search index")
 	}
-	res, err := trust.Choose(st, v.Index, v.Config, v.Table, v.Policy, intent, v.disputed)
+	res, err := trust.Choose(st, v.Index, v.Config, v.Table, v.Policy, intent, v.open.Refusal)
 	if err != nil {
 		return nil, err
 	}

@@ -106,6 +106,7 @@ const (
 	LowConfidence   = "confidence below hive.trust.min-confidence"
 	LowVerification = "verification score below hive.trust.min-verification"
 	Unproven        = "not proven by others, and scoring below hive.trust.unproven-threshold"
+	Disputed        = "open dispute"
 )
 
 // Refusal says why p refuses the skill r in a hive of config cfg and
@@ -166,7 +167,8 @@ type Resolution struct {
 // author is allowed, not revoked and of reputation at least
 // policy.MinReputation, its confidence and verification score meet the
 // policy, and it has not failed; a skill that is not proven must also
-// score at least policy.UnprovenThreshold. A proven skill's score is the
+// score at least policy.UnprovenThreshold; a skill under a dispute that no
+// maintainer has resolved is passed over. A proven skill's score is the
 // better of the index's and its score alone (search.Similarity), which
 // skills copying the intent cannot lower. Proven skills rank first, then
 // by score, then by the skill's standing, then by its author's reputation.
@@ -197,7 +199,38 @@ func Resolve(s *registry.Store, intent string, p Policy) (*Resolution, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Choose(s, ix, cfg, table, p, intent, nil)
+	open, err := OpenDisputes(s)
+	if err != nil {
+		return nil, err
+	}
+	return Choose(s, ix, cfg, table, p, intent, open.Refusal)
+}
+
+// Open is the disputes of main that no maintainer has resolved, by the
+// trace they dispute.
+type Open map[schema.ID][]schema.ID
+
+// OpenDisputes reads the disputes of main that are still open.
+func OpenDisputes(s *registry.Store) (Open, error) {
+	ds, err := s.Disputes()
+	if err != nil {
+		return nil, err
+	}
+	open := Open{}
+	for _, d := range ds {
+		if d.Resolution == nil {
+			open[d.Dispute.Trace] = append(open[d.Dispute.Trace], d.ID)
+		}
+	}
+	return open, nil
+}
+
+// Refusal refuses a skill with an open dispute, as Choose's extra.
+func (o Open) Refusal(r search.Result) (reason, why string) {
+	if ds := o[r.ID]; len(ds) > 0 {
+		return Disputed, fmt.Sprintf("disputed: %d open dispute(s), the first %s", len(ds), ds[0].Short())
+	}
+	return "", ""
 }
 
 // Choose is Resolve on a main already verified, with its search index, its

@@ -216,3 +216,23 @@ func TestStrictPolicy(t *testing.T) {
 		t.Errorf("min-reputation 0.6 = %v, want no skill", err)
 	}
 }
+
+// TestOpenDisputePassedOver: a skill under an open dispute is not resolved,
+// and the refusal says so; once a maintainer dismisses the dispute it is.
+func TestOpenDisputePassedOver(t *testing.T) {
+	s := memHive(t, "instance_a", "instance_b")
+	id := skill(t, s, "instance_a", "Refactor auth to use env vars", "import os")
+	d, _, err := s.OpenDispute(id, "it prints the password", "instance_b", fixtures.Key("instance_b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Resolve(s, query, DefaultPolicy()); !errors.Is(err, ErrNoSkill) || !strings.Contains(err.Error(), Disputed) {
+		t.Errorf("Resolve of a disputed skill = %v, want ErrNoSkill naming %q", err, Disputed)
+	}
+	if _, err := s.ResolveDispute(d, registry.DecisionDismiss, "works as intended", maint, fixtures.Key(maint)); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := Resolve(s, query, DefaultPolicy()); err != nil || r.ID != id {
+		t.Errorf("Resolve after the dispute was dismissed = %v, %v; want %s", r, err, id)
+	}
+}
