@@ -404,6 +404,7 @@ type skillView struct {
 	Open        int
 	Standing    *trust.Standing
 	Skill       *trust.SkillStanding // what others reported of the skill itself
+	Outcomes    []*schema.Outcome    // the reports themselves, by reporter
 	RepErr      string
 }
 
@@ -483,6 +484,9 @@ func (s *Server) webSkill(w http.ResponseWriter, r *http.Request) {
 			if c.disputes[i].Resolution == nil {
 				sv.Open++
 			}
+		}
+		if sv.Outcomes, err = st.Outcomes(id); err != nil {
+			return "", nil, err
 		}
 		ix, err := s.index(st)
 		if err != nil {
