@@ -14,7 +14,6 @@ import (
 	"github.com/hive-dev/hive/lineage"
 	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/schema"
-	"github.com/hive-dev/hive/search"
 	"github.com/hive-dev/hive/signing"
 	"github.com/hive-dev/hive/trust"
 )
@@ -47,6 +46,10 @@ type catalog struct {
 	about     map[schema.ID][]int // trace -> its disputes (indexes into disputes)
 	workflow  bool                // main holds registry.WorkflowPath
 	nextSeq   int                 // the Seq of the next skill added
+
+	tableOnce sync.Once
+	tab       *trust.Table
+	tabErr    error
 
 	repOnce sync.Once
 	rep     *reputation
@@ -335,10 +338,31 @@ func (c *catalog) Node(id schema.ID) (lineage.Node, error) {
 // Children gives the lineage graph the skills derived from id.
 func (c *catalog) Children(id schema.ID) ([]schema.ID, error) { return c.children[id], nil }
 
+// table returns, once per catalog, the reputation table of its commit:
+// trust's, kept per main and brought forward by the new commits alone, so
+// the pages that show standing do not wait for a walk of the history.
+// Should main have moved past the catalog meanwhile, it is the last table
+// of the catalog's own reputation history.
+func (c *catalog) table(st *registry.Store) (*trust.Table, error) {
+	c.tableOnce.Do(func() {
+		if t, err := trust.Reputation(st); err == nil && t.Commit() == c.head {
+			c.tab = t
+			return
+		}
+		rep, err := c.reputation(st)
+		if err != nil {
+			c.tabErr = err
+			return
+		}
+		c.tab = rep.table
+	})
+	return c.tab, c.tabErr
+}
+
 // reputation computes, once per catalog, every instance's reputation and
 // its history, through package trust: the table of the catalog's commit,
 // and the tables at up to repPoints commits of its first-parent history.
-func (c *catalog) reputation(st *registry.Store, ix *search.Index) (*reputation, error) {
+func (c *catalog) reputation(st *registry.Store) (*reputation, error) {
 	c.repOnce.Do(func() {
 		const repPoints = 48
 		pts, n, err := trust.Series(context.Background(), st, c.head, repPoints)
@@ -395,9 +419,9 @@ func (s *Server) warmReputation(c *catalog) {
 	if head, err := st.Head(); err != nil || head != c.head {
 		return // main moved on: the next catalog will warm its own
 	}
-	ix, err := s.index(st)
+	_, err = c.table(st)
 	if err == nil {
-		_, err = c.reputation(st, ix)
+		_, err = c.reputation(st)
 	}
 	if err != nil {
 		s.opts.Log.Warn("web reputation", "err", err)

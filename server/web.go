@@ -234,13 +234,10 @@ func (s *Server) webIndex(w http.ResponseWriter, r *http.Request) {
 		if lv.Instance != "" && !slices.Contains(lv.Instances, lv.Instance) {
 			return "", nil, badRequest("No instance %s is registered in this hive.", schema.Quote(lv.Instance, 70))
 		}
-		var rep *reputation
+		var tab *trust.Table
 		if lv.Trusted {
-			ix, err := s.index(st)
-			if err != nil {
-				return "", nil, err
-			}
-			if rep, err = c.reputation(st, ix); err != nil {
+			var err error
+			if tab, err = c.table(st); err != nil {
 				return "", nil, err
 			}
 		}
@@ -249,7 +246,7 @@ func (s *Server) webIndex(w http.ResponseWriter, r *http.Request) {
 		// catalog's arrays of instance and confidence, so a scan of 100k
 		// skills touches no skill. Two passes: count what the filters
 		// keep, then take the rows of the page asked for.
-		filtered := lv.Instance != "" || minConf > 0 || rep != nil
+		filtered := lv.Instance != "" || minConf > 0 || tab != nil
 		inst, none := int32(-1), false // none: an instance with no skill
 		if lv.Instance != "" {
 			k, ok := c.instIndex[lv.Instance]
@@ -257,7 +254,7 @@ func (s *Server) webIndex(w http.ResponseWriter, r *http.Request) {
 		}
 		trusted := make([]bool, len(c.instNames))
 		for k, name := range c.instNames {
-			trusted[k] = rep == nil || rep.table.Of(name).Trusted && !c.cfg.IsRevoked(name)
+			trusted[k] = tab == nil || tab.Of(name).Trusted && !c.cfg.IsRevoked(name)
 		}
 		keep := func(p int) bool {
 			return !none && (inst < 0 || c.inst[p] == inst) && c.conf[p] >= minConf && trusted[c.inst[p]]
@@ -319,7 +316,7 @@ func (s *Server) webIndex(w http.ResponseWriter, r *http.Request) {
 			if scores != nil {
 				r.Score, r.Scored = scores[i], true
 			}
-			c.decorate(&r, rep)
+			c.decorate(&r, tab)
 			lv.Rows = append(lv.Rows, r)
 		}
 		link := func(page int) string {
@@ -350,15 +347,15 @@ func (s *Server) webIndex(w http.ResponseWriter, r *http.Request) {
 }
 
 // decorate adds to a row what the catalog knows besides the skill.
-func (c *catalog) decorate(r *row, rep *reputation) {
+func (c *catalog) decorate(r *row, tab *trust.Table) {
 	r.Children = len(c.children[r.ID])
 	for _, i := range c.about[r.ID] {
 		if c.disputes[i].Resolution == nil {
 			r.Disputes++
 		}
 	}
-	if rep != nil {
-		r.Trusted = rep.table.Of(r.Instance).Trusted && !c.cfg.IsRevoked(r.Instance)
+	if tab != nil {
+		r.Trusted = tab.Of(r.Instance).Trusted && !c.cfg.IsRevoked(r.Instance)
 	}
 }
 
@@ -488,14 +485,10 @@ func (s *Server) webSkill(w http.ResponseWriter, r *http.Request) {
 		if sv.Outcomes, err = st.Outcomes(id); err != nil {
 			return "", nil, err
 		}
-		ix, err := s.index(st)
-		if err != nil {
-			return "", nil, err
-		}
-		if rep, err := c.reputation(st, ix); err != nil {
+		if tab, err := c.table(st); err != nil {
 			sv.RepErr = err.Error()
 		} else {
-			st, sk := rep.table.Of(e.Trace.InstanceID), rep.table.Skill(id)
+			st, sk := tab.Of(e.Trace.InstanceID), tab.Skill(id)
 			sv.Standing, sv.Skill = &st, &sk
 		}
 		return "skill", &view{Title: truncate(e.Trace.Intent, 80), Nav: "skills", Data: sv}, nil
@@ -579,18 +572,14 @@ type instanceRow struct {
 	Open     int // open disputes about its skills
 }
 
-func (s *Server) standings(st *registry.Store, c *catalog) (*reputation, []instanceRow, error) {
-	ix, err := s.index(st)
-	if err != nil {
-		return nil, nil, err
-	}
-	rep, err := c.reputation(st, ix)
+func (s *Server) standings(st *registry.Store, c *catalog) (*trust.Table, []instanceRow, error) {
+	tab, err := c.table(st)
 	if err != nil {
 		return nil, nil, err
 	}
 	var rows []instanceRow
 	for _, in := range c.instances {
-		ir := instanceRow{Instance: in, Standing: rep.table.Of(in.ID)}
+		ir := instanceRow{Instance: in, Standing: tab.Of(in.ID)}
 		ir.Standing.Trusted = ir.Standing.Trusted && !in.Revoked
 		for _, d := range c.disputes {
 			if d.Resolution == nil && c.authorOf(d.Dispute.Trace) == in.ID {
@@ -599,7 +588,7 @@ func (s *Server) standings(st *registry.Store, c *catalog) (*reputation, []insta
 		}
 		rows = append(rows, ir)
 	}
-	return rep, rows, nil
+	return tab, rows, nil
 }
 
 // authorOf is the instance of a skill on main ("" when it is not).
@@ -638,7 +627,11 @@ type instancePage struct {
 
 func (s *Server) webInstance(w http.ResponseWriter, r *http.Request) {
 	s.page(w, r, func(st *registry.Store, c *catalog) (string, *view, error) {
-		rep, rows, err := s.standings(st, c)
+		tab, rows, err := s.standings(st, c)
+		if err != nil {
+			return "", nil, err
+		}
+		rep, err := c.reputation(st) // the chart's history
 		if err != nil {
 			return "", nil, err
 		}
@@ -656,7 +649,7 @@ func (s *Server) webInstance(w http.ResponseWriter, r *http.Request) {
 		from := (iv.Page - 1) * pageSize
 		for _, sk := range mine[from:min(from+pageSize, len(mine))] {
 			rw := row{skillInfo: sk}
-			c.decorate(&rw, rep)
+			c.decorate(&rw, tab)
 			iv.Skills = append(iv.Skills, rw)
 		}
 		base := "/web/instances/" + url.PathEscape(name) + "?page="
