@@ -55,8 +55,9 @@ demo: build
 	bash docs/demo.sh $(CURDIR)/$(BIN)
 
 # The federation server on 127.0.0.1:8080, serving the default hive
-# ($XDG_DATA_HOME/hive/default, else ~/.local/share/hive/default, created on
-# first use) unless HIVE_REPO is set.
+# ($XDG_DATA_HOME/hive/default, else ~/.local/share/hive/default: the hub's
+# clone that make demo leaves there, else created empty on first use) unless
+# HIVE_REPO is set.
 run: build
 	$(BIN) serve --addr $${HIVE_ADDR:-127.0.0.1:8080}
 

@@ -9,7 +9,10 @@
 # that A's skill worked, and A's standing rises in both hives; the
 # reputations; a tampered change and a forged push refused; a dispute
 # opened by B and resolved by the hub's maintainer. Everything happens in a
-# temporary folder, removed at the end.
+# temporary folder, removed at the end; a clone of the hub is left as the
+# default hive ($HIVE_HOME, else $XDG_DATA_HOME/hive/default, else
+# ~/.local/share/hive/default), so that `make run` serves it. A default hive
+# that a demo did not make is left alone: the clone goes beside it.
 #
 # Usage: bash docs/demo.sh [HIVE-BINARY]   (make demo builds bin/hive first)
 set -euo pipefail
@@ -167,5 +170,30 @@ say "Everyone's hive verifies from its root"
 run hive --repo a verify --full
 run hive --repo b verify --full
 
+say "The hub's skills, kept for make run: a clone of the hub as the default hive that hive serve serves"
+if [ -n "${HIVE_HOME:-}" ]; then default=$HIVE_HOME
+elif [[ ${XDG_DATA_HOME:-} == /* ]]; then default=$XDG_DATA_HOME/hive/default
+else default=$HOME/.local/share/hive/default; fi
+# A default hive of the user's own is never touched: only one a demo made
+# (marked hive.demo in its git config) is replaced.
+if [ -e "$default" ] && [ "$(git -C "$default" config --get hive.demo 2>/dev/null)" != true ]; then
+  note "a hive of yours is at $default already: left alone; the demo's goes beside it"
+  default=$default-demo
+fi
+if [ -e "$default" ]; then
+  if [ "$(git -C "$default" config --get hive.demo 2>/dev/null)" != true ]; then
+    echo "demo: $default exists and is not a demo's hive: not replaced" >&2; exit 1
+  fi
+  rm -rf "$default"
+fi
+mkdir -p "$(dirname "$default")"
+run hive clone hub.git "$default"
+run git -C "$default" config hive.demo true
+run git -C "$default" remote remove origin
+run hive --repo "$default" instances
+
 say "Done: skills shared as signed, content-addressed files in git, reused by intent, with lineage and disputes, behind a gate that cannot be fooled quietly"
-note "next: hive --repo a serve, then open http://127.0.0.1:8080/ to browse them (see the README)"
+case $default in
+  */hive/default) note "next: make run, then open http://127.0.0.1:8080/ to browse them (see the README)" ;;
+  *) note "next: HIVE_REPO=$default make run, then open http://127.0.0.1:8080/ to browse them (see the README)" ;;
+esac

@@ -15,9 +15,8 @@ func TestDemo(t *testing.T) {
 		t.Skip("the demo runs in make test, not with -short")
 	}
 	bin := hiveBinary(t)
-	cmd := exec.Command("bash", filepath.Join("..", "..", "docs", "demo.sh"), bin)
-	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir(), "HIVE_KEY_DIR=", "HIVE_REPO=")
-	out, err := cmd.CombinedOutput()
+	data := t.TempDir()
+	out, err := demo(bin, data).CombinedOutput()
 	if err != nil {
 		t.Fatalf("docs/demo.sh: %v\n%s", err, tail(string(out), 60))
 	}
@@ -44,4 +43,37 @@ func TestDemo(t *testing.T) {
 	if strings.Contains(string(out), "$(") {
 		t.Error("the demo shows a command inside $(...)")
 	}
+
+	// The hub's clone is left as the default hive, for make run; a second
+	// demo replaces it; a default hive the demo did not make is left alone.
+	def := filepath.Join(data, "hive", "default")
+	for _, args := range [][]string{{"verify", "--full"}, {"show", "f1fa4d3b"}, {"show", "0b802a00"}} {
+		if v, err := exec.Command(bin, append([]string{"--repo", def}, args...)...).CombinedOutput(); err != nil {
+			t.Errorf("hive %s in the default hive after the demo: %v\n%s", strings.Join(args, " "), err, v)
+		}
+	}
+	if out, err := demo(bin, data).CombinedOutput(); err != nil || !strings.Contains(string(out), "next: make run") {
+		t.Errorf("a second demo: %v\n%s", err, tail(string(out), 20))
+	}
+	if err := os.RemoveAll(def); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command(bin, "init", def).Run(); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := exec.Command("git", "-C", def, "rev-parse", "main").Output()
+	if out, err := demo(bin, data).CombinedOutput(); err != nil || !strings.Contains(string(out), "left alone") || !strings.Contains(string(out), "HIVE_REPO="+def+"-demo make run") {
+		t.Errorf("a demo beside a user's default hive: %v\n%s", err, tail(string(out), 20))
+	}
+	if after, _ := exec.Command("git", "-C", def, "rev-parse", "main").Output(); string(after) != string(before) {
+		t.Errorf("the demo changed the user's default hive: main %s -> %s", before, after)
+	}
+}
+
+// demo is the command `make demo` runs, with data as XDG_DATA_HOME (where
+// it leaves the default hive).
+func demo(bin, data string) *exec.Cmd {
+	c := exec.Command("bash", filepath.Join("..", "..", "docs", "demo.sh"), bin)
+	c.Env = append(os.Environ(), "HIVE_KEY_DIR=", "HIVE_REPO=", "HIVE_HOME=", "XDG_DATA_HOME="+data)
+	return c
 }
