@@ -18,3 +18,11 @@ func PackBases(d *Disk) (n, bytes int) {
 	}
 	return n, bytes
 }
+
+// LookAlways makes readers look for changed packs at every read, until
+// the test ends.
+func LookAlways(t interface{ Cleanup(func()) }) {
+	old := lookEvery
+	lookEvery = 0
+	t.Cleanup(func() { lookEvery = old })
+}

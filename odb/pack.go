@@ -88,7 +88,7 @@ const countAfter = 4096
 
 // lookEvery is how often readers look whether the pack folder changed
 // (git gc replaced the packs): packs that are gone are then unmapped.
-const lookEvery = time.Second
+var lookEvery = time.Second
 
 type packKey struct {
 	p   *pack
@@ -218,7 +218,7 @@ func (ps *packSet) forget(p *pack) {
 // current returns the packs, first looking whether the folder changed
 // when it was last looked at more than lookEvery ago.
 func (ps *packSet) current() []*pack {
-	if now := time.Now().UnixNano(); now-ps.looked.Load() > int64(lookEvery) {
+	if now := time.Now().UnixNano(); now-ps.looked.Load() >= int64(lookEvery) {
 		return ps.rescan()
 	}
 	ps.mu.Lock()

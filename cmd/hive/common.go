@@ -17,9 +17,12 @@ import (
 
 var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON"}
 
-// openStore opens the hive named by --repo.
+// openStore opens the hive named by --repo. What it repairs on its own (a
+// lock or temporary files that a killed writer left) is a warning.
 func openStore(c *cli.Context) (*registry.Store, error) {
-	s, err := registry.Open(c.String("repo"))
+	s, err := registry.Open(c.String("repo"), registry.WithNotify(func(msg string) {
+		fmt.Fprintf(c.App.ErrWriter, "hive: warning: %s\n", msg)
+	}))
 	if errors.Is(err, registry.ErrNotFound) {
 		return nil, &hintError{err, "run `hive init DIR`, or pass --repo DIR"}
 	}
