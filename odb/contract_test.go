@@ -137,6 +137,24 @@ var revisions = []string{"main", "refs/heads/main", "main~1", "main~3", "main^",
 
 func TestContractObjects(t *testing.T) {
 	layouts(t)
+	for _, mode := range []string{"mapped", "read"} {
+		t.Run(mode, func(t *testing.T) {
+			if mode == "read" {
+				odb.ReadPacks(t)
+			}
+			contractObjects(t)
+		})
+	}
+	t.Run("memory", func(t *testing.T) {
+		s, err := fixtures.Memory(contractSpec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkObjects(t, s.DB(), catFile(t, contract.src))
+	})
+}
+
+func contractObjects(t *testing.T) {
 	for _, l := range fixtures.Layouts {
 		t.Run(l, func(t *testing.T) {
 			dir := contract.layouts[l]
@@ -168,13 +186,6 @@ func TestContractObjects(t *testing.T) {
 			}
 		})
 	}
-	t.Run("memory", func(t *testing.T) {
-		s, err := fixtures.Memory(contractSpec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkObjects(t, s.DB(), catFile(t, contract.src))
-	})
 }
 
 // TestContractDeepChains: the depth-250 copy really chains deltas past

@@ -26,3 +26,11 @@ func LookAlways(t interface{ Cleanup(func()) }) {
 	lookEvery = 0
 	t.Cleanup(func() { lookEvery = old })
 }
+
+// ReadPacks makes packs opened until the test ends read by positioned
+// reads rather than mapped.
+func ReadPacks(t interface{ Cleanup(func()) }) {
+	old := mapPacks
+	mapPacks = false
+	t.Cleanup(func() { mapPacks = old })
+}

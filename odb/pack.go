@@ -1,11 +1,13 @@
 package odb
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -42,6 +44,11 @@ type pack struct {
 	idx    *gitfmt.Idx
 	idxMap region
 	data   region
+	// offs are the objects' offsets in increasing order, where an entry
+	// read by positioned reads ends (the next one starts); built on first
+	// use, and not for a mapped pack, whose entries are read to its end.
+	offsOnce sync.Once
+	offs     []uint64
 	// mu guards the mappings: readers hold it shared while they read the
 	// pack's bytes; closing takes it exclusively, so that nothing is
 	// unmapped under a reader.
@@ -127,9 +134,42 @@ func (p *pack) kidsOf() map[uint64]int32 {
 	return p.kids
 }
 
+// entry returns the bytes of the pack's entry at off (for a mapped pack,
+// all the bytes from off on) and done, to call once they are not used
+// (nil when nothing is lent).
+func (p *pack) entry(off uint64) ([]byte, func(), error) {
+	return p.data.read(off, p.end(off))
+}
+
+// end is where the entry at off ends.
+func (p *pack) end(off uint64) uint64 {
+	last := p.data.size() - 20
+	if _, ok := p.data.(*preadFile); !ok {
+		return last
+	}
+	p.offsOnce.Do(func() {
+		p.offs = make([]uint64, p.idx.Len())
+		for i := range p.offs {
+			p.offs[i] = p.idx.Offset(i)
+		}
+		slices.Sort(p.offs)
+	})
+	if i := sort.Search(len(p.offs), func(i int) bool { return p.offs[i] > off }); i < len(p.offs) {
+		return p.offs[i]
+	}
+	return last
+}
+
 // header reads the header of the object at off.
 func (p *pack) header(off uint64) (gitfmt.ObjectHeader, error) {
-	return gitfmt.ParseObjectHeader(p.data.at(off, gitfmt.MaxObjectHeader), off)
+	b, done, err := p.data.read(off, min(off+gitfmt.MaxObjectHeader, p.end(off)))
+	if err != nil {
+		return gitfmt.ObjectHeader{}, err
+	}
+	if done != nil {
+		defer done()
+	}
+	return gitfmt.ParseObjectHeader(b, off)
 }
 
 // deltaBase returns the offset of the base of the delta at off, or false
@@ -321,17 +361,29 @@ func sortedKeys(m map[string]error) []string {
 	return out
 }
 
-// openPack maps a pack and its index and checks them against each other
+// mapPacks says whether packs are mapped (else read by positioned reads):
+// see docs/performance.md.
+var mapPacks = canMap
+
+// openPack opens a pack and its index and checks them against each other
 // (gitfmt.ParseIdx, Idx.CheckPack).
 func openPack(idxPath, packPath string) (*pack, error) {
 	if _, err := os.Stat(packPath); err != nil {
 		return nil, err
 	}
-	im, err := openRegion(idxPath)
+	im, err := openMapped(idxPath)
 	if err != nil {
 		return nil, err
 	}
-	idx, err := gitfmt.ParseIdx(im.at(0, int(im.size())))
+	ib, done, err := im.read(0, im.size())
+	if err == nil && done != nil {
+		ib = bytes.Clone(ib)
+		done()
+	}
+	var idx *gitfmt.Idx
+	if err == nil {
+		idx, err = gitfmt.ParseIdx(ib)
+	}
 	if err != nil {
 		im.close()
 		if errors.Is(err, gitfmt.ErrIdxVersion) {
@@ -339,21 +391,42 @@ func openPack(idxPath, packPath string) (*pack, error) {
 		}
 		return nil, err
 	}
-	pm, err := openRegion(packPath)
+	open := openPread
+	if mapPacks {
+		open = openMapped
+	}
+	pm, err := open(packPath)
 	if err != nil {
 		im.close()
 		return nil, err
 	}
-	size := pm.size()
-	if size < 32 {
-		im.close()
-		pm.close()
-		return nil, fmt.Errorf("%s: truncated at %d bytes", packPath, size)
-	}
-	if err := idx.CheckPack(pm.at(0, 12), pm.at(size-20, 20), size); err != nil {
+	fail := func(err error) (*pack, error) {
 		im.close()
 		pm.close()
 		return nil, fmt.Errorf("%s: %w", packPath, err)
+	}
+	size := pm.size()
+	if size < 32 {
+		return fail(fmt.Errorf("truncated at %d bytes", size))
+	}
+	header, hdone, err := pm.read(0, 12)
+	if err != nil {
+		return fail(err)
+	}
+	header = bytes.Clone(header)
+	if hdone != nil {
+		hdone()
+	}
+	trailer, tdone, err := pm.read(size-20, size)
+	if err != nil {
+		return fail(err)
+	}
+	err = idx.CheckPack(header, trailer, size)
+	if tdone != nil {
+		tdone()
+	}
+	if err != nil {
+		return fail(err)
 	}
 	return &pack{name: packPath, idx: idx, idxMap: im, data: pm}, nil
 }
@@ -394,10 +467,13 @@ func (ps *packSet) find(packs []*pack, h plumbing.Hash, max int64) (obj packObje
 	return packObject{}, false, nil
 }
 
-// link is one delta of a chain being built.
+// link is one delta of a chain being built: its entry's bytes (lent
+// until done is called, when done is not nil) and header.
 type link struct {
-	off uint64
-	hdr gitfmt.ObjectHeader
+	off  uint64
+	raw  []byte
+	done func()
+	hdr  gitfmt.ObjectHeader
 }
 
 // build reads the object at off in p, which the caller holds: it follows
@@ -415,6 +491,13 @@ func (ps *packSet) build(p *pack, off uint64, h plumbing.Hash, limit int64) (pac
 		return nil
 	}
 	var chain []link
+	defer func() {
+		for _, l := range chain {
+			if l.done != nil {
+				l.done()
+			}
+		}
+	}()
 	var base packObject
 	cur := off
 	for {
@@ -422,31 +505,40 @@ func (ps *packSet) build(p *pack, off uint64, h plumbing.Hash, limit int64) (pac
 			base = o
 			break
 		}
-		hdr, err := p.header(cur)
+		raw, done, err := p.entry(cur)
 		if err != nil {
 			return packObject{}, err
 		}
+		hdr, err := gitfmt.ParseObjectHeader(raw, cur)
+		if err != nil {
+			if done != nil {
+				done()
+			}
+			return packObject{}, err
+		}
 		if hdr.Type != gitfmt.OFSDelta && hdr.Type != gitfmt.REFDelta {
-			if len(chain) == 0 && hdr.Size > uint64(limit) {
-				return packObject{}, &SizeError{Object: h, Size: int64(min(hdr.Size, 1<<62)), Max: limit}
-			}
 			o := packObject{typ: hdr.Type, largest: hdr.Size, total: hdr.Size}
-			if err := over(o); err != nil {
-				return packObject{}, err
+			if len(chain) == 0 && hdr.Size > uint64(limit) {
+				err = &SizeError{Object: h, Size: int64(min(hdr.Size, 1<<62)), Max: limit}
+			} else if err = over(o); err == nil {
+				o.data, _, err = gitfmt.Inflate(raw[hdr.Body-cur:], int(hdr.Size))
 			}
-			if o.data, err = p.data.inflate(hdr.Body, int(hdr.Size)); err != nil {
+			if done != nil {
+				done()
+			}
+			if err != nil {
 				return packObject{}, err
 			}
 			base = o
 			ps.keep(p, cur, o)
 			break
 		}
+		chain = append(chain, link{off: cur, raw: raw, done: done, hdr: hdr})
 		// A delta's instructions are at most about its result's size, which
 		// is at most largest.
 		if hdr.Size > 2*largest+1024 {
 			return packObject{}, &BuildError{Object: h, Largest: hdr.Size, Total: hdr.Size, MaxLargest: largest, Max: total}
 		}
-		chain = append(chain, link{off: cur, hdr: hdr})
 		if len(chain) > p.idx.Len() {
 			return packObject{}, errors.New("delta chain loops")
 		}
@@ -465,7 +557,7 @@ func (ps *packSet) build(p *pack, off uint64, h plumbing.Hash, limit int64) (pac
 	}
 	for k := len(chain) - 1; k >= 0; k-- {
 		l := chain[k]
-		delta, err := p.data.inflate(l.hdr.Body, int(l.hdr.Size))
+		delta, _, err := gitfmt.Inflate(l.raw[l.hdr.Body-l.off:], int(l.hdr.Size))
 		if err != nil {
 			return packObject{}, err
 		}
@@ -476,8 +568,7 @@ func (ps *packSet) build(p *pack, off uint64, h plumbing.Hash, limit int64) (pac
 		if k == 0 && size > uint64(limit) {
 			return packObject{}, &SizeError{Object: h, Size: int64(min(size, 1<<62)), Max: limit}
 		}
-		o := packObject{typ: base.typ, largest: base.largest, total: base.total + size}
-		o.largest = max(o.largest, size)
+		o := packObject{typ: base.typ, largest: max(base.largest, size), total: base.total + size}
 		if err := over(o); err != nil {
 			return packObject{}, err
 		}
