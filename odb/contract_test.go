@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -265,5 +266,35 @@ func TestContractErrorsAreNotMissing(t *testing.T) {
 			t.Errorf("%s: Read(missing) = %v, want ErrNotFound", l, err)
 		}
 		s.Close()
+	}
+}
+
+// TestBasesDroppedAfterUse: when delta bases are kept by count (as after a
+// long walk's first deltas), reading every object once, in git's order or
+// the reverse, leaves no base kept: each is dropped after the last delta
+// on it and its own read.
+func TestBasesDroppedAfterUse(t *testing.T) {
+	layouts(t)
+	for _, l := range []string{"gc", "depth-250", "ref-delta"} {
+		for _, reverse := range []bool{false, true} {
+			d, err := odb.Open(contract.layouts[l])
+			if err != nil {
+				t.Fatal(err)
+			}
+			odb.CountBasesNow(d)
+			objs := catFile(t, contract.layouts[l])
+			if reverse {
+				slices.Reverse(objs)
+			}
+			for _, o := range objs {
+				if _, err := d.Read(o.typ, o.hash, int64(len(o.data))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n, size := odb.PackBases(d); n != 0 || size != 0 {
+				t.Errorf("%s (reverse %v): after every object was read, %d bases (%d bytes) are kept, want none", l, reverse, n, size)
+			}
+			d.Close()
+		}
 	}
 }

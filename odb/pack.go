@@ -102,11 +102,13 @@ type packKey struct {
 	off uint64
 }
 
-// baseEntry is a cached delta base and the deltas on it still to be read
-// (-1: not counted).
+// baseEntry is a cached object and its uses still to come (-1: not
+// counted): the deltas on it still to be read and, when it was built as a
+// base rather than read (self), the read of it.
 type baseEntry struct {
 	obj  packObject
 	left int32
+	self bool
 }
 
 // maxBaseBytes bounds the delta bases kept, as git's core.deltaBaseCacheLimit.
@@ -190,23 +192,42 @@ func (p *pack) deltaBase(off uint64) (uint64, bool) {
 	return 0, false
 }
 
-// cachedBase returns the object at off in p if it is kept as a base.
-func (ps *packSet) cachedBase(p *pack, off uint64) (packObject, bool) {
+// cachedBase returns the object at off in p if it is kept. target says
+// it is read for itself: the read a base was kept for is then done.
+func (ps *packSet) cachedBase(p *pack, off uint64, target bool) (packObject, bool) {
 	ps.bmu.Lock()
 	defer ps.bmu.Unlock()
-	if e, ok := ps.bases.Get(packKey{p, off}); ok {
-		return e.obj, true
+	k := packKey{p, off}
+	e, ok := ps.bases.Get(k)
+	if !ok {
+		return packObject{}, false
 	}
-	return packObject{}, false
+	if target && e.self {
+		e.self = false
+		if e.left--; e.left == 0 {
+			ps.bases.Remove(k)
+		}
+	}
+	return e.obj, true
 }
 
-// keep caches the object at off in p when deltas are built on it (or,
-// before countAfter deltas are read, when it is a tree or over 4 KiB, the
-// objects deltas are usually built on).
-func (ps *packSet) keep(p *pack, off uint64, o packObject) {
+// keep caches the object at off in p for the uses still to come: the
+// deltas built on it and, when it was built as a base (target false),
+// the read of it that a walk of every object will make (or, before
+// countAfter deltas are read, when it is a tree or over 4 KiB, the
+// objects deltas are usually built on). git's packs chain a file's
+// versions newest to oldest, git fast-import's oldest to newest: counting
+// the read of a base itself keeps either kind of chain cheap to walk in
+// either direction, within the cache's bound.
+func (ps *packSet) keep(p *pack, off uint64, o packObject, target bool) {
 	n := int32(-1) // not counted: dropped only as least recently used
+	self := false
 	if ps.deltas.Load() >= ps.countAfter {
 		n = p.kidsOf()[off]
+		if !target {
+			n++
+			self = true
+		}
 		if n == 0 {
 			return
 		}
@@ -223,7 +244,7 @@ func (ps *packSet) keep(p *pack, off uint64, o packObject) {
 		return
 	}
 	ps.baseBytes += len(o.data)
-	ps.bases.Add(k, &baseEntry{obj: o, left: n})
+	ps.bases.Add(k, &baseEntry{obj: o, left: n, self: self})
 	for ps.baseBytes > maxBaseBytes {
 		if _, _, ok := ps.bases.RemoveOldest(); !ok {
 			break
@@ -363,7 +384,7 @@ func sortedKeys(m map[string]error) []string {
 
 // mapPacks says whether packs are mapped (else read by positioned reads):
 // see docs/performance.md.
-var mapPacks = canMap
+var mapPacks = canMap && os.Getenv("HIVE_EXPERIMENT_PREAD") == ""
 
 // openPack opens a pack and its index and checks them against each other
 // (gitfmt.ParseIdx, Idx.CheckPack).
@@ -501,7 +522,7 @@ func (ps *packSet) build(p *pack, off uint64, h plumbing.Hash, limit int64) (pac
 	var base packObject
 	cur := off
 	for {
-		if o, ok := ps.cachedBase(p, cur); ok {
+		if o, ok := ps.cachedBase(p, cur, cur == off); ok {
 			base = o
 			break
 		}
@@ -530,7 +551,7 @@ func (ps *packSet) build(p *pack, off uint64, h plumbing.Hash, limit int64) (pac
 				return packObject{}, err
 			}
 			base = o
-			ps.keep(p, cur, o)
+			ps.keep(p, cur, o, len(chain) == 0)
 			break
 		}
 		chain = append(chain, link{off: cur, raw: raw, done: done, hdr: hdr})
@@ -581,7 +602,7 @@ func (ps *packSet) build(p *pack, off uint64, h plumbing.Hash, limit int64) (pac
 			baseOff = chain[k+1].off
 		}
 		ps.used(p, baseOff)
-		ps.keep(p, l.off, o)
+		ps.keep(p, l.off, o, k == 0)
 		base = o
 	}
 	return base, nil

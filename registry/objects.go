@@ -3,6 +3,7 @@ package registry
 import (
 	"math"
 	"strings"
+	"sync/atomic"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -116,6 +117,10 @@ type sizeError = odb.SizeError
 type treeCache struct {
 	objs objectStore
 	lru  *lru.Cache[plumbing.Hash, *tree]
+	// bytes is the size of the trees cached, kept under maxTreeCacheBytes
+	// (least recently used out first): at 100k traces a shard is 80 KB,
+	// and 640 of them would be 51 MB.
+	bytes atomic.Int64
 	// borrowMax is the largest tree borrow caches: cacheTreeMax, or -1 in
 	// tests that borrow every tree, with poison set to overwrite a
 	// borrowed tree's buffer when it is given back, so that a name still
@@ -125,8 +130,28 @@ type treeCache struct {
 }
 
 func newTreeCache(objs objectStore, n int) *treeCache {
-	c, _ := lru.New[plumbing.Hash, *tree](n)
-	return &treeCache{objs: objs, lru: c, borrowMax: cacheTreeMax}
+	c := &treeCache{objs: objs, borrowMax: cacheTreeMax}
+	c.lru, _ = lru.NewWithEvict(n, func(_ plumbing.Hash, t *tree) { c.bytes.Add(-int64(t.t.Size())) })
+	return c
+}
+
+// maxTreeCacheBytes bounds the bytes of the trees cached: more than the
+// shards a commit of a 100k hive changes (about 83 of 80 KB) with their
+// previous versions, which the prefetch reads together.
+const maxTreeCacheBytes = 24 << 20
+
+// put caches tree t.
+func (c *treeCache) put(t *tree) {
+	if c.lru.Contains(t.hash) {
+		return
+	}
+	c.bytes.Add(int64(t.t.Size()))
+	c.lru.Add(t.hash, t)
+	for c.bytes.Load() > maxTreeCacheBytes {
+		if _, _, ok := c.lru.RemoveOldest(); !ok {
+			break
+		}
+	}
 }
 
 // maxTreeSize bounds a tree object: a shard of a million-trace hive is
@@ -156,7 +181,7 @@ func (c *treeCache) add(h plumbing.Hash, b []byte, old *tree) (*tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.lru.Add(h, t)
+	c.put(t)
 	return t, nil
 }
 
