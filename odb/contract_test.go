@@ -138,10 +138,10 @@ var revisions = []string{"main", "refs/heads/main", "main~1", "main~3", "main^",
 
 func TestContractObjects(t *testing.T) {
 	layouts(t)
-	for _, mode := range []string{"mapped", "read"} {
+	for _, mode := range []string{"read", "mapped"} {
 		t.Run(mode, func(t *testing.T) {
-			if mode == "read" {
-				odb.ReadPacks(t)
+			if mode == "mapped" {
+				odb.MapPacks(t)
 			}
 			contractObjects(t)
 		})

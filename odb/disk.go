@@ -310,3 +310,52 @@ func (d *Disk) Close() error {
 	}
 	return nil
 }
+
+// DeltaDepth returns how many deltas building object h takes from the
+// object stored whole at the end of its chain (0: h is stored whole), and
+// false when no pack holds h (it is loose, or missing) or the chain cannot
+// be followed. Readers of many versions of one file use it to walk them
+// in the order their pack chains them: git's own packs store the newest
+// version whole and older ones as deltas on newer ones; git fast-import
+// the other way round.
+func (d *Disk) DeltaDepth(h plumbing.Hash) (int, bool) {
+	for _, od := range d.dirs {
+		for _, p := range od.packs.current() {
+			p.mu.RLock()
+			if p.closed {
+				p.mu.RUnlock()
+				continue
+			}
+			i, ok := p.idx.Find(h)
+			if !ok {
+				p.mu.RUnlock()
+				continue
+			}
+			depth, ok := p.depth(p.idx.Offset(i))
+			p.mu.RUnlock()
+			return depth, ok
+		}
+	}
+	return 0, false
+}
+
+// Stats is what a DB on disk has done so far.
+type Stats struct {
+	Deltas int64 // deltas applied to build objects from packs
+	Cached int   // objects kept for deltas and reads to come
+	Bytes  int   // their size
+}
+
+// Stats returns what d has done so far.
+func (d *Disk) Stats() Stats {
+	var st Stats
+	for _, od := range d.dirs {
+		ps := od.packs
+		st.Deltas += ps.deltas.Load()
+		ps.bmu.Lock()
+		st.Cached += ps.bases.Len() + ps.spare.Len()
+		st.Bytes += ps.baseBytes + ps.spareBytes
+		ps.bmu.Unlock()
+	}
+	return st
+}

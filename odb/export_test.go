@@ -13,7 +13,7 @@ func PackBases(d *Disk) (n, bytes int) {
 	for _, od := range d.dirs {
 		ps := od.packs
 		ps.bmu.Lock()
-		n, bytes = n+ps.bases.Len(), bytes+ps.baseBytes
+		n, bytes = n+ps.bases.Len()+ps.spare.Len(), bytes+ps.baseBytes+ps.spareBytes
 		ps.bmu.Unlock()
 	}
 	return n, bytes
@@ -27,10 +27,10 @@ func LookAlways(t interface{ Cleanup(func()) }) {
 	t.Cleanup(func() { lookEvery = old })
 }
 
-// ReadPacks makes packs opened until the test ends read by positioned
-// reads rather than mapped.
-func ReadPacks(t interface{ Cleanup(func()) }) {
+// MapPacks makes packs opened until the test ends mapped where the system
+// allows it (else read by positioned reads).
+func MapPacks(t interface{ Cleanup(func()) }) {
 	old := mapPacks
-	mapPacks = false
+	mapPacks = canMap
 	t.Cleanup(func() { mapPacks = old })
 }

@@ -94,7 +94,7 @@ func TestPackIndexChecked(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.name == "pack truncated" {
-				odb.ReadPacks(t) // and mapped, in the other cases
+				odb.MapPacks(t) // and read, in the other cases
 			}
 			dir, idxPath, packPath := blobPack(t)
 			ib, _ := os.ReadFile(idxPath)

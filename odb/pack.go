@@ -79,9 +79,18 @@ type packSet struct {
 	// cache that kept whatever was read last was flooded by the chains of
 	// 256 shards and missed nearly always, rebuilding each chain from its
 	// end (docs/performance.md).
-	bmu       sync.Mutex
-	bases     *lru.Cache[packKey, *baseEntry]
-	baseBytes int
+	//
+	// An object built as a base, whose own read is still to come (git
+	// fast-import chains a file's versions oldest to newest, so a walk
+	// newest first builds older versions as bases before it reads them)
+	// goes, once the deltas on it are read, to spare, bounded apart: such
+	// objects are worth keeping only while they fit, and must never push
+	// out the bases of deltas still to read.
+	bmu        sync.Mutex
+	bases      *lru.Cache[packKey, *baseEntry]
+	baseBytes  int
+	spare      *lru.Cache[packKey, *baseEntry]
+	spareBytes int
 	// deltas counts the deltas read. Counting every pack's deltas by base
 	// reads each object's header, worth it for a long walk, not for a
 	// command that reads a few objects: until countAfter deltas are read,
@@ -102,23 +111,28 @@ type packKey struct {
 	off uint64
 }
 
-// baseEntry is a cached object and its uses still to come (-1: not
-// counted): the deltas on it still to be read and, when it was built as a
-// base rather than read (self), the read of it.
+// baseEntry is a cached object and its uses still to come: the deltas on
+// it still to be read (-1: not counted) and, when it was built as a base
+// rather than read (self), the read of it.
 type baseEntry struct {
 	obj  packObject
 	left int32
 	self bool
 }
 
-// maxBaseBytes bounds the delta bases kept, as git's core.deltaBaseCacheLimit.
-const maxBaseBytes = 32 << 20
+// maxBaseBytes bounds the delta bases kept, as git's core.deltaBaseCacheLimit;
+// maxSpareBytes the objects kept only for their own read.
+const (
+	maxBaseBytes  = 32 << 20
+	maxSpareBytes = 8 << 20
+)
 
 func newPackSet(objectsDir string) *packSet {
 	ps := &packSet{dir: filepath.Join(objectsDir, "pack"), countAfter: countAfter, broken: map[string]error{}}
 	// Every way out of the cache (dropped after its last delta, least
 	// recently used, past the entry limit) comes through here, under bmu.
 	ps.bases, _ = lru.NewWithEvict(1<<20, func(_ packKey, e *baseEntry) { ps.baseBytes -= len(e.obj.data) })
+	ps.spare, _ = lru.NewWithEvict(1<<20, func(_ packKey, e *baseEntry) { ps.spareBytes -= len(e.obj.data) })
 	return ps
 }
 
@@ -198,15 +212,18 @@ func (ps *packSet) cachedBase(p *pack, off uint64, target bool) (packObject, boo
 	ps.bmu.Lock()
 	defer ps.bmu.Unlock()
 	k := packKey{p, off}
+	if e, ok := ps.spare.Peek(k); ok {
+		if target {
+			ps.spare.Remove(k)
+		}
+		return e.obj, true
+	}
 	e, ok := ps.bases.Get(k)
 	if !ok {
 		return packObject{}, false
 	}
-	if target && e.self {
+	if target {
 		e.self = false
-		if e.left--; e.left == 0 {
-			ps.bases.Remove(k)
-		}
 	}
 	return e.obj, true
 }
@@ -224,11 +241,8 @@ func (ps *packSet) keep(p *pack, off uint64, o packObject, target bool) {
 	self := false
 	if ps.deltas.Load() >= ps.countAfter {
 		n = p.kidsOf()[off]
-		if !target {
-			n++
-			self = true
-		}
-		if n == 0 {
+		self = !target
+		if n == 0 && !self {
 			return
 		}
 	} else if o.typ != plumbing.TreeObject && len(o.data) <= 4096 {
@@ -240,13 +254,30 @@ func (ps *packSet) keep(p *pack, off uint64, o packObject, target bool) {
 	ps.bmu.Lock()
 	defer ps.bmu.Unlock()
 	k := packKey{p, off}
-	if ps.bases.Contains(k) {
+	if ps.bases.Contains(k) || ps.spare.Contains(k) {
+		return
+	}
+	e := &baseEntry{obj: o, left: n, self: self}
+	if n == 0 {
+		ps.spareOne(k, e)
 		return
 	}
 	ps.baseBytes += len(o.data)
-	ps.bases.Add(k, &baseEntry{obj: o, left: n, self: self})
+	ps.bases.Add(k, e)
 	for ps.baseBytes > maxBaseBytes {
 		if _, _, ok := ps.bases.RemoveOldest(); !ok {
+			break
+		}
+	}
+}
+
+// spareOne keeps e, which only its own read is still to use, in spare;
+// the caller holds bmu.
+func (ps *packSet) spareOne(k packKey, e *baseEntry) {
+	ps.spareBytes += len(e.obj.data)
+	ps.spare.Add(k, e)
+	for ps.spareBytes > maxSpareBytes {
+		if _, _, ok := ps.spare.RemoveOldest(); !ok {
 			break
 		}
 	}
@@ -261,6 +292,9 @@ func (ps *packSet) used(p *pack, off uint64) {
 	if e, ok := ps.bases.Peek(k); ok && e.left > 0 {
 		if e.left--; e.left == 0 {
 			ps.bases.Remove(k)
+			if e.self {
+				ps.spareOne(k, e)
+			}
 		}
 	}
 }
@@ -269,9 +303,11 @@ func (ps *packSet) used(p *pack, off uint64) {
 func (ps *packSet) forget(p *pack) {
 	ps.bmu.Lock()
 	defer ps.bmu.Unlock()
-	for _, k := range ps.bases.Keys() {
-		if k.p == p {
-			ps.bases.Remove(k)
+	for _, c := range []*lru.Cache[packKey, *baseEntry]{ps.bases, ps.spare} {
+		for _, k := range c.Keys() {
+			if k.p == p {
+				c.Remove(k)
+			}
 		}
 	}
 }
@@ -382,9 +418,12 @@ func sortedKeys(m map[string]error) []string {
 	return out
 }
 
-// mapPacks says whether packs are mapped (else read by positioned reads):
-// see docs/performance.md.
-var mapPacks = canMap && os.Getenv("HIVE_EXPERIMENT_PREAD") == ""
+// mapPacks says whether packs are mapped, else read by positioned reads.
+// A pack's index is mapped where the system allows it; the pack itself is
+// read by positioned reads, a whole entry at once: the pages of a mapped
+// pack count as the process's memory (153 MB of a 100k hive's 400 MB peak
+// RSS), and the reads cost 3% more CPU (docs/performance.md).
+var mapPacks = false && os.Getenv("HIVE_EXPERIMENT_PREAD") == ""
 
 // openPack opens a pack and its index and checks them against each other
 // (gitfmt.ParseIdx, Idx.CheckPack).
@@ -606,4 +645,27 @@ func (ps *packSet) build(p *pack, off uint64, h plumbing.Hash, limit int64) (pac
 		base = o
 	}
 	return base, nil
+}
+
+// depth follows the delta chain of the object at off to its end, reading
+// headers only; the caller holds p.
+func (p *pack) depth(off uint64) (int, bool) {
+	for n := 0; n <= p.idx.Len(); n++ {
+		h, err := p.header(off)
+		switch {
+		case err != nil:
+			return 0, false
+		case h.Type == gitfmt.OFSDelta:
+			off = h.Base
+		case h.Type == gitfmt.REFDelta:
+			i, ok := p.idx.Find(h.Ref)
+			if !ok {
+				return 0, false
+			}
+			off = p.idx.Offset(i)
+		default:
+			return n, true
+		}
+	}
+	return 0, false
 }

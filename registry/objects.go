@@ -232,12 +232,11 @@ func (c *treeCache) borrowRead(h plumbing.Hash, old *tree, check bool) (t *tree,
 	if err != nil {
 		return nil, nothing, err
 	}
-	if release == nil && len(b) <= c.borrowMax { // not lent: the bytes stay as they are
-		t, err := c.add(h, b, old)
-		return t, nothing, err
-	}
 	if release == nil {
-		t, err := parseTreeFrom(h, b, old)
+		// Not lent (a packed tree, built from its deltas): the bytes stay
+		// as they are, and the tree is cached whatever its size, within
+		// the cache's bytes: building it again costs deltas.
+		t, err := c.add(h, b, old)
 		return t, nothing, err
 	}
 	if len(b) <= c.borrowMax {
@@ -290,4 +289,48 @@ func (c *treeCache) lookup(root plumbing.Hash, path string) (entry, bool, error)
 		}
 		path, h = path[i+1:], e.hash
 	}
+}
+
+// newestFirst says in which order to check the commits of a range (given
+// parents first): the order in which their pack chains the versions of
+// the trees they change, so that each version is built with one delta on
+// the one read just before. git's own packs (git gc, git repack, what a
+// fetch receives) store the newest version whole and older ones as deltas
+// on newer ones: newest first. git fast-import chains them oldest to
+// newest: oldest first. A few commits of the range and their parents vote
+// with the traces tree they change: the later in its chain is the deeper.
+// Loose objects, and ranges where no vote is cast, are checked newest
+// first.
+func (s *Store) newestFirst(commits []*commitNode) bool {
+	if s.disk == nil || len(commits) < 2 {
+		return true
+	}
+	depth := func(tree plumbing.Hash) (int, bool) {
+		e, ok, err := s.trees.lookup(tree, tracesDir)
+		if err != nil || !ok {
+			return 0, false
+		}
+		return s.disk.DeltaDepth(e.hash)
+	}
+	votes := 0
+	for _, k := range []int{len(commits) - 1, len(commits) / 2, len(commits) / 4, 3 * len(commits) / 4, 1} {
+		n := commits[k]
+		if len(n.c.ParentHashes) != 1 {
+			continue
+		}
+		p, err := (&validator{s: s}).readCommit(n.c.ParentHashes[0])
+		if err != nil {
+			continue
+		}
+		dc, ok1 := depth(n.c.TreeHash)
+		dp, ok2 := depth(p.TreeHash)
+		switch {
+		case !ok1 || !ok2 || dc == dp:
+		case dc > dp:
+			votes--
+		default:
+			votes++
+		}
+	}
+	return votes >= 0
 }

@@ -128,6 +128,9 @@ type validator struct {
 	// commits read by this verification, so that a parent the walk read is
 	// not read again when its child is checked. Used on one goroutine.
 	commits map[plumbing.Hash]*object.Commit
+	// newestFirst says check walks the range newest first (see
+	// Store.newestFirst).
+	newestFirst bool
 }
 
 func (v *validator) add(vs ...Violation) {
@@ -355,11 +358,8 @@ func (s *Store) diff(trees *treeCache, a, b plumbing.Hash, back bool, prefix str
 	}
 	ea, eb := ta.all(), tb.all()
 	if t1 != nil && t2 != nil && t2.from == first {
-		// Parsed against first: the same entries at both ends. first is
-		// seldom read again once compared (the walk moves on): dropping it
-		// keeps the cache to about one version of each shard.
+		// Parsed against first: the same entries at both ends.
 		ea, eb = ea.trim(t2.same[0], t2.same[1]), eb.trim(t2.same[0], t2.same[1])
-		defer trees.lru.Remove(first)
 	}
 	return mergeEntries(ea, eb, func(x, y *entry) error {
 		// The changes outlive the trees, whose bytes may be reused.
@@ -411,11 +411,13 @@ type traceJob struct {
 // added traces on all cores.
 func (v *validator) check(commits []*commitNode, progress func(done, total int)) {
 	workers := runtime.GOMAXPROCS(0)
-	// The walk runs up to a whole commit of 1,000 traces ahead of the
-	// workers: while it diffs the next commit (on one core), they check the
-	// last one's traces. With a queue of a few jobs the walk waited for
-	// them and they for it: a 100k full verification took 26 s, 15 s now.
-	jobs := make(chan traceJob, 1024)
+	// The walk runs some commits ahead of the workers: while it diffs the
+	// next commit (on one core), they check the traces queued. With a
+	// queue of a few jobs the walk waited for them and they for it; with
+	// one of many commits, the workers' lookups asked for versions of
+	// shard trees the walk had long passed, which the caches no longer
+	// held (docs/performance.md).
+	jobs := make(chan traceJob, 256)
 	var wg sync.WaitGroup
 	// A short range (hive add's own commits, a small pull) is checked on one
 	// worker that shares the store's caches: opening storages for several
@@ -441,8 +443,12 @@ func (v *validator) check(commits []*commitNode, progress func(done, total int))
 		}()
 	}
 	traces := 0
+	v.newestFirst = v.s.newestFirst(commits)
 	for i := range commits {
 		n := commits[len(commits)-1-i]
+		if !v.newestFirst {
+			n = commits[i]
+		}
 		if progress != nil {
 			progress(i, len(commits))
 		}
@@ -486,7 +492,7 @@ func (v *validator) checkCommit(n *commitNode, jobs chan<- traceJob) int {
 	}
 	var changes []change
 	v.prefetch(parent.TreeHash, c.TreeHash)
-	if err := v.s.diff(trees, parent.TreeHash, c.TreeHash, true, "", &changes); err != nil {
+	if err := v.s.diff(trees, parent.TreeHash, c.TreeHash, v.newestFirst, "", &changes); err != nil {
 		v.add(violationf(c.Hash, "", RuleObjectInvalid, "%v", err))
 		return 0
 	}
@@ -700,7 +706,7 @@ func (v *validator) checkMerge(c *object.Commit) {
 	base := bc.TreeHash
 	var changes []change
 	for _, p := range ps {
-		if err := v.s.diff(trees, p.TreeHash, c.TreeHash, true, "", &changes); err != nil {
+		if err := v.s.diff(trees, p.TreeHash, c.TreeHash, v.newestFirst, "", &changes); err != nil {
 			v.add(violationf(c.Hash, "", RuleObjectInvalid, "%v", err))
 			return
 		}
