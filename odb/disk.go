@@ -338,24 +338,3 @@ func (d *Disk) DeltaDepth(h plumbing.Hash) (int, bool) {
 	}
 	return 0, false
 }
-
-// Stats is what a DB on disk has done so far.
-type Stats struct {
-	Deltas int64 // deltas applied to build objects from packs
-	Cached int   // objects kept for deltas and reads to come
-	Bytes  int   // their size
-}
-
-// Stats returns what d has done so far.
-func (d *Disk) Stats() Stats {
-	var st Stats
-	for _, od := range d.dirs {
-		ps := od.packs
-		st.Deltas += ps.deltas.Load()
-		ps.bmu.Lock()
-		st.Cached += ps.bases.Len() + ps.spare.Len()
-		st.Bytes += ps.baseBytes + ps.spareBytes
-		ps.bmu.Unlock()
-	}
-	return st
-}
