@@ -1,11 +1,9 @@
 package odb_test
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,30 +80,13 @@ func layouts(t *testing.T) {
 // catFile is every object of the repository at dir as git reads it.
 func catFile(t *testing.T, dir string) []object {
 	t.Helper()
-	cmd := exec.Command("git", "-C", dir, "cat-file", "--batch-all-objects", "--batch")
-	cmd.Env = fixtures.GitEnv()
-	out, err := cmd.Output()
+	var objs []object
+	err := fixtures.AllObjects(dir, func(h plumbing.Hash, typ plumbing.ObjectType, data []byte) error {
+		objs = append(objs, object{hash: h, typ: typ, data: data})
+		return nil
+	})
 	if err != nil {
 		t.Fatalf("git cat-file --batch-all-objects in %s: %v", dir, err)
-	}
-	var objs []object
-	r := bufio.NewReader(bytes.NewReader(out))
-	for {
-		line, err := r.ReadString('\n')
-		if err == io.EOF {
-			break
-		}
-		f := strings.Fields(line)
-		if err != nil || len(f) != 3 {
-			t.Fatalf("git cat-file: bad line %q", line)
-		}
-		typ, _ := plumbing.ParseObjectType(f[1])
-		n, _ := strconv.Atoi(f[2])
-		data := make([]byte, n+1)
-		if _, err := io.ReadFull(r, data); err != nil {
-			t.Fatal(err)
-		}
-		objs = append(objs, object{hash: plumbing.NewHash(f[0]), typ: typ, data: data[:n]})
 	}
 	return objs
 }

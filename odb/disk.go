@@ -318,21 +318,9 @@ func (d *Disk) Close() error {
 // in the order their pack chains them: git's own packs store the newest
 // version whole and older ones as deltas on newer ones; git fast-import
 // the other way round.
-func (d *Disk) DeltaDepth(h plumbing.Hash) (int, bool) {
+func (d *Disk) DeltaDepth(h plumbing.Hash) (depth int, ok bool) {
 	for _, od := range d.dirs {
-		for _, p := range od.packs.current() {
-			p.mu.RLock()
-			if p.closed {
-				p.mu.RUnlock()
-				continue
-			}
-			i, ok := p.idx.Find(h)
-			if !ok {
-				p.mu.RUnlock()
-				continue
-			}
-			depth, ok := p.depth(p.idx.Offset(i))
-			p.mu.RUnlock()
+		if holding(od.packs.current(), h, func(p *pack, off uint64) { depth, ok = p.depth(off) }) {
 			return depth, ok
 		}
 	}

@@ -502,29 +502,34 @@ func (p *pack) close() {
 	}
 }
 
+// holding calls fn with the first of packs that holds h and h's offset
+// there, while it holds that pack open, and reports whether one did.
+func holding(packs []*pack, h plumbing.Hash, fn func(p *pack, off uint64)) bool {
+	for _, p := range packs {
+		p.mu.RLock()
+		if !p.closed {
+			if i, ok := p.idx.Find(h); ok {
+				fn(p, p.idx.Offset(i))
+				p.mu.RUnlock()
+				return true
+			}
+		}
+		p.mu.RUnlock()
+	}
+	return false
+}
+
 // find reads h from the first of packs that holds it: found is false when
 // none does.
 func (ps *packSet) find(packs []*pack, h plumbing.Hash, max int64) (obj packObject, found bool, err error) {
-	for _, p := range packs {
-		p.mu.RLock()
-		if p.closed {
-			p.mu.RUnlock()
-			continue
-		}
-		i, ok := p.idx.Find(h)
-		if !ok {
-			p.mu.RUnlock()
-			continue
-		}
-		obj, err = ps.build(p, p.idx.Offset(i), h, max)
-		p.mu.RUnlock()
+	found = holding(packs, h, func(p *pack, off uint64) {
+		obj, err = ps.build(p, off, h, max)
 		var se *SizeError
 		if err != nil && !errors.As(err, &se) && !errors.Is(err, ErrCorrupt) {
 			err = &CorruptError{Object: h, Path: p.name, Err: err}
 		}
-		return obj, true, err
-	}
-	return packObject{}, false, nil
+	})
+	return obj, found, err
 }
 
 // link is one delta of a chain being built: its entry's bytes (lent
