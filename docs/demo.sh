@@ -1,54 +1,143 @@
 #!/usr/bin/env bash
-# The seed's scenario, narrated, on a hive this script creates in a temporary
-# folder: two instances, a skill added and verified, a child skill with
-# lineage, and a tampered change refused.
+# make demo: the seed's story, told with every command shown as it runs.
+#
+# Two agent instances, A and B, each with a hive and a key store of its own,
+# share skills through a hub (a bare hive whose pre-receive hook runs the
+# validator). A learns a skill and publishes it; B subscribes by intent,
+# searches, and uses A's skill; B derives a child skill with lineage and
+# publishes it; A pulls and sees the child in its skill's lineage; the
+# reputations; a tampered change and a forged push refused; a dispute
+# opened by B and resolved by the hub's maintainer. Everything happens in a
+# temporary folder, removed at the end.
+#
+# Usage: bash docs/demo.sh [HIVE-BINARY]   (make demo builds bin/hive first)
 set -euo pipefail
 hive=${1:-hive}
+case $hive in */*) hive=$(cd "$(dirname "$hive")" && pwd)/$(basename "$hive") ;; *) hive=$(command -v "$hive") ;; esac
+examples=$(cd "$(dirname "$0")/examples" && pwd)
 w=$(mktemp -d "${TMPDIR:-/tmp}/hive-demo.XXXXXX")
 trap 'rm -rf "$w"' EXIT
-export HIVE_KEY_DIR=$w/keys GIT_AUTHOR_NAME=demo GIT_AUTHOR_EMAIL=demo@example.com GIT_COMMITTER_NAME=demo GIT_COMMITTER_EMAIL=demo@example.com
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
-h() { run "$hive" --repo "$w/hive" "$@"; }
+cd "$w"
+export PATH="$(dirname "$hive"):$PATH" GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
+export GIT_AUTHOR_NAME=someone GIT_AUTHOR_EMAIL=someone@example.com GIT_COMMITTER_NAME=someone GIT_COMMITTER_EMAIL=someone@example.com
+cp "$examples"/*.json .
 
-say "A new hive, and two agent instances with their own keys"
-run "$hive" init "$w/hive"
-run "$hive" keygen --instance instance_a
-run "$hive" keygen --instance instance_b
-h key add --instance instance_a
-h key add --instance instance_b
+bold=$'\033[1m' dim=$'\033[2m' off=$'\033[0m'
+if [ ! -t 1 ]; then bold= dim= off=; fi
+say() { printf '\n%s== %s%s\n' "$bold" "$*" "$off"; }
+note() { printf '%s%s%s\n' "$dim" "$*" "$off"; }
+# show prints a command as you would type it, quoting what needs quotes.
+show() {
+  local line=$ a
+  for a in "$@"; do
+    if [[ $a =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then line+=" $a"; else line+=" '${a//\'/\'\\\'\'}'"; fi
+  done
+  printf '%s%s%s\n' "$bold" "$line" "$off"
+}
+# run shows a command, then runs it; it must succeed.
+run() { show "$@"; "$@"; }
+# refused shows a command that must fail, runs it, and says so.
+refused() {
+  show "$@"
+  local rc=0
+  "$@" || rc=$?
+  if [ "$rc" = 0 ]; then echo "demo: that should have failed" >&2; exit 1; fi
+  note "(exit $rc, as it should)"
+}
 
-say "Instance A learns a skill: the seed's 'Refactor auth to use env vars'"
-cat > "$w/seed.json" <<'JSON'
-{"intent":"Refactor auth to use env vars","reasoning_path":[{"step":1,"action":"analyze_auth_dependencies"},{"step":2,"action":"generate_env_var_code"}],"result":"import os\ndef get_password():\n    return os.getenv('DB_PASSWORD')","confidence":0.98,"verification_score":1,"lineage":[],"created_at":"2025-12-13T03:45:00Z","instance_id":"instance_a"}
-JSON
-id=$(h add "$w/seed.json" | tail -1)
-echo "$id"
-hex=${id#sha256:}
-echo "stored as traces/${hex:0:2}/$hex.json (its name is the sha256 of its bytes), signed in .sigstore.json"
-h show "$id"
+note "working in $w"
 
-say "Every commit is checked: canonical JSON, schema, hash, signature, lineage, history"
-h verify --full
+say "A hub that both instances reach: a bare hive; its pre-receive hook runs the validator on every push"
+run hive init --bare --maintainer maint hub.git
+run hive --repo hub.git hooks install
 
-say "Instance B derives a child skill; its lineage names A's skill"
-cat > "$w/child.json" <<JSON
-{"intent":"Refactor auth to use env vars with a default","reasoning_path":[{"step":1,"action":"reuse_skill"},{"step":2,"action":"add_default_value"}],"result":"import os\ndef get_password():\n    return os.getenv('DB_PASSWORD', '')","confidence":0.97,"verification_score":0.99,"lineage":["$id"],"created_at":"2025-12-14T10:00:00Z","instance_id":"instance_b"}
-JSON
-child=$(h add "$w/child.json" | tail -1)
-h lineage "$id"
+say "Instance A: its own hive (a clone of the hub) and its own key store"
+run hive clone hub.git a
+run hive --repo a --key-dir keys-a keygen --instance instance_a
+run hive --repo a --key-dir keys-a key add --instance instance_a
 
-say "Plain git audits it: the commit that introduced A's skill, and the lineage trailers"
-run git -C "$w/hive" log --grep "$id" --format='%h %an: %s'
-run git -C "$w/hive" log -1 --format='%(trailers)'
+say "Instance B too, before A publishes anything"
+run hive clone hub.git b
+run hive --repo b --key-dir keys-b keygen --instance instance_b
 
-say "Someone edits A's skill behind hive's back, and commits it with plain git"
-run sed -i "s/DB_PASSWORD/EVIL_PASSWORD/" "$w/hive/traces/${hex:0:2}/$hex.json"
-run git -C "$w/hive" commit -qam "innocent refactor"
-set +e
-h verify
-rc=$?
-set -e
-echo "hive verify exited $rc: the tampered change is refused"
-[ "$rc" = 1 ]
-say "Done: skills shared as signed, content-addressed files in git, and a gate that cannot be fooled quietly"
+say "A learns the seed's skill: 'Refactor auth to use env vars' (trace.json), and publishes it"
+run cat trace.json
+run hive --repo a --key-dir keys-a add trace.json
+note "the id is the sha256 of the trace's canonical bytes; traces/f1/f1fa4d3b....json holds them, .sigstore.json A's signature"
+run hive --repo a push
+
+say "B subscribes by intent: only the skills of the hub that match, with their lineage and their authors' keys"
+run hive --repo b pull origin --intent "use environment variables for auth"
+
+say "B searches its hive"
+run hive --repo b search "use environment variables for auth"
+
+say "B uses A's skill: the best trusted skill for the task, its result on stdout"
+note "B's own trust policy (its git config, never shared): reuse authors from reputation 0.5"
+run git -C b config hive.trust.min-reputation 0.5
+run hive --repo b resolve "use environment variables for auth"
+
+say "B derives a child skill: its lineage names A's skill (child.json)"
+run hive --repo b --key-dir keys-b key add --instance instance_b
+run hive --repo b --key-dir keys-b add child.json
+run hive --repo b pull
+run hive --repo b push
+
+say "A pulls: fetched into quarantine, verified, merged; the child is in its skill's lineage"
+run hive --repo a pull
+run hive --repo a lineage f1fa4d3b
+run hive --repo a diff f1fa4d3b 0b802a00
+note "plain git audits it too: the trailers name the trace, its instance and its parents"
+run git -C a log --grep sha256:0b802a00fdcd --format='%h %s%n%(trailers)'
+
+say "Reputation: computed from the hive's history, the same in every clone"
+run hive --repo a reputation
+
+say "Someone edits A's skill behind hive's back and commits it with plain git"
+run git clone -q hub.git mallory
+run sed -i "s/DB_PASSWORD/EVIL_PASSWORD/" mallory/traces/f1/f1fa4d3b015cbe96678ee6b36b863aa3657d0824479668db71f3fb69c849db50.json
+run git -C mallory commit -qam "innocent refactor"
+refused hive --repo mallory verify
+note "and the hub's hook refuses the push: every violation on the pusher's screen"
+refused git -C mallory push -q origin main
+
+say "A forged push: a skill that claims to be A's, signed with another key, pushed with plain git"
+run git -C mallory reset -q --hard origin/main
+run hive --key-dir keys-m keygen --instance instance_a
+note "the forger made its own instance_a key; the hub registered A's real one"
+run mkdir -p forged && run cp trace.json forged/
+run sed -i 's/Refactor auth to use env vars/Refactor auth to use env vars (improved)/' forged/trace.json
+run hive init forger
+run hive --repo forger --key-dir keys-m key add --instance instance_a
+run hive --repo forger --key-dir keys-m add forged/trace.json
+run cp -r forger/traces mallory/
+run git -C mallory add traces
+run git -C mallory commit -qm "a better skill of instance_a"
+refused git -C mallory push -q origin main
+
+say "A dispute: A publishes a skill that prints the password; B disputes it"
+run hive --repo a --key-dir keys-a add leaky.json
+run hive --repo a push
+run hive --repo b pull
+run hive --repo b --key-dir keys-b dispute open 8ed212bf --reason "prints the database password" --instance instance_b
+run hive --repo b push
+run hive --repo b dispute list
+
+say "The hub's maintainer decides: the skill goes, in the same commit as the signed resolution"
+run hive clone hub.git m
+run hive --repo m --key-dir keys-maint keygen --instance maint
+run hive --repo m --key-dir keys-maint key add --instance maint
+run hive --repo m --key-dir keys-maint dispute resolve 8ed212bf --remove --reason "confirmed: it prints the password" --instance maint
+run hive --repo m push
+run hive --repo a pull
+refused hive --repo a show 8ed212bf
+note "a tombstone keeps it out for good, and the upheld dispute counts against A"
+run hive --repo a reputation
+run hive --repo a dispute list
+
+say "Everyone's hive verifies from its root"
+run hive --repo a verify --full
+run hive --repo b verify --full
+
+say "Done: skills shared as signed, content-addressed files in git, reused by intent, with lineage and disputes, behind a gate that cannot be fooled quietly"
+note "next: hive --repo a serve, then open http://127.0.0.1:8080/ to browse them (see the README)"

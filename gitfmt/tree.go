@@ -150,9 +150,11 @@ func (t *Tree) Find(name string) (Entry, bool) {
 
 // ParseTree parses the bytes b of tree h strictly: modes that are octal
 // without a leading zero, names that are non-empty, not "." or "..", and
-// free of '/' and NUL, entries in strictly increasing git order, and
-// nothing left over. It takes ownership of b: the caller must not change b
-// afterwards, since entry names are strings over its bytes.
+// free of '/' and NUL, entries in strictly increasing git order, no file
+// and folder of one name, each entry as git fsck checks it
+// (FsckTreeEntry), and nothing left over. It takes ownership of b: the
+// caller must not change b afterwards, since entry names are strings over
+// its bytes.
 func ParseTree(h plumbing.Hash, b []byte) (*Tree, error) {
 	// One string for the whole tree, b itself: entry names are substrings
 	// of it, and no copy is made (docs/performance.md: "Trees are parsed
@@ -162,7 +164,39 @@ func ParseTree(h plumbing.Hash, b []byte) (*Tree, error) {
 	if err := t.parse(0, len(raw)); err != nil {
 		return nil, err
 	}
+	// Most trees hold only files (shards) or only folders: no file and
+	// folder can share a name there.
+	files, dirs := false, false
+	for k := 0; k < t.Len() && !(files && dirs); k++ {
+		d := t.raw[t.start(k)] == '4'
+		files, dirs = files || !d, dirs || d
+	}
+	if files && dirs {
+		if err := t.dirFileDup(0, t.Len()); err != nil {
+			return nil, err
+		}
+	}
 	return t, nil
+}
+
+// dirFileDup refuses entries lo to hi that share their name with another
+// entry of the tree: git sorts a folder's name as if it ended in '/', so a
+// file and a folder of one name need not be neighbours ("a", "a.b", "a/").
+func (t *Tree) dirFileDup(lo, hi int) error {
+	for k := lo; k < hi; k++ {
+		e := t.At(k)
+		other := Entry{Name: e.Name, Mode: filemode.Dir}
+		if e.IsTree() {
+			other.Mode = filemode.Regular
+		}
+		i := sort.Search(t.Len(), func(i int) bool { return !Less(t.At(i), other) })
+		if i < t.Len() {
+			if x := t.At(i); x.Name == e.Name && x.IsTree() == other.IsTree() {
+				return fmt.Errorf("tree %s: entry %s: %v", t.Hash, strconv.Quote(e.Name), FsckTreeOrder(uint32(e.Mode), e.Name, uint32(x.Mode), x.Name))
+			}
+		}
+	}
+	return nil
 }
 
 // MaxTreeBytes is the largest tree this package parses: entry ends are
@@ -187,7 +221,7 @@ func (t *Tree) parse(from, to int) error {
 				return fmt.Errorf("tree %s: malformed mode %s at byte %d", h, strconv.Quote(raw[i:min(j+1, len(raw))]), i)
 			}
 		}
-		if j == i || j == len(raw) || raw[i] == '0' {
+		if j == i || j == len(raw) {
 			return fmt.Errorf("tree %s: malformed entry at byte %d", h, i)
 		}
 		var m filemode.FileMode
@@ -199,8 +233,10 @@ func (t *Tree) parse(from, to int) error {
 			return fmt.Errorf("tree %s: malformed entry at byte %d", h, i)
 		}
 		name := raw[j+1 : j+1+nul]
-		if name == "." || name == ".." || strings.IndexByte(name, '/') >= 0 {
-			return fmt.Errorf("tree %s: malformed name %s", h, strconv.Quote(name))
+		// git fsck's checks: a zero-padded mode, names such as ".", "..",
+		// "a/b" or any a file system may take for ".git", the null id, ...
+		if err := FsckTreeEntry(raw[i:j], name, raw[j+1+nul+1:j+1+nul+21]); err != nil {
+			return fmt.Errorf("tree %s: entry %s at byte %d: %v", h, quoteName(name), i, err)
 		}
 		e := Entry{Name: name, Mode: m}
 		if t.Len() > 0 && !Less(prev, e) {
@@ -247,6 +283,11 @@ func ParseTreeFrom(h plumbing.Hash, b []byte, old *Tree) (*Tree, error) {
 		t.ends = append(t.ends, end+shift)
 	}
 	if mid > 0 && mid < t.Len() && !Less(t.At(mid-1), t.At(mid)) {
+		return ParseTree(h, b)
+	}
+	// The entries kept from old were checked with old; a new one may share
+	// its name with any of them.
+	if err := t.dirFileDup(i, mid); err != nil {
 		return ParseTree(h, b)
 	}
 	t.Same = [2]int{i, len(old.ends) - j}
@@ -311,4 +352,13 @@ func EncodeTree(entries []Entry) ([]byte, *Tree) {
 	t.raw = string(b)
 	t.Hash = plumbing.ComputeHash(plumbing.TreeObject, b)
 	return b, t
+}
+
+// quoteName quotes an entry's name for a message, cut to 70 bytes: it is
+// whatever the tree's author chose.
+func quoteName(name string) string {
+	if len(name) > 70 {
+		return strconv.Quote(name[:70]) + "…"
+	}
+	return strconv.Quote(name)
 }

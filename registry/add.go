@@ -14,6 +14,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/gofrs/flock"
 
+	"github.com/hive-dev/hive/internal/fault"
 	"github.com/hive-dev/hive/schema"
 	"github.com/hive-dev/hive/signing"
 )
@@ -23,6 +24,7 @@ type InitOptions struct {
 	Name        string   // default: the folder's name
 	Maintainers []string // instances allowed to change hive.json
 	Bare        bool
+	Workflow    []byte // if set, the root commit holds it at WorkflowPath (hive init --github)
 }
 
 // Init creates a hive at dir: a git repository whose branch main holds one
@@ -34,7 +36,7 @@ func Init(dir string, o InitOptions, opts ...Option) (*Store, error) {
 	}
 	for _, p := range []string{filepath.Join(abs, ".git"), filepath.Join(abs, "objects")} {
 		if _, err := os.Stat(p); err == nil {
-			return nil, fmt.Errorf("init %s: a git repository is already there: %w", dir, ErrExists)
+			return nil, errorf(ErrExists, "init %s: a git repository is already there", dir)
 		}
 	}
 	if o.Name == "" {
@@ -56,11 +58,14 @@ func Init(dir string, o InitOptions, opts ...Option) (*Store, error) {
 	if o.Bare {
 		gitDir, workDir = abs, ""
 	}
+	if len(o.Workflow) > MaxWorkflowSize {
+		return nil, errorf(ErrInvalid, "init %s: the workflow is %d bytes, over the limit of %d", dir, len(o.Workflow), MaxWorkflowSize)
+	}
 	s, err := openAt(gitDir, workDir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("init %s: %w", dir, err)
 	}
-	if err := s.initCommit(raw, cfg.Name); err != nil {
+	if err := s.initCommit(raw, cfg.Name, o.Workflow); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("init %s: %w", dir, err)
 	}
@@ -81,10 +86,10 @@ func InitStorage(s *Store, name string, maintainers []string) error {
 	if err := s.db.SetSymRef(plumbing.HEAD, Branch); err != nil {
 		return err
 	}
-	return s.initCommit(raw, name)
+	return s.initCommit(raw, name, nil)
 }
 
-func (s *Store) initCommit(raw []byte, name string) error {
+func (s *Store) initCommit(raw []byte, name string, workflow []byte) error {
 	w := &writer{s: s}
 	defer w.discard() // temporary files of objects never synced
 	blob, err := w.blob(raw)
@@ -94,6 +99,17 @@ func (s *Store) initCommit(raw []byte, name string) error {
 	root, err := w.tree([]entry{{name: ConfigPath, mode: filemode.Regular, hash: blob}})
 	if err != nil {
 		return err
+	}
+	files := map[string][]byte{ConfigPath: raw}
+	if workflow != nil {
+		wb, err := w.blob(workflow)
+		if err != nil {
+			return err
+		}
+		if root, err = w.edit(root, map[string]*entry{WorkflowPath: {mode: filemode.Regular, hash: wb}}); err != nil {
+			return err
+		}
+		files[WorkflowPath] = workflow
 	}
 	c, err := w.commit(root, nil, "hive", s.now(), "hive: init "+oneLine(name, 60)+"\n")
 	if err != nil {
@@ -108,12 +124,13 @@ func (s *Store) initCommit(raw []byte, name string) error {
 	if err := s.recordVerified(c); err != nil {
 		return err
 	}
-	return s.checkout(map[string][]byte{ConfigPath: raw})
+	s.moved(plumbing.ZeroHash, c, files, []string{})
+	return nil
 }
 
 // lock serialises writers to one hive across processes. Holding it, a
-// writer may repair what writers that died left behind (moveMain,
-// sweepTemp).
+// writer repairs what writers that died left behind (moveMain, sweepTemp,
+// repair).
 func (s *Store) lock() (unlock func(), err error) {
 	if s.gitDir == "" {
 		s.memLock.Lock()
@@ -128,7 +145,10 @@ func (s *Store) lock() (unlock func(), err error) {
 		return nil, fmt.Errorf("lock hive: %w", err)
 	}
 	s.held.Store(true)
+	// Under the lock no other hive writes: what a writer left half done
+	// is a crash's, and is repaired before this writer starts.
 	s.sweepTemp()
+	s.repair()
 	return func() {
 		s.held.Store(false)
 		l.Unlock()
@@ -199,7 +219,7 @@ func (s *Store) AddBatch(inputs []Input, keys KeyFunc, perCommit int) ([]Added, 
 		}
 		id := schema.Digest(canon)
 		if seen[id] {
-			errs = append(errs, fmt.Errorf("%s: %s appears twice in the input: %w", in.Name, id, ErrExists))
+			errs = append(errs, errorf(ErrExists, "%s: %s appears twice in the input", in.Name, id))
 			continue
 		}
 		seen[id] = true
@@ -225,7 +245,7 @@ func (s *Store) Import(inputs []Input) ([]Added, error) {
 			continue
 		}
 		if seen[env.ID] {
-			errs = append(errs, fmt.Errorf("%s: %s appears twice in the input: %w", in.Name, env.ID, ErrExists))
+			errs = append(errs, errorf(ErrExists, "%s: %s appears twice in the input", in.Name, env.ID))
 			continue
 		}
 		seen[env.ID] = true
@@ -326,7 +346,8 @@ func (s *Store) commitTracesLocked(todo []*pending, keys KeyFunc, perCommit int)
 	if err := s.commitRange(w, head, tip); err != nil {
 		return nil, err
 	}
-	return added, s.checkout(files)
+	s.moved(head, tip, files, []string{})
+	return added, nil
 }
 
 // commitRange makes new commits durable, gates them with the validator and
@@ -344,6 +365,7 @@ func (s *Store) commitRange(w *writer, head, tip plumbing.Hash) error {
 	if err := r.Err(); err != nil {
 		return fmt.Errorf("the new commits break the rules (a bug in hive): %w", err)
 	}
+	fault.Kill("before-ref")
 	return s.moveMain(head, tip)
 }
 
@@ -354,7 +376,7 @@ func (s *Store) checkInput(root plumbing.Hash, cfg *Config, p *pending, earlier 
 	if _, ok, err := s.trees.lookup(root, TracePath(p.id)); err != nil {
 		return err
 	} else if ok {
-		return fmt.Errorf("%s is already in the hive: %w", p.id, ErrExists)
+		return errorf(ErrExists, "%s is already in the hive", p.id)
 	}
 	if _, gone, err := s.trees.lookup(root, recordPath(disputesRemoved, p.id)); err != nil {
 		return err
@@ -371,12 +393,12 @@ func (s *Store) checkInput(root plumbing.Hash, cfg *Config, p *pending, earlier 
 		if _, ok, err := s.trees.lookup(root, TracePath(l)); err != nil {
 			return err
 		} else if !ok {
-			return fmt.Errorf("%s: lineage parent %s is not in the hive: %w", RuleLineageMissing, l, ErrNotFound)
+			return errorf(ErrNotFound, "%s: lineage parent %s is not in the hive", RuleLineageMissing, l)
 		}
 	}
 	inst := p.t.InstanceID
 	if cfg.IsRevoked(inst) {
-		return fmt.Errorf("%s: the key of instance %s is revoked: %w", RuleSigKeyRevoked, inst, ErrUnauthorised)
+		return errorf(ErrUnauthorised, "%s: the key of instance %s is revoked", RuleSigKeyRevoked, inst)
 	}
 	if _, ok := signers[inst]; ok && p.bundle == nil {
 		return nil
@@ -386,7 +408,7 @@ func (s *Store) checkInput(root plumbing.Hash, cfg *Config, p *pending, earlier 
 		return err
 	}
 	if !ok {
-		return fmt.Errorf("%s: no key registered for instance %s (run: hive key add --instance %s): %w", RuleSigKeyUnknown, inst, inst, ErrUnauthorised)
+		return errorf(ErrUnauthorised, "%s: no key registered for instance %s", RuleSigKeyUnknown, inst)
 	}
 	pub, err := s.key(&readerCache{objs: s.objs, trees: s.trees}, e.hash)
 	if err != nil {
@@ -506,9 +528,9 @@ func (s *Store) addKeyLocked(instance string, pem []byte, pub *signing.PublicKey
 	} else if ok {
 		old, _ := s.objs.read(plumbing.BlobObject, e.hash, signing.MaxPublicKeySize)
 		if bytes.Equal(old, pem) {
-			return plumbing.ZeroHash, fmt.Errorf("instance %s: this key is already registered: %w", instance, ErrExists)
+			return plumbing.ZeroHash, errorf(ErrExists, "instance %s: this key is already registered", instance)
 		}
-		return plumbing.ZeroHash, fmt.Errorf("instance %s already has another key in %s; keys are never replaced: %w", instance, KeyPath(instance), ErrExists)
+		return plumbing.ZeroHash, errorf(ErrExists, "instance %s already has another key in %s; keys are never replaced", instance, KeyPath(instance))
 	}
 	w := &writer{s: s}
 	defer w.discard() // temporary files of objects never synced
@@ -528,7 +550,8 @@ func (s *Store) addKeyLocked(instance string, pem []byte, pub *signing.PublicKey
 	if err := s.commitRange(w, head, c); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	return c, s.checkout(map[string][]byte{KeyPath(instance): pem})
+	s.moved(head, c, map[string][]byte{KeyPath(instance): pem}, []string{})
+	return c, nil
 }
 
 // ImportEach is Import for many independent submitters (the server's
@@ -549,7 +572,7 @@ func (s *Store) ImportEach(inputs []Input) ([]*Added, []error) {
 			continue
 		}
 		if seen[env.ID] {
-			errs[i] = InputErrors{fmt.Errorf("%s: %s is already submitted: %w", in.Name, env.ID, ErrExists)}
+			errs[i] = InputErrors{errorf(ErrExists, "%s: %s is already submitted", in.Name, env.ID)}
 			continue
 		}
 		t, err := schema.ParseCanonical(env.Trace)

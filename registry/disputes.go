@@ -1,14 +1,10 @@
 package registry
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -35,42 +31,23 @@ const (
 )
 
 // MaxRecordSize bounds a dispute, resolution or tombstone file.
-const MaxRecordSize = 16 << 10
-
-// maxReason bounds a dispute's or resolution's reason, in bytes.
-const maxReason = 4000
+const MaxRecordSize = schema.MaxRecordSize
 
 // Decisions of a resolution.
 const (
-	DecisionRemove  = "remove"
-	DecisionDismiss = "dismiss"
+	DecisionRemove  = schema.DecisionRemove
+	DecisionDismiss = schema.DecisionDismiss
 )
 
-// Dispute is a signed complaint about a trace.
-type Dispute struct {
-	Kind       string    `json:"kind"` // "dispute"
-	Trace      schema.ID `json:"trace"`
-	Reason     string    `json:"reason"`
-	InstanceID string    `json:"instance_id"`
-	CreatedAt  string    `json:"created_at"`
-}
+// Dispute is a signed complaint about a trace (schema.Dispute).
+type Dispute = schema.Dispute
 
-// Resolution is a maintainer's signed decision on a dispute.
-type Resolution struct {
-	Kind       string    `json:"kind"` // "resolution"
-	Dispute    schema.ID `json:"dispute"`
-	Trace      schema.ID `json:"trace"`
-	Decision   string    `json:"decision"`
-	Reason     string    `json:"reason"`
-	InstanceID string    `json:"instance_id"`
-	CreatedAt  string    `json:"created_at"`
-}
+// Resolution is a maintainer's signed decision on a dispute
+// (schema.Resolution).
+type Resolution = schema.Resolution
 
-// Tombstone marks a removed trace.
-type Tombstone struct {
-	Dispute schema.ID `json:"dispute"`
-	Trace   schema.ID `json:"trace"`
-}
+// Tombstone marks a removed trace (schema.Tombstone).
+type Tombstone = schema.Tombstone
 
 // disputePath is where a dispute, its resolution or a tombstone lives.
 func recordPath(dir string, id schema.ID) string {
@@ -80,121 +57,25 @@ func recordPath(dir string, id schema.ID) string {
 
 func recordBundlePath(p string) string { return strings.TrimSuffix(p, traceExt) + bundleExt }
 
-// parseRecord parses a record strictly: size, canonical JSON, exactly the
-// fields of v (re-encoding must give the same bytes).
-func parseRecord(b []byte, v any) error {
-	if len(b) > MaxRecordSize {
-		return fmt.Errorf("%d bytes, over the limit of %d", len(b), MaxRecordSize)
-	}
-	canon, err := schema.CanonicalJSON(b)
-	if err != nil {
-		return err
-	}
-	if !bytes.Equal(canon, b) {
-		return errors.New("not RFC 8785 canonical JSON")
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	again, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	if again, err = schema.CanonicalJSON(again); err != nil || !bytes.Equal(again, b) {
-		return errors.New("misspelt, missing or extra fields")
-	}
-	return nil
-}
+// ParseDispute parses a dispute record strictly (schema.ParseDispute).
+func ParseDispute(b []byte) (*Dispute, error) { return schema.ParseDispute(b) }
 
-// checkText bounds and cleans a reason: 1 to maxReason bytes, no control
-// characters but newlines.
-func checkText(field, s string) error {
-	if s == "" || len(s) > maxReason {
-		return fmt.Errorf("%s must be 1 to %d bytes", field, maxReason)
-	}
-	for _, r := range s {
-		if r != '\n' && (unicode.IsControl(r) || r == utf8.RuneError || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)) {
-			return fmt.Errorf("%s holds the control character U+%04X", field, r)
-		}
-	}
-	return nil
-}
-
-func checkCommon(instance, created string) error {
-	if !schema.ValidInstanceID(instance) {
-		return fmt.Errorf("instance_id %s is not an instance id", schema.Quote(instance, 70))
-	}
-	t, err := time.Parse(time.RFC3339Nano, created)
-	if err != nil || !strings.HasSuffix(created, "Z") || t.Location() != time.UTC {
-		return fmt.Errorf("created_at %s is not an RFC 3339 UTC time", schema.Quote(created, 40))
-	}
-	return nil
-}
-
-// ParseDispute parses a dispute record strictly.
-func ParseDispute(b []byte) (*Dispute, error) {
-	var d Dispute
-	if err := parseRecord(b, &d); err != nil {
-		return nil, err
-	}
-	if d.Kind != "dispute" {
-		return nil, fmt.Errorf("kind %s, want \"dispute\"", schema.Quote(d.Kind, 20))
-	}
-	if _, err := schema.ParseID(string(d.Trace)); err != nil {
-		return nil, fmt.Errorf("trace: %v", err)
-	}
-	if err := checkText("reason", d.Reason); err != nil {
-		return nil, err
-	}
-	return &d, checkCommon(d.InstanceID, d.CreatedAt)
-}
-
-// ParseResolution parses a resolution record strictly.
-func ParseResolution(b []byte) (*Resolution, error) {
-	var r Resolution
-	if err := parseRecord(b, &r); err != nil {
-		return nil, err
-	}
-	if r.Kind != "resolution" {
-		return nil, fmt.Errorf("kind %s, want \"resolution\"", schema.Quote(r.Kind, 20))
-	}
-	for _, id := range []schema.ID{r.Dispute, r.Trace} {
-		if _, err := schema.ParseID(string(id)); err != nil {
-			return nil, err
-		}
-	}
-	if r.Decision != DecisionRemove && r.Decision != DecisionDismiss {
-		return nil, fmt.Errorf("decision %s, want remove or dismiss", schema.Quote(r.Decision, 20))
-	}
-	if err := checkText("reason", r.Reason); err != nil {
-		return nil, err
-	}
-	return &r, checkCommon(r.InstanceID, r.CreatedAt)
-}
-
-// marshalRecord returns a record's canonical bytes.
-func marshalRecord(v any) ([]byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	return schema.CanonicalJSON(b)
-}
+// ParseResolution parses a resolution record strictly
+// (schema.ParseResolution).
+func ParseResolution(b []byte) (*Resolution, error) { return schema.ParseResolution(b) }
 
 // verifyRecord checks a record's bundle with the key registered for
 // instance in the tree root (a commit's parent state).
 func (s *Store) verifyRecord(root plumbing.Hash, instance string, cfg *Config, data []byte, bundleBlob plumbing.Hash) error {
 	if cfg.IsRevoked(instance) {
-		return fmt.Errorf("%s: the key of instance %s is revoked", RuleSigKeyRevoked, instance)
+		return ruleErrorf(RuleSigKeyRevoked, "the key of instance %s is revoked", instance)
 	}
 	ke, ok, err := s.trees.lookup(root, KeyPath(instance))
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return fmt.Errorf("%s: no key registered for instance %s", RuleSigKeyUnknown, instance)
+		return ruleErrorf(RuleSigKeyUnknown, "no key registered for instance %s", instance)
 	}
 	pub, err := s.key(&readerCache{objs: s.objs, trees: s.trees}, ke.hash)
 	if err != nil {
@@ -206,12 +87,17 @@ func (s *Store) verifyRecord(root plumbing.Hash, instance string, cfg *Config, d
 	}
 	b, err := signing.ParseBundle(bb)
 	if err != nil {
-		return fmt.Errorf("%s: %v", RuleSigBundleInvalid, err)
+		return ruleErrorf(RuleSigBundleInvalid, "%v", err)
 	}
 	if err := b.Verify(pub, data); err != nil {
-		return fmt.Errorf("%s: %v (instance %s)", RuleSigInvalid, err, instance)
+		return ruleErrorf(RuleSigInvalid, "%v (instance %s)", err, instance)
 	}
 	return nil
+}
+
+// ruleErrorf is a broken rule as an error (a *schema.Error).
+func ruleErrorf(rule Rule, format string, args ...any) error {
+	return &schema.Error{Rule: rule, Msg: fmt.Sprintf(format, args...)}
 }
 
 // checkDisputes checks the dispute records a commit adds, and every trace
@@ -219,7 +105,9 @@ func (s *Store) verifyRecord(root plumbing.Hash, instance string, cfg *Config, d
 func (v *validator) checkDisputes(c plumbing.Hash, parentRoot, root plumbing.Hash, cfg *Config, added map[string]*entry, deleted map[string]bool) []Violation {
 	s := v.s
 	var vs []Violation
-	bad := func(p, rule, format string, args ...any) { vs = append(vs, violationf(c, p, rule, format, args...)) }
+	bad := func(p string, rule Rule, format string, args ...any) {
+		vs = append(vs, violationf(c, p, rule, format, args...))
+	}
 	read := func(p string, e *entry) []byte {
 		b, err := s.objs.read(plumbing.BlobObject, e.hash, MaxRecordSize)
 		if err != nil {
@@ -240,7 +128,7 @@ func (v *validator) checkDisputes(c plumbing.Hash, parentRoot, root plumbing.Has
 	tombstones := map[schema.ID]bool{}
 	type tombstone struct {
 		path string
-		t    Tombstone
+		t    *Tombstone
 	}
 	var tombs []tombstone
 	for p, e := range added {
@@ -312,8 +200,8 @@ func (v *validator) checkDisputes(c plumbing.Hash, parentRoot, root plumbing.Has
 			if b == nil {
 				continue
 			}
-			var t Tombstone
-			if err := parseRecord(b, &t); err != nil || t.Trace != traceIDOf(p) {
+			t, err := schema.ParseTombstone(b)
+			if err != nil || t.Trace != traceIDOf(p) {
 				bad(p, RuleDisputeInvalid, "tombstone of %s is invalid", traceIDOf(p))
 				continue
 			}
@@ -348,11 +236,10 @@ func (v *validator) checkDisputes(c plumbing.Hash, parentRoot, root plumbing.Has
 }
 
 // recordRule is the rule a record's signature check broke.
-func recordRule(err error) string {
-	for _, r := range []string{RuleSigKeyUnknown, RuleSigKeyRevoked, RuleSigBundleInvalid} {
-		if strings.HasPrefix(err.Error(), r+":") {
-			return r
-		}
+func recordRule(err error) Rule {
+	var e *schema.Error
+	if errors.As(err, &e) && (e.Rule == RuleSigKeyUnknown || e.Rule == RuleSigKeyRevoked || e.Rule == RuleSigBundleInvalid) {
+		return e.Rule
 	}
 	return RuleSigInvalid
 }
@@ -384,7 +271,7 @@ func classifyDispute(p string) (pathKind, bool) {
 // about a trace on main. It returns the dispute's id.
 func (s *Store) OpenDispute(trace schema.ID, reason string, instance string, key *signing.PrivateKey) (schema.ID, plumbing.Hash, error) {
 	d := Dispute{Kind: "dispute", Trace: trace, Reason: reason, InstanceID: instance, CreatedAt: s.now().UTC().Format(time.RFC3339)}
-	b, err := marshalRecord(d)
+	b, err := schema.MarshalRecord(d)
 	if err != nil {
 		return "", plumbing.ZeroHash, err
 	}
@@ -401,9 +288,9 @@ func (s *Store) OpenDispute(trace schema.ID, reason string, instance string, key
 		fmt.Sprintf("hive: dispute %s\n\nHive-Dispute: %s\nHive-Trace: %s\nHive-Instance: %s\n", trace.Short(), id, trace, instance),
 		func(root plumbing.Hash) error {
 			if _, ok, err := s.trees.lookup(root, TracePath(trace)); err != nil || !ok {
-				return fmt.Errorf("trace %s is not on main: %w", trace, ErrNotFound)
+				return errorf(ErrNotFound, "trace %s is not on main", trace)
 			}
-			return nil
+			return s.checkSigner(root, instance, key)
 		})
 	return id, c, err
 }
@@ -435,10 +322,13 @@ func (s *Store) ResolveDispute(dispute schema.ID, decision, reason, instance str
 		return plumbing.ZeroHash, err
 	}
 	if !cfg.IsMaintainer(instance) || cfg.IsRevoked(instance) {
-		return plumbing.ZeroHash, fmt.Errorf("%s: %s is not a maintainer of this hive (hive.json lists %v): %w", RuleResolutionUnauthorised, instance, cfg.Maintainers, ErrUnauthorised)
+		return plumbing.ZeroHash, errorf(ErrUnauthorised, "%s: %s is not a maintainer of this hive (hive.json lists %v)", RuleResolutionUnauthorised, instance, cfg.Maintainers)
+	}
+	if err := s.checkSigner(root, instance, key); err != nil {
+		return plumbing.ZeroHash, err
 	}
 	r := Resolution{Kind: "resolution", Dispute: dispute, Trace: d.Trace, Decision: decision, Reason: reason, InstanceID: instance, CreatedAt: s.now().UTC().Format(time.RFC3339)}
-	b, err := marshalRecord(r)
+	b, err := schema.MarshalRecord(r)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
@@ -453,7 +343,7 @@ func (s *Store) ResolveDispute(dispute schema.ID, decision, reason, instance str
 	files := map[string][]byte{p: b, recordBundlePath(p): bundle}
 	var remove []string
 	if decision == DecisionRemove {
-		tomb, err := marshalRecord(Tombstone{Dispute: dispute, Trace: d.Trace})
+		tomb, err := schema.MarshalRecord(Tombstone{Dispute: dispute, Trace: d.Trace})
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
@@ -464,10 +354,31 @@ func (s *Store) ResolveDispute(dispute schema.ID, decision, reason, instance str
 		fmt.Sprintf("hive: %s dispute %s\n\nHive-Resolution: %s %s\nHive-Trace: %s\nHive-Instance: %s\n", decision, dispute.Short(), dispute, decision, d.Trace, instance),
 		func(root plumbing.Hash) error {
 			if _, ok, err := s.trees.lookup(root, p); err != nil || ok {
-				return fmt.Errorf("dispute %s is already resolved: %w", dispute, ErrExists)
+				return errorf(ErrExists, "dispute %s is already resolved", dispute)
 			}
 			return nil
 		})
+}
+
+// checkSigner refuses, before anything is written, a signer whose key the
+// hive does not hold in root: none registered, or another one than key's
+// public half. The validator would refuse the commit; this says why first.
+func (s *Store) checkSigner(root plumbing.Hash, instance string, key *signing.PrivateKey) error {
+	e, ok, err := s.trees.lookup(root, KeyPath(instance))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errorf(ErrUnauthorised, "%s: no key registered for instance %s (no %s on main)", RuleSigKeyUnknown, instance, KeyPath(instance))
+	}
+	pub, err := s.key(&readerCache{objs: s.objs, trees: s.trees}, e.hash)
+	if err != nil {
+		return fmt.Errorf("%s: %w", KeyPath(instance), err)
+	}
+	if !key.Public().Equal(pub) {
+		return errorf(ErrUnauthorised, "%s: the private key of %s (%s) is not the key registered in %s (%s)", RuleSigInvalid, instance, key.Public().Fingerprint()[:16], KeyPath(instance), pub.Fingerprint()[:16])
+	}
+	return nil
 }
 
 // commitFiles commits added files and removed paths on main in one commit,
@@ -509,10 +420,11 @@ func (s *Store) commitFiles(files map[string][]byte, remove []string, who, msg s
 	if err := s.commitRange(w, head, c); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	if err := s.removeWorkFiles(remove); err != nil {
-		return c, err
+	if remove == nil {
+		remove = []string{}
 	}
-	return c, s.checkout(files)
+	s.moved(head, c, files, remove)
+	return c, nil
 }
 
 // DisputeStatus is a dispute and what became of it.
@@ -624,8 +536,8 @@ func (s *Store) Removed(id schema.ID) (*Removal, error) {
 	if err != nil {
 		return nil, err
 	}
-	var t Tombstone
-	if err := parseRecord(b, &t); err != nil {
+	t, err := schema.ParseTombstone(b)
+	if err != nil {
 		return nil, err
 	}
 	return &Removal{Trace: t.Trace, Dispute: t.Dispute}, nil

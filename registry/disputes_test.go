@@ -6,6 +6,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/hive-dev/hive/schema"
+	"github.com/hive-dev/hive/signing"
 )
 
 // TestDisputes: a removal goes through a maintainer's resolution in the
@@ -21,7 +22,7 @@ func TestDisputes(t *testing.T) {
 	before := h.head()
 
 	// The tombstone alone: refused, whatever dispute it names.
-	tomb, _ := marshalRecord(Tombstone{Dispute: d, Trace: victim})
+	tomb, _ := schema.MarshalRecord(Tombstone{Dispute: d, Trace: victim})
 	c := h.commit(before, map[string]*entry{recordPath(disputesRemoved, victim): h.file(tomb)})
 	checkViolations(t, "tombstone without resolution", h.verify(c, VerifyOptions{Base: before}),
 		[]want{{c, recordPath(disputesRemoved, victim), RuleRemovalUnresolved}})
@@ -79,4 +80,12 @@ func (h *testHive) lookupEntry(c plumbing.Hash, path string) *entry {
 		h.t.Fatalf("lookup %s in %s: %v %v", path, c, ok, err)
 	}
 	return &e
+}
+
+// TestEnvelopeLimit: schema cannot see signing's bundle limit, so it spells
+// the envelope's out; the two must agree.
+func TestEnvelopeLimit(t *testing.T) {
+	if want := schema.MaxTraceSize + signing.MaxBundleSize + 1024; MaxEnvelopeSize != want {
+		t.Errorf("MaxEnvelopeSize = %d, want MaxTraceSize + signing.MaxBundleSize + 1024 = %d", MaxEnvelopeSize, want)
+	}
 }

@@ -336,7 +336,7 @@ func (h *testHive) verify(head plumbing.Hash, opts VerifyOptions) *Report {
 type want struct {
 	commit plumbing.Hash
 	path   string
-	rule   string
+	rule   Rule
 }
 
 func (w want) String() string {

@@ -3,6 +3,7 @@ package registry
 import (
 	"bytes"
 	"container/heap"
+	"context"
 	"fmt"
 	"runtime"
 	"sort"
@@ -201,10 +202,17 @@ func mergeEntries(a, b span, fn func(x, y *entry) error) error {
 // TraceFiles reads the trace files ids from commit h's tree on all cores
 // and calls fn(i, data) for ids[i], from several goroutines at once: fn
 // must be safe for concurrent use. Each file is checked against its id
-// (a mismatch is an error wrapping ErrInvalid); nothing is parsed. An id
+// (a mismatch, or a file the tree names that cannot be read, is an error
+// wrapping ErrCorrupt); nothing is parsed. An id
 // not in the tree is an error wrapping ErrNotFound; fn may have been
 // called for other ids by then.
 func (s *Store) TraceFiles(h plumbing.Hash, ids []schema.ID, fn func(i int, data []byte) error) error {
+	return s.TraceFilesContext(context.Background(), h, ids, fn)
+}
+
+// TraceFilesContext is TraceFiles that stops when ctx ends, with ctx's
+// error; fn may have been called for some ids by then.
+func (s *Store) TraceFilesContext(ctx context.Context, h plumbing.Hash, ids []schema.ID, fn func(i int, data []byte) error) error {
 	root, err := s.CommitTree(h)
 	if err != nil {
 		return err
@@ -230,6 +238,9 @@ func (s *Store) TraceFiles(h plumbing.Hash, ids []schema.ID, fn func(i int, data
 			rc := s.readerCache()
 			defer rc.close()
 			for {
+				if err := ctx.Err(); err != nil {
+					fail(err)
+				}
 				mu.Lock()
 				i := next
 				next += 64
@@ -249,11 +260,11 @@ func (s *Store) TraceFiles(h plumbing.Hash, ids []schema.ID, fn func(i int, data
 					}
 					b, err := rc.objs.read(plumbing.BlobObject, e.hash, schema.MaxTraceSize)
 					if err != nil {
-						fail(fmt.Errorf("trace %s: %w", ids[j], err))
+						fail(fmt.Errorf("trace %s: %v: %w", ids[j], err, ErrCorrupt))
 						return
 					}
 					if schema.Digest(b) != ids[j] {
-						fail(fmt.Errorf("trace %s: %s: file's sha256 is %s: %w", ids[j], RuleTraceName, schema.Digest(b).Hex(), ErrInvalid))
+						fail(fmt.Errorf("trace %s: %s: file's sha256 is %s: %w", ids[j], RuleTraceName, schema.Digest(b).Hex(), ErrCorrupt))
 						return
 					}
 					if err := fn(j, b); err != nil {
@@ -282,6 +293,11 @@ type HistoryCommit struct {
 // Each non-merge commit carries the traces its tree adds to its parent's
 // (a merge adds nothing of its own: the validator refuses evil merges).
 func (s *Store) History() ([]HistoryCommit, error) {
+	return s.HistoryContext(context.Background())
+}
+
+// HistoryContext is History that stops when ctx ends, with ctx's error.
+func (s *Store) HistoryContext(ctx context.Context) ([]HistoryCommit, error) {
 	head, err := s.Head()
 	if err != nil {
 		return nil, err
@@ -296,6 +312,9 @@ func (s *Store) History() ([]HistoryCommit, error) {
 	nodes := map[plumbing.Hash]*node{}
 	stack := []plumbing.Hash{head}
 	for len(stack) > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		h := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		if _, ok := nodes[h]; ok {
@@ -327,6 +346,9 @@ func (s *Store) History() ([]HistoryCommit, error) {
 	heap.Init(&ready)
 	out := make([]HistoryCommit, 0, len(nodes))
 	for ready.Len() > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		h := heap.Pop(&ready).(plumbing.Hash)
 		n := nodes[h]
 		hc := HistoryCommit{Hash: h, Parents: n.parents}

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -19,7 +20,12 @@ type LineageSource struct {
 // Lineage reads every trace on main and the commits that added them, and
 // the traces that resolved disputes removed, with the commits that did.
 func (s *Store) Lineage() (*LineageSource, error) {
-	hist, err := s.History()
+	return s.LineageContext(context.Background())
+}
+
+// LineageContext is Lineage that stops when ctx ends, with ctx's error.
+func (s *Store) LineageContext(ctx context.Context) (*LineageSource, error) {
+	hist, err := s.HistoryContext(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -41,6 +47,9 @@ func (s *Store) Lineage() (*LineageSource, error) {
 	}
 	src := &LineageSource{nodes: map[schema.ID]lineage.Node{}, children: map[schema.ID][]schema.ID{}}
 	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		e, err := s.Trace(id)
 		if err != nil {
 			return nil, err
@@ -61,7 +70,7 @@ func (s *Store) Lineage() (*LineageSource, error) {
 			continue
 		}
 		n := lineage.Node{ID: id, Missing: true, RemovedIn: rc.String(), Commit: ac.String()}
-		err := s.TraceFiles(ac, []schema.ID{id}, func(_ int, data []byte) error {
+		err := s.TraceFilesContext(ctx, ac, []schema.ID{id}, func(_ int, data []byte) error {
 			t, err := schema.ParseCanonical(data)
 			if err == nil {
 				n.Parents, n.Instance, n.Intent = t.Lineage, t.InstanceID, t.Intent
@@ -83,7 +92,7 @@ func (s *Store) Lineage() (*LineageSource, error) {
 func (l *LineageSource) Node(id schema.ID) (lineage.Node, error) {
 	n, ok := l.nodes[id]
 	if !ok {
-		return lineage.Node{}, fmt.Errorf("%s: %w", id, lineage.ErrNotFound)
+		return lineage.Node{}, fmt.Errorf("%s: %w (%w)", id, lineage.ErrNotFound, ErrNotFound)
 	}
 	return n, nil
 }

@@ -22,8 +22,9 @@ const defaultGCAuto = 6700
 //
 // git runs `gc --auto` after the commands that write objects; hive writes
 // its objects itself, so it must ask in its turn. A hive left loose holds
-// one file per object (about 1.3 GB for 100k traces, against 115 MB
-// packed) and reads each with a system call or three.
+// one file per object, ten times the bytes of a pack (docs/performance.md,
+// "Figures from code comments"), and reads each with a system call or
+// three.
 func (s *Store) NeedsPacking() bool {
 	if s.gitDir == "" || gitBinary() == "" {
 		return false

@@ -205,8 +205,9 @@ func (c *treeCache) borrow(h plumbing.Hash, old *tree) (t *tree, done func(), er
 // borrowForDiff is borrow for either side of a diff, which compares the
 // two. A tree too large to cache, read from a loose file, is not checked
 // against its zlib stream's Adler-32: a shard of a 100k-trace hive is
-// 80 KB, read twice per range commit, and the checksum was 40% of reading
-// it. This changes nothing the validator refuses. Corrupted bytes on
+// 80 KB, read twice per range commit, and the checksum was a large part
+// of reading it (docs/performance.md, "Figures from code comments"). This
+// changes nothing the validator refuses. Corrupted bytes on
 // either side differ from the other side's, so the diff reports changes
 // that are not in the hive's history, or entries that do not parse or
 // name no object: refused either way. Hiding a change would need the

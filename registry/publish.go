@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,16 +13,18 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/hive-dev/hive/internal/fault"
 )
 
 // verifiedMain verifies main (from the record of verified tips onward) and
 // returns it.
-func (s *Store) verifiedMain() (plumbing.Hash, *Report, error) {
+func (s *Store) verifiedMain(ctx context.Context) (plumbing.Hash, *Report, error) {
 	head, err := s.Head()
 	if err != nil {
 		return plumbing.ZeroHash, nil, err
 	}
-	rep, err := s.Verify(head, VerifyOptions{})
+	rep, err := s.VerifyContext(ctx, head, VerifyOptions{})
 	if err != nil {
 		return head, nil, err
 	}
@@ -52,7 +55,7 @@ func (s *Store) push(r Remote, ref plumbing.ReferenceName, force bool, progress 
 // gate (a pre-receive hook, hive serve) may refuse it too; its reasons are
 // written to progress.
 func (s *Store) Push(r Remote, progress io.Writer) (plumbing.Hash, error) {
-	head, _, err := s.verifiedMain()
+	head, _, err := s.verifiedMain(context.Background())
 	if err != nil {
 		return head, err
 	}
@@ -85,11 +88,11 @@ type Submission struct {
 // Submit pushes the skills main has and the remote's main lacks to a branch
 // hive/<instance>/<first new trace>, for a pull request.
 func (s *Store) Submit(r Remote, progress io.Writer) (*Submission, error) {
-	head, _, err := s.verifiedMain()
+	head, _, err := s.verifiedMain(context.Background())
 	if err != nil {
 		return nil, err
 	}
-	theirs, err := s.fetch(r)
+	theirs, err := s.fetch(context.Background(), r)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +121,7 @@ func (s *Store) Submit(r Remote, progress io.Writer) (*Submission, error) {
 		}
 	}
 	if len(sub.Traces) == 0 {
-		return sub, fmt.Errorf("main adds no skill that %s lacks: nothing to submit: %w", r.Name, ErrNotFound)
+		return sub, errorf(ErrNotFound, "main adds no skill that %s lacks: nothing to submit", r.Name)
 	}
 	first := sub.Traces[0]
 	sub.Branch = "hive/" + first.Trace.InstanceID + "/" + first.ID.Hex()[:12]
@@ -132,13 +135,19 @@ func (s *Store) Submit(r Remote, progress io.Writer) (*Submission, error) {
 // verifies the whole history, and only then sets main, the remote origin
 // and the working tree. A clone that does not verify leaves nothing behind.
 func Clone(url, dir string, progress func(done, total int), opts ...Option) (*Store, *Report, error) {
+	return CloneContext(context.Background(), url, dir, progress, opts...)
+}
+
+// CloneContext is Clone that stops when ctx ends, with ctx's error, and
+// leaves nothing behind, until main is about to be set.
+func CloneContext(ctx context.Context, url, dir string, progress func(done, total int), opts ...Option) (*Store, *Report, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, nil, err
 	}
 	if _, err := os.Stat(abs); err == nil {
 		if ents, _ := os.ReadDir(abs); len(ents) > 0 {
-			return nil, nil, fmt.Errorf("clone into %s: the folder is not empty: %w", dir, ErrExists)
+			return nil, nil, errorf(ErrExists, "clone into %s: the folder is not empty", dir)
 		}
 	}
 	if fi, err := os.Stat(url); err == nil && fi.IsDir() {
@@ -170,11 +179,11 @@ func Clone(url, dir string, progress func(done, total int), opts ...Option) (*St
 		return fail(err)
 	}
 	r := Remote{Name: "origin", URL: url}
-	incoming, err := s.fetch(r)
+	incoming, err := s.fetch(ctx, r)
 	if err != nil {
 		return fail(err)
 	}
-	rep, err := s.Verify(incoming, VerifyOptions{Full: true, Progress: progress})
+	rep, err := s.VerifyContext(ctx, incoming, VerifyOptions{Full: true, Progress: progress})
 	if err != nil {
 		return fail(err)
 	}
@@ -184,26 +193,42 @@ func Clone(url, dir string, progress func(done, total int), opts ...Option) (*St
 		return nil, rep, fmt.Errorf("clone %s: %w", url, ErrRefused)
 	}
 	s.db.DeleteRef(incomingRef(r))
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
 	if err := s.moveMain(plumbing.ZeroHash, incoming); err != nil {
 		return fail(err)
 	}
 	if err := s.rememberRemote(r, incoming); err != nil {
 		return fail(err)
 	}
-	if gitBinary() != "" {
-		// The whole tree at once: git's checkout writes files and index
-		// natively, far faster than a file at a time.
-		cmd := exec.Command(gitBinary(), "--git-dir", gitDir, "--work-tree", abs, "checkout", "-q", "-f", "main")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return s, rep, &WorktreeError{fmt.Errorf("git checkout: %v: %s", err, strings.TrimSpace(string(out)))}
+	s.checkoutAll(incoming)
+	return s, rep, nil
+}
+
+// checkoutAll writes main's whole tree into a new clone's working tree and
+// index; a failure is a warning, as after any move of main.
+func (s *Store) checkoutAll(main plumbing.Hash) {
+	if gitBinary() == "" {
+		s.moved(plumbing.ZeroHash, main, nil, nil)
+		return
+	}
+	// The whole tree at once: git's checkout writes files and index
+	// natively, far faster than a file at a time.
+	cmd := exec.Command(gitBinary(), "--git-dir", s.gitDir, "--work-tree", s.workDir, "checkout", "-q", "-f", "main")
+	cmd.Env = gitEnv()
+	err := fault.Fail("worktree")
+	if err == nil {
+		if out, cerr := cmd.CombinedOutput(); cerr != nil {
+			err = fmt.Errorf("git checkout: %v: %s", cerr, strings.TrimSpace(string(out)))
 		}
-		return s, rep, nil
 	}
-	files, err := s.addedFiles(plumbing.ZeroHash, incoming)
+	if err == nil {
+		err = s.recordWorktree(main)
+	}
 	if err != nil {
-		return fail(err)
+		s.tell("warning: " + (&WorktreeError{err}).Error() + "; the next hive write brings it up to main (or run `git checkout -f main`)")
 	}
-	return s, rep, s.checkout(files)
 }
 
 // Update is one ref update a server is asked to make (a pre-receive line).
@@ -220,6 +245,12 @@ const SubmitPrefix = "refs/heads/hive/"
 // verify on top of main; no other ref may change. main is this store's
 // current main.
 func (s *Store) CheckUpdate(u Update, main plumbing.Hash) (*Report, error) {
+	return s.CheckUpdateContext(context.Background(), u, main)
+}
+
+// CheckUpdateContext is CheckUpdate that stops when ctx ends, with ctx's
+// error.
+func (s *Store) CheckUpdateContext(ctx context.Context, u Update, main plumbing.Hash) (*Report, error) {
 	switch {
 	case u.Ref == Branch && u.New.IsZero():
 		return refused(u, RuleHistoryRewritten, "main may not be deleted"), nil
@@ -228,7 +259,7 @@ func (s *Store) CheckUpdate(u Update, main plumbing.Hash) (*Report, error) {
 		if u.Old.IsZero() {
 			opts = VerifyOptions{Full: true}
 		}
-		return s.Verify(u.New, opts)
+		return s.VerifyContext(ctx, u.New, opts)
 	case strings.HasPrefix(string(u.Ref), SubmitPrefix):
 		if u.New.IsZero() {
 			return &Report{}, nil // a submission branch may be deleted
@@ -240,12 +271,12 @@ func (s *Store) CheckUpdate(u Update, main plumbing.Hash) (*Report, error) {
 			}
 			opts = VerifyOptions{Known: []plumbing.Hash{main}}
 		}
-		return s.Verify(u.New, opts)
+		return s.VerifyContext(ctx, u.New, opts)
 	}
 	return refused(u, RulePathNotAllowed, fmt.Sprintf("only main and %s* may be pushed to a hive", strings.TrimPrefix(SubmitPrefix, "refs/heads/"))), nil
 }
 
-func refused(u Update, rule, msg string) *Report {
+func refused(u Update, rule Rule, msg string) *Report {
 	return &Report{Head: u.New, Violations: Violations{{Commit: u.New, Path: string(u.Ref), Rule: rule, Msg: msg}}}
 }
 

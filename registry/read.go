@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -23,10 +24,16 @@ func (s *Store) headState() (head, tree plumbing.Hash, err error) {
 	if head, err = s.Head(); err != nil {
 		return head, tree, err
 	}
+	// A commit's tree never changes: remember main's, so that readers that
+	// look up many paths do not read (and hash) the commit each time.
+	if m := s.lastHead.Load(); m != nil && m[0] == head {
+		return head, m[1], nil
+	}
 	c, err := (&validator{s: s}).readCommit(head)
 	if err != nil {
 		return head, tree, err
 	}
+	s.lastHead.Store(&[2]plumbing.Hash{head, c.TreeHash})
 	return head, c.TreeHash, nil
 }
 
@@ -106,27 +113,29 @@ func (s *Store) traceAt(trees *treeCache, root plumbing.Hash, id schema.ID) (*En
 	if !ok {
 		return nil, fmt.Errorf("trace %s: %w", id, ErrNotFound)
 	}
+	// What main's tree names but cannot be read, or is not what its name
+	// says, is corrupt: never "not found".
 	b, err := trees.objs.read(plumbing.BlobObject, e.hash, schema.MaxTraceSize)
 	if err != nil {
-		return nil, fmt.Errorf("trace %s: %w", id, err)
+		return nil, fmt.Errorf("trace %s: %v: %w", id, err, ErrCorrupt)
 	}
 	if schema.Digest(b) != id {
-		return nil, fmt.Errorf("trace %s: %s: file's sha256 is %s: %w", id, RuleTraceName, schema.Digest(b).Hex(), ErrInvalid)
+		return nil, fmt.Errorf("trace %s: %s: file's sha256 is %s: %w", id, RuleTraceName, schema.Digest(b).Hex(), ErrCorrupt)
 	}
 	t, err := schema.ParseCanonical(b)
 	if err != nil {
-		return nil, fmt.Errorf("trace %s: %w", id, err)
+		return nil, fmt.Errorf("trace %s: %v: %w", id, err, ErrCorrupt)
 	}
 	be, ok, err := trees.lookup(root, BundlePath(id))
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, fmt.Errorf("trace %s: %s: no bundle: %w", id, RuleBundleMissing, ErrInvalid)
+		return nil, fmt.Errorf("trace %s: %s: no bundle: %w", id, RuleBundleMissing, ErrCorrupt)
 	}
 	bb, err := trees.objs.read(plumbing.BlobObject, be.hash, signing.MaxBundleSize)
 	if err != nil {
-		return nil, fmt.Errorf("bundle of %s: %w", id, err)
+		return nil, fmt.Errorf("bundle of %s: %v: %w", id, err, ErrCorrupt)
 	}
 	return &Entry{ID: id, Data: b, Bundle: bb, Trace: t}, nil
 }
@@ -153,6 +162,20 @@ type Instance struct {
 // Instances lists the registered instances with their keys and how many
 // traces each has on main.
 func (s *Store) Instances() ([]Instance, error) {
+	counts, err := s.traceCounts()
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.Keys()
+	for i := range out {
+		out[i].Traces = counts[out[i].ID]
+	}
+	return out, err
+}
+
+// Keys lists the registered instances on main with their keys, as
+// Instances does, without counting their traces (Traces is 0).
+func (s *Store) Keys() ([]Instance, error) {
 	root, err := s.headTree()
 	if err != nil {
 		return nil, err
@@ -163,10 +186,6 @@ func (s *Store) Instances() ([]Instance, error) {
 	}
 	var out []Instance
 	e, ok, err := s.trees.lookup(root, keysDir)
-	if err != nil {
-		return nil, err
-	}
-	counts, err := s.traceCounts()
 	if err != nil {
 		return nil, err
 	}
@@ -183,11 +202,50 @@ func (s *Store) Instances() ([]Instance, error) {
 				return nil, fmt.Errorf("key of %s: %w", id, err)
 			}
 			out = append(out, Instance{ID: id, Algorithm: string(pub.Algorithm()), Fingerprint: pub.Fingerprint(),
-				Maintainer: cfg.IsMaintainer(id), Revoked: cfg.IsRevoked(id), Traces: counts[id]})
+				Maintainer: cfg.IsMaintainer(id), Revoked: cfg.IsRevoked(id)})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
+}
+
+// Commit reads commit h (read through the hive's object database, its
+// size checked first).
+func (s *Store) Commit(h plumbing.Hash) (*object.Commit, error) {
+	return (&validator{s: s}).readCommit(h)
+}
+
+// Key returns the public key registered for instance on main.
+func (s *Store) Key(instance string) (*signing.PublicKey, error) {
+	root, err := s.headTree()
+	if err != nil {
+		return nil, err
+	}
+	e, ok, err := s.trees.lookup(root, KeyPath(instance))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errorf(ErrNotFound, "no key registered for instance %s", schema.Quote(instance, 70))
+	}
+	return s.key(&readerCache{objs: s.objs, trees: s.trees}, e.hash)
+}
+
+// File reads the file at path in main's tree, refusing one over max bytes
+// (by its size, before it is read). A missing file is ErrNotFound.
+func (s *Store) File(path string, max int64) ([]byte, error) {
+	root, err := s.headTree()
+	if err != nil {
+		return nil, err
+	}
+	e, ok, err := s.trees.lookup(root, path)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || e.isTree() {
+		return nil, errorf(ErrNotFound, "%s: no such file on main", path)
+	}
+	return s.objs.read(plumbing.BlobObject, e.hash, max)
 }
 
 // traceCounts counts the traces of each instance, reading the trace files
@@ -220,6 +278,12 @@ func (s *Store) Config() (*Config, error) {
 // Introduced finds the commit on main's history that added each trace in
 // ids: the commit whose tree has the trace and whose first parent's does not.
 func (s *Store) Introduced(ids []schema.ID) (map[schema.ID]*object.Commit, error) {
+	return s.IntroducedContext(context.Background(), ids)
+}
+
+// IntroducedContext is Introduced that stops when ctx ends, with ctx's
+// error.
+func (s *Store) IntroducedContext(ctx context.Context, ids []schema.ID) (map[schema.ID]*object.Commit, error) {
 	head, err := s.Head()
 	if err != nil {
 		return nil, err
@@ -233,6 +297,9 @@ func (s *Store) Introduced(ids []schema.ID) (map[schema.ID]*object.Commit, error
 	seen := map[plumbing.Hash]bool{}
 	queue := []plumbing.Hash{head}
 	for len(queue) > 0 && len(out) < len(want) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		h := queue[0]
 		queue = queue[1:]
 		if seen[h] {

@@ -33,23 +33,45 @@ import (
 // Branch is the branch a hive keeps its history on.
 const Branch = plumbing.ReferenceName("refs/heads/main")
 
+// Errors sort into three kinds, for errors.Is: missing (ErrNotFound),
+// stored data that cannot be trusted (ErrCorrupt), and input that breaks a
+// rule (ErrInvalid); the others say which rule or state.
 var (
 	// ErrNotFound reports a trace, key, commit, object or hive that does not
 	// exist.
 	ErrNotFound = odb.ErrNotFound
 	// ErrCorrupt reports a file of the repository that is damaged,
-	// malformed or hostile (never reported as ErrNotFound).
+	// malformed or hostile: an object that does not parse, a trace file
+	// whose hash is not its name, an object a tree names that cannot be
+	// read. Never reported as ErrNotFound.
 	ErrCorrupt = odb.ErrCorrupt
+	// ErrInvalid reports input that breaks a rule of the format: every
+	// Violation and every schema.Error is one (schema.ErrInvalid).
+	ErrInvalid = schema.ErrInvalid
 	// ErrExists reports a trace, key or hive that is already present.
 	ErrExists = errors.New("already exists")
 	// ErrConflict reports a lost compare-and-swap race on the branch.
 	ErrConflict = errors.New("branch moved during the update")
-	// ErrInvalid reports input that breaks a rule of the format.
-	ErrInvalid = errors.New("invalid")
 	// ErrUnauthorised reports a trace whose instance has no registered key,
 	// or a revoked one.
 	ErrUnauthorised = errors.New("instance not authorised")
 )
+
+// kindError is an error of one of the kinds above whose message already
+// says what the kind means: errors.Is finds the kind, and the message does
+// not end in a repetition of it ("...: already exists").
+type kindError struct {
+	kind error
+	msg  string
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.kind }
+
+// errorf formats an error of the given kind (no %w: the kind is the cause).
+func errorf(kind error, format string, args ...any) error {
+	return &kindError{kind: kind, msg: fmt.Sprintf(format, args...)}
+}
 
 // Store is an open hive: its object database and references (package
 // odb), the working tree (if any), and the clock used for new commits. A
@@ -74,6 +96,8 @@ type Store struct {
 	memTips []plumbing.Hash // the verified-tips record of in-memory storage
 	memLock sync.Mutex      // the writers' lock of in-memory storage
 	held    atomic.Bool     // this process holds the hive's lock (Store.lock)
+	// lastHead is main's last commit read and its tree (headState).
+	lastHead atomic.Pointer[[2]plumbing.Hash]
 }
 
 // Option changes how a Store is opened.
@@ -118,6 +142,9 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("open hive %s: %w", dir, err)
 	}
 	gitDir, workDir, err := findGitDir(abs)
+	if errors.Is(err, ErrNotFound) {
+		return nil, errorf(ErrNotFound, "open hive %s: not a git repository", dir)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open hive %s: %w", dir, err)
 	}
@@ -128,7 +155,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if _, err := s.db.Ref(Branch); err != nil {
 		s.Close()
 		if errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("open hive %s: no branch main: %w", dir, ErrNotFound)
+			return nil, errorf(ErrNotFound, "open hive %s: no branch main", dir)
 		}
 		return nil, fmt.Errorf("open hive %s: %w", dir, err)
 	}

@@ -9,47 +9,52 @@ import (
 	"github.com/hive-dev/hive/schema"
 )
 
-// Rule codes of the validator. They are stable: docs/format.md lists each
-// with what it refuses. Trace content rules are schema's (schema.Rule*).
+// Rule is a rule code of the format (schema.Rule); docs/format.md §7.6
+// lists each.
+type Rule = schema.Rule
+
+// Rule codes of the validator (schema's, named here too). Trace content
+// rules are schema's (schema.Rule*).
 const (
-	RuleHistoryRewritten       = "history-rewritten"   // head does not descend from base
-	RuleHistoryUnrelated       = "history-unrelated"   // a second root commit, or a merge of unrelated histories
-	RuleRootInvalid            = "root-invalid"        // the root commit holds more than a valid hive.json
-	RuleObjectInvalid          = "object-invalid"      // a missing, malformed or oversize git object
-	RuleLimit                  = "limit"               // too many commits or traces in one range
-	RuleMergeOctopus           = "merge-octopus"       // a merge of more than two parents
-	RuleMergeEvil              = "merge-evil"          // a merge whose tree is not the merge of its parents
-	RulePathNotAllowed         = "path-not-allowed"    // a path outside the layout
-	RuleModeNotAllowed         = "mode-not-allowed"    // a symlink, gitlink or executable
-	RulePathModified           = "path-modified"       // an existing trace, bundle or key changed
-	RulePathDeleted            = "path-deleted"        // an existing file removed
-	RuleBundleMissing          = "bundle-missing"      // a trace added without its bundle
-	RuleBundleOrphan           = "bundle-orphan"       // a bundle added without its trace
-	RuleTraceName              = "trace-name"          // a trace whose file name is not the sha256 of its bytes
-	RuleLineageMissing         = "lineage-missing"     // a lineage parent absent from the commit's tree
-	RuleSigBundleInvalid       = "sig-bundle-invalid"  // a bundle that does not parse
-	RuleSigDigest              = "sig-digest"          // a bundle made for other bytes (copied)
-	RuleSigInvalid             = "sig-invalid"         // a signature that does not verify with the instance's key
-	RuleSigKeyUnknown          = "sig-key-unknown"     // no key registered for the trace's instance_id
-	RuleSigKeyRevoked          = "sig-key-revoked"     // the instance's key is revoked
-	RuleKeyInvalid             = "key-invalid"         // a key file that is not one canonical PEM public key
-	RuleKeyUnsupported         = "key-unsupported"     // a key type other than ed25519 or ECDSA P-256
-	RuleKeyWeak                = "key-weak"            // a small-order or malformed ed25519 key
-	RuleConfigInvalid          = "config-invalid"      // hive.json does not parse or breaks its bounds
-	RuleConfigUnsigned         = "config-unauthorised" // hive.json changed without a maintainer's signature
-	RuleConfigVersion          = "config-version"      // hive.json's version did not grow by one
-	RuleConfigBundleAlone      = "config-bundle-orphan"
-	RuleDisputeInvalid         = "dispute-invalid"         // a dispute, resolution or tombstone that does not parse or refers to nothing
-	RuleResolutionUnauthorised = "resolution-unauthorised" // a resolution not signed by a maintainer of the parent state
-	RuleRemovalUnresolved      = "removal-unresolved"      // a trace deleted without a maintainer's resolution and tombstone in the same commit
-	RuleTraceRemoved           = "trace-removed"           // a trace added again after a resolution removed it
+	RuleHistoryRewritten       = schema.RuleHistoryRewritten
+	RuleHistoryUnrelated       = schema.RuleHistoryUnrelated
+	RuleRootInvalid            = schema.RuleRootInvalid
+	RuleObjectInvalid          = schema.RuleObjectInvalid
+	RuleLimit                  = schema.RuleLimit
+	RuleMergeOctopus           = schema.RuleMergeOctopus
+	RuleMergeEvil              = schema.RuleMergeEvil
+	RulePathNotAllowed         = schema.RulePathNotAllowed
+	RuleModeNotAllowed         = schema.RuleModeNotAllowed
+	RulePathModified           = schema.RulePathModified
+	RulePathDeleted            = schema.RulePathDeleted
+	RuleBundleMissing          = schema.RuleBundleMissing
+	RuleBundleOrphan           = schema.RuleBundleOrphan
+	RuleTraceName              = schema.RuleTraceName
+	RuleLineageMissing         = schema.RuleLineageMissing
+	RuleSigBundleInvalid       = schema.RuleSigBundleInvalid
+	RuleSigDigest              = schema.RuleSigDigest
+	RuleSigInvalid             = schema.RuleSigInvalid
+	RuleSigKeyUnknown          = schema.RuleSigKeyUnknown
+	RuleSigKeyRevoked          = schema.RuleSigKeyRevoked
+	RuleKeyInvalid             = schema.RuleKeyInvalid
+	RuleKeyUnsupported         = schema.RuleKeyUnsupported
+	RuleKeyWeak                = schema.RuleKeyWeak
+	RuleConfigInvalid          = schema.RuleConfigInvalid
+	RuleConfigUnsigned         = schema.RuleConfigUnsigned
+	RuleConfigVersion          = schema.RuleConfigVersion
+	RuleConfigBundleAlone      = schema.RuleConfigBundleAlone
+	RuleDisputeInvalid         = schema.RuleDisputeInvalid
+	RuleResolutionUnauthorised = schema.RuleResolutionUnauthorised
+	RuleRemovalUnresolved      = schema.RuleRemovalUnresolved
+	RuleTraceRemoved           = schema.RuleTraceRemoved
+	RuleWorkflowUnauthorised   = schema.RuleWorkflowUnauthorised
 )
 
 // Violation is one broken rule: where (commit and path) and why.
 type Violation struct {
 	Commit plumbing.Hash
 	Path   string
-	Rule   string
+	Rule   Rule
 	Msg    string
 }
 
@@ -67,11 +72,14 @@ func (v Violation) Error() string {
 		b.WriteString(v.Path)
 		b.WriteString(": ")
 	}
-	b.WriteString(v.Rule)
+	b.WriteString(string(v.Rule))
 	b.WriteString(": ")
 	b.WriteString(v.Msg)
 	return b.String()
 }
+
+// Is reports that a violation is ErrInvalid: a rule of the format broken.
+func (v Violation) Is(target error) bool { return target == ErrInvalid }
 
 // Violations is every violation found in a range.
 type Violations []Violation
@@ -117,6 +125,8 @@ const (
 	kindResolution
 	kindResolutionBundle
 	kindTombstone
+	kindWorkflow
+	kindWorkflowBundle
 )
 
 // classify tells what an allowed path holds; ok is false for any path
@@ -128,6 +138,10 @@ func classify(p string) (pathKind, bool) {
 		return kindConfig, true
 	case p == ConfigBundlePath:
 		return kindConfigBundle, true
+	case p == WorkflowPath:
+		return kindWorkflow, true
+	case p == WorkflowBundlePath:
+		return kindWorkflowBundle, true
 	case strings.HasPrefix(p, keysDir+"/"):
 		name, ok := strings.CutSuffix(p[len(keysDir)+1:], keyExt)
 		return kindKey, ok && schema.ValidInstanceID(name)
@@ -164,6 +178,6 @@ func instanceOf(p string) string {
 	return strings.TrimSuffix(strings.TrimPrefix(p, keysDir+"/"), keyExt)
 }
 
-func violationf(c plumbing.Hash, path, rule, format string, args ...any) Violation {
+func violationf(c plumbing.Hash, path string, rule Rule, format string, args ...any) Violation {
 	return Violation{Commit: c, Path: path, Rule: rule, Msg: fmt.Sprintf(format, args...)}
 }

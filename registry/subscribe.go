@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"fmt"
 	"sort"
 
@@ -28,6 +29,7 @@ type SubscribeResult struct {
 	Keys      []string  `json:"keys_registered"` // instances whose keys were registered to verify them
 	Skipped   []Skipped `json:"skipped"`
 	Unmatched int       `json:"unmatched"` // remote skills that did not match, not listed
+	Present   int       `json:"present"`   // remote skills that match and this hive already has
 }
 
 // PullMatching is the seed's subscribe_to_skills: it fetches the remote's
@@ -36,15 +38,21 @@ type SubscribeResult struct {
 // closure and the keys of their instances. Each skill keeps its signature,
 // so a later full pull of the same remote merges cleanly.
 func (s *Store) PullMatching(r Remote, match Match) (*SubscribeResult, error) {
+	return s.PullMatchingContext(context.Background(), r, match)
+}
+
+// PullMatchingContext is PullMatching that stops when ctx ends, with ctx's
+// error, before it commits anything.
+func (s *Store) PullMatchingContext(ctx context.Context, r Remote, match Match) (*SubscribeResult, error) {
 	unlock, err := s.lock()
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	if _, _, err := s.verifiedMain(); err != nil {
+	if _, _, err := s.verifiedMain(ctx); err != nil {
 		return nil, err
 	}
-	incoming, err := s.fetch(r)
+	incoming, err := s.fetch(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +81,11 @@ func (s *Store) PullMatching(r Remote, match Match) (*SubscribeResult, error) {
 		if _, ok, err := s.trees.lookup(root, TracePath(id)); err != nil {
 			return nil, err
 		} else if ok {
+			if here, err := s.traceAt(s.trees, root, id); err != nil {
+				return nil, err
+			} else if ok, _ := match(here.Trace); ok {
+				res.Present++
+			}
 			continue
 		}
 		e, err := s.traceAt(s.trees, ic.TreeHash, id)
@@ -151,6 +164,9 @@ func (s *Store) PullMatching(r Remote, match Match) (*SubscribeResult, error) {
 		}
 	}
 	sort.Slice(todo, func(i, j int) bool { return todo[i].id < todo[j].id })
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("pull from %s: %w", r.URL, err)
+	}
 	for _, inst := range newKeys {
 		e, _, err := s.trees.lookup(ic.TreeHash, KeyPath(inst))
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 
+	"github.com/hive-dev/hive/internal/fault"
 	"github.com/hive-dev/hive/odb"
 )
 
@@ -60,7 +61,7 @@ func (s *Store) ResolveRemote(nameOrURL string) (Remote, error) {
 		return Remote{Name: nameOrURL, URL: url}, nil
 	}
 	if fi, err := os.Stat(nameOrURL); (err != nil || !fi.IsDir()) && !strings.Contains(nameOrURL, "/") && !strings.Contains(nameOrURL, ":") {
-		return Remote{}, fmt.Errorf("no remote %q (add one with `git remote add %s URL`, or give a URL): %w", nameOrURL, nameOrURL, ErrNotFound)
+		return Remote{}, errorf(ErrNotFound, "no remote %q (add one with `git remote add %s URL`, or give a URL)", nameOrURL, nameOrURL)
 	}
 	url := nameOrURL
 	if _, err := os.Stat(url); err == nil {
@@ -95,19 +96,19 @@ func seenRef(r Remote) plumbing.ReferenceName {
 }
 
 // fetch fetches the remote's main into the quarantine ref and returns it.
-func (s *Store) fetch(r Remote) (plumbing.Hash, error) {
+func (s *Store) fetch(ctx context.Context, r Remote) (plumbing.Hash, error) {
 	rem := git.NewRemote(s.st, &config.RemoteConfig{Name: r.Name, URLs: []string{r.URL}})
 	spec := config.RefSpec("+" + string(Branch) + ":" + string(incomingRef(r)))
-	err := rem.Fetch(&git.FetchOptions{RemoteName: r.Name, RefSpecs: []config.RefSpec{spec}, Tags: git.NoTags, Force: true})
+	err := rem.FetchContext(ctx, &git.FetchOptions{RemoteName: r.Name, RefSpecs: []config.RefSpec{spec}, Tags: git.NoTags, Force: true})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
 		if errors.Is(err, transport.ErrEmptyRemoteRepository) {
-			return plumbing.ZeroHash, fmt.Errorf("fetch %s: the remote is empty: %w", r.URL, ErrNotFound)
+			return plumbing.ZeroHash, errorf(ErrNotFound, "fetch %s: the remote is empty", r.URL)
 		}
 		return plumbing.ZeroHash, fmt.Errorf("fetch main from %s: %w", r.URL, err)
 	}
 	h, err := s.db.Ref(incomingRef(r))
 	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("fetch %s: no branch main there: %w", r.URL, ErrNotFound)
+		return plumbing.ZeroHash, errorf(ErrNotFound, "fetch %s: no branch main there", r.URL)
 	}
 	return h, nil
 }
@@ -128,6 +129,12 @@ type PullResult struct {
 // violation it returns the report with ErrRefused and changes nothing:
 // main, the index and the working tree stay as they were.
 func (s *Store) Pull(r Remote, progress func(done, total int)) (*PullResult, error) {
+	return s.PullContext(context.Background(), r, progress)
+}
+
+// PullContext is Pull that stops when ctx ends, with ctx's error, until
+// main is about to move: from then on it completes.
+func (s *Store) PullContext(ctx context.Context, r Remote, progress func(done, total int)) (*PullResult, error) {
 	unlock, err := s.lock()
 	if err != nil {
 		return nil, err
@@ -139,13 +146,13 @@ func (s *Store) Pull(r Remote, progress func(done, total int)) (*PullResult, err
 	}
 	res := &PullResult{Remote: r, Old: local, New: local}
 	// Our own main first: a pull extends only a verified state.
-	if rep, err := s.Verify(local, VerifyOptions{}); err != nil {
+	if rep, err := s.VerifyContext(ctx, local, VerifyOptions{}); err != nil {
 		return nil, err
 	} else if rep.Err() != nil {
 		res.Report = rep
 		return res, fmt.Errorf("this hive's own main does not verify; run `hive verify`: %w", ErrRefused)
 	}
-	incoming, err := s.fetch(r)
+	incoming, err := s.fetch(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +186,7 @@ func (s *Store) Pull(r Remote, progress func(done, total int)) (*PullResult, err
 	} else {
 		opts.Known = []plumbing.Hash{local}
 	}
-	rep, err := s.Verify(incoming, opts)
+	rep, err := s.VerifyContext(ctx, incoming, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -206,24 +213,19 @@ func (s *Store) Pull(r Remote, progress func(done, total int)) (*PullResult, err
 			return res, fmt.Errorf("the merge breaks the rules (a bug in hive): %w", mrep.Err())
 		}
 	}
-	files, removed, err := s.changedFiles(local, tip)
-	if err != nil {
-		return nil, err
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("pull from %s: %w", r.URL, err)
 	}
+	fault.Kill("before-ref")
 	if err := s.moveMain(local, tip); err != nil {
 		return nil, err
 	}
-	if err := s.removeWorkFiles(removed); err != nil {
-		return res, err
-	}
 	res.New = tip
+	s.moved(local, tip, nil, nil)
 	if added, _, err := s.Changes(local, tip); err == nil {
 		res.Added = len(added)
 	}
-	if err := s.setRef(seenRef(r), incoming); err != nil {
-		return res, err
-	}
-	return res, s.checkout(files)
+	return res, s.setRef(seenRef(r), incoming)
 }
 
 // setRef points a ref of hive's own at h.
@@ -384,13 +386,6 @@ func hashOf(e *entry) plumbing.Hash {
 		return plumbing.ZeroHash
 	}
 	return e.hash
-}
-
-// addedFiles returns the files tip's tree adds to old's, with their bytes,
-// for the working tree.
-func (s *Store) addedFiles(old, tip plumbing.Hash) (map[string][]byte, error) {
-	files, _, err := s.changedFiles(old, tip)
-	return files, err
 }
 
 // changedFiles returns the files tip's tree adds to old's, with their

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"container/heap"
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
@@ -14,6 +15,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
+	"github.com/hive-dev/hive/gitfmt"
 	"github.com/hive-dev/hive/schema"
 	"github.com/hive-dev/hive/signing"
 )
@@ -70,6 +72,12 @@ func (r *Report) Err() error {
 // from any tip recorded as verified, unless opts.Full). It returns an error
 // only when it could not do its job; broken rules are in the report.
 func (s *Store) Verify(head plumbing.Hash, opts VerifyOptions) (*Report, error) {
+	return s.VerifyContext(context.Background(), head, opts)
+}
+
+// VerifyContext is Verify that stops when ctx ends, with ctx's error and
+// no report.
+func (s *Store) VerifyContext(ctx context.Context, head plumbing.Hash, opts VerifyOptions) (*Report, error) {
 	r := &Report{Head: head, Base: opts.Base}
 	tips, err := s.verifiedTips()
 	if err != nil {
@@ -91,10 +99,13 @@ func (s *Store) Verify(head plumbing.Hash, opts VerifyOptions) (*Report, error) 
 		}
 		stops = append(stops, tips...)
 	}
-	v := &validator{s: s, report: r, limits: s.limits, commits: map[plumbing.Hash]*object.Commit{}}
+	v := &validator{s: s, ctx: ctx, report: r, limits: s.limits, commits: map[plumbing.Hash]*object.Commit{}, fsck: true}
 	commits, ok := v.walk(head, opts.Base, stops)
 	if ok {
 		v.check(commits, opts.Progress)
+	}
+	if err := v.stopped(); err != nil {
+		return nil, fmt.Errorf("verify %s: %w", short(head), err)
 	}
 	sort.SliceStable(r.Violations, func(i, j int) bool {
 		a, b := r.Violations[i], r.Violations[j]
@@ -121,6 +132,7 @@ func (s *Store) Verify(head plumbing.Hash, opts VerifyOptions) (*Report, error) 
 // validator is the state of one verification.
 type validator struct {
 	s      *Store
+	ctx    context.Context // nil: never stops
 	report *Report
 	limits Limits
 	order  map[plumbing.Hash]int
@@ -131,6 +143,17 @@ type validator struct {
 	// newestFirst says check walks the range newest first (see
 	// Store.newestFirst).
 	newestFirst bool
+	// fsck refuses commits that git fsck refuses (trees are checked as
+	// they are parsed).
+	fsck bool
+}
+
+// stopped is the error of the validator's context once it has ended.
+func (v *validator) stopped() error {
+	if v.ctx == nil {
+		return nil
+	}
+	return v.ctx.Err()
 }
 
 func (v *validator) add(vs ...Violation) {
@@ -178,6 +201,11 @@ func (v *validator) readCommit(h plumbing.Hash) (*object.Commit, error) {
 	b, err := v.s.objs.read(plumbing.CommitObject, h, maxCommitSize)
 	if err != nil {
 		return nil, err
+	}
+	if v.fsck {
+		if err := gitfmt.FsckCommit(b); err != nil {
+			return nil, err
+		}
 	}
 	obj := &plumbing.MemoryObject{}
 	obj.SetType(plumbing.CommitObject)
@@ -248,6 +276,9 @@ func (v *validator) walk(head, base plumbing.Hash, stops []plumbing.Hash) ([]*co
 	// given, head is known to descend from it: a verified tip between the
 	// two must not stop the walk before it reaches base.
 	for q.Len() > 0 && !(q.allFromBase() && (baseNode == nil || baseNode.flags&fromHead != 0)) {
+		if v.stopped() != nil {
+			return nil, false
+		}
 		n := heap.Pop(&q).(*commitNode)
 		n.queued = false
 		if n.flags&fromBase == 0 {
@@ -436,6 +467,9 @@ func (v *validator) check(commits []*commitNode, progress func(done, total int))
 				defer c.close()
 			}
 			for j := range jobs {
+				if v.stopped() != nil {
+					continue // drain: the walk stops too
+				}
 				if vs := v.s.checkTrace(c, j); len(vs) > 0 {
 					v.add(vs...)
 				}
@@ -445,6 +479,9 @@ func (v *validator) check(commits []*commitNode, progress func(done, total int))
 	traces := 0
 	v.newestFirst = v.s.newestFirst(commits)
 	for i := range commits {
+		if v.stopped() != nil {
+			break
+		}
 		n := commits[len(commits)-1-i]
 		if !v.newestFirst {
 			n = commits[i]
@@ -506,6 +543,7 @@ func (v *validator) checkCommit(n *commitNode, jobs chan<- traceJob) int {
 	newKeys := map[string]plumbing.Hash{}
 	var vs []Violation
 	configChanged, configBundle := false, false
+	workflowChanged, workflowBundle := false, false
 	for _, ch := range changes {
 		kind, ok := classify(ch.path)
 		if !ok {
@@ -525,6 +563,10 @@ func (v *validator) checkCommit(n *commitNode, jobs chan<- traceJob) int {
 			configChanged = true
 		case kind == kindConfigBundle:
 			configBundle = true
+		case kind == kindWorkflow:
+			workflowChanged = true
+		case kind == kindWorkflowBundle:
+			workflowBundle = true
 		case ch.old != nil:
 			vs = append(vs, violationf(c.Hash, ch.path, RulePathModified, "changed; traces, bundles and keys are immutable"))
 		default:
@@ -545,6 +587,9 @@ func (v *validator) checkCommit(n *commitNode, jobs chan<- traceJob) int {
 		vs = append(vs, v.s.checkConfigChange(c, parent.TreeHash, cfg)...)
 	} else if configBundle {
 		vs = append(vs, violationf(c.Hash, ConfigBundlePath, RuleConfigBundleAlone, "signature changed without hive.json"))
+	}
+	if workflowChanged || workflowBundle {
+		vs = append(vs, v.s.checkWorkflowChange(c, parent.TreeHash, cfg, workflowChanged)...)
 	}
 	disputes := len(deleted) > 0
 	for p := range added {
@@ -662,8 +707,12 @@ func (v *validator) checkRoot(c *object.Commit) {
 		v.add(violationf(c.Hash, "", RuleObjectInvalid, "%v", err))
 		return
 	}
-	if t.len() != 1 || t.at(0).name != ConfigPath || t.at(0).mode != filemode.Regular {
-		v.add(violationf(c.Hash, "", RuleRootInvalid, "a root commit holds exactly one file, hive.json"))
+	hasConfig := false
+	if e, ok := t.find(ConfigPath); ok && e.mode == filemode.Regular {
+		hasConfig = true
+	}
+	if !hasConfig || t.len() != 1 && !v.s.rootWorkflow(t) {
+		v.add(violationf(c.Hash, "", RuleRootInvalid, "a root commit holds hive.json and, at most, the workflow %s", WorkflowPath))
 		return
 	}
 	cfg, err := v.s.configAt(v.s.trees, c.TreeHash)
@@ -777,7 +826,7 @@ func sameEntry(a, b *entry) bool {
 // checkTrace checks one added trace: size, name, canonical schema-valid
 // content, thresholds, signature by its own instance's key, lineage.
 func (s *Store) checkTrace(rc *readerCache, j traceJob) []Violation {
-	fail := func(rule, format string, args ...any) []Violation {
+	fail := func(rule Rule, format string, args ...any) []Violation {
 		return []Violation{violationf(j.commit, j.path, rule, format, args...)}
 	}
 	b, err := rc.objs.read(plumbing.BlobObject, j.trace, schema.MaxTraceSize)
@@ -864,7 +913,7 @@ func (s *Store) checkTrace(rc *readerCache, j traceJob) []Violation {
 }
 
 // keyRule maps a key error to its rule code.
-func keyRule(err error) string {
+func keyRule(err error) Rule {
 	switch {
 	case errors.Is(err, signing.ErrKeyWeak):
 		return RuleKeyWeak
@@ -913,22 +962,8 @@ func (s *Store) checkConfigChange(c *object.Commit, parentRoot plumbing.Hash, ol
 	if err != nil {
 		return append(vs, violationf(c.Hash, ConfigBundlePath, RuleSigBundleInvalid, "%v", err))
 	}
-	rc := &readerCache{objs: s.objs, trees: s.trees}
-	for _, m := range old.Maintainers {
-		if old.IsRevoked(m) {
-			continue
-		}
-		ke, found, err := s.trees.lookup(parentRoot, KeyPath(m))
-		if err != nil || !found {
-			continue
-		}
-		pub, err := s.key(rc, ke.hash)
-		if err != nil || pub.Fingerprint() != bundle.Hint() {
-			continue
-		}
-		if bundle.Verify(pub, b) == nil {
-			return vs
-		}
+	if s.signedByMaintainer(parentRoot, old, bundle, b) {
+		return vs
 	}
 	return append(vs, violationf(c.Hash, ConfigPath, RuleConfigUnsigned, "not signed by a maintainer of the parent commit's hive.json"))
 }

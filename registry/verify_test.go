@@ -54,7 +54,7 @@ func replace(t *testing.T, s, old, new string) []byte {
 
 // content commits data as a trace at its own name with a valid signature by
 // instance a, as someone bypassing hive add would, expecting rule.
-func content(data func(t *testing.T) []byte, rule string) func(t *testing.T, h *testHive, f fixture) (plumbing.Hash, []want) {
+func content(data func(t *testing.T) []byte, rule Rule) func(t *testing.T, h *testHive, f fixture) (plumbing.Hash, []want) {
 	return func(t *testing.T, h *testHive, f fixture) (plumbing.Hash, []want) {
 		b := data(t)
 		c := h.commit(f.base, h.traceFiles(b, instA))
@@ -76,7 +76,7 @@ func pemOf(t *testing.T, pub any) []byte {
 }
 
 // keyAttack registers key bytes for instance c, expecting rule.
-func keyAttack(key func(t *testing.T) []byte, rule string) func(t *testing.T, h *testHive, f fixture) (plumbing.Hash, []want) {
+func keyAttack(key func(t *testing.T) []byte, rule Rule) func(t *testing.T, h *testHive, f fixture) (plumbing.Hash, []want) {
 	return func(t *testing.T, h *testHive, f fixture) (plumbing.Hash, []want) {
 		c := h.commit(f.base, map[string]*entry{KeyPath(instC): h.file(key(t))})
 		return c, []want{{c, KeyPath(instC), rule}}
@@ -129,6 +129,50 @@ func rawTree(t *testing.T, h *testHive, entries []entry) plumbing.Hash {
 		t.Fatal(err)
 	}
 	return th
+}
+
+// fsckTreeAttack adds an empty folder called name to the seed trace's
+// shard; for a name ending in .json, also a file "<name>.x", which git
+// sorts between a file and a folder of one name.
+func fsckTreeAttack(name string) func(t *testing.T, h *testHive, f fixture) (plumbing.Hash, []want) {
+	return func(t *testing.T, h *testHive, f fixture) (plumbing.Hash, []want) {
+		shard := TracePath(f.t1)[:len("traces/ab")]
+		e, ok, err := h.s.trees.lookup(h.treeOf(f.base), shard)
+		if err != nil || !ok {
+			t.Fatalf("lookup %s: %v %v", shard, ok, err)
+		}
+		st, err := h.s.trees.get(e.hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		es := append(st.list(), entry{name: name, mode: filemode.Dir, hash: rawTree(t, h, nil)})
+		if strings.HasSuffix(name, ".json") {
+			es = append(es, entry{name: name + ".x", mode: filemode.Regular, hash: h.blob(nil)})
+		}
+		slices.SortFunc(es, func(a, b entry) int { return strings.Compare(a.git().SortKey(), b.git().SortKey()) })
+		c := h.commitTree(h.edit(f.base, map[string]*entry{shard: {mode: filemode.Dir, hash: rawTree(t, h, es)}}), f.base)
+		return c, []want{{c, "", RuleObjectInvalid}}
+	}
+}
+
+// fsckCommitAttack writes a commit on base whose author line is author
+// (none when empty).
+func fsckCommitAttack(author string) func(t *testing.T, h *testHive, f fixture) (plumbing.Hash, []want) {
+	return func(t *testing.T, h *testHive, f fixture) (plumbing.Hash, []want) {
+		if author != "" {
+			author += "\n"
+		}
+		raw := "tree " + h.treeOf(f.base).String() + "\nparent " + f.base.String() + "\n" + author +
+			"committer x <x@hive.invalid> 1767322000 +0000\n\nfsck\n"
+		c, err := h.w.object(plumbing.CommitObject, []byte(raw))
+		if err == nil {
+			err = h.w.sync()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, []want{{c, "", RuleObjectInvalid}}
+	}
 }
 
 // sides adds trace t2 (instance a) and t3 (instance b) on two branches from
@@ -524,6 +568,41 @@ var attacks = []attack{
 		c := h.commitTree(rawTree(t, h, es), f.base)
 		return c, []want{{c, "", RuleObjectInvalid}}
 	}},
+	// What git fsck refuses (gitfmt/fsck.go), though the layout rules
+	// would not see it: nothing in these trees is a file.
+	{name: "empty .git folder in a shard", build: fsckTreeAttack(".git")},
+	{name: "empty .gitmodules folder in a shard", build: fsckTreeAttack(".gitmodules")},
+	{name: "empty GIT~1 folder in a shard", build: fsckTreeAttack("GIT~1")},
+	{name: "empty folder of a file's name", build: func(t *testing.T, h *testHive, f fixture) (plumbing.Hash, []want) {
+		// "<hex>.json" and "<hex>.json/" apart: "<hex>.json.x" sorts between.
+		return fsckTreeAttack(TracePath(f.t1)[len("traces/ab/"):])(t, h, f)
+	}},
+	{name: "zero-padded mode", build: func(t *testing.T, h *testHive, f fixture) (plumbing.Hash, []want) {
+		root, err := h.s.trees.get(h.treeOf(f.base))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		for _, e := range root.list() {
+			mode := strconv.FormatUint(uint64(e.mode), 8)
+			if e.isTree() {
+				mode = "0" + mode
+			}
+			buf.WriteString(mode + " " + e.name + "\x00")
+			buf.Write(e.hash[:])
+		}
+		th, err := h.w.object(plumbing.TreeObject, buf.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := h.commitTree(th, f.base)
+		return c, []want{{c, "", RuleObjectInvalid}}
+	}},
+	{name: "NUL in the author", build: fsckCommitAttack("author x\x00y <x@hive.invalid> 1767322000 +0000")},
+	{name: "zero-padded date", build: fsckCommitAttack("author x <x@hive.invalid> 01767322000 +0000")},
+	{name: "bad time zone", build: fsckCommitAttack("author x <x@hive.invalid> 1767322000 +00")},
+	{name: "no author", build: fsckCommitAttack("")},
+	{name: "email not closed", build: fsckCommitAttack("author x <x@hive.invalid 1767322000 +0000")},
 	{name: "subtree is a blob", build: func(t *testing.T, h *testHive, f fixture) (plumbing.Hash, []want) {
 		// A shard folder of mode 040000 whose hash names a blob.
 		b := traceBytes(t, instA, "subtree is a blob")
@@ -652,7 +731,7 @@ func fixtureIn(t *testing.T, h *testHive) (*testHive, fixture) {
 // name kept past its tree's use would show).
 func TestVerifyAttacks(t *testing.T) {
 	for _, borrowed := range []bool{false, true} {
-		for _, a := range attacks {
+		for _, a := range slices.Concat(attacks, workflowAttacks) {
 			name := a.name
 			if borrowed {
 				name += " (trees borrowed)"
@@ -704,7 +783,7 @@ func testAttack(t *testing.T, a attack, borrowed bool) {
 	}
 	// Every violation is an error with the commit, path and rule.
 	for _, v := range r.Violations {
-		if !strings.Contains(v.Error(), v.Rule) || (v.Path != "" && !strings.Contains(v.Error(), v.Path)) {
+		if !strings.Contains(v.Error(), string(v.Rule)) || (v.Path != "" && !strings.Contains(v.Error(), v.Path)) {
 			t.Errorf("Violation.Error() = %q, missing its path or rule", v.Error())
 		}
 		var got Violation
@@ -788,7 +867,7 @@ func TestVerifyRoot(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		files func(h *testHive) map[string]*entry
-		rule  string
+		rule  Rule
 		path  string
 	}{
 		{"extra file", func(h *testHive) map[string]*entry {
@@ -1003,11 +1082,11 @@ func TestAddRefused(t *testing.T) {
 		in   Input
 		msg  string
 	}{
-		{"invalid input", Input{"bad.json", []byte(`{"intent":"x"}`)}, schema.RuleSchema},
-		{"confidence", Input{"low.json", replace(t, seedTrace, "0.98", "0.5")}, schema.RuleThreshold},
-		{"unknown key", Input{"c.json", traceBytes(t, instC, "no key")}, RuleSigKeyUnknown},
+		{"invalid input", Input{"bad.json", []byte(`{"intent":"x"}`)}, string(schema.RuleSchema)},
+		{"confidence", Input{"low.json", replace(t, seedTrace, "0.98", "0.5")}, string(schema.RuleThreshold)},
+		{"unknown key", Input{"c.json", traceBytes(t, instC, "no key")}, string(RuleSigKeyUnknown)},
 		{"existing trace", Input{"again.json", f.t1Data}, "already in the hive"},
-		{"missing parent", Input{"orphan.json", traceBytes(t, instA, "orphan", schema.Digest([]byte("x")))}, RuleLineageMissing},
+		{"missing parent", Input{"orphan.json", traceBytes(t, instA, "orphan", schema.Digest([]byte("x")))}, string(RuleLineageMissing)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			added, err := h.s.Add([]Input{valid, tc.in}, testKeys(t))

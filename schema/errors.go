@@ -6,28 +6,10 @@ import (
 	"unicode/utf8"
 )
 
-// Rule codes name the check a trace failed. They are stable: tools, tests and
-// documentation match on them.
-const (
-	RuleTooLarge     = "trace-too-large"     // the file is larger than MaxTraceSize bytes
-	RuleJSON         = "trace-json"          // not JSON: syntax error, trailing data, empty input
-	RuleUTF8         = "trace-utf8"          // invalid UTF-8, or a \u escape of a lone surrogate
-	RuleDepth        = "trace-too-deep"      // nesting deeper than MaxDepth
-	RuleDuplicateKey = "trace-duplicate-key" // a key repeated in one object
-	RuleUnknownField = "trace-unknown-field" // a key that is not a field name, compared exactly (case-sensitive)
-	RuleNull         = "trace-null"          // a null anywhere
-	RuleNumber       = "trace-number"        // a number that float64 cannot hold exactly enough (see Parse)
-	RuleSchema       = "trace-schema"        // a JSON Schema violation: type, required, range, length, pattern, uniqueness
-	RuleSteps        = "trace-steps"         // reasoning steps not numbered 1, 2, 3...
-	RuleText         = "trace-text"          // text not NFC, or holding control, bidi or separator characters
-	RuleTime         = "trace-time"          // created_at not a real RFC 3339 time in UTC
-	RuleNoncanonical = "trace-noncanonical"  // the bytes are not the RFC 8785 canonical form
-	RuleThreshold    = "trace-threshold"     // the trace misses a federation threshold
-)
-
-// Error is one problem with a trace, with a stable rule code.
+// Error is one problem with a trace or a record, with a stable rule code:
+// a rule violation (errors.Is(err, ErrInvalid) holds).
 type Error struct {
-	Rule    string // one of the Rule* constants
+	Rule    Rule   // one of the Rule* constants
 	Pointer string // RFC 6901 JSON pointer of the offending value, "" for the whole document
 	Msg     string // lower case, no final period; attacker text is quoted with Quote
 }
@@ -36,10 +18,13 @@ type Error struct {
 // Pointer is empty.
 func (e *Error) Error() string {
 	if e.Pointer == "" {
-		return e.Rule + ": " + e.Msg
+		return string(e.Rule) + ": " + e.Msg
 	}
-	return e.Rule + ": " + e.Pointer + ": " + e.Msg
+	return string(e.Rule) + ": " + e.Pointer + ": " + e.Msg
 }
+
+// Is reports that every Error is ErrInvalid.
+func (e *Error) Is(target error) bool { return target == ErrInvalid }
 
 // Errors is a list of problems, reported together. A nil or empty Errors is
 // never returned as an error.
@@ -115,7 +100,7 @@ func Quote(s string, max int) string {
 }
 
 // newError is a shorthand for a single *Error.
-func newError(rule, pointer, msg string) *Error {
+func newError(rule Rule, pointer, msg string) *Error {
 	return &Error{Rule: rule, Pointer: pointer, Msg: msg}
 }
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-var knownRules = map[string]bool{
+var knownRules = map[Rule]bool{
 	RuleTooLarge: true, RuleJSON: true, RuleUTF8: true, RuleDepth: true, RuleDuplicateKey: true,
 	RuleUnknownField: true, RuleNull: true, RuleNumber: true, RuleSchema: true, RuleSteps: true,
 	RuleText: true, RuleTime: true, RuleNoncanonical: true, RuleThreshold: true,
@@ -106,7 +106,7 @@ func FuzzCanonical(f *testing.F) {
 		if (errB == nil) != (errC == nil) {
 			t.Fatalf("Parse(%q) = %v but ParseCanonical(Canonical()) = %v", b, errB, errC)
 		}
-		if errB != nil && strings.Contains(errB.Error(), RuleNoncanonical) {
+		if errB != nil && strings.Contains(errB.Error(), string(RuleNoncanonical)) {
 			t.Fatalf("Parse reported %v", errB)
 		}
 	})

@@ -72,7 +72,7 @@ func TestParseRefused(t *testing.T) {
 		name      string
 		in        string
 		canonical bool   // use ParseCanonical
-		rule      string // the rule of the first error
+		rule      Rule   // the rule of the first error
 		pointer   string // its pointer, checked when not "-"
 	}{
 		{"empty", "", false, RuleJSON, ""},
@@ -329,7 +329,7 @@ func TestParseReportsAll(t *testing.T) {
 	_, err := Parse([]byte(in))
 	var got []string
 	for _, e := range All(err) {
-		got = append(got, e.Rule+" "+e.Pointer)
+		got = append(got, string(e.Rule)+" "+e.Pointer)
 	}
 	want := []string{"trace-schema /confidence", "trace-schema /instance_id", "trace-text /intent"}
 	if !reflect.DeepEqual(got, want) {
@@ -357,7 +357,7 @@ func TestParseReportsAll(t *testing.T) {
 func TestCanonicalRefused(t *testing.T) {
 	tests := []struct {
 		in   string
-		rule string
+		rule Rule
 	}{
 		{`{"intent":"a","intent":"b"}`, RuleDuplicateKey},
 		{`{"Intent":"a"}`, RuleUnknownField},
@@ -393,7 +393,7 @@ func TestMarshal(t *testing.T) {
 	tests := []struct {
 		name    string
 		mod     func(*Trace)
-		rule    string
+		rule    Rule
 		pointer string
 	}{
 		{"invalid UTF-8", func(tr *Trace) { tr.Intent = "a\xffb" }, RuleUTF8, "/intent"},

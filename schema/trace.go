@@ -1,11 +1,16 @@
-// Package schema defines the Hive trace: its Go type, the embedded JSON
-// Schema (2020-12), the strict parser, RFC 8785 canonical form and trace ids.
+// Package schema defines the records of the Hive format and their strict
+// parsers: the trace (its Go type, the embedded JSON Schema (2020-12), RFC
+// 8785 canonical form and trace ids), hive.json (Config), the dispute
+// records (Dispute, Resolution, Tombstone) and the federation_trace_v1
+// envelope; and the format's rule codes (Rule), each broken rule an *Error
+// that is ErrInvalid.
 //
 // A trace file holds exactly the RFC 8785 canonical bytes of a trace; its id
 // is the sha256 of those bytes. The result field is code other agents run,
 // so parsing is strict: where encoding/json would accept duplicate keys,
 // case-folded keys, invalid UTF-8 or null, Parse refuses them, each with a
-// stable rule code (the Rule* constants).
+// stable rule code (the Rule* constants). The other records are parsed as
+// strictly, each refusal an *Error with its rule.
 //
 // The package does no I/O and imports no other package of this module.
 package schema

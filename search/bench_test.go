@@ -3,17 +3,23 @@ package search
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/hive-dev/hive/fixtures"
 	"github.com/hive-dev/hive/registry"
 )
 
 // The benchmarks build fixture hives on disk (4 instances, every 10th trace
-// derived, 1,000 traces a commit), once per process:
+// derived, 1,000 traces a commit, and a last commit of one trace), once per
+// process, or once per HIVE_BENCH_DIR where that is set (make bench keeps
+// them in .bench/search):
 //
 //	go test -run '^$' -bench . -benchtime 1x ./search                      # 10k
 //	HIVE_BENCH_100K=1 go test -run '^$' -bench . -benchtime 1x -timeout 60m ./search   # and 100k
@@ -30,12 +36,43 @@ func benchHive(b *testing.B, n int) *registry.Store {
 	if s, ok := benchHives[n]; ok {
 		return s
 	}
-	dir, err := os.MkdirTemp("", "hive-bench-")
+	sp := fixtures.Spec{Instances: 4, Traces: n - 1, PerCommit: 1000, LineageEvery: 10, Bare: true}
+	var dir string
+	if root := os.Getenv("HIVE_BENCH_DIR"); root != "" {
+		dir = filepath.Join(root, fmt.Sprintf("search-n%d-%s", n, fixtures.Version))
+		if _, err := os.Stat(dir); err == nil {
+			s, err := registry.Open(dir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchHives[n] = s
+			return s
+		}
+	} else {
+		var err error
+		if dir, err = os.MkdirTemp("", "hive-bench-"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	tmp := dir + ".tmp"
+	os.RemoveAll(tmp)
+	s, err := fixtures.Hive(tmp, sp)
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := fixtures.Hive(dir, fixtures.Spec{Instances: 4, Traces: n, PerCommit: 1000, LineageEvery: 10, Bare: true})
+	// The last commit adds one trace: what an incremental update reads.
+	in, err := fixtures.NewGenerator(sp).Inputs(n-1, n)
 	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.AddBatch(in, sp.KeyFunc(), 1); err != nil {
+		b.Fatal(err)
+	}
+	s.Close()
+	if err := os.Rename(tmp, dir); err != nil {
+		b.Fatal(err)
+	}
+	if s, err = registry.Open(dir); err != nil {
 		b.Fatal(err)
 	}
 	benchHives[n] = s
@@ -55,21 +92,35 @@ func benchQueries(n int) []string {
 	return qs
 }
 
+var benchSizes = []int{10000, 100000}
+
+// BenchmarkIndexBuild is the full build: every trace read, checked and
+// analysed. It reports the index's memory (the heap it holds).
 func BenchmarkIndexBuild(b *testing.B) {
-	for _, n := range []int{10000, 100000} {
+	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
 			s := benchHive(b, n)
 			head, _ := s.Head()
+			var ms0, ms1 runtime.MemStats
+			var ix *Index
 			b.ResetTimer()
 			for range b.N {
-				ix, err := Build(s, head)
-				if err != nil {
+				ix = nil
+				runtime.GC()
+				runtime.ReadMemStats(&ms0)
+				var err error
+				if ix, err = Build(s, head); err != nil {
 					b.Fatal(err)
 				}
 				if ix.Len() != n {
 					b.Fatalf("index of %d skills, want %d", ix.Len(), n)
 				}
 			}
+			b.StopTimer()
+			runtime.GC()
+			runtime.ReadMemStats(&ms1)
+			b.ReportMetric(float64(int64(ms1.HeapAlloc)-int64(ms0.HeapAlloc))/(1<<20), "index-MB")
+			runtime.KeepAlive(ix)
 		})
 	}
 }
@@ -77,7 +128,7 @@ func BenchmarkIndexBuild(b *testing.B) {
 // BenchmarkOpenIndex is the cost of a command that opens an up-to-date
 // index from its file.
 func BenchmarkOpenIndex(b *testing.B) {
-	for _, n := range []int{10000, 100000} {
+	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
 			s := benchHive(b, n)
 			if _, err := OpenIndex(s); err != nil {
@@ -93,11 +144,61 @@ func BenchmarkOpenIndex(b *testing.B) {
 	}
 }
 
+// BenchmarkIndexUpdate is OpenIndex after one add: the index file is of
+// main's parent; it is read, updated with the one trace the last commit
+// added, and written back.
+func BenchmarkIndexUpdate(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
+			s := benchHive(b, n)
+			head, _ := s.Head()
+			c, err := object.GetCommit(s.Storer(), head)
+			if err != nil || c.NumParents() != 1 {
+				b.Fatalf("head commit: %v", err)
+			}
+			parent, err := Build(s, c.ParentHashes[0])
+			if err != nil {
+				b.Fatal(err)
+			}
+			path := indexFile(s)
+			var total time.Duration
+			for range b.N {
+				if err := parent.writeFile(path); err != nil {
+					b.Fatal(err)
+				}
+				t0 := time.Now()
+				ix, err := OpenIndex(s)
+				total += time.Since(t0)
+				if err != nil || ix.Commit() != head || ix.Len() != n {
+					b.Fatalf("updated index: %v, %v", ix, err)
+				}
+			}
+			b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "file-update-ms")
+			// The same update on an index held in memory, as a server
+			// holds it: no file read or written.
+			var mem time.Duration
+			for range b.N {
+				cur, err := decodeIndexBytes(parent)
+				if err != nil {
+					b.Fatal(err)
+				}
+				t0 := time.Now()
+				if err := cur.update(s, head); err != nil {
+					b.Fatal(err)
+				}
+				mem += time.Since(t0)
+			}
+			b.ReportMetric(float64(mem.Microseconds())/1000/float64(b.N), "memory-update-ms")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
+
 // BenchmarkSearch reports the latency of one warm query: p50 and p99 over
 // 500 queries a round, and the mean as ns/op.
 func BenchmarkSearch(b *testing.B) {
 	qs := benchQueries(500)
-	for _, n := range []int{10000, 100000} {
+	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
 			s := benchHive(b, n)
 			ix, err := OpenIndex(s)
@@ -128,4 +229,14 @@ func BenchmarkSearch(b *testing.B) {
 			b.ReportMetric(0, "ns/op")
 		})
 	}
+}
+
+// decodeIndexBytes is a fresh copy of ix, through its file encoding.
+func decodeIndexBytes(ix *Index) (*Index, error) {
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("hive-bench-%d.idx", os.Getpid()))
+	defer os.Remove(path)
+	if err := ix.writeFile(path); err != nil {
+		return nil, err
+	}
+	return readIndexFile(path)
 }

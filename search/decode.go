@@ -3,6 +3,9 @@ package search
 import (
 	"encoding/json"
 	"strconv"
+	"unicode/utf8"
+
+	"github.com/hive-dev/hive/schema"
 )
 
 // decodeIndexed decodes the fields of a trace the index reads, as
@@ -58,21 +61,59 @@ func (s *scan) peek() byte {
 	return 0
 }
 
-// str reads a string without escapes or control characters.
+// str reads a string: valid UTF-8 without control characters, with the
+// escapes \" \\ \/ \b \f \n \r \t (\u escapes are encoding/json's).
 func (s *scan) str() (string, bool) {
 	if !s.next('"') {
 		return "", false
 	}
+	var buf []byte // only when the string has escapes
+	from, ascii := s.i, true
 	for j := s.i; j < len(s.b); j++ {
 		switch c := s.b[j]; {
 		case c == '"':
-			v := string(s.b[s.i:j])
+			if !ascii && !utf8.Valid(s.b[from:j]) {
+				return "", false // json.Unmarshal replaces invalid UTF-8
+			}
+			var v string
+			if buf != nil {
+				v = string(append(buf, s.b[from:j]...))
+			} else {
+				v = string(s.b[from:j])
+			}
 			s.i = j + 1
 			return v, true
-		case c == '\\' || c < 0x20 || c >= 0x80:
-			// Escapes, and non-ASCII (json.Unmarshal replaces invalid
-			// UTF-8), are json.Unmarshal's.
+		case c < 0x20:
 			return "", false
+		case c >= 0x80:
+			ascii = false
+		case c == '\\':
+			if j+1 >= len(s.b) {
+				return "", false
+			}
+			var r byte
+			switch s.b[j+1] {
+			case '"', '\\', '/':
+				r = s.b[j+1]
+			case 'b':
+				r = '\b'
+			case 'f':
+				r = '\f'
+			case 'n':
+				r = '\n'
+			case 'r':
+				r = '\r'
+			case 't':
+				r = '\t'
+			default:
+				return "", false
+			}
+			if !ascii && !utf8.Valid(s.b[from:j]) {
+				return "", false
+			}
+			buf = append(append(buf, s.b[from:j]...), r)
+			j++
+			from, ascii = j+1, true
 		}
 	}
 	return "", false
@@ -233,10 +274,10 @@ func (s *scan) object(member func(key string) bool) bool {
 // given twice is left to encoding/json, which decodes the second into what
 // the first left.
 func (s *scan) trace(t *indexed) bool {
-	var seen [6]bool
+	var seen [8]bool
 	ok := s.object(func(k string) bool {
 		var ok bool
-		for i, name := range [...]string{"intent", "instance_id", "confidence", "verification_score", "tags", "reasoning_path"} {
+		for i, name := range [...]string{"intent", "instance_id", "confidence", "verification_score", "tags", "reasoning_path", "result", "lineage"} {
 			if k == name {
 				if seen[i] {
 					return false
@@ -249,10 +290,19 @@ func (s *scan) trace(t *indexed) bool {
 			t.Intent, ok = s.str()
 		case "instance_id":
 			t.InstanceID, ok = s.str()
+		case "result":
+			t.Result, ok = s.str()
 		case "confidence":
 			t.Confidence, ok = s.num()
 		case "verification_score":
 			t.VerificationScore, ok = s.num()
+		case "lineage":
+			t.Lineage = []schema.ID{}
+			ok = s.array(func() bool {
+				v, ok := s.str()
+				t.Lineage = append(t.Lineage, schema.ID(v))
+				return ok
+			})
 		case "tags":
 			t.Tags = []string{}
 			ok = s.array(func() bool {
@@ -264,10 +314,23 @@ func (s *scan) trace(t *indexed) bool {
 			t.ReasoningPath = []step{}
 			ok = s.array(func() bool {
 				var st step
+				var seen [2]bool
 				ok := s.object(func(k string) bool {
-					if k == "action" {
-						var ok bool
+					var ok bool
+					switch k {
+					case "action":
+						if seen[0] {
+							return false
+						}
+						seen[0] = true
 						st.Action, ok = s.str()
+						return ok
+					case "detail":
+						if seen[1] {
+							return false
+						}
+						seen[1] = true
+						st.Detail, ok = s.str()
 						return ok
 					}
 					if folds(k) {
@@ -295,7 +358,7 @@ func (s *scan) trace(t *indexed) bool {
 // folds reports whether k matches one of indexed's keys without regard to
 // case but is not that key exactly.
 func folds(k string) bool {
-	for _, name := range [...]string{"intent", "instance_id", "confidence", "verification_score", "tags", "reasoning_path", "action"} {
+	for _, name := range [...]string{"intent", "instance_id", "confidence", "verification_score", "tags", "reasoning_path", "result", "lineage", "action", "detail"} {
 		if len(k) == len(name) && k != name && equalFold(k, name) {
 			return true
 		}

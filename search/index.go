@@ -8,11 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
@@ -22,37 +20,46 @@ import (
 	"github.com/hive-dev/hive/schema"
 )
 
-// Result is one ranked skill.
-type Result struct {
-	ID                schema.ID `json:"id"`
-	Score             float64   `json:"score"`
-	Intent            string    `json:"intent"`
-	InstanceID        string    `json:"instance_id"`
-	Confidence        float64   `json:"confidence"`
-	VerificationScore float64   `json:"verification_score"`
-}
+// The fields of a skill that the index keeps, each scored with its own
+// weight and length normalisation (BM25F).
+const (
+	fIntent = iota
+	fTags
+	fActions // the actions of the reasoning steps
+	fDetails // the details of the reasoning steps
+	fResult  // the result: its identifiers, comments and strings
+	nFields
+)
 
-// Query is a search.
-type Query struct {
-	Text      string
-	Threshold float64 // results scoring below are left out
-	Limit     int     // 0: no limit
-	Instance  string  // "": any instance
-}
+var fieldNames = [nFields]string{"intent", "tags", "actions", "details", "result"}
 
-// Index is the search index of one commit of a hive: the words of every
-// skill on that commit's tree, and for each word the skills that have it
-// (postings), so a query reads only the postings of its own words. It is
-// derived data, kept under <gitDir>/hive/index/ and never in the tree; an
-// Index is safe for concurrent use.
+// maxTF caps a term's count in one field of one skill: repeating a word
+// past it gains nothing (and BM25's saturation gives little well before).
+const maxTF = 63
+
+// Index is the search index of one commit of a hive: for every skill on
+// that commit's tree, the terms of each of its fields with their counts
+// (the forward index, which is what the index file keeps), and for every
+// term the skills that have it (postings, rebuilt on load), with the
+// corpus statistics BM25F needs (document frequencies and field lengths),
+// kept exactly as skills are added and removed. It is derived data, kept
+// under <gitDir>/hive/index/ and never in the tree; an Index is safe for
+// concurrent use.
 type Index struct {
 	commit plumbing.Hash
-	words  []string          // word number -> word
-	vocab  map[string]uint32 // word -> number
-	docs   []doc             // sorted by id
-	post   [][]uint32        // word number -> doc<<1 | 1 if the word is in the doc's intent
-	byID   map[schema.ID]int
-	pool   sync.Pool // *scratch
+	terms  []string          // term number -> term
+	vocab  map[string]uint32 // term -> number
+	df     []uint32          // term number -> skills having it
+	docs   []doc             // in the order they entered the index
+	byID   map[schema.ID]uint32
+	total  [nFields]uint64    // summed field lengths
+	post   [][]posting        // term number -> the skills having it, by doc number
+	norm   [][nFields]float32 // doc number -> field weight / length normalisation
+	p      *params            // the scoring parameters (defaults unless a test sets others)
+	pool   sync.Pool          // *scratch
+	coPool sync.Pool          // *coScratch
+
+	uniform bool // every term counts as equally rare (Similarity without a corpus)
 }
 
 // doc is one skill as the index keeps it.
@@ -61,20 +68,34 @@ type doc struct {
 	intent      string
 	instance    string
 	conf, verif float64
-	intentWords []uint32 // sorted, unique
-	extraWords  []uint32 // tags and actions not in the intent; sorted, unique
+	lens        [nFields]uint32
+	lineage     []schema.ID      // the skills it was derived from
+	terms       []uint32         // sorted, unique
+	tfs         [][nFields]uint8 // per term, its count in each field
 }
 
-// scratch is one query's accumulators, reused across queries.
-type scratch struct {
-	found   []uint16 // per doc: 2 for each query word in the intent, 1 for one only in tags or actions
-	named   []uint16 // per doc: query words in the intent
-	touched []uint32
+// posting is one skill having a term, and how often in each field, 6
+// bits a field (counts over 63 count 63: BM25's saturation has long
+// flattened them).
+type posting struct {
+	doc uint32
+	tf  uint32
 }
 
-// indexVersion names the file format and the tokenizer: an index made by
+func newPosting(doc uint32, tf [nFields]uint8) posting {
+	var packed uint32
+	for f, c := range tf {
+		packed |= uint32(min(c, 63)) << (6 * f)
+	}
+	return posting{doc: doc, tf: packed}
+}
+
+// count is the term's count in field f.
+func (p posting) count(f int) uint32 { return p.tf >> (6 * f) & 63 }
+
+// indexVersion names the file format and the analysis: an index made by
 // another version is rebuilt, never read.
-const indexVersion = "hive search index v1 " + tokenizerVersion
+const indexVersion = "hive search index v4 " + analyzerVersion
 
 // indexFile is where a hive keeps its index.
 func indexFile(s *registry.Store) string {
@@ -130,7 +151,7 @@ func Build(s *registry.Store, h plumbing.Hash) (*Index, error) {
 }
 
 func newIndex(h plumbing.Hash) *Index {
-	return &Index{commit: h, vocab: map[string]uint32{}, byID: map[schema.ID]int{}}
+	return &Index{commit: h, vocab: map[string]uint32{}, byID: map[schema.ID]uint32{}, p: &defaultParams}
 }
 
 // Commit returns the commit the index reflects.
@@ -144,21 +165,70 @@ func (ix *Index) Len() int { return len(ix.docs) }
 // id as they are read, so a lenient decode suffices here; commands re-read
 // any trace they act on through the registry's strict parser.
 type indexed struct {
-	Intent            string   `json:"intent"`
-	ReasoningPath     []step   `json:"reasoning_path"`
-	Confidence        float64  `json:"confidence"`
-	VerificationScore float64  `json:"verification_score"`
-	InstanceID        string   `json:"instance_id"`
-	Tags              []string `json:"tags"`
+	Intent            string      `json:"intent"`
+	ReasoningPath     []step      `json:"reasoning_path"`
+	Result            string      `json:"result"`
+	Confidence        float64     `json:"confidence"`
+	VerificationScore float64     `json:"verification_score"`
+	InstanceID        string      `json:"instance_id"`
+	Tags              []string    `json:"tags"`
+	Lineage           []schema.ID `json:"lineage"`
 }
 
 // step is the part of a reasoning step the index reads.
 type step struct {
 	Action string `json:"action"`
+	Detail string `json:"detail"`
+}
+
+// fieldTexts returns the text of each field of t.
+func (t *indexed) fieldTexts() [nFields][]string {
+	var f [nFields][]string
+	f[fIntent] = []string{t.Intent}
+	f[fTags] = t.Tags
+	for _, st := range t.ReasoningPath {
+		f[fActions] = append(f[fActions], st.Action)
+		if st.Detail != "" {
+			f[fDetails] = append(f[fDetails], st.Detail)
+		}
+	}
+	f[fResult] = []string{t.Result}
+	return f
+}
+
+// analyzed is a skill's terms before they are numbered: per term, its
+// count in each field; and each field's length in terms.
+type analyzed struct {
+	tf   map[string]*[nFields]uint8
+	lens [nFields]uint32
+}
+
+func analyzeTrace(t *indexed) analyzed {
+	a := analyzed{tf: map[string]*[nFields]uint8{}}
+	for f, texts := range t.fieldTexts() {
+		for _, text := range texts {
+			eachWord(text, func(w string) {
+				term := term(w)
+				if term == "" {
+					return
+				}
+				a.lens[f]++
+				c := a.tf[term]
+				if c == nil {
+					c = new([nFields]uint8)
+					a.tf[term] = c
+				}
+				if c[f] < maxTF {
+					c[f]++
+				}
+			})
+		}
+	}
+	return a
 }
 
 // update brings the index from its commit to h: the traces added between
-// the two trees are read and tokenised, the removed ones dropped.
+// the two trees are read and analysed, the removed ones dropped.
 func (ix *Index) update(s *registry.Store, h plumbing.Hash) error {
 	from := ix.commit // zero for a new index: everything is added
 	if from == h {
@@ -168,12 +238,12 @@ func (ix *Index) update(s *registry.Store, h plumbing.Hash) error {
 	if err != nil {
 		return err
 	}
-	// Each trace is decoded and its words numbered as it is read, so that
+	// Each trace is decoded and its terms numbered as it is read, so that
 	// only the numbers are kept, not the words of every trace at once.
-	// Words new to the index are numbered in reading order, which varies
+	// Terms new to the index are numbered in reading order, which varies
 	// between runs; they are renumbered in sorted order below, so the same
 	// history always gives the same index.
-	old := len(ix.words)
+	old := len(ix.terms)
 	newDocs := make([]doc, len(added))
 	var mu sync.Mutex
 	err = s.TraceFiles(h, added, func(i int, data []byte) error {
@@ -181,25 +251,14 @@ func (ix *Index) update(s *registry.Store, h plumbing.Hash) error {
 		if err := decodeIndexed(data, &t); err != nil {
 			return fmt.Errorf("index trace %s: %w", added[i], err)
 		}
-		intent := Tokens(t.Intent)
-		var extra []string
-		for _, tag := range t.Tags {
-			extra = append(extra, Tokens(tag)...)
-		}
-		for _, st := range t.ReasoningPath {
-			extra = append(extra, Tokens(st.Action)...)
-		}
-		d := doc{id: added[i], intent: t.Intent, instance: t.InstanceID, conf: t.Confidence, verif: t.VerificationScore}
+		a := analyzeTrace(&t)
 		mu.Lock() // only the vocabulary's lookups: sorting is outside
-		in, ex := ix.number(intent), ix.number(extra)
+		newDocs[i] = ix.numbered(added[i], &t, a)
 		mu.Unlock()
-		d.intentWords = wordSet(in, nil)
-		d.extraWords = wordSet(ex, d.intentWords)
-		newDocs[i] = d
 		return nil
 	})
 	if err != nil {
-		ix.words = ix.words[:old]
+		ix.terms = ix.terms[:old]
 		for w, n := range ix.vocab {
 			if int(n) >= old {
 				delete(ix.vocab, w)
@@ -207,41 +266,95 @@ func (ix *Index) update(s *registry.Store, h plumbing.Hash) error {
 		}
 		return err
 	}
-	ix.renumber(old, newDocs)
-	gone := map[schema.ID]bool{}
-	for _, id := range removed {
-		gone[id] = true
-	}
-	// Both lists are in id order (Changes sorts what it returns): merge
-	// them rather than sort 100k documents again.
-	byID := func(a, b doc) int { return strings.Compare(string(a.id), string(b.id)) }
-	if !slices.IsSortedFunc(newDocs, byID) {
-		slices.SortFunc(newDocs, byID)
-	}
-	docs := make([]doc, 0, len(ix.docs)+len(newDocs))
-	k := 0
-	for _, d := range ix.docs {
-		if gone[d.id] {
-			continue
-		}
-		for ; k < len(newDocs) && newDocs[k].id < d.id; k++ {
-			docs = append(docs, newDocs[k])
-		}
-		docs = append(docs, d)
-	}
-	docs = append(docs, newDocs[k:]...)
-	ix.docs = docs
+	ix.apply(old, newDocs, removed)
 	ix.commit = h
-	ix.reindex()
 	return nil
 }
 
-// renumber gives the words numbered from old on (new to the index, in
-// the order they were read) numbers in sorted order, in the vocabulary and
-// in docs, the only docs that can hold them.
+// numbered is the doc of a trace, its terms numbered (new ones added to
+// the vocabulary).
+func (ix *Index) numbered(id schema.ID, t *indexed, a analyzed) doc {
+	d := doc{id: id, intent: t.Intent, instance: t.InstanceID, conf: t.Confidence, verif: t.VerificationScore, lens: a.lens, lineage: t.Lineage}
+	d.terms = make([]uint32, 0, len(a.tf))
+	for w := range a.tf {
+		n, ok := ix.vocab[w]
+		if !ok {
+			n = uint32(len(ix.terms))
+			ix.terms = append(ix.terms, w)
+			ix.vocab[w] = n
+		}
+		d.terms = append(d.terms, n)
+	}
+	slices.Sort(d.terms)
+	d.tfs = make([][nFields]uint8, len(d.terms))
+	for k, n := range d.terms {
+		d.tfs[k] = *a.tf[ix.terms[n]]
+	}
+	return d
+}
+
+// apply adds docs (whose terms from number old on are new, numbered in
+// reading order) and drops the removed skills, then rebuilds postings and
+// norms.
+func (ix *Index) apply(old int, docs []doc, removed []schema.ID) {
+	ix.renumber(old, docs)
+	if len(removed) == 0 && ix.post != nil {
+		ix.append(docs)
+		return
+	}
+	// Docs enter in the order given (Changes sorts by id); a removed doc
+	// leaves the others' order as it was.
+	if len(removed) > 0 {
+		gone := map[schema.ID]bool{}
+		for _, id := range removed {
+			gone[id] = true
+		}
+		kept := ix.docs[:0]
+		for _, d := range ix.docs {
+			if !gone[d.id] {
+				kept = append(kept, d)
+			}
+		}
+		clear(ix.docs[len(kept):])
+		ix.docs = kept
+	}
+	ix.docs = append(ix.docs, docs...)
+	ix.reindex()
+}
+
+// append adds docs to an index whose postings are built: their postings,
+// document frequencies and field lengths are added to the others, and the
+// norms recomputed (the average lengths moved), without rebuilding what
+// was there.
+func (ix *Index) append(docs []doc) {
+	for len(ix.post) < len(ix.terms) {
+		ix.post = append(ix.post, nil)
+		ix.df = append(ix.df, 0)
+	}
+	for _, d := range docs {
+		i := uint32(len(ix.docs))
+		ix.docs = append(ix.docs, d)
+		ix.byID[d.id] = i
+		for k, t := range d.terms {
+			ix.post[t] = append(ix.post[t], newPosting(i, d.tfs[k]))
+			ix.df[t]++
+		}
+		for f, l := range d.lens {
+			ix.total[f] += uint64(l)
+		}
+	}
+	ix.renorm()
+}
+
+// renumber gives the terms numbered from old on (new to the index, in the
+// order they were read) numbers in sorted order, in the vocabulary and in
+// docs, the only docs that can hold them.
 func (ix *Index) renumber(old int, docs []doc) {
-	fresh := ix.words[old:]
-	order := make([]uint32, len(fresh)) // order[k]: the word k-th in sorted order
+	fresh := ix.terms[old:]
+	if len(fresh) == 0 {
+		return
+	}
+	order := make([]uint32, len(fresh)) // order[k]: the term k-th in sorted order
 	for k := range order {
 		order[k] = uint32(k)
 	}
@@ -257,172 +370,161 @@ func (ix *Index) renumber(old int, docs []doc) {
 		ix.vocab[w] = uint32(old + k)
 	}
 	for i := range docs {
-		for _, ws := range [][]uint32{docs[i].intentWords, docs[i].extraWords} {
-			for k, n := range ws {
-				if int(n) >= old {
-					ws[k] = to[int(n)-old]
-				}
+		d := &docs[i]
+		changed := false
+		for k, n := range d.terms {
+			if int(n) >= old {
+				d.terms[k] = to[int(n)-old]
+				changed = true
 			}
-			slices.Sort(ws)
+		}
+		if changed {
+			sortTerms(d)
 		}
 	}
 }
 
-// number returns the numbers of words in the vocabulary, numbering those
-// new to it.
-func (ix *Index) number(words []string) []uint32 {
-	out := make([]uint32, len(words))
-	for i, w := range words {
-		n, ok := ix.vocab[w]
-		if !ok {
-			n = uint32(len(ix.words))
-			ix.words = append(ix.words, w)
-			ix.vocab[w] = n
-		}
-		out[i] = n
+// sortTerms sorts a doc's terms, keeping each term's counts with it.
+func sortTerms(d *doc) {
+	idx := make([]int, len(d.terms))
+	for k := range idx {
+		idx[k] = k
 	}
-	return out
+	slices.SortFunc(idx, func(a, b int) int { return int(d.terms[a]) - int(d.terms[b]) })
+	terms := make([]uint32, len(idx))
+	tfs := make([][nFields]uint8, len(idx))
+	for k, i := range idx {
+		terms[k], tfs[k] = d.terms[i], d.tfs[i]
+	}
+	d.terms, d.tfs = terms, tfs
 }
 
-// wordSet sorts the word numbers ids and drops repeats and those in except
-// (sorted), in place.
-func wordSet(ids, except []uint32) []uint32 {
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	out := ids[:0]
-	for _, n := range ids {
-		if _, found := slices.BinarySearch(except, n); !found {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
-// reindex rebuilds the postings and the id map from the docs.
+// reindex rebuilds the postings, document frequencies, field lengths,
+// norms and the id map from the docs.
 func (ix *Index) reindex() {
-	counts := make([]int, len(ix.words))
+	counts := make([]int, len(ix.terms))
+	ix.total = [nFields]uint64{}
 	for _, d := range ix.docs {
-		for _, w := range d.intentWords {
-			counts[w]++
+		for _, t := range d.terms {
+			counts[t]++
 		}
-		for _, w := range d.extraWords {
-			counts[w]++
+		for f, l := range d.lens {
+			ix.total[f] += uint64(l)
 		}
 	}
 	total := 0
 	for _, c := range counts {
 		total += c
 	}
-	flat := make([]uint32, total) // one allocation for every posting list
-	ix.post = make([][]uint32, len(ix.words))
+	flat := make([]posting, total) // one allocation for every posting list
+	ix.post = make([][]posting, len(ix.terms))
+	ix.df = make([]uint32, len(ix.terms))
 	off := 0
-	for w, c := range counts {
-		ix.post[w] = flat[off : off : off+c]
+	for t, c := range counts {
+		ix.post[t] = flat[off : off : off+c]
+		ix.df[t] = uint32(c)
 		off += c
 	}
-	ix.byID = make(map[schema.ID]int, len(ix.docs))
+	ix.byID = make(map[schema.ID]uint32, len(ix.docs))
 	for i, d := range ix.docs {
-		ix.byID[d.id] = i
-		for _, w := range d.intentWords {
-			ix.post[w] = append(ix.post[w], uint32(i)<<1|1)
+		ix.byID[d.id] = uint32(i)
+		for k, t := range d.terms {
+			ix.post[t] = append(ix.post[t], newPosting(uint32(i), d.tfs[k]))
 		}
-		for _, w := range d.extraWords {
-			ix.post[w] = append(ix.post[w], uint32(i)<<1)
-		}
+	}
+	ix.renorm()
+}
+
+// renorm computes each doc's field norms from the current average field
+// lengths.
+func (ix *Index) renorm() {
+	if cap(ix.norm) >= len(ix.docs) {
+		ix.norm = ix.norm[:len(ix.docs)]
+	} else {
+		ix.norm = make([][nFields]float32, len(ix.docs), len(ix.docs)+len(ix.docs)/8)
+	}
+	for i, d := range ix.docs {
+		ix.norm[i] = ix.normOf(d.lens)
 	}
 }
 
-// Search ranks the skills by Score against q.Text, highest first, then by
-// id; skills below q.Threshold (or scoring 0) are left out.
-func (ix *Index) Search(q Query) []Result {
-	words := Tokens(q.Text)
-	slices.Sort(words)
-	words = slices.Compact(words)
-	if len(words) == 0 || len(ix.docs) == 0 {
-		return nil
-	}
-	sc, _ := ix.pool.Get().(*scratch)
-	if sc == nil || len(sc.found) != len(ix.docs) {
-		sc = &scratch{found: make([]uint16, len(ix.docs)), named: make([]uint16, len(ix.docs))}
-	}
-	defer ix.pool.Put(sc)
-	for _, w := range words {
-		n, ok := ix.vocab[w]
-		if !ok {
-			continue
+// normOf is the field norms of a skill with field lengths lens:
+// weight_f / (1 - b_f + b_f * len_f / avglen_f), with the index's average
+// lengths (the skill's own when the index is empty).
+func (ix *Index) normOf(lens [nFields]uint32) [nFields]float32 {
+	p := ix.p
+	var out [nFields]float32
+	for f := range nFields {
+		avg := float64(max(1, lens[f]))
+		if len(ix.docs) > 0 && ix.total[f] > 0 {
+			avg = float64(ix.total[f]) / float64(len(ix.docs))
 		}
-		for _, p := range ix.post[n] {
-			d := p >> 1
-			if sc.found[d] == 0 {
-				sc.touched = append(sc.touched, d)
-			}
-			if p&1 == 1 {
-				sc.found[d] += 2
-				sc.named[d]++
-			} else {
-				sc.found[d]++
-			}
-		}
-	}
-	var out []Result
-	for _, d := range sc.touched {
-		doc := &ix.docs[d]
-		score := combine(float64(sc.found[d])/2, int(sc.named[d]), len(words), len(doc.intentWords))
-		sc.found[d], sc.named[d] = 0, 0
-		if score < q.Threshold || score == 0 || q.Instance != "" && doc.instance != q.Instance {
-			continue
-		}
-		out = append(out, Result{ID: doc.id, Score: score, Intent: doc.intent, InstanceID: doc.instance, Confidence: doc.conf, VerificationScore: doc.verif})
-	}
-	sc.touched = sc.touched[:0]
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Score != out[j].Score {
-			return out[i].Score > out[j].Score
-		}
-		return out[i].ID < out[j].ID
-	})
-	if q.Limit > 0 && len(out) > q.Limit {
-		out = out[:q.Limit]
+		out[f] = float32(p.weight[f] / (1 - p.b[f] + p.b[f]*float64(lens[f])/avg))
 	}
 	return out
 }
 
-// The index file: magic and version, the commit, the words, then each
-// doc (id, intent, instance, confidence, verification score, its word
-// numbers), and the sha256 of everything before it. Lengths and numbers
-// are uvarints; floats are their IEEE 754 bits.
+// The index file: magic and version, the commit, the terms, then each doc
+// (id, intent, instance, confidence, verification score, its field
+// lengths, its terms as gaps with their counts per field), and the sha256
+// of everything before it. Lengths and numbers are uvarints; floats are
+// their IEEE 754 bits.
 
 var errCorrupt = errors.New("search index is corrupt")
 
 func (ix *Index) writeFile(path string) error {
-	// One buffer of the file's exact size: grown by doubling, a 20 MB index
-	// touched twice that in fresh memory, where a page fault costs more
-	// than the encoding.
 	var b bytes.Buffer
-	b.Grow(ix.fileSize())
+	b.Grow(64 + len(ix.docs)*400)
 	putString(&b, indexVersion)
 	b.Write(ix.commit[:])
-	putUint(&b, uint64(len(ix.words)))
-	for _, w := range ix.words {
+	putUint(&b, uint64(len(ix.terms)))
+	for _, w := range ix.terms {
 		putString(&b, w)
 	}
 	putUint(&b, uint64(len(ix.docs)))
+	var buf []byte
 	for _, d := range ix.docs {
 		raw, err := hex.DecodeString(d.id.Hex())
 		if err != nil || len(raw) != sha256.Size {
 			return fmt.Errorf("index: bad id %s", d.id)
 		}
-		b.Write(raw)
-		putString(&b, d.intent)
-		putString(&b, d.instance)
-		putUint(&b, math.Float64bits(d.conf))
-		putUint(&b, math.Float64bits(d.verif))
-		for _, ws := range [][]uint32{d.intentWords, d.extraWords} {
-			putUint(&b, uint64(len(ws)))
-			for _, w := range ws {
-				putUint(&b, uint64(w))
+		buf = append(buf[:0], raw...)
+		buf = appendString(buf, d.intent)
+		buf = appendString(buf, d.instance)
+		buf = binary.AppendUvarint(buf, math.Float64bits(d.conf))
+		buf = binary.AppendUvarint(buf, math.Float64bits(d.verif))
+		for _, l := range d.lens {
+			buf = binary.AppendUvarint(buf, uint64(l))
+		}
+		buf = binary.AppendUvarint(buf, uint64(len(d.lineage)))
+		for _, p := range d.lineage {
+			raw, err := hex.DecodeString(p.Hex())
+			if err != nil || len(raw) != sha256.Size {
+				return fmt.Errorf("index: bad lineage id %s", p)
+			}
+			buf = append(buf, raw...)
+		}
+		buf = binary.AppendUvarint(buf, uint64(len(d.terms)))
+		prev := uint32(0)
+		for k, t := range d.terms {
+			buf = binary.AppendUvarint(buf, uint64(t-prev))
+			prev = t
+			// The fields a term is in, as a bit mask, then its count in
+			// each of them.
+			var mask byte
+			for f, c := range d.tfs[k] {
+				if c > 0 {
+					mask |= 1 << f
+				}
+			}
+			buf = append(buf, mask)
+			for _, c := range d.tfs[k] {
+				if c > 0 {
+					buf = append(buf, c)
+				}
 			}
 		}
+		b.Write(buf)
 	}
 	sum := sha256.Sum256(b.Bytes())
 	b.Write(sum[:])
@@ -434,6 +536,10 @@ func readIndexFile(path string) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
+	return decodeIndex(raw)
+}
+
+func decodeIndex(raw []byte) (*Index, error) {
 	if len(raw) < sha256.Size {
 		return nil, errCorrupt
 	}
@@ -448,11 +554,14 @@ func readIndexFile(path string) (*Index, error) {
 	ix := newIndex(plumbing.ZeroHash)
 	copy(ix.commit[:], r.bytes(len(ix.commit)))
 	nw := r.count()
-	ix.words = make([]string, 0, nw)
+	ix.terms = make([]string, 0, nw)
 	for range nw {
 		w := r.string()
-		ix.vocab[w] = uint32(len(ix.words))
-		ix.words = append(ix.words, w)
+		if _, dup := ix.vocab[w]; dup {
+			r.err = errCorrupt
+		}
+		ix.vocab[w] = uint32(len(ix.terms))
+		ix.terms = append(ix.terms, w)
 	}
 	nd := r.count()
 	ix.docs = make([]doc, 0, nd)
@@ -460,17 +569,45 @@ func readIndexFile(path string) (*Index, error) {
 		d := doc{id: schema.ID("sha256:" + hex.EncodeToString(r.bytes(sha256.Size)))}
 		d.intent, d.instance = r.string(), r.string()
 		d.conf, d.verif = math.Float64frombits(r.uint()), math.Float64frombits(r.uint())
-		for _, ws := range []*[]uint32{&d.intentWords, &d.extraWords} {
-			n := r.count()
-			*ws = make([]uint32, n)
-			for k := range *ws {
-				w := r.uint()
-				if w >= uint64(len(ix.words)) {
-					r.err = errCorrupt
-				}
-				(*ws)[k] = uint32(w)
+		for f := range d.lens {
+			d.lens[f] = uint32(r.uint())
+		}
+		if np := r.count(); np > 0 {
+			d.lineage = make([]schema.ID, np)
+			for k := range d.lineage {
+				d.lineage[k] = schema.ID("sha256:" + hex.EncodeToString(r.bytes(sha256.Size)))
 			}
 		}
+		n := r.count()
+		d.terms = make([]uint32, n)
+		d.tfs = make([][nFields]uint8, n)
+		prev := uint64(0)
+		for k := range n {
+			t := prev + r.uint()
+			if t >= uint64(len(ix.terms)) || k > 0 && t == prev {
+				r.err = errCorrupt
+				break
+			}
+			prev = t
+			d.terms[k] = uint32(t)
+			mask := r.bytes(1)[0]
+			if mask == 0 || mask >= 1<<nFields {
+				r.err = errCorrupt
+				break
+			}
+			for f := range nFields {
+				if mask&(1<<f) != 0 {
+					d.tfs[k][f] = r.bytes(1)[0]
+				}
+			}
+		}
+		if r.err != nil {
+			return nil, errCorrupt
+		}
+		if _, dup := ix.byID[d.id]; dup {
+			return nil, errCorrupt
+		}
+		ix.byID[d.id] = uint32(len(ix.docs))
 		ix.docs = append(ix.docs, d)
 	}
 	if r.err != nil || len(r.b) != 0 {
@@ -480,33 +617,16 @@ func readIndexFile(path string) (*Index, error) {
 	return ix, nil
 }
 
-// fileSize is the size of the file writeFile writes.
-func (ix *Index) fileSize() int {
-	size := uvarintLen(uint64(len(indexVersion))) + len(indexVersion) + len(ix.commit) + uvarintLen(uint64(len(ix.words))) +
-		uvarintLen(uint64(len(ix.docs))) + sha256.Size
-	for _, w := range ix.words {
-		size += uvarintLen(uint64(len(w))) + len(w)
-	}
-	for _, d := range ix.docs {
-		size += sha256.Size + uvarintLen(uint64(len(d.intent))) + len(d.intent) + uvarintLen(uint64(len(d.instance))) + len(d.instance) +
-			uvarintLen(math.Float64bits(d.conf)) + uvarintLen(math.Float64bits(d.verif))
-		for _, ws := range [][]uint32{d.intentWords, d.extraWords} {
-			size += uvarintLen(uint64(len(ws)))
-			for _, w := range ws {
-				size += uvarintLen(uint64(w))
-			}
-		}
-	}
-	return size
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
 }
-
-// uvarintLen is the length of v as a uvarint.
-func uvarintLen(v uint64) int { return (bits.Len64(v|1) + 6) / 7 }
 
 func putUint(b *bytes.Buffer, v uint64) {
 	var buf [binary.MaxVarintLen64]byte
 	b.Write(binary.AppendUvarint(buf[:0], v))
 }
+
 func putString(b *bytes.Buffer, s string) {
 	putUint(b, uint64(len(s)))
 	b.WriteString(s)
@@ -559,3 +679,5 @@ func (ix *Index) Skill(id schema.ID) (Result, bool) {
 	d := &ix.docs[i]
 	return Result{ID: d.id, Intent: d.intent, InstanceID: d.instance, Confidence: d.conf, VerificationScore: d.verif}, true
 }
+
+func sha256Sum(b []byte) [sha256.Size]byte { return sha256.Sum256(b) }

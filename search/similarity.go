@@ -1,207 +1,86 @@
-// Package search scores how well a skill serves an intent. A score lies in
-// [0,1]: 1 when the skill's words cover the query's and little else, 0 when
-// they share no word. It knows nothing of git; the registry supplies traces.
+// Package search finds the skills of a hive that do a task, however the
+// task is worded: BM25F over every field of a skill with the hive's own
+// corpus statistics, the query's words expanded through WordNet, common
+// abbreviations and the hive's own vocabulary, and a score calibrated to
+// read as the probability that a skill does the task asked (see
+// docs/search.md). It knows nothing of git; the registry supplies traces.
 package search
 
 import (
-	"strings"
-	"unicode"
+	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/hive-dev/hive/schema"
 )
 
-// DefaultThreshold separates "the same task" from "a different task" (the
-// seed's intent similarity threshold).
-const DefaultThreshold = 0.7
-
-// tokenizerVersion changes whenever Tokens would split, stem or fold any
-// text differently, so that an index built with other words is rebuilt.
-const tokenizerVersion = "tokens-2"
-
-// stopwords carry no meaning of a task.
-var stopwords = set("a", "an", "the", "to", "for", "of", "in", "on", "at", "by", "with", "and", "or", "from", "into",
-	"is", "are", "be", "it", "its", "this", "that", "my", "our", "your", "how", "i", "we", "me", "use", "using", "via",
-	"do", "does", "make", "can", "should", "would", "some", "all", "any", "as", "so", "then", "when", "which", "what",
-	"get", "out", "one", "another", "several", "many", "multiple", "while", "like", "whether", "there", "them", "their")
-
-// synonyms fold abbreviations and near-synonyms of programming talk onto one
-// word, after stemming.
-var synonyms = map[string]string{
-	"env": "environ", "environment": "environ", "var": "variabl", "vars": "variabl", "variable": "variabl",
-	"auth": "authent", "authentication": "authent", "authenticate": "authent", "login": "authent", "signin": "authent",
-	"db": "databas", "database": "databas", "sql": "databas",
-	"pwd": "password", "passwd": "password", "secret": "password", "credential": "password", "cred": "password",
-	"config": "configur", "configuration": "configur", "conf": "configur", "setting": "configur", "cfg": "configur",
-	"repo": "repositori", "repository": "repositori", "dir": "directori", "folder": "directori", "directory": "directori",
-	"func": "function", "fn": "function", "arg": "argument", "param": "paramet", "parameter": "paramet",
-	"http": "http", "https": "http", "url": "url", "api": "api", "endpoint": "api", "fetch": "download", "download": "download",
-	"yml": "yaml", "js": "javascript", "ts": "typescript", "py": "python", "k8s": "kubernet", "kubernetes": "kubernet",
-	"msg": "messag", "message": "messag", "err": "error", "exception": "error", "test": "test", "unittest": "test",
-	"refactor": "refactor", "rewrite": "refactor", "restructure": "refactor", "parse": "pars", "parser": "pars", "read": "read",
-	"delete": "remov", "remove": "remov", "erase": "remov", "create": "creat", "generate": "creat", "build": "creat", "add": "creat",
-	"fix": "fix", "repair": "fix", "bug": "fix", "retry": "retri", "backoff": "retri", "cache": "cach", "memoize": "cach",
-	"sort": "sort", "order": "sort", "email": "email", "mail": "email", "smtp": "email", "file": "file",
-	"picture": "imag", "photo": "imag", "image": "imag", "save": "writ", "write": "writ", "store": "writ", "persist": "writ",
-	"combine": "merg", "join": "merg", "merge": "merg", "check": "valid", "verify": "valid", "validate": "valid",
-	"unpack": "extract", "decompress": "extract", "tarball": "tar", "console": "terminal", "tty": "terminal",
-	"colorful": "color", "colored": "color", "colour": "color", "timestamp": "time", "date": "time", "duplicate": "copi", "copy": "copi",
-	"throttle": "limit", "cap": "limit", "shrink": "resiz", "resize": "resiz", "summary": "summar", "summarize": "summar",
-	"pdfs": "pdf", "jwt": "token", "container": "docker", "containerize": "docker",
+// Similarity is the score of trace t for the task query, in [0,1], as
+// Index.Search scores it but with no corpus: every word counts as equally
+// rare. It reads as the probability that t does the task asked; at
+// DefaultThreshold and above, take it for the same task. Commands use it
+// where there is no index to hand, such as `hive pull --intent` against
+// another hive's traces; Index.Similarity uses a hive's statistics.
+func Similarity(query string, t *schema.Trace) float64 {
+	ix := newIndex(plumbing.ZeroHash)
+	ix.uniform = true
+	return ix.Similarity(query, t)
 }
 
-func set(words ...string) map[string]bool {
-	m := make(map[string]bool, len(words))
-	for _, w := range words {
-		m[w] = true
+// Similarity is the score of trace t for the task query, in [0,1], with
+// the statistics of the index's hive (how rare each word is), whether or
+// not t is in it: what Search scores t, its lead over the best other skill
+// of the hive included. Trust's near-duplicate detection reads it as the
+// probability that t does the task of a skill whose intent is query.
+func (ix *Index) Similarity(query string, t *schema.Trace) float64 {
+	id := schema.Digest(mustMarshal(t))
+	var v view
+	var extra map[string]*[nFields]uint8
+	if i, ok := ix.byID[id]; ok {
+		v = view{ix: ix, d: &ix.docs[i], norm: ix.norm[i]}
+	} else {
+		a := analyzeTrace(toIndexed(t))
+		v = view{ix: ix, a: &a, norm: ix.normOf(a.lens)}
+		extra = a.tf
 	}
-	return m
+	ms, cs := ix.rank(query, 2+len(t.Lineage), extra)
+	raw := ix.raw(cs, v)
+	if raw == 0 {
+		return 0
+	}
+	x := ix.features(cs, v, raw)
+	self := &doc{id: id, lineage: t.Lineage}
+	other := 0.0
+	for _, m := range ms {
+		if o := &ix.docs[m.doc]; o.id != id && !related(self, o) {
+			other = max(other, m.raw)
+		}
+	}
+	x[xMargin] = margin(raw, other, mass(cs))
+	return ix.p.cal.apply(x)
 }
 
-// Tokens splits text into normalised words: lower case, split on anything
-// that is not a letter or digit (so snake_case and kebab-case split),
-// stopwords dropped, stemmed, synonyms folded.
-func Tokens(text string) []string {
-	var out []string
-	lower := strings.ToLower(text)
-	if !isASCII(lower) {
-		for _, f := range strings.FieldsFunc(lower, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
-			out = appendToken(out, f)
-		}
-		return out
+func mustMarshal(t *schema.Trace) []byte {
+	b, err := t.Marshal()
+	if err != nil {
+		return nil
 	}
-	// ASCII (nearly every intent): the same split, by bytes, without the
-	// slice of fields.
-	for i := 0; i < len(lower); {
-		for i < len(lower) && !isWordByte(lower[i]) {
-			i++
-		}
-		j := i
-		for j < len(lower) && isWordByte(lower[j]) {
-			j++
-		}
-		if j > i {
-			out = appendToken(out, lower[i:j])
-		}
-		i = j
-	}
-	return out
+	return b
 }
 
-// isWordByte reports whether c, a lower-case ASCII byte, is a letter or a
-// digit: what unicode.IsLetter and unicode.IsDigit say of it.
-func isWordByte(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' }
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
-
-// appendToken appends word f, already lower case, normalised: nothing for a
-// stopword, else its synonym, or its stem's.
-func appendToken(out []string, f string) []string {
-	if stopwords[f] {
-		return out
-	}
-	if s, ok := synonyms[f]; ok {
-		return append(out, s)
-	}
-	st := stem(f)
-	if s, ok := synonyms[st]; ok {
-		st = s
-	}
-	return append(out, st)
-}
-
-// stem strips common English suffixes (a small Porter-like stemmer).
-func stem(w string) string {
-	if len(w) <= 3 {
-		return w
-	}
-	for _, suf := range []string{"ations", "ation", "ings", "ing", "ies", "ied", "ers", "er", "es", "ed", "ly", "s"} {
-		if strings.HasSuffix(w, suf) && len(w)-len(suf) >= 3 {
-			w = w[:len(w)-len(suf)]
-			if suf == "ies" || suf == "ied" {
-				w += "i"
-			}
-			break
-		}
-	}
-	if strings.HasSuffix(w, "e") && len(w) > 4 {
-		w = w[:len(w)-1]
-	}
-	return w
-}
-
-// Doc is the words of a skill that its intent is judged by: the intent
-// itself, then its tags and the actions of its reasoning steps.
-type Doc struct {
-	Intent map[string]bool
-	Extra  map[string]bool // tags and step actions
-}
-
-// NewDoc builds the words of a trace.
-func NewDoc(t *schema.Trace) Doc {
-	d := Doc{Intent: map[string]bool{}, Extra: map[string]bool{}}
-	for _, w := range Tokens(t.Intent) {
-		d.Intent[w] = true
-	}
-	for _, tag := range t.Tags {
-		for _, w := range Tokens(tag) {
-			d.Extra[w] = true
-		}
-	}
+func toIndexed(t *schema.Trace) *indexed {
+	in := &indexed{Intent: t.Intent, Lineage: t.Lineage, Result: t.Result, Confidence: t.Confidence, VerificationScore: t.VerificationScore, InstanceID: t.InstanceID, Tags: t.Tags}
 	for _, st := range t.ReasoningPath {
-		for _, w := range Tokens(st.Action) {
-			d.Extra[w] = true
-		}
+		in.ReasoningPath = append(in.ReasoningPath, step{Action: st.Action, Detail: st.Detail})
 	}
-	return d
+	return in
 }
 
-// Score is the similarity of a query to a skill, in [0,1]. A query word
-// found in the skill's intent counts fully, one found only in its tags or
-// actions counts half; the score is the weighted share of the query's
-// words found (recall), tempered by the share of the intent's words that
-// the query names (precision), 0.7 and 0.3.
-func Score(query []string, d Doc) float64 {
-	q := map[string]bool{}
-	for _, w := range query {
-		q[w] = true
+// addTraces adds traces to the index as more skills, as an update would
+// (tests).
+func (ix *Index) addTraces(ts ...*schema.Trace) {
+	old := len(ix.terms)
+	var docs []doc
+	for _, t := range ts {
+		in := toIndexed(t)
+		docs = append(docs, ix.numbered(schema.Digest(mustMarshal(t)), in, analyzeTrace(in)))
 	}
-	if len(q) == 0 || len(d.Intent) == 0 {
-		return 0
-	}
-	found := 0.0
-	for w := range q {
-		switch {
-		case d.Intent[w]:
-			found++
-		case d.Extra[w]:
-			found += 0.5
-		}
-	}
-	named := 0
-	for w := range d.Intent {
-		if q[w] {
-			named++
-		}
-	}
-	return combine(found, named, len(q), len(d.Intent))
-}
-
-// combine is Score from its counts: found, the weighted query words found
-// (1 in the intent, 0.5 only in tags or actions); named, the query words in
-// the intent; and the numbers of distinct words of the query and of the
-// intent.
-func combine(found float64, named, queryWords, intentWords int) float64 {
-	if queryWords == 0 || intentWords == 0 {
-		return 0
-	}
-	recall := found / float64(queryWords)
-	precision := float64(named) / float64(intentWords)
-	return 0.7*recall + 0.3*precision
+	ix.apply(old, docs, nil)
 }

@@ -9,63 +9,127 @@ import (
 	"github.com/hive-dev/hive/schema"
 )
 
-func TestScore(t *testing.T) {
-	seed := &schema.Trace{Intent: "Refactor auth to use env vars", ReasoningPath: []schema.Step{{Step: 1, Action: "analyze_auth_dependencies"}, {Step: 2, Action: "generate_env_var_code"}}}
+var seedTrace = &schema.Trace{Intent: "Refactor auth to use env vars", ReasoningPath: []schema.Step{{Step: 1, Action: "analyze_auth_dependencies"}, {Step: 2, Action: "generate_env_var_code"}},
+	Result: "import os\ndef get_password():\n    return os.getenv('DB_PASSWORD')", InstanceID: "instance_a", Lineage: []schema.ID{}, CreatedAt: "2025-12-13T03:45:00Z", Confidence: 0.98, VerificationScore: 1}
+
+// TestSimilarity: the corpus-free score of the seed's trace takes the
+// seed's own wordings for the same task, and not other tasks.
+func TestSimilarity(t *testing.T) {
 	tests := []struct {
 		query string
 		same  bool
 	}{
 		{"Refactor auth to use env vars", true},
 		{"use environment variables for auth", true},
-		{"refactor authentication to read environment variables", true},
-		{"move the database password into an env var", false},
+		{"refactor authentication to use environment variables", true},
+		{"use environment variables for database credentials in auth", true},
 		{"Parse a CSV file", false},
 		{"send an email", false},
+		{"compile a kernel module", false},
 		{"", false},
 	}
-	d := NewDoc(seed)
 	for _, tt := range tests {
-		got := Score(Tokens(tt.query), d)
+		got := Similarity(tt.query, seedTrace)
 		if (got >= DefaultThreshold) != tt.same {
-			t.Errorf("Score(%q) = %.2f, want same task %v (threshold %.1f)", tt.query, got, tt.same, DefaultThreshold)
+			t.Errorf("Similarity(%q) = %.2f, want same task %v (threshold %.1f)", tt.query, got, tt.same, DefaultThreshold)
 		}
 		if got < 0 || got > 1 {
-			t.Errorf("Score(%q) = %.2f, outside [0,1]", tt.query, got)
+			t.Errorf("Similarity(%q) = %.2f, outside [0,1]", tt.query, got)
 		}
 	}
 }
 
 func TestTokens(t *testing.T) {
-	got := Tokens("Use ENV_VARS for the Database-Password")
-	want := []string{"environ", "variabl", "databas", "password"}
-	if len(got) != len(want) {
-		t.Fatalf("Tokens = %v, want %v", got, want)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("Tokens = %v, want %v", got, want)
+	for _, tt := range []struct {
+		text string
+		want []string
+	}{
+		{"Use ENV_VARS for the Database-Password", []string{"env", "var", "databas", "password"}},
+		{"getLogger HTTPServer parseJSON2", []string{"logger", "http", "server", "pars", "json2"}},
+		{"exit code 137, a 5 GB file", []string{"exit", "code", "137", "5", "gb", "file"}},
+		{"naïve café", []string{"naïve", "café"}},
+	} {
+		if got := Tokens(tt.text); !slices.Equal(got, tt.want) {
+			t.Errorf("Tokens(%q) = %q, want %q", tt.text, got, tt.want)
 		}
 	}
 }
 
-// tokensByFields is Tokens as first written, splitting every text with
-// strings.FieldsFunc: the reference for Tokens' ASCII path.
-func tokensByFields(text string) []string {
+// wordsByRunes is eachWord written plainly over runes: the reference for
+// its ASCII path.
+func wordsByRunes(text string) []string {
 	var out []string
-	for _, f := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
-		out = appendToken(out, f)
+	rs := []rune(text)
+	start := -1
+	for i := 0; i <= len(rs); i++ {
+		if i == len(rs) || !unicode.IsLetter(rs[i]) && !unicode.IsDigit(rs[i]) {
+			if start >= 0 {
+				out = append(out, strings.ToLower(string(rs[start:i])))
+			}
+			start = -1
+			continue
+		}
+		if start >= 0 && unicode.IsUpper(rs[i]) {
+			p := rs[i-1]
+			if unicode.IsLower(p) || unicode.IsDigit(p) || unicode.IsUpper(p) && i+1 < len(rs) && unicode.IsLower(rs[i+1]) {
+				out = append(out, strings.ToLower(string(rs[start:i])))
+				start = i
+			}
+		}
+		if start < 0 {
+			start = i
+		}
 	}
 	return out
 }
 
-// FuzzTokens: Tokens splits every text as strings.FieldsFunc does.
-func FuzzTokens(f *testing.F) {
-	for _, s := range []string{"Refactor auth to use env_vars", "parse-the CONFIG file!", "naïve café", "x\x00y", "ĲSSEL İstanbul", "", "  a  "} {
+// FuzzWords: the ASCII fast path splits every text as the plain rune walk.
+func FuzzWords(f *testing.F) {
+	for _, s := range []string{"Refactor auth to use env_vars", "parse-the CONFIG file!", "getLogger HTTPServer", "naïve café", "x\x00y", "ĲSSEL İstanbul", "", "  a  ", "ABc", "aB1C"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := Tokens(s), tokensByFields(s); !slices.Equal(got, want) {
-			t.Fatalf("Tokens(%q) = %q, strings.FieldsFunc gives %q", s, got, want)
+		var got []string
+		eachWord(s, func(w string) { got = append(got, w) })
+		if want := wordsByRunes(s); !slices.Equal(got, want) {
+			t.Fatalf("eachWord(%q) = %q, want %q", s, got, want)
 		}
 	})
+}
+
+// TestWordNetTable: the embedded table decodes, knows irregular forms and
+// relates common words.
+func TestWordNetTable(t *testing.T) {
+	wn := loadWordNet()
+	if len(wn.words) < 50000 {
+		t.Fatalf("table of %d words, want WordNet's tens of thousands", len(wn.words))
+	}
+	base := func(w string) []string {
+		var out []string
+		for _, l := range wn.lemmas(w) {
+			out = append(out, wn.words[l])
+		}
+		return out
+	}
+	for w, want := range map[string]string{"children": "child", "ran": "run", "indexes": "index", "rotating": "rotate"} {
+		if !slices.Contains(base(w), want) {
+			t.Errorf("lemmas(%q) = %v, want %q among them", w, base(w), want)
+		}
+	}
+	i, ok := wn.lookup("photograph")
+	if !ok {
+		t.Fatal("no photograph in the table")
+	}
+	found := false
+	for _, r := range wn.rels[i] {
+		if wn.words[r.word] == "picture" && r.kind == wnSynonym {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("photograph is not a synonym of picture")
+	}
+	if _, err := decodeWordNet(wordnetTable[:len(wordnetTable)/2]); err == nil {
+		t.Error("decodeWordNet of half the table: no error")
+	}
 }

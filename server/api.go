@@ -31,8 +31,7 @@ func (s *Server) Handler() http.Handler {
 	route("GET /disputes", "get_disputes", s.getDisputes)
 	route("GET /healthz", "healthz", s.healthz)
 	mux.Handle("GET /metrics", s.metrics.handler())
-	route("GET /{$}", "web_index", s.webIndex)
-	route("GET /web/skills/{id}", "web_skill", s.webSkill)
+	s.webRoutes(route)
 	for _, prefix := range []string{"", "/hive.git"} {
 		g := s.instrument("git", deadlines(gitTimeout, s.gitHandler(prefix)))
 		for _, p := range []string{"/info/refs", "/git-upload-pack", "/git-receive-pack", "/HEAD"} {
@@ -121,7 +120,7 @@ func (s *Server) postSkill(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, "exists", "the skill is already in the hive", reasons)
 	case errors.Is(err, registry.ErrUnauthorised):
 		s.metrics.skills.WithLabelValues("unauthorised").Inc()
-		writeError(w, http.StatusForbidden, "unknown_key", "the skill's instance has no registered key, or it is revoked", reasons)
+		writeError(w, http.StatusForbidden, "unknown_key", "the skill's instance has no key registered in this hive, or its key is revoked: a key is registered by a commit that adds keys/<instance_id>.pub, pushed to the hive over git", reasons)
 	case errors.Is(err, registry.ErrConflict):
 		writeError(w, http.StatusServiceUnavailable, "busy", "the hive moved during the write; try again", reasons)
 	default:
@@ -316,7 +315,7 @@ func (s *Server) getSkill(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		intro, err := st.Introduced([]schema.ID{id})
+		intro, err := st.IntroducedContext(r.Context(), []schema.ID{id})
 		if err != nil {
 			return err
 		}
@@ -342,6 +341,9 @@ func (s *Server) read(w http.ResponseWriter, fn func(st *registry.Store) error) 
 	}
 	defer done()
 	if err := fn(st); err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return // the client went away: the work stopped, and no one reads an answer
+		}
 		s.opts.Log.Error("read", "err", err)
 		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
 	}
@@ -356,7 +358,7 @@ type instanceView struct {
 }
 
 // instances lists the registered instances with their reputations.
-func (s *Server) instances(st *registry.Store) ([]instanceView, error) {
+func (s *Server) instances(ctx context.Context, st *registry.Store) ([]instanceView, error) {
 	list, err := st.Instances()
 	if err != nil {
 		return nil, err
@@ -365,7 +367,7 @@ func (s *Server) instances(st *registry.Store) ([]instanceView, error) {
 	if err != nil {
 		return nil, err
 	}
-	table, err := trust.Reputation(st, ix)
+	table, err := trust.ReputationContext(ctx, st, ix)
 	if err != nil {
 		return nil, err
 	}
@@ -380,7 +382,7 @@ func (s *Server) instances(st *registry.Store) ([]instanceView, error) {
 // getInstances lists the registered instances: keys, counts, reputation.
 func (s *Server) getInstances(w http.ResponseWriter, r *http.Request) {
 	s.read(w, func(st *registry.Store) error {
-		list, err := s.instances(st)
+		list, err := s.instances(r.Context(), st)
 		if err != nil {
 			return err
 		}
@@ -392,7 +394,7 @@ func (s *Server) getInstances(w http.ResponseWriter, r *http.Request) {
 // getInstance returns one instance with its key and reputation.
 func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) {
 	s.read(w, func(st *registry.Store) error {
-		list, err := s.instances(st)
+		list, err := s.instances(r.Context(), st)
 		if err != nil {
 			return err
 		}

@@ -49,6 +49,8 @@ type Server struct {
 	bg      sync.WaitGroup // the index build started by New
 	indexMu sync.Mutex
 	idx     *search.Index // the search index, for the commit it reflects
+	catMu   sync.Mutex
+	cat     *catalog // what the web pages show of main
 
 	submissions chan submission // POST /skills, to the one writer
 	startWriter sync.Once
@@ -108,6 +110,9 @@ func New(dir string, opts Options) (*Server, error) {
 		defer done()
 		if _, err := s.index(st); err != nil {
 			s.opts.Log.Warn("search index", "err", err)
+		}
+		if _, err := s.catalogFor(st); err != nil {
+			s.opts.Log.Warn("web catalog", "err", err)
 		}
 	}()
 	return s, nil

@@ -6,6 +6,7 @@
 package trust
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -108,7 +109,12 @@ func (t *Table) All() []Standing {
 // A trace removed by a resolved dispute counts against its author once more,
 // at the resolution's commit (UpheldDispute).
 func Events(s *registry.Store, ix *search.Index) ([]Event, error) {
-	hist, err := s.History()
+	return EventsContext(context.Background(), s, ix)
+}
+
+// EventsContext is Events that stops when ctx ends, with ctx's error.
+func EventsContext(ctx context.Context, s *registry.Store, ix *search.Index) ([]Event, error) {
+	hist, err := s.HistoryContext(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +130,7 @@ func Events(s *registry.Store, ix *search.Index) ([]Event, error) {
 		gone := map[schema.ID]Event{}
 		if len(missing) > 0 {
 			got := make([]Event, len(missing))
-			err := s.TraceFiles(c.Hash, missing, func(i int, data []byte) error {
+			err := s.TraceFilesContext(ctx, c.Hash, missing, func(i int, data []byte) error {
 				var t struct {
 					Confidence        float64 `json:"confidence"`
 					VerificationScore float64 `json:"verification_score"`
@@ -166,7 +172,13 @@ func Events(s *registry.Store, ix *search.Index) ([]Event, error) {
 
 // Reputation computes the reputation table of s's main.
 func Reputation(s *registry.Store, ix *search.Index) (*Table, error) {
-	events, err := Events(s, ix)
+	return ReputationContext(context.Background(), s, ix)
+}
+
+// ReputationContext is Reputation that stops when ctx ends, with ctx's
+// error.
+func ReputationContext(ctx context.Context, s *registry.Store, ix *search.Index) (*Table, error) {
+	events, err := EventsContext(ctx, s, ix)
 	if err != nil {
 		return nil, err
 	}

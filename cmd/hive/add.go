@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/urfave/cli/v2"
 
@@ -144,42 +141,7 @@ func readTraces(c *cli.Context, names []string) ([]registry.Input, error) {
 		if err != nil {
 			return nil, err
 		}
-		inputs = append(inputs, splitTraces(name, b)...)
+		inputs = append(inputs, registry.SplitInput(name, b)...)
 	}
 	return inputs, nil
-}
-
-// splitTraces splits a file into its traces: a JSON array, or values one
-// after another. A file that does not split is passed whole, so that the
-// strict parser names what is wrong with it.
-func splitTraces(name string, b []byte) []registry.Input {
-	whole := []registry.Input{{Name: name, Data: b}}
-	trimmed := bytes.TrimSpace(b)
-	var items []json.RawMessage
-	if len(trimmed) > 0 && trimmed[0] == '[' {
-		if err := json.Unmarshal(trimmed, &items); err != nil {
-			return whole
-		}
-	} else {
-		dec := json.NewDecoder(bytes.NewReader(trimmed))
-		for {
-			var m json.RawMessage
-			err := dec.Decode(&m)
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return whole
-			}
-			items = append(items, m)
-		}
-		if len(items) <= 1 {
-			return whole
-		}
-	}
-	out := make([]registry.Input, len(items))
-	for i, m := range items {
-		out[i] = registry.Input{Name: fmt.Sprintf("%s[%d]", name, i), Data: m}
-	}
-	return out
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,12 +18,10 @@ import (
 
 var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON"}
 
-// openStore opens the hive named by --repo. What it repairs on its own (a
-// lock or temporary files that a killed writer left) is a warning.
+// openStore opens the hive named by --repo; what the hive repairs on its
+// own, and warnings that fail nothing, go to stderr.
 func openStore(c *cli.Context) (*registry.Store, error) {
-	s, err := registry.Open(c.String("repo"), registry.WithNotify(func(msg string) {
-		fmt.Fprintf(c.App.ErrWriter, "hive: warning: %s\n", msg)
-	}))
+	s, err := registry.Open(c.String("repo"), registry.WithNotify(func(msg string) { fmt.Fprintf(c.App.ErrWriter, "hive: %s\n", msg) }))
 	if errors.Is(err, registry.ErrNotFound) {
 		return nil, &hintError{err, "run `hive init DIR`, or pass --repo DIR"}
 	}
@@ -71,9 +70,12 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// readInput reads a file, or standard input for "-".
+// readInput reads a file, or standard input for "-", refusing more than
+// max bytes: a regular file by its size before any byte is read, a stream
+// as soon as it passes max (so memory never exceeds about max).
 func readInput(c *cli.Context, name string, max int64) ([]byte, error) {
 	var r io.Reader
+	size := int64(-1)
 	if name == "-" {
 		r = c.App.Reader
 	} else {
@@ -82,19 +84,31 @@ func readInput(c *cli.Context, name string, max int64) ([]byte, error) {
 			return nil, err
 		}
 		defer f.Close()
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			if size = fi.Size(); size > max {
+				return nil, fmt.Errorf("%s: %d bytes, over the limit of %d", name, size, max)
+			}
+		}
 		r = f
 	}
-	b, err := io.ReadAll(io.LimitReader(r, max+1))
-	if err != nil {
+	var buf bytes.Buffer
+	if size >= 0 {
+		buf.Grow(int(size) + 1) // one allocation of the right size, not a doubling series
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(r, max+1)); err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%s: over %d bytes", name, max)
+	if int64(buf.Len()) > max {
+		return nil, fmt.Errorf("%s: over the limit of %d bytes", name, max)
 	}
-	return b, nil
+	return buf.Bytes(), nil
 }
 
 // resolveRev turns a revision (a ref, a hash, HEAD~2...) into a commit.
-func resolveRev(s *registry.Store, rev string) (plumbing.Hash, error) {
-	return s.ResolveRevision(rev)
+func resolveRev(c *cli.Context, s *registry.Store, rev string) (plumbing.Hash, error) {
+	h, err := s.ResolveRevision(rev)
+	if errors.Is(err, registry.ErrNotFound) {
+		return plumbing.ZeroHash, usagef("revision %s: no such commit in %s", schema.Quote(rev, 80), c.String("repo"))
+	}
+	return h, err
 }

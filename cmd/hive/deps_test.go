@@ -22,6 +22,7 @@ func TestDependencyDirection(t *testing.T) {
 		{"odb", []string{mod + "registry", mod + "schema", mod + "signing", mod + "search", mod + "fixtures", mod + "cmd"}},
 		{"registry", []string{mod + "fixtures", mod + "cmd", mod + "search"}},
 		{"search", []string{mod + "fixtures", mod + "cmd"}},
+		{"workflow", []string{"github.com/go-git/", mod + "registry", mod + "schema", mod + "signing", mod + "fixtures", mod + "cmd"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {

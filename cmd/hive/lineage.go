@@ -38,7 +38,7 @@ func lineageCommand() *cli.Command {
 				return err
 			}
 			defer s.Close()
-			src, err := s.Lineage()
+			src, err := s.LineageContext(c.Context)
 			if err != nil {
 				return err
 			}

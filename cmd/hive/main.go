@@ -3,11 +3,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"regexp"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -44,11 +48,21 @@ type silentError struct{ err error }
 
 func (e *silentError) Error() string { return e.err.Error() }
 
+// unregistered finds the instance of a sig-key-unknown error.
+var unregistered = regexp.MustCompile(`no key registered for instance ([a-z0-9][a-z0-9_-]*)`)
+
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
-	err := app.Run(interspersed(app, args))
+	// Ctrl-C or SIGTERM stops a verification, pull or clone cleanly: its
+	// quarantine ref and half-made clone are removed, main is not moved.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := app.RunContext(ctx, interspersed(app, args))
 	if err == nil {
 		return exitOK
+	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		err = fmt.Errorf("interrupted: %w", err)
 	}
 	var se *silentError
 	if errors.As(err, &se) {
@@ -65,6 +79,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var he *hintError
 	if errors.As(err, &he) {
 		fmt.Fprintf(stderr, "hive: hint: %s\n", he.hint)
+	} else if m := unregistered.FindStringSubmatch(err.Error()); m != nil {
+		fmt.Fprintf(stderr, "hive: hint: register the instance's key in the hive first: hive key add --instance %s\n", m[1])
 	}
 	var we *registry.WorktreeError
 	if errors.As(err, &we) {
@@ -74,6 +90,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
+	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintln(c.App.Writer, readBuildInfo()) }
 	onUsage := func(c *cli.Context, err error, isSubcommand bool) error {
 		return usagef("%v", err)
 	}
@@ -83,20 +100,22 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		Reader:               stdin,
 		Writer:               stdout,
 		ErrWriter:            stderr,
-		HideVersion:          true,
-		HideHelpCommand:      true,
-		EnableBashCompletion: false,
+		Version:              readBuildInfo().Version,
+		EnableBashCompletion: true,
+		HideHelpCommand:      true, // helpCommand instead; with it urfave/cli adds no --help flag, so:
 		OnUsageError:         onUsage,
 		ExitErrHandler:       func(*cli.Context, error) {},
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "repo", Value: ".", Usage: "the hive's folder", EnvVars: []string{"HIVE_REPO"}},
 			&cli.StringFlag{Name: "key-dir", Usage: "where private keys are kept (default: $HIVE_KEY_DIR, else the user's config dir)"},
+			cli.HelpFlag,
 		},
 		Commands: []*cli.Command{
 			initCommand(), keygenCommand(), keyCommand(), addCommand(), showCommand(),
 			verifyCommand(), lineageCommand(), exportCommand(), importCommand(), instancesCommand(),
 			cloneCommand(), pullCommand(), pushCommand(), submitCommand(), hooksCommand(), hookCommand(), serveCommand(), disputeCommand(),
 			searchCommand(), resolveCommand(), reputationCommand(), diffCommand(),
+			versionCommand(), completionCommand(), helpCommand(),
 		},
 	}
 	var setUsage func(cmds []*cli.Command)

@@ -69,11 +69,52 @@ func TestScripts(t *testing.T) {
 					strings.Repeat("x", n) + `","verification_score":1}`
 				ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(body), 0o644))
 			},
+			// sparse NAME BYTES makes a sparse file of BYTES bytes (no disk used).
+			"sparse": func(ts *testscript.TestScript, neg bool, args []string) {
+				n, err := strconv.ParseInt(args[1], 10, 64)
+				ts.Check(err)
+				f, err := os.Create(ts.MkAbs(args[0]))
+				ts.Check(err)
+				ts.Check(f.Truncate(n))
+				ts.Check(f.Close())
+			},
 			// badutf8 NAME writes the seed trace with an invalid UTF-8 byte in its intent.
 			"badutf8": func(ts *testscript.TestScript, neg bool, args []string) {
 				body := "{\"confidence\":0.98,\"created_at\":\"2025-12-13T03:45:00Z\",\"instance_id\":\"instance_a\",\"intent\":\"bad \xff byte\",\"lineage\":[],\"reasoning_path\":[{\"action\":\"a\",\"step\":1}],\"result\":\"r\",\"verification_score\":1}"
 				ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(body), 0o644))
 			},
+			// rawcommit REPO AUTHOR makes a commit on REPO's main, with
+			// main's tree, whose author line is AUTHOR (Go escapes such as
+			// \x00 allowed), as git hash-object --literally writes what git
+			// itself would refuse, and moves main to it.
+			"rawcommit": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 2 {
+					ts.Fatalf("usage: rawcommit REPO AUTHOR")
+				}
+				author, err := strconv.Unquote(`"` + args[1] + `"`)
+				ts.Check(err)
+				git := func(stdin string, a ...string) string {
+					cmd := exec.Command("git", append([]string{"--git-dir", gitDirOf(ts.MkAbs(args[0]))}, a...)...)
+					cmd.Stdin = strings.NewReader(stdin)
+					out, err := cmd.CombinedOutput()
+					if err != nil {
+						ts.Fatalf("git %s: %v\n%s", a[0], err, out)
+					}
+					return strings.TrimSpace(string(out))
+				}
+				body := "tree " + git("", "rev-parse", "main^{tree}") + "\nparent " + git("", "rev-parse", "main") +
+					"\nauthor " + author + "\ncommitter c <c@example.com> 1767322000 +0000\n\nraw\n"
+				id := git(body, "hash-object", "-t", "commit", "--literally", "-w", "--stdin")
+				git("", "update-ref", "refs/heads/main", id)
+			},
 		},
 	})
+}
+
+// gitDirOf is the git folder of a repository: dir/.git, or dir when bare.
+func gitDirOf(dir string) string {
+	if fi, err := os.Stat(filepath.Join(dir, ".git")); err == nil && fi.IsDir() {
+		return filepath.Join(dir, ".git")
+	}
+	return dir
 }

@@ -353,12 +353,22 @@ func TestServeGit(t *testing.T) {
 		t.Fatal(err)
 	}
 	git("c", "commit", "-qam", "innocent")
+	// and a commit git fsck refuses: a NUL byte in its author
+	tree, _ := git("c", "rev-parse", before+"^{tree}")
+	raw := exec.Command("git", "-C", filepath.Join(e.dir, "c"), "hash-object", "-t", "commit", "--literally", "-w", "--stdin")
+	raw.Stdin = strings.NewReader("tree " + strings.TrimSpace(tree) + "\nparent " + before +
+		"\nauthor a\x00b <a@example.com> 1767322000 +0000\ncommitter c <c@example.com> 1767322000 +0000\n\nraw\n")
+	nul, err := raw.Output()
+	if err != nil {
+		t.Fatalf("git hash-object: %v", err)
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
 		want string
 	}{
 		{"tampered trace", []string{"push", "origin", "main"}, "path-modified"},
+		{"commit git fsck refuses", []string{"push", "origin", strings.TrimSpace(string(nul)) + ":refs/heads/main"}, "fsck nulInHeader"},
 		{"rewritten history", []string{"push", "-f", "origin", "HEAD~3:main"}, "history-rewritten"},
 		{"another ref", []string{"push", "origin", "main:refs/heads/other"}, "only main and hive/* may be pushed"},
 	} {

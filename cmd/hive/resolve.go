@@ -49,7 +49,7 @@ func resolveCommand() *cli.Command {
 				_, err := io.WriteString(c.App.Writer, r.Entry.Trace.Result)
 				return err
 			}
-			src, err := s.Lineage()
+			src, err := s.LineageContext(c.Context)
 			if err != nil {
 				return err
 			}

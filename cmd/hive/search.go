@@ -2,9 +2,13 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"sort"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/schema"
 	"github.com/hive-dev/hive/search"
 )
@@ -12,12 +16,13 @@ import (
 func searchCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "search",
-		Usage:     "skills ranked by how well their intent matches QUERY",
+		Usage:     "skills ranked by how well they do the task QUERY describes",
 		ArgsUsage: "QUERY",
 		Flags: []cli.Flag{
-			&cli.Float64Flag{Name: "threshold", Value: search.DefaultThreshold, Usage: "the least similarity, in [0,1]"},
+			&cli.Float64Flag{Name: "threshold", Value: search.DefaultThreshold, Usage: "the least score, in [0,1]"},
 			&cli.IntFlag{Name: "limit", Usage: "at most this many skills (0: all)"},
 			&cli.StringFlag{Name: "instance", Usage: "only skills of this instance"},
+			&cli.BoolFlag{Name: "explain", Usage: "say why each skill matched: fields, words, expansions (lexical ranking)"},
 			jsonFlag,
 		},
 		Action: func(c *cli.Context) error {
@@ -40,23 +45,96 @@ func searchCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			rs := ix.Search(search.Query{Text: c.Args().First(), Threshold: th, Limit: c.Int("limit"), Instance: c.String("instance")})
-			if c.Bool("json") {
-				if rs == nil {
-					rs = []search.Result{}
+			q := search.Query{Text: c.Args().First(), Threshold: th, Limit: c.Int("limit"), Instance: c.String("instance")}
+			var n int
+			switch {
+			case c.Bool("explain"):
+				es := ix.Explain(q)
+				n = len(es)
+				if c.Bool("json") {
+					if es == nil {
+						es = []search.Explanation{}
+					}
+					err = printJSON(c.App.Writer, es)
+				} else {
+					for _, e := range es {
+						printResult(c.App.Writer, e.Result)
+						printExplanation(c.App.Writer, e)
+					}
 				}
-				if err := printJSON(c.App.Writer, rs); err != nil {
-					return err
+			default:
+				rs, warns := searchWith(c, s, ix, q)
+				for _, w := range warns {
+					fmt.Fprintf(c.App.ErrWriter, "hive: warning: %s\n", w)
 				}
-			} else {
-				for _, r := range rs {
-					fmt.Fprintf(c.App.Writer, "%.3f  %s  %s  %s\n", r.Score, r.ID, r.InstanceID, schema.Quote(r.Intent, 80))
+				n = len(rs)
+				if c.Bool("json") {
+					if rs == nil {
+						rs = []search.Result{}
+					}
+					err = printJSON(c.App.Writer, rs)
+				} else {
+					for _, r := range rs {
+						printResult(c.App.Writer, r)
+					}
 				}
 			}
-			if len(rs) == 0 {
+			if err != nil {
+				return err
+			}
+			if n == 0 {
 				return fmt.Errorf("no skill scores %g or more", th)
 			}
 			return nil
 		},
+	}
+}
+
+// searchWith searches with dense retrieval beside the index when git
+// config hive.search.embedder names an embedder; any trouble with it is a
+// warning, and the lexical results stand.
+func searchWith(c *cli.Context, s *registry.Store, ix *search.Index, q search.Query) ([]search.Result, []string) {
+	emb, err := search.LoadEmbedder(s)
+	if err != nil {
+		return ix.Search(q), []string{err.Error() + "; lexical results only"}
+	}
+	return ix.SearchHybrid(c.Context, s, q, search.Dense{Embedder: emb})
+}
+
+func printResult(w io.Writer, r search.Result) {
+	fmt.Fprintf(w, "%.3f  %s  %s  %s\n", r.Score, r.ID, r.InstanceID, schema.Quote(r.Intent, 80))
+}
+
+// printExplanation prints why a skill matched, under its result line.
+func printExplanation(w io.Writer, e search.Explanation) {
+	names := make([]string, 0, len(e.Features))
+	for k := range e.Features {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var fs []string
+	for _, k := range names {
+		fs = append(fs, fmt.Sprintf("%s %.2f", k, e.Features[k]))
+	}
+	fmt.Fprintf(w, "       bm25f %.3f; %s\n", e.BM25F, strings.Join(fs, ", "))
+	for _, m := range e.Words {
+		if len(m.Matches) == 0 {
+			fmt.Fprintf(w, "       %-12s (weight %.2f): not in this skill\n", m.Word, m.Weight)
+			continue
+		}
+		var parts []string
+		for _, t := range m.Matches {
+			var fields []string
+			for f, n := range t.Fields {
+				fields = append(fields, fmt.Sprintf("%s×%d", f, n))
+			}
+			sort.Strings(fields)
+			how := ""
+			if t.Via != "" {
+				how = fmt.Sprintf(" (%s, %.2f)", t.Via, t.Weight)
+			}
+			parts = append(parts, fmt.Sprintf("%s%s in %s", t.Term, how, strings.Join(fields, " ")))
+		}
+		fmt.Fprintf(w, "       %-12s (weight %.2f): %s\n", m.Word, m.Weight, strings.Join(parts, "; "))
 	}
 }

@@ -20,7 +20,7 @@ func serveCommand() *cli.Command {
 		Name:  "serve",
 		Usage: "serve the hive: git over HTTP with a gated push, the JSON API, web pages",
 		Description: "Without --repo, serves the hive in the current folder, or else the default hive\n" +
-			"($HIVE_HOME, else ~/.local/share/hive/default), created on first use.",
+			"($HIVE_HOME, else $XDG_DATA_HOME/hive/default, else ~/.local/share/hive/default), created on first use.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "the address to listen on"},
 			&cli.StringFlag{Name: "tls-cert", Usage: "a PEM certificate: serve HTTPS"},
@@ -56,6 +56,23 @@ func serveCommand() *cli.Command {
 	}
 }
 
+// defaultHive is the hive `hive serve` keeps when given none: $HIVE_HOME,
+// else $XDG_DATA_HOME/hive/default, else ~/.local/share/hive/default (the
+// XDG base directory rule: a relative XDG_DATA_HOME is ignored).
+func defaultHive() (string, error) {
+	if dir := os.Getenv("HIVE_HOME"); dir != "" {
+		return dir, nil
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "hive", "default"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(home, ".local", "share", "hive", "default"), nil
+}
+
 // serveDir is the hive to serve: --repo, the current folder if it is a
 // hive, or the default hive, created when missing.
 func serveDir(c *cli.Context, log *slog.Logger) (string, error) {
@@ -70,13 +87,9 @@ func serveDir(c *cli.Context, log *slog.Logger) (string, error) {
 			return repo, nil
 		}
 	}
-	dir := os.Getenv("HIVE_HOME")
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", err
-		}
-		dir = filepath.Join(home, ".local", "share", "hive", "default")
+	dir, err := defaultHive()
+	if err != nil {
+		return "", err
 	}
 	s, err := registry.Open(dir)
 	if err == nil {

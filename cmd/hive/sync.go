@@ -85,7 +85,7 @@ func cloneCommand() *cli.Command {
 				dir = strings.TrimSuffix(filepath.Base(strings.TrimRight(url, "/")), ".git")
 			}
 			bar, done := progress(c, "verifying")
-			s, rep, err := registry.Clone(url, dir, bar)
+			s, rep, err := registry.CloneContext(c.Context, url, dir, bar)
 			done()
 			if errors.Is(err, registry.ErrRefused) {
 				printReport(c.App.Writer, rep)
@@ -132,7 +132,7 @@ func pullCommand() *cli.Command {
 				return subscribe(c, s, r)
 			}
 			bar, done := progress(c, "verifying")
-			res, err := s.Pull(r, bar)
+			res, err := s.PullContext(c.Context, r, bar)
 			done()
 			if errors.Is(err, registry.ErrRefused) {
 				printReport(c.App.Writer, res.Report)
@@ -164,22 +164,15 @@ func pullCommand() *cli.Command {
 
 // subscribe imports the remote's skills that match --intent.
 func subscribe(c *cli.Context, s *registry.Store, r registry.Remote) error {
-	q := search.Tokens(c.String("intent"))
-	if len(q) == 0 {
+	match, err := search.Matcher(search.Subscription{Intent: c.String("intent"), Threshold: c.Float64("threshold"),
+		MinConfidence: c.Float64("min-confidence"), Instance: c.String("instance")})
+	if errors.Is(err, search.ErrNoWords) {
 		return usagef("--intent has no words to match")
 	}
-	th, minConf, inst := c.Float64("threshold"), c.Float64("min-confidence"), c.String("instance")
-	res, err := s.PullMatching(r, func(t *schema.Trace) (bool, string) {
-		switch score := search.Score(q, search.NewDoc(t)); {
-		case inst != "" && t.InstanceID != inst:
-			return false, "another instance"
-		case t.Confidence < minConf:
-			return false, fmt.Sprintf("confidence %g below %g", t.Confidence, minConf)
-		case score < th:
-			return false, fmt.Sprintf("similarity %.2f below %.2f", score, th)
-		}
-		return true, ""
-	})
+	if err != nil {
+		return err
+	}
+	res, err := s.PullMatchingContext(c.Context, r, match)
 	if err != nil {
 		return err
 	}
@@ -196,8 +189,8 @@ func subscribe(c *cli.Context, s *registry.Store, r registry.Remote) error {
 	for _, sk := range res.Skipped {
 		fmt.Fprintf(w, "skipped  %s %s: %s\n", sk.ID, schema.Quote(sk.Intent, 50), sk.Reason)
 	}
-	fmt.Fprintf(w, "%d imported, %d skipped, %d did not match %s\n", len(res.Imported), len(res.Skipped), res.Unmatched, schema.Quote(c.String("intent"), 60))
-	if len(res.Imported) == 0 {
+	fmt.Fprintf(w, "%d imported, %d already here, %d skipped, %d did not match %s\n", len(res.Imported), res.Present, len(res.Skipped), res.Unmatched, schema.Quote(c.String("intent"), 60))
+	if len(res.Imported) == 0 && res.Present == 0 {
 		return &silentError{fmt.Errorf("no skill imported")}
 	}
 	return nil
@@ -245,6 +238,10 @@ func submitCommand() *cli.Command {
 			}
 			defer s.Close()
 			sub, err := s.Submit(r, c.App.ErrWriter)
+			if errors.Is(err, registry.ErrNotFound) && sub != nil {
+				return &hintError{err, "submit proposes, for review, the skills that the remote's main lacks; " +
+					"it has them all (a `hive push` already put them there), so there is nothing to review"}
+			}
 			if err != nil {
 				return err
 			}
@@ -364,7 +361,7 @@ func hookCommand() *cli.Command {
 					if len(f) != 4 || plumbing.NewHash(f[1]).IsZero() {
 						continue
 					}
-					rep, err := s.Verify(plumbing.NewHash(f[1]), registry.VerifyOptions{})
+					rep, err := s.VerifyContext(c.Context, plumbing.NewHash(f[1]), registry.VerifyOptions{})
 					if err != nil {
 						return err
 					}
@@ -390,7 +387,7 @@ func gate(c *cli.Context, s *registry.Store, main plumbing.Hash, in io.Reader) e
 			continue
 		}
 		u := registry.Update{Old: plumbing.NewHash(f[0]), New: plumbing.NewHash(f[1]), Ref: plumbing.ReferenceName(f[2])}
-		rep, err := s.CheckUpdate(u, main)
+		rep, err := s.CheckUpdateContext(c.Context, u, main)
 		if err != nil {
 			return err
 		}

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/urfave/cli/v2"
 
 	"github.com/hive-dev/hive/registry"
+	"github.com/hive-dev/hive/schema"
 )
 
 func verifyCommand() *cli.Command {
@@ -22,22 +24,29 @@ func verifyCommand() *cli.Command {
 			jsonFlag,
 		},
 		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usagef("verify takes no arguments (got %s); name revisions with --base and --head", schema.Quote(c.Args().First(), 60))
+			}
 			s, err := openStore(c)
+			var he *hintError
+			if errors.As(err, &he) { // no hive there: a usage error, so that exit 1 always means violations
+				return &hintError{usagef("%v", he.err), he.hint}
+			}
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			head, err := resolveRev(s, c.String("head"))
+			head, err := resolveRev(c, s, c.String("head"))
 			if err != nil {
 				return err
 			}
 			var base plumbing.Hash
 			if b := c.String("base"); b != "" {
-				if base, err = resolveRev(s, b); err != nil {
+				if base, err = resolveRev(c, s, b); err != nil {
 					return err
 				}
 			}
-			r, err := s.Verify(head, registry.VerifyOptions{Base: base, Full: c.Bool("full")})
+			r, err := s.VerifyContext(c.Context, head, registry.VerifyOptions{Base: base, Full: c.Bool("full")})
 			if err != nil {
 				return err
 			}
@@ -75,10 +84,10 @@ func rangeName(base, head plumbing.Hash) string {
 }
 
 type violationJSON struct {
-	Commit string `json:"commit"`
-	Path   string `json:"path"`
-	Rule   string `json:"rule"`
-	Msg    string `json:"message"`
+	Commit string        `json:"commit"`
+	Path   string        `json:"path"`
+	Rule   registry.Rule `json:"rule"`
+	Msg    string        `json:"message"`
 }
 
 func verifyJSON(r *registry.Report) any {

@@ -1,0 +1,184 @@
+package search
+
+import (
+	"fmt"
+	"os"
+	"testing"
+)
+
+// TestSearchLevers measures, on the dev split only, what each lever of the
+// search adds (HIVE_SEARCH_LEVERS=1 go test -run Levers -v ./search): the
+// table in docs/search.md. It asserts nothing.
+func TestSearchLevers(t *testing.T) {
+	if os.Getenv("HIVE_SEARCH_LEVERS") != "1" {
+		t.Skip("set HIVE_SEARCH_LEVERS=1")
+	}
+	l := labelledSet(t)
+	run := func(name string, p params) figures {
+		ix, ids := labelledIndex(t, &p)
+		f := measure(l.Dev, ids, indexRanker(ix), nil)
+		t.Logf("%-44s %s  obj %.3f", name, f, objective(f))
+		return f
+	}
+	base := defaultParams
+	run("defaults", base)
+	for _, v := range leverVariants(base) {
+		run(v.name, v.p)
+	}
+	// The analysis: other stemmers, and the old synonym list.
+	withStemmer := func(name string, st func(string) string) {
+		defer func(old func(string) string) { stemmer = old; resetStems() }(stemmer)
+		stemmer = st
+		resetStems()
+		run(name, base)
+	}
+	withStemmer("hand-written stemmer (tokens-2)", oldStem)
+	withStemmer("no stemmer", func(w string) string { return w })
+	wn := loadWordNet()
+	withStemmer("WordNet base forms, no stemmer", func(w string) string {
+		if ls := wn.lemmas(w); len(ls) > 0 {
+			return wn.words[ls[0]]
+		}
+		return w
+	})
+	func() {
+		old := abbreviationsOf()
+		defer func() { abbrevMap = old }()
+		m := map[string][]string{}
+		for t, ws := range old {
+			m[t] = append([]string(nil), ws...)
+		}
+		groups := map[string][]string{}
+		for w, canon := range oldSynonyms {
+			groups[canon] = append(groups[canon], w)
+		}
+		for _, ws := range groups {
+			for _, a := range ws {
+				for _, b := range ws {
+					if a != b {
+						m[term(a)] = append(m[term(a)], b)
+					}
+				}
+			}
+		}
+		abbrevMap = m
+		run("and the old synonym list, as abbreviations", base)
+	}()
+}
+
+func resetStems() {
+	stems.Clear()
+	stemsCount.Store(0)
+}
+
+// objective is what tuning maximises on the dev split: recall@1, with the
+// hard queries and recall@5 counting again at half weight.
+func objective(f figures) float64 { return f.r1() + 0.5*f.hardR1() + 0.5*f.r5() }
+
+type variant struct {
+	name string
+	p    params
+}
+
+func leverVariants(base params) []variant {
+	var vs []variant
+	add := func(name string, change func(p *params)) {
+		p := base
+		change(&p)
+		vs = append(vs, variant{name, p})
+	}
+	add("rank by BM25F", func(p *params) { p.rerank = false })
+	for _, w := range []float64{0.75, 0.5, 0.3} {
+		add(fmt.Sprintf("intent-only terms at %.2f", w), func(p *params) { p.intentOnly = w })
+	}
+	add("no WordNet", func(p *params) { p.wnRank = 0; p.lemma = 0 })
+	add("no abbreviations", func(p *params) { p.abbrev = 0 })
+	for _, w := range []float64{0.2, 0.4, 0.6} {
+		add(fmt.Sprintf("co-occurrence %.1f", w), func(p *params) { p.co = w })
+	}
+	add("no feedback", func(p *params) { p.prf = 0 })
+	for _, w := range []float64{0.3} {
+		add(fmt.Sprintf("feedback %.1f", w), func(p *params) { p.prf = w })
+	}
+	return vs
+}
+
+// TestSearchTune is the coordinate ascent that chose defaultParams'
+// ranking parameters on the dev split (HIVE_SEARCH_TUNE=1 go test -run
+// Tune -v ./search): each parameter in turn is multiplied by a few factors
+// and the best value on the objective kept, for a few rounds. It prints the
+// parameters; they are copied into params.go by hand.
+func TestSearchTune(t *testing.T) {
+	if os.Getenv("HIVE_SEARCH_TUNE") != "1" {
+		t.Skip("set HIVE_SEARCH_TUNE=1")
+	}
+	l := labelledSet(t)
+	eval := func(p params) float64 {
+		ix, ids := labelledIndex(t, &p)
+		return objective(measure(l.Dev, ids, indexRanker(ix), nil))
+	}
+	p := defaultParams
+	best := eval(p)
+	knobs := []struct {
+		name string
+		ptr  func(p *params) *float64
+	}{
+		{"k1", func(p *params) *float64 { return &p.k1 }},
+	}
+	for f := range nFields {
+		knobs = append(knobs, struct {
+			name string
+			ptr  func(p *params) *float64
+		}{"weight " + fieldNames[f], func(p *params) *float64 { return &p.weight[f] }},
+			struct {
+				name string
+				ptr  func(p *params) *float64
+			}{"b " + fieldNames[f], func(p *params) *float64 { return &p.b[f] }})
+	}
+	for k := range wnKinds {
+		knobs = append(knobs, struct {
+			name string
+			ptr  func(p *params) *float64
+		}{wnKindNames[k], func(p *params) *float64 { return &p.wn[k] }})
+	}
+	for _, k := range []struct {
+		name string
+		ptr  func(p *params) *float64
+	}{
+		{"lemma", func(p *params) *float64 { return &p.lemma }},
+		{"abbrev", func(p *params) *float64 { return &p.abbrev }},
+		{"co", func(p *params) *float64 { return &p.co }},
+		{"prf", func(p *params) *float64 { return &p.prf }},
+	} {
+		knobs = append(knobs, k)
+	}
+	for round := range 3 {
+		improved := false
+		for _, k := range knobs {
+			cur := *k.ptr(&p)
+			for _, v := range []float64{cur * 0.5, cur * 0.75, cur * 1.33, cur * 2, 0, 0.1, 0.3} {
+				if k.name[0] == 'b' && v > 1 || v == cur {
+					continue
+				}
+				q := p
+				*k.ptr(&q) = v
+				if o := eval(q); o > best+1e-9 {
+					best, p, improved = o, q, true
+					t.Logf("round %d: %s %.3f -> %.3f: objective %.4f", round, k.name, cur, v, o)
+				}
+			}
+		}
+		for _, r := range []int{1, 2, 3, 4} {
+			q := p
+			q.wnRank = r
+			if o := eval(q); o > best+1e-9 {
+				best, p, improved = o, q, true
+				t.Logf("round %d: wnRank %d: objective %.4f", round, r, o)
+			}
+		}
+		if !improved {
+			break
+		}
+	}
+	t.Logf("best objective %.4f: %+v", best, p)
+}

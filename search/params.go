@@ -1,0 +1,81 @@
+package search
+
+import (
+	"slices"
+	"sync"
+)
+
+// defaultParams are the scoring parameters in use, fitted on the labelled
+// set's dev split (docs/search.md gives the method and what each added).
+var defaultParams = params{
+	k1:     1.6,
+	weight: [nFields]float64{fIntent: 1.1, fTags: 4, fActions: 0, fDetails: 1, fResult: 0.3},
+	b:      [nFields]float64{fIntent: 0.9, fTags: 0.6, fActions: 0.5, fDetails: 0.13, fResult: 0.5},
+
+	wn:     [wnKinds]float64{wnSynonym: 0.2, wnDerived: 0, wnHypernym: 0, wnSimilar: 0.4, wnHyponym: 0.13},
+	wnRank: 1,
+	abbrev: 1.8,
+	lemma:  0.25,
+
+	co:      0.2,
+	coTerms: 5,
+	coDocs:  50,
+
+	prf:      0,
+	prfDocs:  3,
+	prfTerms: 10,
+
+	intentOnly: 0.3,
+
+	candidates: 50,
+	rerank:     true,
+	cal:        calibrated,
+}
+
+// abbreviations are programming's common short forms, which WordNet does
+// not know, and the words they stand for; a query's word reaches the other
+// side either way (env -> environment, environments -> env).
+var abbreviations = map[string][]string{
+	"env": {"environment"}, "var": {"variable"}, "auth": {"authentication", "authorization"},
+	"authn": {"authentication"}, "authz": {"authorization"}, "db": {"database"}, "config": {"configuration"},
+	"cfg": {"configuration"}, "conf": {"configuration"}, "repo": {"repository"}, "dir": {"directory"},
+	"k8s": {"kubernetes"}, "msg": {"message"}, "arg": {"argument"}, "param": {"parameter"},
+	"pwd": {"password"}, "passwd": {"password"}, "cred": {"credential"}, "creds": {"credentials"},
+	"fn": {"function"}, "func": {"function"}, "img": {"image"}, "pic": {"picture"}, "doc": {"document"},
+	"lib": {"library"}, "pkg": {"package"}, "app": {"application"}, "info": {"information"},
+	"stats": {"statistics"}, "tmp": {"temporary"}, "temp": {"temporary"}, "max": {"maximum"}, "min": {"minimum"},
+	"async": {"asynchronous"}, "sync": {"synchronous", "synchronize"}, "dev": {"development"}, "prod": {"production"},
+	"ui":   {"interface"},
+	"cert": {"certificate"}, "certs": {"certificates"}, "ssl": {"tls"}, "tls": {"ssl"}, "js": {"javascript"},
+	"ts": {"typescript"}, "py": {"python"}, "golang": {"go"}, "regex": {"regexp"},
+	"mem": {"memory"}, "ram": {"memory"}, "cpu": {"processor"}, "perf": {"performance"},
+}
+
+// calibrated is the calibration fitted on the dev split.
+var calibrated = calibration{bias: -3.3078, w: [nFeatures]float64{0.8007, 2.5585, 0.3193, -0.0868, 3.1023, 4.3911, 0.4982}}
+
+var (
+	abbrevOnce sync.Once
+	abbrevMap  map[string][]string
+)
+
+// abbreviationsOf maps the term of a word to the words it abbreviates or
+// that abbreviate it.
+func abbreviationsOf() map[string][]string {
+	abbrevOnce.Do(func() {
+		abbrevMap = map[string][]string{}
+		for short, longs := range abbreviations {
+			ts := term(short)
+			for _, l := range longs {
+				abbrevMap[ts] = append(abbrevMap[ts], l)
+				tl := term(l)
+				abbrevMap[tl] = append(abbrevMap[tl], short)
+			}
+		}
+		for t := range abbrevMap {
+			slices.Sort(abbrevMap[t])
+			abbrevMap[t] = slices.Compact(abbrevMap[t])
+		}
+	})
+	return abbrevMap
+}
