@@ -76,9 +76,17 @@ func TestServerSharesOneStore(t *testing.T) {
 // where POST /skills would fail.
 func TestHealthzUnwritable(t *testing.T) {
 	h := newHive(t, 3)
-	gitDir := filepath.Join(h.dir, ".git")
-	os.RemoveAll(filepath.Join(gitDir, "hive"))
-	if err := os.WriteFile(filepath.Join(gitDir, "hive"), nil, 0o644); err != nil { // a file where hive's folder goes
+	// A file where the object folder goes: no new object could be written
+	// (permissions would not do: the tests may run as root).
+	objects := filepath.Join(h.dir, ".git", "objects")
+	if err := os.Rename(objects, objects+".away"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		os.Remove(objects)
+		os.Rename(objects+".away", objects)
+	}()
+	if err := os.WriteFile(objects, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.Get(h.url + "/healthz")
@@ -90,5 +98,4 @@ func TestHealthzUnwritable(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), "unwritable") {
 		t.Errorf("GET /healthz = %d %s, want 503 unwritable", resp.StatusCode, b)
 	}
-	os.Remove(filepath.Join(gitDir, "hive"))
 }
