@@ -49,6 +49,11 @@ type pack struct {
 	// use, and not for a mapped pack, whose entries are read to its end.
 	offsOnce sync.Once
 	offs     []uint64
+	// built marks, by position in offs, the objects built from their
+	// deltas once already, so that building one again does not count
+	// again against its base's deltas to come; guarded by the pack set's
+	// bmu.
+	built []uint64
 	// mu guards the mappings: readers hold it shared while they read the
 	// pack's bytes; closing takes it exclusively, so that nothing is
 	// unmapped under a reader.
@@ -123,7 +128,7 @@ type baseEntry struct {
 // maxBaseBytes bounds the delta bases kept, as git's core.deltaBaseCacheLimit;
 // maxSpareBytes the objects kept only for their own read.
 const (
-	maxBaseBytes  = 32 << 20
+	maxBaseBytes  = 64 << 20
 	maxSpareBytes = 8 << 20
 )
 
@@ -136,8 +141,9 @@ func newPackSet(objectsDir string) *packSet {
 	return ps
 }
 
-// kidsOf returns p's count of deltas by base offset, reading every
-// object's header once.
+// kidsOf returns p's count of deltas by base offset still to build,
+// reading every object's header once; the counts are changed under the
+// pack set's bmu.
 func (p *pack) kidsOf() map[uint64]int32 {
 	p.kidsOnce.Do(func() {
 		p.kids = map[uint64]int32{}
@@ -163,6 +169,15 @@ func (p *pack) end(off uint64) uint64 {
 	if _, ok := p.data.(*preadFile); !ok {
 		return last
 	}
+	offs := p.sorted()
+	if i := sort.Search(len(offs), func(i int) bool { return offs[i] > off }); i < len(offs) {
+		return offs[i]
+	}
+	return last
+}
+
+// sorted returns the objects' offsets in increasing order.
+func (p *pack) sorted() []uint64 {
 	p.offsOnce.Do(func() {
 		p.offs = make([]uint64, p.idx.Len())
 		for i := range p.offs {
@@ -170,10 +185,27 @@ func (p *pack) end(off uint64) uint64 {
 		}
 		slices.Sort(p.offs)
 	})
-	if i := sort.Search(len(p.offs), func(i int) bool { return p.offs[i] > off }); i < len(p.offs) {
-		return p.offs[i]
+	return p.offs
+}
+
+// firstBuilt records that the object at off was built from its deltas,
+// and reports whether it was the first time; the caller holds the pack
+// set's bmu.
+func (p *pack) firstBuilt(off uint64) bool {
+	offs := p.sorted()
+	i, ok := slices.BinarySearch(offs, off)
+	if !ok {
+		return true
 	}
-	return last
+	if p.built == nil {
+		p.built = make([]uint64, (len(offs)+63)/64)
+	}
+	w, bit := i/64, uint64(1)<<(i%64)
+	if p.built[w]&bit != 0 {
+		return false
+	}
+	p.built[w] |= bit
+	return true
 }
 
 // header reads the header of the object at off.
@@ -237,22 +269,25 @@ func (ps *packSet) cachedBase(p *pack, off uint64, target bool) (packObject, boo
 // the read of a base itself keeps either kind of chain cheap to walk in
 // either direction, within the cache's bound.
 func (ps *packSet) keep(p *pack, off uint64, o packObject, target bool) {
-	n := int32(-1) // not counted: dropped only as least recently used
-	self := false
-	if ps.deltas.Load() >= ps.countAfter {
-		n = p.kidsOf()[off]
-		self = !target
-		if n == 0 && !self {
-			return
-		}
-	} else if o.typ != plumbing.TreeObject && len(o.data) <= 4096 {
+	if len(o.data) > maxBaseBytes/4 {
 		return
 	}
-	if len(o.data) > maxBaseBytes/4 {
+	var kids map[uint64]int32
+	if ps.deltas.Load() >= ps.countAfter {
+		kids = p.kidsOf()
+	} else if o.typ != plumbing.TreeObject && len(o.data) <= 4096 {
 		return
 	}
 	ps.bmu.Lock()
 	defer ps.bmu.Unlock()
+	n := int32(-1) // not counted: dropped only as least recently used
+	self := false
+	if kids != nil {
+		n, self = kids[off], !target
+		if n == 0 && !self {
+			return
+		}
+	}
 	k := packKey{p, off}
 	if ps.bases.Contains(k) || ps.spare.Contains(k) {
 		return
@@ -283,11 +318,24 @@ func (ps *packSet) spareOne(k packKey, e *baseEntry) {
 	}
 }
 
-// used records that a delta on the object at off in p was read: after the
-// last, the object is dropped.
-func (ps *packSet) used(p *pack, off uint64) {
+// used records that the delta at kid on the object at off in p was built:
+// after the last, the object is dropped. The count of the deltas still to
+// build on each object outlives its entry in the cache, so that an object
+// built again (dropped, then needed again) is kept only for the deltas on
+// it not built yet; a delta built again does not count.
+func (ps *packSet) used(p *pack, off, kid uint64) {
+	var kids map[uint64]int32
+	if ps.deltas.Load() >= ps.countAfter {
+		kids = p.kidsOf()
+	}
 	ps.bmu.Lock()
 	defer ps.bmu.Unlock()
+	if !p.firstBuilt(kid) {
+		return
+	}
+	if kids[off] > 0 {
+		kids[off]--
+	}
 	k := packKey{p, off}
 	if e, ok := ps.bases.Peek(k); ok && e.left > 0 {
 		if e.left--; e.left == 0 {
@@ -645,7 +693,7 @@ func (ps *packSet) build(p *pack, off uint64, h plumbing.Hash, limit int64) (pac
 		if k+1 < len(chain) {
 			baseOff = chain[k+1].off
 		}
-		ps.used(p, baseOff)
+		ps.used(p, baseOff, l.off)
 		ps.keep(p, l.off, o, k == 0)
 		base = o
 	}

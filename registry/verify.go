@@ -143,6 +143,8 @@ type validator struct {
 	// newestFirst says check walks the range newest first (see
 	// Store.newestFirst).
 	newestFirst bool
+	// frontier is, by shard, the version the walk read last (prefetch).
+	frontier map[string]*tree
 	// fsck refuses commits that git fsck refuses (trees are checked as
 	// they are parsed).
 	fsck bool
@@ -650,23 +652,48 @@ func (v *validator) prefetch(parentRoot, root plumbing.Hash) {
 		return t.all()
 	}
 	// The shards the commit changes, each with its old version (zero for a
-	// new shard), unless both are parsed already.
-	type pair struct{ old, cur plumbing.Hash }
-	var todo []pair
+	// new shard), unless both are parsed already. The version of a shard
+	// the walk read last (frontier) is the one this commit starts or ends
+	// from: it goes back in the cache, which other shards' versions may
+	// have pushed it out of (on a hive of 100k traces packed as git packs
+	// them, rebuilding it from its deltas was most of a verification).
+	type pair struct {
+		name     string
+		old, cur plumbing.Hash
+	}
+	if v.frontier == nil {
+		v.frontier = map[string]*tree{}
+	}
+	var all, todo []pair
 	cached := func(h plumbing.Hash) bool { _, ok := s.trees.lru.Peek(h); return h.IsZero() || ok }
 	mergeEntries(shards(parentRoot), shards(root), func(x, y *entry) error {
 		if y == nil || !y.isTree() {
 			return nil
 		}
-		p := pair{cur: y.hash}
+		p := pair{name: strings.Clone(y.name), cur: y.hash}
 		if x != nil && x.isTree() {
 			p.old = x.hash
 		}
+		if f := v.frontier[p.name]; f != nil && (f.hash == p.cur || f.hash == p.old) {
+			s.trees.put(f)
+		}
+		all = append(all, p)
 		if !cached(p.cur) || !cached(p.old) {
 			todo = append(todo, p)
 		}
 		return nil
 	})
+	defer func() {
+		for _, p := range all {
+			next := p.cur
+			if v.newestFirst && !p.old.IsZero() {
+				next = p.old
+			}
+			if t, ok := s.trees.lru.Peek(next); ok {
+				v.frontier[p.name] = t
+			}
+		}
+	}()
 	if len(todo) < 8 {
 		return
 	}
