@@ -20,9 +20,11 @@ install: build
 
 # The tests: unit, fuzz seeds, the end-to-end scripts that run the real
 # hive and git binaries, the web pages in a real browser, the README run as
-# written, and make demo's script.
+# written, and make demo's script; then the MCP interoperability check with
+# the official TypeScript SDK (node and npm; the SDK installed once, pinned).
 test: test-deps
 	$(GO) test -count=1 $(PKGS)
+	bash mcp/testdata/interop/run.sh
 
 # What the tests need besides Go and git: Debian's chromium for the browser
 # tests (server/browser_test.go) and curl for the README's server section.
@@ -38,12 +40,16 @@ test-deps:
 
 # Go benchmarks, then the scale run (hives of 1k, 10k and 100k traces, kept
 # in .bench/ between runs) that writes .bench/scale.md, then every web page
-# timed on the 100k hive.
+# timed on the 100k hive, then the soak of hive serve under mixed load (SOAK
+# long, 10 minutes unless set), which writes .bench/soak.md.
+SOAK    ?= 10m
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2x ./schema ./signing ./registry
 	HIVE_BENCH_100K=1 HIVE_BENCH_DIR=$(CURDIR)/.bench/search $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./search
 	$(GO) run ./fixtures/cmd/hive-scale -sizes 1000,10000,100000 -out .bench
 	HIVE_WEB_BENCH_N=100000 $(GO) test -run '^$$' -bench BenchmarkWebPages -benchtime 1x -timeout 60m ./server
+	$(GO) run ./fixtures/cmd/hive-agents -size 100000 -out .bench
+	$(GO) run ./fixtures/cmd/hive-soak -duration $(SOAK) -out .bench
 
 demo: build
 	bash docs/demo.sh $(CURDIR)/$(BIN)

@@ -77,6 +77,25 @@ note "B's own trust policy (its git config, never shared): reuse authors from re
 run git -C b config hive.trust.min-reputation 0.5
 run hive --repo b resolve "use environment variables for auth"
 
+say "B's agent does the same through the MCP server: hive mcp speaks the Model Context Protocol on stdin and stdout"
+note "an MCP client (Claude Code, Cursor, ...) starts it and sends JSON-RPC; here from a file: the handshake, search_skills, use_skill"
+printf '%s\n' \
+  '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"demo","version":"1"}}}' \
+  '{"jsonrpc":"2.0","method":"notifications/initialized"}' \
+  '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"search_skills","arguments":{"query":"use environment variables for auth","limit":3}}}' \
+  '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"use_skill","arguments":{"intent":"use environment variables for auth"}}}' > mcp-requests.jsonl
+printf '%s$ hive --repo b mcp < mcp-requests.jsonl > mcp-answers.jsonl%s\n' "$bold" "$off"
+hive --repo b mcp < mcp-requests.jsonl > mcp-answers.jsonl
+# mcp_text N prints the text of the answer to request N, as the agent reads it.
+mcp_text() {
+  sed -n "s/^{\"jsonrpc\":\"2.0\",\"id\":$1,\"result\":{\"content\":\[{\"type\":\"text\",\"text\":\"\(.*\)\"}\],\"structuredContent\".*/\1/p" mcp-answers.jsonl |
+    sed 's/\\n/\n/g; s/\\"/"/g; s/\\u003c/</g; s/\\u003e/>/g; s/\\u0026/\&/g; s/\\\\/\\/g'
+}
+note "search_skills answers:"
+mcp_text 2
+note "use_skill answers:"
+mcp_text 3
+
 say "B derives a child skill: its lineage names A's skill (child.json)"
 run hive --repo b --key-dir keys-b key add --instance instance_b
 run hive --repo b --key-dir keys-b add child.json

@@ -240,46 +240,6 @@ type Update struct {
 // SubmitPrefix is the branch namespace for submissions (pull requests).
 const SubmitPrefix = "refs/heads/hive/"
 
-// CheckUpdate is the gate of a shared hive: main may only move forward
-// through commits that verify, and submission branches (hive/...) must
-// verify on top of main; no other ref may change. main is this store's
-// current main.
-func (s *Store) CheckUpdate(u Update, main plumbing.Hash) (*Report, error) {
-	return s.CheckUpdateContext(context.Background(), u, main)
-}
-
-// CheckUpdateContext is CheckUpdate that stops when ctx ends, with ctx's
-// error.
-func (s *Store) CheckUpdateContext(ctx context.Context, u Update, main plumbing.Hash) (*Report, error) {
-	switch {
-	case u.Ref == Branch && u.New.IsZero():
-		return refused(u, RuleHistoryRewritten, "main may not be deleted"), nil
-	case u.Ref == Branch:
-		opts := VerifyOptions{Base: u.Old}
-		if u.Old.IsZero() {
-			opts = VerifyOptions{Full: true}
-		}
-		return s.VerifyContext(ctx, u.New, opts)
-	case strings.HasPrefix(string(u.Ref), SubmitPrefix):
-		if u.New.IsZero() {
-			return &Report{}, nil // a submission branch may be deleted
-		}
-		opts := VerifyOptions{Full: true}
-		if !main.IsZero() {
-			if bases, err := s.mergeBases(main, u.New); err != nil || len(bases) == 0 {
-				return refused(u, RuleHistoryUnrelated, "a submission must share history with main"), nil
-			}
-			opts = VerifyOptions{Known: []plumbing.Hash{main}}
-		}
-		return s.VerifyContext(ctx, u.New, opts)
-	}
-	return refused(u, RulePathNotAllowed, fmt.Sprintf("only main and %s* may be pushed to a hive", strings.TrimPrefix(SubmitPrefix, "refs/heads/"))), nil
-}
-
-func refused(u Update, rule Rule, msg string) *Report {
-	return &Report{Head: u.New, Violations: Violations{{Commit: u.New, Path: string(u.Ref), Rule: rule, Msg: msg}}}
-}
-
 // OpenQuarantine opens the objects of a push that git's receive-pack keeps
 // in quarantine (GIT_QUARANTINE_PATH) together with the repository's own,
 // for a pre-receive hook. It links the quarantined files into a private

@@ -157,6 +157,7 @@ type Instance struct {
 	Maintainer  bool   `json:"maintainer"`
 	Revoked     bool   `json:"revoked"`
 	Traces      int    `json:"traces"`
+	PublicKey   string `json:"public_key"` // PEM
 }
 
 // Instances lists the registered instances with their keys and how many
@@ -202,7 +203,7 @@ func (s *Store) Keys() ([]Instance, error) {
 				return nil, fmt.Errorf("key of %s: %w", id, err)
 			}
 			out = append(out, Instance{ID: id, Algorithm: string(pub.Algorithm()), Fingerprint: pub.Fingerprint(),
-				Maintainer: cfg.IsMaintainer(id), Revoked: cfg.IsRevoked(id)})
+				Maintainer: cfg.IsMaintainer(id), Revoked: cfg.IsRevoked(id), PublicKey: string(pub.MarshalPEM())})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })

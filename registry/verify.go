@@ -46,6 +46,11 @@ type VerifyOptions struct {
 	Full bool
 	// Progress, if set, is called as commits are checked.
 	Progress func(done, total int)
+	// Heads are more heads verified with head in the same walk: the
+	// commits any of them adds are checked once (a push of many refs).
+	Heads []plumbing.Hash
+	// gate, if set, checks the walked range once its rules pass (CheckUpdates).
+	gate func(v *validator, commits []*commitNode)
 }
 
 // Report is what a verification checked and found.
@@ -90,19 +95,24 @@ func (s *Store) VerifyContext(ctx context.Context, head plumbing.Hash, opts Veri
 		recordable = recordable && slices.Contains(tips, k)
 	}
 	stops := append([]plumbing.Hash(nil), opts.Known...)
-	if !opts.Full {
+	if !opts.Full && opts.gate == nil && len(opts.Heads) == 0 {
 		// A recorded head answers at once, but a range still proves that
 		// head descends from base (the walk below does it cheaply).
 		if opts.Base.IsZero() && slices.Contains(tips, head) {
 			r.Cached = true
 			return r, nil
 		}
+	}
+	if !opts.Full {
 		stops = append(stops, tips...)
 	}
-	v := &validator{s: s, ctx: ctx, report: r, limits: s.limits, commits: map[plumbing.Hash]*object.Commit{}, fsck: true}
+	v := &validator{s: s, ctx: ctx, report: r, limits: s.limits, commits: map[plumbing.Hash]*object.Commit{}, fsck: true, heads: opts.Heads}
 	commits, ok := v.walk(head, opts.Base, stops)
 	if ok {
 		v.check(commits, opts.Progress)
+		if opts.gate != nil {
+			opts.gate(v, commits)
+		}
 	}
 	if err := v.stopped(); err != nil {
 		return nil, fmt.Errorf("verify %s: %w", short(head), err)
@@ -140,6 +150,7 @@ type validator struct {
 	// commits read by this verification, so that a parent the walk read is
 	// not read again when its child is checked. Used on one goroutine.
 	commits map[plumbing.Hash]*object.Commit
+	heads   []plumbing.Hash // more heads for the walk, beside its head
 	// newestFirst says check walks the range newest first (see
 	// Store.newestFirst).
 	newestFirst bool
@@ -258,8 +269,10 @@ func (v *validator) walk(head, base plumbing.Hash, stops []plumbing.Hash) ([]*co
 		}
 		return true
 	}
-	if !push(get(head), fromHead, plumbing.ZeroHash) {
-		return nil, false
+	for _, h := range append([]plumbing.Hash{head}, v.heads...) {
+		if !push(get(h), fromHead, plumbing.ZeroHash) {
+			return nil, false
+		}
 	}
 	var baseNode *commitNode
 	if !base.IsZero() {

@@ -30,23 +30,21 @@ func (s *Server) Handler() http.Handler {
 	route("GET /instances/{id}", "get_instance", s.getInstance)
 	route("GET /disputes", "get_disputes", s.getDisputes)
 	route("GET /healthz", "healthz", s.healthz)
+	mux.Handle("/mcp", s.instrument("mcp", deadlines(apiTimeout, s.mcpHandler())))
 	mux.Handle("GET /metrics", s.metrics.handler())
 	s.webRoutes(route)
 	for _, prefix := range []string{"", "/hive.git"} {
-		g := s.instrument("git", deadlines(gitTimeout, s.gitHandler(prefix)))
+		g := s.instrument("git", deadlines(s.gitConnTimeout(), s.gitHandler(prefix)))
 		for _, p := range []string{"/info/refs", "/git-upload-pack", "/git-receive-pack", "/HEAD"} {
 			mux.Handle(prefix+p, g)
 		}
 	}
-	return mux
+	return s.guard(mux)
 }
 
-// Time allowed to read a request's body and write its answer: the JSON API
-// answers in moments; a clone or push of a large hive takes minutes.
-const (
-	apiTimeout = 60 * time.Second
-	gitTimeout = 30 * time.Minute
-)
+// Time allowed to read a request's body and write its answer in the JSON
+// API; git requests have Limits.GitTimeout.
+const apiTimeout = 60 * time.Second
 
 // deadlines bounds the time a handler may spend reading and writing.
 func deadlines(d time.Duration, h http.Handler) http.Handler {
@@ -94,6 +92,12 @@ func (s *Server) postSkill(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		writeError(w, http.StatusBadRequest, "unreadable", "the request body could not be read: "+err.Error(), nil)
 		return
+	}
+	if env, err := registry.ParseEnvelope(body); err == nil {
+		if t, err := schema.ParseCanonical(env.Trace); err == nil && !writeAs(w, r, t.InstanceID) {
+			s.metrics.skills.WithLabelValues("wrong_instance").Inc()
+			return
+		}
 	}
 	added, err := s.submit(r.Context(), body)
 	if err == nil && added != nil {
@@ -190,9 +194,39 @@ func (s *Server) writeLoop() {
 		}
 		s.writeMu.Lock()
 		added, errs := s.writer.ImportEach(in)
+		s.retryConflicts(in, added, errs)
 		s.writeMu.Unlock()
 		for i, sub := range group {
 			sub.reply <- submitted{added[i], errs[i]}
+		}
+	}
+}
+
+// conflictRetries is how often the writer tries again the skills that lost
+// a race with a git push, which moved main under them (nothing of theirs
+// was written).
+const conflictRetries = 3
+
+// retryConflicts imports again, in place, the inputs whose error is
+// ErrConflict.
+func (s *Server) retryConflicts(in []registry.Input, added []*registry.Added, errs []error) {
+	for range conflictRetries {
+		var redo []int
+		for i, err := range errs {
+			if errors.Is(err, registry.ErrConflict) {
+				redo = append(redo, i)
+			}
+		}
+		if len(redo) == 0 {
+			return
+		}
+		again := make([]registry.Input, len(redo))
+		for j, i := range redo {
+			again[j] = in[i]
+		}
+		a, e := s.writer.ImportEach(again)
+		for j, i := range redo {
+			added[i], errs[i] = a[j], e[j]
 		}
 	}
 }

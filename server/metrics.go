@@ -16,6 +16,20 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	skills   *prometheus.CounterVec
+
+	// the server's limits (limits.go, git.go, auth.go)
+	gitRunning   prometheus.Gauge
+	gitMax       prometheus.Gauge
+	gitBusy      prometheus.Counter
+	gitKilled    *prometheus.CounterVec
+	gitBodies    *prometheus.CounterVec
+	gitSeconds   prometheus.Histogram
+	rateLimited  *prometheus.CounterVec
+	rateLimit    *prometheus.GaugeVec
+	rateBurst    *prometheus.GaugeVec
+	connsRefused prometheus.Counter
+	connsPerAddr prometheus.Gauge
+	authRefused  *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -32,6 +46,19 @@ func newMetrics() *metrics {
 			Name: "hive_skills_posted_total", Help: "POST /skills outcomes.",
 		}, []string{"outcome"}),
 	}
+	m.gitRunning = prometheus.NewGauge(prometheus.GaugeOpts{Name: "hive_git_backends", Help: "git backends running."})
+	m.gitMax = prometheus.NewGauge(prometheus.GaugeOpts{Name: "hive_git_backends_max", Help: "git backends allowed at once."})
+	m.gitBusy = prometheus.NewCounter(prometheus.CounterOpts{Name: "hive_git_busy_total", Help: "git requests refused (503) because every backend was busy."})
+	m.gitKilled = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hive_git_killed_total", Help: "git backends ended before their answer was over, by reason."}, []string{"reason"})
+	m.gitBodies = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hive_git_bodies_refused_total", Help: "git request bodies refused before git started, by reason."}, []string{"reason"})
+	m.gitSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "hive_git_backend_seconds", Help: "Time git backends ran.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 16)})
+	m.rateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hive_rate_limited_total", Help: "Requests refused (429) by a rate limit, by class."}, []string{"class"})
+	m.rateLimit = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hive_rate_limit_per_minute", Help: "Configured rate limit per token or client address, by class; negative: none."}, []string{"class"})
+	m.rateBurst = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hive_rate_limit_burst", Help: "Configured burst of each rate limit, by class."}, []string{"class"})
+	m.connsRefused = prometheus.NewCounter(prometheus.CounterOpts{Name: "hive_connections_refused_total", Help: "Connections refused because their address held too many."})
+	m.connsPerAddr = prometheus.NewGauge(prometheus.GaugeOpts{Name: "hive_connections_per_address_max", Help: "Connections one client address may hold open."})
+	m.authRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hive_auth_refused_total", Help: "Requests refused by the access model, by reason."}, []string{"reason"})
+	m.reg.MustRegister(m.gitRunning, m.gitMax, m.gitBusy, m.gitKilled, m.gitBodies, m.gitSeconds, m.rateLimited, m.rateLimit, m.rateBurst, m.connsRefused, m.connsPerAddr, m.authRefused)
 	m.reg.MustRegister(m.requests, m.duration, m.skills,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -17,8 +17,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hive-dev/hive/hooks"
 	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/search"
+	"github.com/hive-dev/hive/tokens"
 )
 
 // Options configure a Server.
@@ -32,6 +34,13 @@ type Options struct {
 	MaxBody int64
 	// MaxPush bounds a git push (default 1 GiB).
 	MaxPush int64
+	// Tokens are the API tokens that authenticate writes (nil: none; then
+	// git pushes are refused and signed posts stay open).
+	Tokens *tokens.Store
+	// Private makes reads need a token too (all but /healthz).
+	Private bool
+	// Limits bound what clients may take (zero fields: DefaultLimits).
+	Limits Limits
 }
 
 // Server serves one hive.
@@ -54,6 +63,9 @@ type Server struct {
 
 	submissions chan submission // POST /skills, to the one writer
 	startWriter sync.Once
+
+	gitSem chan struct{} // a slot per git backend allowed at once
+	limits *limiter
 }
 
 // New opens the hive at dir for serving.
@@ -67,6 +79,7 @@ func New(dir string, opts Options) (*Server, error) {
 	if opts.MaxPush == 0 {
 		opts.MaxPush = 1 << 30
 	}
+	opts.Limits = opts.Limits.withDefaults()
 	if opts.HiveBinary == "" {
 		exe, err := os.Executable()
 		if err != nil {
@@ -95,7 +108,9 @@ func New(dir string, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("serve %s: main does not verify: %w", dir, rep.Err())
 	}
 	s := &Server{dir: dir, gitDir: w.GitDir(), opts: opts, writer: w, metrics: newMetrics(),
-		submissions: make(chan submission, maxGroup)}
+		submissions: make(chan submission, maxGroup), gitSem: make(chan struct{}, opts.Limits.GitBackends)}
+	s.limits = newLimiter(opts.Limits, s.metrics)
+	s.metrics.gitMax.Set(float64(opts.Limits.GitBackends))
 	if err := s.installHook(); err != nil {
 		return nil, err
 	}
@@ -138,15 +153,16 @@ func (s *Server) reader() (*registry.Store, func(), error) {
 }
 
 // installHook writes the pre-receive hook that git http-backend runs, in a
-// folder of the server's own (core.hooksPath), leaving the hive's hooks alone.
+// folder of the server's own (core.hooksPath), leaving the hive's hooks
+// alone. The hook names no path: the server gives it the binary and the
+// pusher in its environment.
 func (s *Server) installHook() error {
 	dir, err := os.MkdirTemp("", "hive-serve-hooks-")
 	if err != nil {
 		return err
 	}
 	s.hooks = dir
-	script := fmt.Sprintf("#!/bin/sh\nexec %q hook pre-receive\n", s.opts.HiveBinary)
-	return os.WriteFile(filepath.Join(dir, "pre-receive"), []byte(script), 0o755)
+	return hooks.InstallServed(dir)
 }
 
 // Run serves on addr until ctx ends, then shuts down gracefully. With a
@@ -161,6 +177,7 @@ func (s *Server) Run(ctx context.Context, addr, certFile, keyFile string) error 
 
 // Serve serves on ln until ctx ends.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, certFile, keyFile string) error {
+	ln = newAddrListener(ln, s.opts.Limits.ConnsPerAddr, certFile == "", s.metrics)
 	srv := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -176,7 +193,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, certFile, keyFile s
 			errc <- srv.Serve(ln)
 		}
 	}()
-	s.opts.Log.Info("serving", "addr", ln.Addr().String(), "hive", s.dir, "tls", certFile != "")
+	s.opts.Log.Info("serving", "addr", ln.Addr().String(), "hive", s.dir, "tls", certFile != "", "access", s.access(), "limits", s.describeLimits())
 	select {
 	case err := <-errc:
 		return err

@@ -40,22 +40,38 @@ type hive struct {
 	url string
 }
 
+// unlimited are limits that never refuse a test's requests by rate.
+var unlimited = server.Limits{Writes: server.Rate{PerMinute: -1}, Searches: server.Rate{PerMinute: -1}}
+
 func newHive(t *testing.T, traces int) *hive {
+	return newHiveWith(t, traces, server.Options{HiveBinary: "/bin/false", Limits: unlimited})
+}
+
+// newHiveWith serves a fixture hive of traces traces with opts.
+func newHiveWith(t *testing.T, traces int, opts server.Options) *hive {
 	t.Helper()
 	spec := fixtures.Spec{Instances: 2, Traces: traces}
-	dir := t.TempDir()
-	s, err := fixtures.Hive(dir, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	srv, err := server.New(dir, server.Options{HiveBinary: "/bin/false"})
+	dir := fixtureHive(t, spec)
+	t.Setenv("HIVE_KNOWN_KEYS", filepath.Join(t.TempDir(), "known_keys")) // the client pins keys here, not in $HOME
+	srv, err := server.New(dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { ts.Close(); srv.Close() })
 	return &hive{dir: dir, gen: fixtures.NewGenerator(spec), srv: srv, url: ts.URL}
+}
+
+// fixtureHive builds the hive spec describes in a temporary folder.
+func fixtureHive(t *testing.T, spec fixtures.Spec) string {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := fixtures.Hive(dir, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	return dir
 }
 
 // envelope signs trace i of the generator with its instance's fixture key.
@@ -99,47 +115,47 @@ func TestPostSkills(t *testing.T) {
 	ctx := context.Background()
 	env, id := h.envelope(t, 10)
 
-	p, err := c.Publish(ctx, env)
+	p, err := c.PublishEnvelope(ctx, env)
 	if err != nil || p.TraceID != id || len(p.Commit) != 40 {
 		t.Fatalf("Publish(new skill) = %+v, %v; want 201 with id %s and a commit", p, err, id)
 	}
-	if _, err := c.Publish(ctx, env); status(err) != http.StatusConflict {
+	if _, err := c.PublishEnvelope(ctx, env); status(err) != http.StatusConflict {
 		t.Errorf("Publish(same skill again) = %v, want 409", err)
 	}
 
 	tr, _ := h.gen.Trace(11)
 	tr.Confidence = 0.5 // below the hive's threshold, but correctly signed
 	low, _ := sign(t, tr)
-	if _, err := c.Publish(ctx, low); status(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "trace-threshold") {
+	if _, err := c.PublishEnvelope(ctx, low); status(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "trace-threshold") {
 		t.Errorf("Publish(below threshold) = %v, want 400 naming trace-threshold", err)
 	}
 	altered := strings.Replace(string(env), `"confidence":`, `"confidence":0.99,"x":`, 1)
-	if _, err := c.Publish(ctx, []byte(altered)); status(err) != http.StatusBadRequest {
+	if _, err := c.PublishEnvelope(ctx, []byte(altered)); status(err) != http.StatusBadRequest {
 		t.Errorf("Publish(altered envelope) = %v, want 400", err)
 	}
 	tampered := strings.Replace(string(env), `"intent":"`, `"intent":"X`, 1)
-	if _, err := c.Publish(ctx, []byte(tampered)); status(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "trace-name") {
+	if _, err := c.PublishEnvelope(ctx, []byte(tampered)); status(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "trace-name") {
 		t.Errorf("Publish(tampered intent) = %v, want 400 naming trace-name", err)
 	}
 	tr, _ = h.gen.Trace(12)
 	tr.InstanceID = "stranger"
 	unknown, _ := sign(t, tr)
-	if _, err := c.Publish(ctx, unknown); status(err) != http.StatusForbidden {
+	if _, err := c.PublishEnvelope(ctx, unknown); status(err) != http.StatusForbidden {
 		t.Errorf("Publish(unregistered instance) = %v, want 403", err)
 	}
 	tr, _ = h.gen.Trace(13)
 	b, _ := tr.Marshal()
 	bundle, _ := signing.Sign(fixtures.Key("someone else"), b)
 	forged, _ := registry.MarshalEnvelope(b, bundle)
-	if _, err := c.Publish(ctx, forged); status(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "sig-invalid") {
+	if _, err := c.PublishEnvelope(ctx, forged); status(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "sig-invalid") {
 		t.Errorf("Publish(signed by another key) = %v, want 400 naming sig-invalid", err)
 	}
 	for _, body := range []string{"", "{", "null", `{"federation_trace_v1":{}}`, strings.Repeat("[", 5000)} {
-		if _, err := c.Publish(ctx, []byte(body)); status(err) != http.StatusBadRequest {
+		if _, err := c.PublishEnvelope(ctx, []byte(body)); status(err) != http.StatusBadRequest {
 			t.Errorf("Publish(%.20q) = %v, want 400", body, err)
 		}
 	}
-	if _, err := c.Publish(ctx, make([]byte, registry.MaxEnvelopeSize+10)); status(err) != http.StatusRequestEntityTooLarge {
+	if _, err := c.PublishEnvelope(ctx, make([]byte, registry.MaxEnvelopeSize+10)); status(err) != http.StatusRequestEntityTooLarge {
 		t.Errorf("Publish(oversize) = %v, want 413", err)
 	}
 
@@ -250,7 +266,7 @@ func TestLoad(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 20 {
-				if _, err := c.Publish(ctx, envs[w*20+i]); err != nil {
+				if _, err := c.PublishEnvelope(ctx, envs[w*20+i]); err != nil {
 					fail("post %d: %v", w*20+i, err)
 				}
 			}

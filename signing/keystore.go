@@ -65,6 +65,9 @@ func (s KeyStore) Create(instance string, k *PrivateKey) error {
 	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
 		return fmt.Errorf("create key directory: %w", err)
 	}
+	if err := s.checkDir(); err != nil {
+		return err
+	}
 	keyPath := s.keyPath(instance)
 	if _, err := os.Lstat(keyPath); err == nil {
 		return fmt.Errorf("create key %s: %w", keyPath, ErrExists)
@@ -139,33 +142,25 @@ func syncDir(dir string) error {
 }
 
 // Load reads instance's private key. It returns ErrNotFound when there is
-// none, and refuses a key file that group or others may access, as ssh does.
+// none. As ssh does, it refuses a key that group or others may read, a key
+// folder they may write to, either owned by another user, and symlinks.
 func (s KeyStore) Load(instance string) (*PrivateKey, error) {
 	if err := checkInstance(instance); err != nil {
 		return nil, err
 	}
+	if err := s.checkDir(); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("load key of instance %s: %s: %w", instance, s.keyPath(instance), ErrNotFound)
+		}
+		return nil, err
+	}
 	path := s.keyPath(instance)
-	f, err := os.Open(path)
+	b, err := readKeyFile(path, 0o077, maxPrivateKeySize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("load key of instance %s: %s: %w", instance, path, ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load key: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("load key: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("load key: %s is not a regular file", path)
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 && runtime.GOOS != "windows" {
-		return nil, fmt.Errorf("private key file %s is accessible by others (mode %04o): run chmod 600 %s", path, perm, path)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxPrivateKeySize+1))
-	if err != nil {
-		return nil, fmt.Errorf("load key %s: %w", path, err)
 	}
 	k, err := ParsePrivateKeyPEM(b)
 	if err != nil {
@@ -174,21 +169,90 @@ func (s KeyStore) Load(instance string) (*PrivateKey, error) {
 	return k, nil
 }
 
-// PublicPEM returns the public key of instance in the canonical PEM form that
-// a hive registers. It reads the .pub file, or derives the key from the
-// private key when the .pub file is missing; ErrNotFound when neither exists.
-func (s KeyStore) PublicPEM(instance string) ([]byte, error) {
-	if err := checkInstance(instance); err != nil {
+// checkDir refuses a key folder that is not a folder of the user's own,
+// or that group or others may write to (as sshd's StrictModes does).
+func (s KeyStore) checkDir() error {
+	fi, err := os.Lstat(s.Dir)
+	if err != nil {
+		return fmt.Errorf("key folder: %w", err)
+	}
+	switch {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return fmt.Errorf("key folder %s is a symlink; the key store refuses symlinks: use the folder it points to", s.Dir)
+	case !fi.IsDir():
+		return fmt.Errorf("key folder %s is not a folder", s.Dir)
+	}
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	if uid, other := ownedByOther(fi); other {
+		return fmt.Errorf("key folder %s belongs to another user (uid %d)", s.Dir, uid)
+	}
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		return fmt.Errorf("key folder %s is writable by group or others (mode %04o), who could swap its keys: run chmod 700 %s", s.Dir, perm, s.Dir)
+	}
+	return nil
+}
+
+// readKeyFile reads a file of the key store: a regular file of the user's
+// own, not a symlink, with no permission bit of deny set (0o077 for a
+// private key: group and others; 0o022 for a public key: their writes).
+func readKeyFile(path string, deny fs.FileMode, limit int64) ([]byte, error) {
+	li, err := os.Lstat(path)
+	if err != nil {
 		return nil, err
 	}
-	path := s.pubPath(instance)
-	b, err := readLimited(path, MaxPublicKeySize)
-	if errors.Is(err, fs.ErrNotExist) {
-		k, err := s.Load(instance)
-		if err != nil {
-			return nil, err
+	if li.Mode()&fs.ModeSymlink != 0 {
+		return nil, fmt.Errorf("%s is a symlink; the key store refuses symlinks", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if !os.SameFile(li, fi) {
+		return nil, fmt.Errorf("%s changed while it was opened", path)
+	}
+	if runtime.GOOS != "windows" {
+		if uid, other := ownedByOther(fi); other {
+			return nil, fmt.Errorf("%s belongs to another user (uid %d)", path, uid)
 		}
-		return k.Public().MarshalPEM(), nil
+		if perm := fi.Mode().Perm(); perm&deny != 0 {
+			if deny == 0o077 {
+				return nil, fmt.Errorf("private key file %s is accessible by others (mode %04o): run chmod 600 %s", path, perm, path)
+			}
+			return nil, fmt.Errorf("key file %s is writable by others (mode %04o): run chmod 644 %s", path, perm, path)
+		}
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return b, nil
+}
+
+// PublicPEM returns the public key of instance in the canonical PEM form that
+// a hive registers: the public half of its private key. A .pub file beside
+// the key must hold that same key, or PublicPEM refuses both, since a .pub
+// swapped by someone else would register their key in instance's name.
+// ErrNotFound when there is no private key.
+func (s KeyStore) PublicPEM(instance string) ([]byte, error) {
+	k, err := s.Load(instance)
+	if err != nil {
+		return nil, err
+	}
+	pub := k.Public().MarshalPEM()
+	path := s.pubPath(instance)
+	b, err := readKeyFile(path, 0o022, MaxPublicKeySize)
+	if errors.Is(err, fs.ErrNotExist) {
+		return pub, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read public key: %w", err)
@@ -197,25 +261,22 @@ func (s KeyStore) PublicPEM(instance string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read public key %s: %w", path, err)
 	}
-	return p.MarshalPEM(), nil
-}
-
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+	if !p.Equal(k.Public()) {
+		return nil, fmt.Errorf("public key %s is not the public half of %s (%s, not %s): remove it to have it made again, or register a key file with --pub", path, s.keyPath(instance), p.Fingerprint(), k.Public().Fingerprint())
 	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, limit+1))
+	return pub, nil
 }
 
 // List returns the sorted names of the instances with a key in s. A missing
 // directory holds no keys.
 func (s KeyStore) List() ([]string, error) {
-	entries, err := os.ReadDir(s.Dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+	if err := s.checkDir(); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
 	}
+	entries, err := os.ReadDir(s.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("list keys: %w", err)
 	}

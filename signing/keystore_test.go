@@ -130,3 +130,86 @@ func TestDefaultKeyStore(t *testing.T) {
 		t.Errorf("DefaultKeyStore() = %v, want a dir ending in hive/keys", s.Dir)
 	}
 }
+
+// TestKeyStoreChecksItself: the key store refuses what ssh refuses of
+// ~/.ssh (folders and keys open to others, symlinks) and a .pub that is
+// not its key's public half, so that nobody else can have their key
+// registered or used in an instance's name.
+func TestKeyStoreChecksItself(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("permissions and symlinks are checked on Unix")
+	}
+	other := mustGenerate(t, Ed25519)
+	tests := []struct {
+		name  string
+		spoil func(t *testing.T, s KeyStore) // after Create("victim", ...)
+		want  string                         // in the error of PublicPEM and, unless pubOnly, of Load
+		pub   bool                           // only PublicPEM refuses
+	}{
+		{"swapped .pub", func(t *testing.T, s KeyStore) {
+			os.WriteFile(s.pubPath("victim"), other.Public().MarshalPEM(), 0o644)
+		}, "is not the public half of", true},
+		{"folder open to others", func(t *testing.T, s KeyStore) { os.Chmod(s.Dir, 0o777) }, "chmod 700", false},
+		{"folder writable by group", func(t *testing.T, s KeyStore) { os.Chmod(s.Dir, 0o770) }, "chmod 700", false},
+		{"key readable by group", func(t *testing.T, s KeyStore) { os.Chmod(s.keyPath("victim"), 0o640) }, "chmod 600", false},
+		{".pub writable by others", func(t *testing.T, s KeyStore) { os.Chmod(s.pubPath("victim"), 0o666) }, "chmod 644", true},
+		{"key is a symlink", func(t *testing.T, s KeyStore) {
+			elsewhere := filepath.Join(t.TempDir(), "k")
+			os.Rename(s.keyPath("victim"), elsewhere)
+			os.Symlink(elsewhere, s.keyPath("victim"))
+		}, "symlink", false},
+		{".pub is a symlink", func(t *testing.T, s KeyStore) {
+			elsewhere := filepath.Join(t.TempDir(), "p")
+			os.WriteFile(elsewhere, other.Public().MarshalPEM(), 0o644)
+			os.Remove(s.pubPath("victim"))
+			os.Symlink(elsewhere, s.pubPath("victim"))
+		}, "symlink", true},
+		{"folder is a symlink", func(t *testing.T, s KeyStore) {
+			real := filepath.Join(t.TempDir(), "real")
+			os.Rename(s.Dir, real)
+			os.Symlink(real, s.Dir)
+		}, "symlink", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := KeyStore{Dir: filepath.Join(t.TempDir(), "keys")}
+			k := mustGenerate(t, Ed25519)
+			if err := s.Create("victim", k); err != nil {
+				t.Fatal(err)
+			}
+			tt.spoil(t, s)
+			if pub, err := s.PublicPEM("victim"); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("PublicPEM = %.30q, %v; want an error saying %q", pub, err, tt.want)
+			}
+			_, err := s.Load("victim")
+			if tt.pub && err != nil {
+				t.Errorf("Load = %v, want the key", err)
+			}
+			if !tt.pub && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("Load = %v, want an error saying %q", err, tt.want)
+			}
+		})
+	}
+
+	// A folder that exists already, writable by others, is not used to
+	// create keys.
+	dir := filepath.Join(t.TempDir(), "keys")
+	os.Mkdir(dir, 0o777)
+	os.Chmod(dir, 0o777)
+	s := KeyStore{Dir: dir}
+	if err := s.Create("a", other); err == nil || !strings.Contains(err.Error(), "chmod 700") {
+		t.Errorf("Create in a 0777 folder = %v, want an error saying chmod 700", err)
+	}
+	if _, err := os.Stat(s.keyPath("a")); err == nil {
+		t.Errorf("Create in a 0777 folder wrote %s", s.keyPath("a"))
+	}
+	if _, err := s.List(); err == nil {
+		t.Errorf("List of a 0777 folder = nil error, want one")
+	}
+	// A .pub alone is not the key store's key of that instance.
+	s = KeyStore{Dir: t.TempDir()}
+	os.WriteFile(s.pubPath("lonely"), other.Public().MarshalPEM(), 0o644)
+	if _, err := s.PublicPEM("lonely"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("PublicPEM of a .pub without .key = %v, want ErrNotFound", err)
+	}
+}

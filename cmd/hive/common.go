@@ -21,11 +21,22 @@ var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON"}
 // openStore opens the hive named by --repo; what the hive repairs on its
 // own, and warnings that fail nothing, go to stderr.
 func openStore(c *cli.Context) (*registry.Store, error) {
-	s, err := registry.Open(c.String("repo"), registry.WithNotify(func(msg string) { fmt.Fprintf(c.App.ErrWriter, "hive: %s\n", msg) }))
+	s, err := registry.Open(c.String("repo"), notify(c))
+	return s, notHive(err)
+}
+
+// notify writes what a hive repairs on its own, and warnings that fail
+// nothing, to stderr.
+func notify(c *cli.Context) registry.Option {
+	return registry.WithNotify(func(msg string) { fmt.Fprintf(c.App.ErrWriter, "hive: %s\n", msg) })
+}
+
+// notHive adds a hint to the error of opening a folder that is no hive.
+func notHive(err error) error {
 	if errors.Is(err, registry.ErrNotFound) {
-		return nil, &hintError{err, "run `hive init DIR`, or pass --repo DIR"}
+		return &hintError{err, "run `hive init DIR`, or pass --repo DIR"}
 	}
-	return s, err
+	return err
 }
 
 // maintain packs the hive's loose objects, as git does after its own

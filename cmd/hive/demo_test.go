@@ -26,6 +26,7 @@ func TestDemo(t *testing.T) {
 		"imported sha256:f1fa4d3b015cbe96678ee6b36b863aa3657d0824479668db71f3fb69c849db50",    // B subscribes
 		"sha256:f1fa4d3b015cbe96678ee6b36b863aa3657d0824479668db71f3fb69c849db50  instance_a", // B searches
 		"    return os.getenv('DB_PASSWORD')",                                                    // B resolves: the result
+		"trusted: author instance_a has reputation",                                              // B's agent, through hive mcp
 		"descendant +1  sha256:0b802a00fdcd086fa4fc30854fc68c63a2f7afa8b546311c7178013ad6004bc0", // A sees the child
 		"Hive-Parent: sha256:f1fa4d3b015cbe96678ee6b36b863aa3657d0824479668db71f3fb69c849db50",
 		"path-modified: changed", // the tampered change

@@ -22,6 +22,13 @@ func TestDependencyDirection(t *testing.T) {
 		{"odb", []string{mod + "registry", mod + "schema", mod + "signing", mod + "search", mod + "fixtures", mod + "cmd"}},
 		{"registry", []string{mod + "fixtures", mod + "cmd", mod + "search"}},
 		{"search", []string{mod + "fixtures", mod + "cmd"}},
+		{"client", []string{mod + "fixtures", mod + "cmd", mod + "server", mod + "mcp", mod + "search", mod + "trust"}},
+		{"reuse", []string{mod + "fixtures", mod + "cmd", mod + "server", mod + "mcp", mod + "agentskills"}},
+		{"agentskills", []string{mod + "fixtures", mod + "cmd", mod + "server", mod + "mcp", mod + "client"}},
+		{"mcp", []string{mod + "fixtures", mod + "cmd", mod + "server", mod + "agentskills"}},
+		{"tokens", []string{"github.com/go-git/", mod + "registry", mod + "server", mod + "fixtures", mod + "cmd"}},
+		{"hooks", []string{mod + "server", mod + "search", mod + "fixtures", mod + "cmd"}},
+		{"server", []string{mod + "fixtures", mod + "cmd"}},
 		{"workflow", []string{"github.com/go-git/", mod + "registry", mod + "schema", mod + "signing", mod + "fixtures", mod + "cmd"}},
 	}
 	for _, tt := range tests {

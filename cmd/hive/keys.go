@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -68,7 +69,7 @@ func keyCommand() *cli.Command {
 					if ks, err = keyStore(c); err == nil {
 						pem, err = ks.PublicPEM(inst)
 					}
-					if err != nil {
+					if errors.Is(err, signing.ErrNotFound) {
 						err = &hintError{err, fmt.Sprintf("run `hive keygen --instance %s` first, or pass --pub FILE", inst)}
 					}
 				}

@@ -115,6 +115,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			verifyCommand(), lineageCommand(), exportCommand(), importCommand(), instancesCommand(),
 			cloneCommand(), pullCommand(), pushCommand(), submitCommand(), hooksCommand(), hookCommand(), serveCommand(), disputeCommand(),
 			searchCommand(), resolveCommand(), reputationCommand(), diffCommand(),
+			mcpCommand(), skillCommand(), installCommand(), publishCommand(),
 			versionCommand(), completionCommand(), helpCommand(),
 		},
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -294,6 +295,7 @@ func TestServeGit(t *testing.T) {
 	e.run("--repo", "srv", "key", "add", "--instance", "instance_0")
 	g := fixtures.NewGenerator(fixtures.Spec{Instances: 1, Traces: 10})
 	e.run("--repo", "srv", "add", e.writeTraces("first.jsonl", g, 0, 3))
+	token := strings.TrimSpace(e.run("--repo", "srv", "serve", "token", "add", "--instance", "instance_0"))
 
 	srv := e.cmd("--repo", "srv", "serve", "--addr", "127.0.0.1:0")
 	logs := &syncBuffer{}
@@ -312,10 +314,10 @@ func TestServeGit(t *testing.T) {
 	if addr == "" {
 		t.Fatalf("hive serve did not say where it listens:\n%s", logs.String())
 	}
-	url := "http://" + addr + "/hive.git"
+	url := "http://git:" + token + "@" + addr + "/hive.git"
 	git := func(dir string, args ...string) (string, error) {
 		c := exec.Command("git", append([]string{"-C", filepath.Join(e.dir, dir)}, args...)...)
-		c.Env = e.cmd().Env
+		c.Env = append(e.cmd().Env, "GIT_TERMINAL_PROMPT=0")
 		out, err := c.CombinedOutput()
 		return string(out), err
 	}
@@ -371,12 +373,14 @@ func TestServeGit(t *testing.T) {
 		{"commit git fsck refuses", []string{"push", "origin", strings.TrimSpace(string(nul)) + ":refs/heads/main"}, "fsck nulInHeader"},
 		{"rewritten history", []string{"push", "-f", "origin", "HEAD~3:main"}, "history-rewritten"},
 		{"another ref", []string{"push", "origin", "main:refs/heads/other"}, "only main and hive/* may be pushed"},
+		{"another instance's branch", []string{"push", "origin", "HEAD~1:refs/heads/hive/instance_1/x"}, "instance instance_0 may push only branches under hive/instance_0/"},
+		{"no token", []string{"push", "http://" + addr + "/hive.git", "main"}, "could not read Username"},
 	} {
 		out, err := git("c", tc.args...)
 		if err == nil {
 			t.Errorf("git push (%s) was accepted", tc.name)
 		}
-		if !strings.Contains(out, "remote: ") || !strings.Contains(out, tc.want) {
+		if !strings.Contains(out, tc.want) || tc.name != "no token" && !strings.Contains(out, "remote: ") {
 			t.Errorf("git push (%s): want remote: lines naming %s, got:\n%s", tc.name, tc.want, out)
 		}
 		if got := mainOf("srv"); got != before {
@@ -384,6 +388,18 @@ func TestServeGit(t *testing.T) {
 		}
 	}
 	e.run("--repo", "srv", "verify", "--full")
+
+	// A revoked token stops working at once, on the running server (which
+	// still has another token: without any, it would be read-only).
+	e.run("--repo", "srv", "serve", "token", "add", "--instance", "instance_1")
+	var list []struct{ ID string }
+	if err := json.Unmarshal([]byte(e.run("--repo", "srv", "serve", "token", "list", "--json")), &list); err != nil || len(list) != 2 {
+		t.Fatalf("token list --json = %v, %v", list, err)
+	}
+	e.run("--repo", "srv", "serve", "token", "revoke", list[0].ID)
+	if out, err := git("c", "push", "origin", "HEAD~1:refs/heads/hive/instance_0/late"); err == nil || !strings.Contains(out, "Authentication failed") {
+		t.Errorf("a push with a revoked token = %v:\n%s", err, out)
+	}
 
 	srv.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
@@ -459,4 +475,75 @@ func TestAddPacks(t *testing.T) {
 	}
 	e.run("--repo", "hive", "verify", "--full")
 	git("fsck", "--strict", "--no-progress")
+}
+
+// TestHooksOddPath: hive installed under a folder whose name holds
+// spaces, quotes, $(...) and backticks writes hooks that run it, and only
+// it: a bare hub's pre-receive refuses a bad push and accepts a good one,
+// a working hive's pre-push runs too, and nothing in the name runs.
+func TestHooksOddPath(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a process test: make test runs it")
+	}
+	e := newEnv(t, "instance_0")
+	odd := filepath.Join(e.dir, `it's a "hive" $(touch pwned-dollar) `+"`touch pwned-tick`"+` ;touch pwned-semi`)
+	if err := os.MkdirAll(odd, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(e.bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(odd, "hive")
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e.bin = bin
+	e.run("init", "a")
+	e.run("--repo", "a", "key", "add", "--instance", "instance_0")
+	git := func(args ...string) (string, error) {
+		c := exec.Command("git", args...)
+		c.Dir, c.Env = e.dir, e.cmd().Env
+		out, err := c.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := git("clone", "-q", "--bare", "a", "hub.git"); err != nil {
+		t.Fatalf("git clone --bare: %v\n%s", err, out)
+	}
+	if out := e.run("--repo", "hub.git", "hooks", "install"); !strings.Contains(out, "pre-receive") {
+		t.Fatalf("hooks install on a hub = %q", out)
+	}
+	if out := e.run("--repo", "a", "hooks", "install"); !strings.Contains(out, "pre-push") {
+		t.Fatalf("hooks install on a working hive = %q", out)
+	}
+	g := fixtures.NewGenerator(fixtures.Spec{Instances: 1, Traces: 4})
+	e.run("--repo", "a", "add", e.writeTraces("t.jsonl", g, 0, 2))
+	out, err := git("-C", "a", "push", "../hub.git", "main")
+	if err != nil || !strings.Contains(out, "hive: refs/heads/main verified") {
+		t.Errorf("a valid push through the hooks = %v:\n%s", err, out)
+	}
+	// A bad push is refused by the hub's hook (the pre-push is skipped).
+	files := traceFiles(t, filepath.Join(e.dir, "a"))
+	os.WriteFile(filepath.Join(e.dir, "a", files[0]), []byte(`{"evil":true}`), 0o644)
+	git("-C", "a", "commit", "-qam", "innocent")
+	out, err = git("-C", "a", "push", "--no-verify", "../hub.git", "main")
+	if err == nil || !strings.Contains(out, "path-modified") {
+		t.Errorf("a tampered push through the hub's hook = %v:\n%s", err, out)
+	}
+	out, err = git("-C", "a", "push", "../hub.git", "main")
+	if err == nil || !strings.Contains(out, "push refused by hive") {
+		t.Errorf("a tampered push through the pre-push hook = %v:\n%s", err, out)
+	}
+	for _, dir := range []string{e.dir, filepath.Join(e.dir, "a"), filepath.Join(e.dir, "hub.git")} { // where hooks run
+		ents, _ := os.ReadDir(dir)
+		for _, f := range ents {
+			if strings.HasPrefix(f.Name(), "pwned") {
+				t.Errorf("a hook ran code from the binary's path: %s exists in %s", f.Name(), dir)
+			}
+		}
+	}
+	hook, _ := os.ReadFile(filepath.Join(e.dir, "hub.git", "hooks", "pre-receive"))
+	if !strings.Contains(string(hook), `'\''`) {
+		t.Errorf("the hook does not quote the path for sh:\n%s", hook)
+	}
 }

@@ -26,7 +26,15 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "tls-cert", Usage: "a PEM certificate: serve HTTPS"},
 			&cli.StringFlag{Name: "tls-key", Usage: "the certificate's PEM private key"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json"},
+			stateFlag,
+			&cli.BoolFlag{Name: "private", Usage: "reads need a token too (all routes but /healthz)"},
+			&cli.IntFlag{Name: "write-limit", Value: int(server.DefaultLimits.Writes.PerMinute), Usage: "writes (POST, git push) a minute per token or client address; 0: no limit"},
+			&cli.IntFlag{Name: "search-limit", Value: int(server.DefaultLimits.Searches.PerMinute), Usage: "searches and /instances a minute per token or client address; 0: no limit"},
+			&cli.IntFlag{Name: "git-backends", Value: server.DefaultLimits.GitBackends, Usage: "git backends (clone, fetch, push) at once; more wait, then get 503"},
+			&cli.DurationFlag{Name: "git-timeout", Value: server.DefaultLimits.GitTimeout, Usage: "the longest a git request may take"},
+			&cli.IntFlag{Name: "conns-per-addr", Value: server.DefaultLimits.ConnsPerAddr, Usage: "connections one client address may hold open"},
 		},
+		Subcommands: []*cli.Command{tokenCommand()},
 		Action: func(c *cli.Context) error {
 			if (c.String("tls-cert") == "") != (c.String("tls-key") == "") {
 				return usagef("--tls-cert and --tls-key go together")
@@ -44,7 +52,12 @@ func serveCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			srv, err := server.New(dir, server.Options{Log: log})
+			opts, err := serveOptions(c, dir)
+			if err != nil {
+				return err
+			}
+			opts.Log = log
+			srv, err := server.New(dir, opts)
 			if err != nil {
 				return err
 			}
@@ -73,9 +86,9 @@ func defaultHive() (string, error) {
 	return filepath.Join(home, ".local", "share", "hive", "default"), nil
 }
 
-// serveDir is the hive to serve: --repo, the current folder if it is a
-// hive, or the default hive, created when missing.
-func serveDir(c *cli.Context, log *slog.Logger) (string, error) {
+// hiveToServe is the hive to serve: --repo, the current folder if it is a
+// hive, or the default hive, which may not exist yet.
+func hiveToServe(c *cli.Context) (string, error) {
 	repo := c.String("repo")
 	if c.IsSet("repo") {
 		return repo, nil
@@ -87,9 +100,15 @@ func serveDir(c *cli.Context, log *slog.Logger) (string, error) {
 			return repo, nil
 		}
 	}
-	dir, err := defaultHive()
-	if err != nil {
-		return "", err
+	return defaultHive()
+}
+
+// serveDir is the hive to serve (hiveToServe), the default hive created
+// when missing.
+func serveDir(c *cli.Context, log *slog.Logger) (string, error) {
+	dir, err := hiveToServe(c)
+	if err != nil || c.IsSet("repo") {
+		return dir, err
 	}
 	s, err := registry.Open(dir)
 	if err == nil {

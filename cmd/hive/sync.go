@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -217,7 +215,7 @@ func pushCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.App.Writer, "pushed main (%s) to %s\n", head.String()[:12], r.URL)
+			fmt.Fprintf(c.App.Writer, "pushed main (%s) to %s\n", head.String()[:12], shownURL(r.URL))
 			return nil
 		},
 	}
@@ -246,13 +244,13 @@ func submitCommand() *cli.Command {
 				return err
 			}
 			w := c.App.Writer
-			fmt.Fprintf(w, "pushed branch %s to %s\n\n", sub.Branch, r.URL)
+			fmt.Fprintf(w, "pushed branch %s to %s\n\n", sub.Branch, shownURL(r.URL))
 			fmt.Fprintf(w, "Pull request: %s -> main\n", sub.Branch)
 			fmt.Fprintf(w, "Skills it adds (%d):\n", len(sub.Traces))
 			for _, e := range sub.Traces {
 				fmt.Fprintf(w, "  %s  %s  %s\n", e.ID, e.Trace.InstanceID, e.Trace.Intent)
 			}
-			fmt.Fprintf(w, "\nTo review it, a maintainer runs:\n  git fetch %s %s\n  hive verify --base %s --head FETCH_HEAD\n", r.URL, sub.Branch, sub.Base.String()[:12])
+			fmt.Fprintf(w, "\nTo review it, a maintainer runs:\n  git fetch %s %s\n  hive verify --base %s --head FETCH_HEAD\n", shownURL(r.URL), sub.Branch, sub.Base.String()[:12])
 			if u := compareURL(r.URL, sub.Branch); u != "" {
 				fmt.Fprintf(w, "Open it at: %s\n", u)
 			}
@@ -272,133 +270,4 @@ func compareURL(url, branch string) string {
 		return ""
 	}
 	return u + "/compare/main..." + branch + "?expand=1"
-}
-
-func hooksCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "hooks",
-		Usage: "install git hooks that run the validator",
-		Subcommands: []*cli.Command{{
-			Name:  "install",
-			Usage: "install pre-push (a working hive) or pre-receive (a bare hub) so that plain git push is gated",
-			Flags: []cli.Flag{&cli.BoolFlag{Name: "force", Usage: "replace a hook that is not hive's"}},
-			Action: func(c *cli.Context) error {
-				s, err := openStore(c)
-				if err != nil {
-					return err
-				}
-				defer s.Close()
-				exe, err := os.Executable()
-				if err != nil {
-					return err
-				}
-				hook := "pre-push"
-				if s.WorkDir() == "" {
-					hook = "pre-receive"
-				}
-				dir := filepath.Join(s.GitDir(), "hooks")
-				if err := os.MkdirAll(dir, 0o755); err != nil {
-					return err
-				}
-				script := fmt.Sprintf("#!/bin/sh\n# installed by hive hooks install: the validator gates every update\nexec %q hook %s \"$@\"\n", exe, hook)
-				p := filepath.Join(dir, hook)
-				if old, err := os.ReadFile(p); err == nil && !strings.Contains(string(old), "installed by hive hooks install") && !c.Bool("force") {
-					return &hintError{fmt.Errorf("%s exists and is not hive's", p), "move it aside, or pass --force to replace it"}
-				}
-				if err := os.WriteFile(p, []byte(script), 0o755); err != nil {
-					return err
-				}
-				fmt.Fprintf(c.App.Writer, "installed %s\n", p)
-				return nil
-			},
-		}},
-	}
-}
-
-// hookCommand runs inside git hooks (hive hooks install writes them).
-func hookCommand() *cli.Command {
-	return &cli.Command{
-		Name:   "hook",
-		Hidden: true,
-		Subcommands: []*cli.Command{{
-			Name:  "pre-receive",
-			Usage: "gate a push to a bare hive (reads git's old new ref lines)",
-			Action: func(c *cli.Context) error {
-				gitDir := os.Getenv("GIT_DIR")
-				if gitDir == "" {
-					gitDir = "."
-				}
-				s, err := registry.Open(gitDir)
-				if err != nil {
-					return err
-				}
-				defer s.Close()
-				main, _ := s.Head()
-				check := s
-				if q := os.Getenv("GIT_QUARANTINE_PATH"); q != "" {
-					qs, cleanup, err := registry.OpenQuarantine(s.GitDir(), q)
-					if err != nil {
-						return err
-					}
-					defer cleanup()
-					check = qs
-				}
-				return gate(c, check, main, c.App.Reader)
-			},
-		}, {
-			Name:  "pre-push",
-			Usage: "verify what a working hive pushes (reads git's pre-push lines)",
-			Action: func(c *cli.Context) error {
-				s, err := openStore(c)
-				if err != nil {
-					return err
-				}
-				defer s.Close()
-				sc := bufio.NewScanner(c.App.Reader)
-				failed := 0
-				for sc.Scan() {
-					f := strings.Fields(sc.Text())
-					if len(f) != 4 || plumbing.NewHash(f[1]).IsZero() {
-						continue
-					}
-					rep, err := s.VerifyContext(c.Context, plumbing.NewHash(f[1]), registry.VerifyOptions{})
-					if err != nil {
-						return err
-					}
-					printReport(c.App.ErrWriter, rep)
-					failed += len(rep.Violations)
-				}
-				if failed > 0 {
-					return fmt.Errorf("push refused by hive: %d violations", failed)
-				}
-				return nil
-			},
-		}},
-	}
-}
-
-// gate checks each "old new ref" line of a pre-receive hook.
-func gate(c *cli.Context, s *registry.Store, main plumbing.Hash, in io.Reader) error {
-	sc := bufio.NewScanner(in)
-	failed := 0
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) != 3 {
-			continue
-		}
-		u := registry.Update{Old: plumbing.NewHash(f[0]), New: plumbing.NewHash(f[1]), Ref: plumbing.ReferenceName(f[2])}
-		rep, err := s.CheckUpdateContext(c.Context, u, main)
-		if err != nil {
-			return err
-		}
-		printReport(c.App.ErrWriter, rep)
-		failed += len(rep.Violations) + rep.Omitted
-		if len(rep.Violations) == 0 {
-			fmt.Fprintf(c.App.ErrWriter, "hive: %s verified (%d commits, %d traces)\n", u.Ref, rep.Commits, rep.Traces)
-		}
-	}
-	if failed > 0 {
-		return fmt.Errorf("push refused by hive: %d violations; nothing was changed", failed)
-	}
-	return nil
 }

@@ -1,0 +1,43 @@
+package server
+
+import (
+	"context"
+	"net/http"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/hive-dev/hive/mcp"
+	"github.com/hive-dev/hive/registry"
+	"github.com/hive-dev/hive/search"
+)
+
+// mcpHandler serves the hive's MCP tools over Streamable HTTP, read-only
+// (publishing goes through POST /skills). Each request stands alone
+// (stateless, JSON answers), so no session outlives it.
+func (s *Server) mcpHandler() http.Handler {
+	srv, err := mcp.New(source{s}, mcp.Options{Version: "serve"})
+	if err != nil {
+		panic(err) // only publishing options can fail, and none are given
+	}
+	return sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return srv },
+		&sdk.StreamableHTTPOptions{Stateless: true, JSONResponse: true, MaxRequestBodyBytes: s.opts.MaxBody})
+}
+
+// source lends the MCP tools a reader of the served hive and its index.
+type source struct{ s *Server }
+
+func (src source) Read(ctx context.Context, fn func(st *registry.Store, ix *search.Index) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	st, done, err := src.s.reader()
+	if err != nil {
+		return err
+	}
+	defer done()
+	ix, err := src.s.index(st)
+	if err != nil {
+		return err
+	}
+	return fn(st, ix)
+}
