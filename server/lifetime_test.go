@@ -33,7 +33,7 @@ func TestServerSharesOneStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := odb.Mappings()
-	srv, err := server.New(dir, server.Options{HiveBinary: "/bin/false"})
+	srv, err := server.New(dir, server.Options{HiveBinary: "/bin/false", Limits: unlimited})
 	if err != nil {
 		t.Fatal(err)
 	}
