@@ -107,6 +107,8 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 type Published struct {
 	TraceID schema.ID `json:"trace_id"`
 	Commit  string    `json:"commit"`
+	// Warnings name skills on main the new one is nearly identical to.
+	Warnings []string `json:"warnings"`
 }
 
 // Publish signs a trace with key (its instance's private key) and posts it:

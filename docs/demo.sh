@@ -5,7 +5,8 @@
 # share skills through a hub (a bare hive whose pre-receive hook runs the
 # validator). A learns a skill and publishes it; B subscribes by intent,
 # searches, and uses A's skill; B derives a child skill with lineage and
-# publishes it; A pulls and sees the child in its skill's lineage; the
+# publishes it; A pulls and sees the child in its skill's lineage; B reports
+# that A's skill worked, and A's standing rises in both hives; the
 # reputations; a tampered change and a forged push refused; a dispute
 # opened by B and resolved by the hub's maintainer. Everything happens in a
 # temporary folder, removed at the end.
@@ -73,8 +74,7 @@ say "B searches its hive"
 run hive --repo b search "use environment variables for auth"
 
 say "B uses A's skill: the best trusted skill for the task, its result on stdout"
-note "B's own trust policy (its git config, never shared): reuse authors from reputation 0.5"
-run git -C b config hive.trust.min-reputation 0.5
+note "no policy to set: by default, the best skill nobody has seen fail, by an author in good standing"
 run hive --repo b resolve "use environment variables for auth"
 
 say "B's agent does the same through the MCP server: hive mcp speaks the Model Context Protocol on stdin and stdout"
@@ -109,7 +109,16 @@ run hive --repo a diff f1fa4d3b 0b802a00
 note "plain git audits it too: the trailers name the trace, its instance and its parents"
 run git -C a log --grep sha256:0b802a00fdcd --format='%h %s%n%(trailers)'
 
-say "Reputation: computed from the hive's history, the same in every clone"
+say "B reports that A's skill worked: a signed outcome; A's standing rises in both hives after a push and a pull"
+run hive --repo b reputation instance_a
+run hive --repo b --key-dir keys-b outcome f1fa4d3b --success --detail "python get_password.py: exit 0" --instance instance_b
+run hive --repo b reputation instance_a
+run hive --repo b push
+run hive --repo a pull
+run hive --repo a reputation instance_a
+run hive --repo a outcomes f1fa4d3b
+
+say "Reputation: computed from what the hive holds, the same in every clone"
 run hive --repo a reputation
 
 say "Someone edits A's skill behind hive's back and commits it with plain git"

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -127,7 +128,8 @@ func TestPublishToServer(t *testing.T) {
 	h := newHive(t) // the local hive knows instance_b; the server does not
 	head, _ := h.st.Head()
 	publishAs := func(inst string) *sdk.ClientSession {
-		return connect(t, h, mcp.Options{Publish: true, Instance: inst, Keys: fixtures.KeyFunc(inst), Server: client.New(hs.URL)})
+		return connect(t, h, mcp.Options{Publish: true, Instance: inst, Keys: fixtures.KeyFunc(inst), Server: client.New(hs.URL),
+			Now: func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }}) // "the same skill again" is the same, however slow the first post
 	}
 	skill := map[string]any{"intent": "Rotate the API token", "reasoning_path": []map[string]any{{"step": 1, "action": "rotate"}},
 		"result": "token rotate", "confidence": 0.95, "verification_score": 0.96}

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -45,18 +46,22 @@ type Writer interface {
 type Options struct {
 	// Version is the server's version, as clients see it.
 	Version string
-	// Publish offers publish_skill: a user's explicit permission for the
-	// agent to add skills (code others will run) signed with the key of
-	// Instance. Without it every tool only reads.
+	// Publish offers publish_skill and report_outcome: a user's explicit
+	// permission for the agent to add skills (code others will run) and
+	// reports of their outcomes, signed with the key of Instance. Without
+	// it every tool only reads.
 	Publish bool
 	// Instance is the instance this server acts as: it signs what
 	// publish_skill publishes.
 	Instance string
 	// Keys returns the private key of an instance (the key store).
 	Keys registry.KeyFunc
-	// Server, with Publish, makes publish_skill post to this hive server
-	// (its client) instead of committing to the local hive.
+	// Server, with Publish, makes publish_skill and report_outcome post to
+	// this hive server (its client) instead of committing to the local
+	// hive.
 	Server *client.Client
+	// Now dates what publish_skill publishes; nil is time.Now.
+	Now func() time.Time
 	// Prepare reads the view of main (search index, reputation, lineage)
 	// in the background now, so that the first call does not wait for it.
 	Prepare bool
@@ -75,6 +80,9 @@ func New(src Source, o Options) (*sdk.Server, error) {
 	}
 	if o.Version == "" {
 		o.Version = "dev"
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	h := &hive{src: src, opts: o}
 	s := sdk.NewServer(&sdk.Implementation{Name: "hive", Title: "Hive: signed agent skills", Version: o.Version}, &sdk.ServerOptions{

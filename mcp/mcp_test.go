@@ -137,7 +137,7 @@ func TestToolsOffered(t *testing.T) {
 		want    []string
 	}{
 		{false, []string{"search_skills", "get_skill", "use_skill", "skill_lineage"}},
-		{true, []string{"search_skills", "get_skill", "use_skill", "skill_lineage", "publish_skill"}},
+		{true, []string{"search_skills", "get_skill", "use_skill", "skill_lineage", "publish_skill", "report_outcome"}},
 	} {
 		o := mcp.Options{}
 		if tt.publish {
@@ -154,7 +154,7 @@ func TestToolsOffered(t *testing.T) {
 			if tl.Description == "" || tl.InputSchema == nil || tl.OutputSchema == nil {
 				t.Errorf("tool %s lacks a description, an input or an output schema", tl.Name)
 			}
-			if ro := tl.Annotations != nil && tl.Annotations.ReadOnlyHint; ro == (tl.Name == "publish_skill") {
+			if ro := tl.Annotations != nil && tl.Annotations.ReadOnlyHint; ro == (tl.Name == "publish_skill" || tl.Name == "report_outcome") {
 				t.Errorf("tool %s: read-only hint %v", tl.Name, ro)
 			}
 		}
@@ -233,6 +233,10 @@ type hitOut struct {
 	Trusted      bool        `json:"trusted"`
 	Why          string      `json:"why"`
 	OpenDisputes []schema.ID `json:"open_disputes"`
+	Standing     struct {
+		Successes, Failures int
+		Failed              bool
+	} `json:"standing"`
 }
 
 func TestSearchSkills(t *testing.T) {
@@ -372,6 +376,8 @@ func TestPublishSkill(t *testing.T) {
 		return map[string]any{"intent": "Rotate the database password without downtime", "reasoning_path": []map[string]any{{"step": 1, "action": "add the new password"}, {"step": 2, "action": "switch clients", "detail": "one at a time\nthen drop the old"}},
 			"result": "ALTER USER app PASSWORD 'new';", "confidence": 0.95, "verification_score": 0.97, "lineage": []string{string(h.child)}, "tags": []string{"db"}}
 	}
+	// A search first: the index it opens is held, and must follow main.
+	call(t, cs, "search_skills", map[string]any{"query": "rotate the database password"})
 	res := call(t, cs, "publish_skill", good())
 	if res.IsError {
 		t.Fatal(text(res))
@@ -432,6 +438,125 @@ func TestPublishSkill(t *testing.T) {
 	}
 	if head2, _ := h.st.Head(); head2 != head {
 		t.Errorf("refused publishes moved main from %s to %s", head, head2)
+	}
+}
+
+// TestReportOutcome: report_outcome commits a signed outcome through the
+// validator hive outcome uses; the skill's standing shows it in
+// search_skills, get_skill and use_skill; a failed skill is no longer
+// used; every bad report is a tool error with a code, and main stays.
+func TestReportOutcome(t *testing.T) {
+	h := newHive(t)
+	h.trustAll(t)
+	b := connect(t, h, mcp.Options{Publish: true, Instance: "instance_b", Keys: fixtures.KeyFunc("instance_b")})
+	res := call(t, b, "report_outcome", map[string]any{"id": h.seed.Hex()[:10], "outcome": "success", "detail": "pytest tests/auth: exit 0"})
+	if res.IsError {
+		t.Fatal(text(res))
+	}
+	var out struct {
+		TraceID  schema.ID `json:"trace_id"`
+		Reporter string    `json:"reporter"`
+		Outcome  string    `json:"outcome"`
+		Commit   string    `json:"commit"`
+	}
+	structured(t, res, &out)
+	list, err := h.st.Outcomes(h.seed)
+	if err != nil || len(list) != 1 || list[0].InstanceID != "instance_b" || !list[0].Success() || list[0].Detail != "pytest tests/auth: exit 0" ||
+		out.TraceID != h.seed || out.Reporter != "instance_b" || out.Outcome != "success" || len(out.Commit) != 40 {
+		t.Fatalf("report_outcome = %+v; outcomes of the seed %+v, %v", out, list, err)
+	}
+	head, _ := h.st.Head()
+	if rep, err := h.st.Verify(head, registry.VerifyOptions{Full: true}); err != nil || rep.Err() != nil {
+		t.Fatalf("the hive does not verify after report_outcome: %v %v", err, rep.Err())
+	}
+
+	var found struct{ Skills []hitOut }
+	structured(t, call(t, b, "search_skills", map[string]any{"query": "Refactor auth to use env vars"}), &found)
+	for _, s := range found.Skills {
+		if want := s.ID == h.seed; (s.Standing.Successes == 1) != want {
+			t.Errorf("search_skills: %s has standing %+v; want one success only on the seed", s.ID, s.Standing)
+		}
+	}
+	var got struct {
+		Trust struct {
+			Standing struct{ Successes int } `json:"standing"`
+		} `json:"trust"`
+	}
+	structured(t, call(t, b, "get_skill", map[string]any{"id": string(h.seed)}), &got)
+	if got.Trust.Standing.Successes != 1 {
+		t.Errorf("get_skill's standing = %+v, want one success", got.Trust)
+	}
+
+	bad := []struct {
+		name string
+		args map[string]any
+		code string
+	}{
+		{"the same report again", map[string]any{"id": string(h.seed), "outcome": "success"}, "already-present"},
+		{"another report of the same skill", map[string]any{"id": string(h.seed), "outcome": "failure"}, "already-present"},
+		{"on its own skill", map[string]any{"id": string(h.child), "outcome": "success"}, "outcome-self"},
+		{"an unknown skill", map[string]any{"id": strings.Repeat("1", 64), "outcome": "success"}, "not-found"},
+		{"neither success nor failure", map[string]any{"id": string(h.seed), "outcome": "maybe"}, "arguments-invalid"},
+		{"no outcome", map[string]any{"id": string(h.seed)}, "arguments-invalid"},
+		{"a detail too long", map[string]any{"id": string(h.child), "outcome": "success", "detail": strings.Repeat("x", schema.MaxOutcomeDetail+1)}, "arguments-invalid"},
+		{"a control character in the detail", map[string]any{"id": string(h.child), "outcome": "success", "detail": "exit\u00070"}, "outcome-invalid"},
+	}
+	for _, tt := range bad {
+		res := call(t, b, "report_outcome", tt.args)
+		if !res.IsError || !strings.HasPrefix(text(res), tt.code+": ") {
+			t.Errorf("report_outcome(%s) = error %v %q, want a tool error starting %q", tt.name, res.IsError, text(res), tt.code)
+		}
+	}
+	if h2, _ := h.st.Head(); h2 != head {
+		t.Errorf("refused reports moved main from %s to %s", head, h2)
+	}
+
+	// instance_a reports that instance_b's child failed: use_skill no
+	// longer returns it, and search_skills says why.
+	a := connect(t, h, mcp.Options{Publish: true, Instance: "instance_a", Keys: fixtures.KeyFunc("instance_a")})
+	if res := call(t, a, "report_outcome", map[string]any{"id": string(h.child), "outcome": "failure", "detail": "exit 1"}); res.IsError {
+		t.Fatal(text(res))
+	}
+	var used struct {
+		Found bool      `json:"found"`
+		ID    schema.ID `json:"id"`
+	}
+	structured(t, call(t, a, "use_skill", map[string]any{"intent": childIntent}), &used)
+	if used.ID == h.child {
+		t.Errorf("use_skill chose the failed child: %+v", used)
+	}
+	structured(t, call(t, a, "search_skills", map[string]any{"query": childIntent, "limit": 1}), &found)
+	if len(found.Skills) != 1 || found.Skills[0].ID != h.child || found.Skills[0].Trusted || !found.Skills[0].Standing.Failed ||
+		!strings.Contains(found.Skills[0].Why, "failures outweigh successes") {
+		t.Errorf("search_skills of the failed child = %+v", found.Skills)
+	}
+}
+
+// TestPublishWarnsNearDuplicate: publish_skill of a skill nearly identical
+// to another author's, without lineage to it, is published with a warning
+// that names the other skill and the similarity, as hive add warns.
+func TestPublishWarnsNearDuplicate(t *testing.T) {
+	h := newHive(t)
+	cs := connect(t, h, mcp.Options{Publish: true, Instance: "instance_b", Keys: fixtures.KeyFunc("instance_b")})
+	var seed map[string]any
+	if err := json.Unmarshal(fixtures.Seed(), &seed); err != nil {
+		t.Fatal(err)
+	}
+	delete(seed, "instance_id")
+	delete(seed, "created_at")
+	seed["confidence"] = 0.97 // another skill, the same words
+	res := call(t, cs, "publish_skill", seed)
+	var out struct {
+		ID       schema.ID `json:"id"`
+		Warnings []string  `json:"warnings"`
+	}
+	structured(t, res, &out)
+	if res.IsError || len(out.Warnings) != 1 || !strings.Contains(out.Warnings[0], "nearly identical to "+h.seed.Short()+" by instance_a (similarity 1.00)") ||
+		!strings.Contains(text(res), "warning: ") {
+		t.Errorf("publish_skill of a near duplicate = %v %+v\n%s", res.IsError, out, text(res))
+	}
+	if _, err := h.st.Trace(out.ID); err != nil {
+		t.Errorf("the near duplicate was not published: %v", err)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
@@ -26,6 +25,7 @@ type publishOut struct {
 	Commit     string    `json:"commit" jsonschema:"the commit that added it"`
 	Server     string    `json:"server,omitempty" jsonschema:"the hive server it was posted to; empty when committed to the local hive"`
 	Resource   string    `json:"resource"`
+	Warnings   []string  `json:"warnings,omitempty" jsonschema:"skills on main the new one is nearly identical to: by you (it counts once), or by another author without lineage to it (name it in lineage)"`
 }
 
 // publishTool is publish_skill. Its arguments are not checked against the
@@ -59,7 +59,11 @@ func (h *hive) publishTool() tool {
 			if o.Server != "" {
 				where = "posted to " + o.Server + " (commit " + short(o.Commit) + ")"
 			}
-			return o, fmt.Sprintf("published %s as %s: %s\n", o.ID, o.InstanceID, where), nil
+			text := fmt.Sprintf("published %s as %s: %s\n", o.ID, o.InstanceID, where)
+			for _, w := range o.Warnings {
+				text += "warning: " + w + "\n"
+			}
+			return o, text, nil
 		},
 	}
 }
@@ -78,7 +82,7 @@ func (h *hive) publish(ctx context.Context, args json.RawMessage) (*publishOut, 
 			return nil, &toolError{codeArguments, fmt.Errorf("%s: filled in by the server (it publishes as %s), leave it out", f, h.opts.Instance)}
 		}
 	}
-	trace, err := schema.Complete(draft, h.opts.Instance, time.Now())
+	trace, err := schema.Complete(draft, h.opts.Instance, h.opts.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +101,7 @@ func (h *hive) publish(ctx context.Context, args json.RawMessage) (*publishOut, 
 		if err != nil {
 			return nil, err
 		}
-		out.Commit, out.Server = p.Commit, c.BaseURL
+		out.Commit, out.Server, out.Warnings = p.Commit, c.BaseURL, p.Warnings
 		return out, nil
 	}
 	err = h.src.(Writer).Write(ctx, func(st *registry.Store) error {
@@ -106,6 +110,7 @@ func (h *hive) publish(ctx context.Context, args json.RawMessage) (*publishOut, 
 			return err
 		}
 		out.Commit = added[0].Commit.String()
+		out.Warnings = nearDuplicates(st, id)
 		return nil
 	})
 	if err != nil {

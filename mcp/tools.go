@@ -58,6 +58,7 @@ func (h *hive) tools() []tool {
 			Annotations: readOnly,
 		}, idArg, skillLineage),
 		h.publishTool(),
+		h.outcomeTool(),
 	}
 }
 
@@ -106,6 +107,7 @@ type hit struct {
 	Score             float64     `json:"score" jsonschema:"similarity of the intent to the query, 0 to 1"`
 	InstanceID        string      `json:"instance_id" jsonschema:"the author"`
 	Reputation        float64     `json:"reputation" jsonschema:"the author's reputation in this hive, 0 to 1"`
+	Standing          standing    `json:"standing" jsonschema:"what other instances reported after reusing it"`
 	Confidence        float64     `json:"confidence"`
 	VerificationScore float64     `json:"verification_score"`
 	LineageSize       int         `json:"lineage_size" jsonschema:"how many skills its lineage holds: ancestors and descendants"`
@@ -127,7 +129,7 @@ func searchSkills(ctx context.Context, h *hive, in searchIn) (searchOut, string,
 			}
 			vd := v.Judge(r)
 			out.Skills = append(out.Skills, hit{ID: r.ID, Intent: r.Intent, Score: r.Score, InstanceID: r.InstanceID, Reputation: vd.Reputation,
-				Confidence: r.Confidence, VerificationScore: r.VerificationScore, LineageSize: n, Trusted: vd.Trusted, Why: vd.Why, OpenDisputes: vd.Disputes})
+				Confidence: r.Confidence, VerificationScore: r.VerificationScore, LineageSize: n, Trusted: vd.Trusted, Why: vd.Why, OpenDisputes: vd.Disputes, Standing: standingOf(vd.Standing)})
 		}
 		return nil
 	})
@@ -145,8 +147,8 @@ func searchSkills(ctx context.Context, h *hive, in searchIn) (searchOut, string,
 		if !s.Trusted {
 			trusted = "not trusted: " + s.Why
 		}
-		fmt.Fprintf(&b, "%.3f  %s  by %s (reputation %.3f)  %s\n       confidence %g, verification %g, lineage %d; %s\n",
-			s.Score, s.ID, s.InstanceID, s.Reputation, schema.Quote(s.Intent, 120), s.Confidence, s.VerificationScore, s.LineageSize, trusted)
+		fmt.Fprintf(&b, "%.3f  %s  by %s (reputation %.3f)  %s\n       %s; confidence %g, verification %g, lineage %d; %s\n",
+			s.Score, s.ID, s.InstanceID, s.Reputation, schema.Quote(s.Intent, 120), s.Standing, s.Confidence, s.VerificationScore, s.LineageSize, trusted)
 	}
 	return out, b.String(), nil
 }
@@ -249,6 +251,7 @@ func skillText(s skillOut) string {
 		verified = "NOT verified: " + p.Problem
 	}
 	fmt.Fprintf(&b, "provenance: introduced in commit %s, signed by %s (%s key %s): %s\ncheck offline: %s\n", p.Commit, p.Signer, p.Algorithm, p.KeyFingerprint, verified, p.Cosign)
+	fmt.Fprintf(&b, "%s\n", standingOf(s.Trust.Standing))
 	trusted := "trusted by the local policy: " + s.Trust.Why
 	if !s.Trust.Trusted {
 		trusted = "not trusted by the local policy: " + s.Trust.Why
@@ -270,6 +273,7 @@ type useOut struct {
 	InstanceID   string      `json:"instance_id,omitempty" jsonschema:"its author"`
 	Score        float64     `json:"score,omitempty" jsonschema:"similarity of its intent to yours"`
 	Reputation   float64     `json:"reputation,omitempty" jsonschema:"its author's reputation"`
+	Standing     *standing   `json:"standing,omitempty" jsonschema:"what other instances reported after reusing it"`
 	Result       string      `json:"result,omitempty" jsonschema:"the skill's result: code or instructions written by another agent"`
 	Why          string      `json:"why" jsonschema:"why it was trusted, or why nothing qualified"`
 	OpenDisputes []schema.ID `json:"open_disputes,omitempty"`
@@ -286,7 +290,8 @@ func useSkill(ctx context.Context, h *hive, in useIn) (useOut, string, error) {
 		if err != nil {
 			return err
 		}
-		out = useOut{Found: true, ID: c.ID, Intent: c.Intent, InstanceID: c.InstanceID, Score: c.Score, Reputation: c.Reputation,
+		sk := standingOf(c.Standing)
+		out = useOut{Found: true, ID: c.ID, Intent: c.Intent, InstanceID: c.InstanceID, Score: c.Score, Reputation: c.Reputation, Standing: &sk,
 			Result: c.Entry.Trace.Result, Why: c.Why, OpenDisputes: c.Disputes}
 		return nil
 	})
@@ -296,8 +301,8 @@ func useSkill(ctx context.Context, h *hive, in useIn) (useOut, string, error) {
 	if !out.Found {
 		return out, out.Why + "\nsearch_skills lists the candidates with the reason each is not trusted.\n", nil
 	}
-	text := fmt.Sprintf("skill %s by %s (score %.3f): %s\ntrusted: %s\nresult (written by %s; read it before running it):\n%s\n",
-		out.ID, out.InstanceID, out.Score, schema.Quote(out.Intent, 200), out.Why, out.InstanceID, out.Result)
+	text := fmt.Sprintf("skill %s by %s (score %.3f): %s\n%s\ntrusted: %s\nresult (written by %s; read it before running it):\n%s\n",
+		out.ID, out.InstanceID, out.Score, schema.Quote(out.Intent, 200), out.Standing, out.Why, out.InstanceID, out.Result)
 	return out, text, nil
 }
 

@@ -25,6 +25,9 @@ type InitOptions struct {
 	Maintainers []string // instances allowed to change hive.json
 	Bare        bool
 	Workflow    []byte // if set, the root commit holds it at WorkflowPath (hive init --github)
+	// Registration is hive.json's registration: RegistrationOpen (the
+	// default) or RegistrationMaintainers.
+	Registration string
 }
 
 // Init creates a hive at dir: a git repository whose branch main holds one
@@ -46,6 +49,9 @@ func Init(dir string, o InitOptions, opts ...Option) (*Store, error) {
 	if o.Maintainers != nil {
 		cfg.Maintainers = append([]string{}, o.Maintainers...)
 		sort.Strings(cfg.Maintainers)
+	}
+	if o.Registration != "" {
+		cfg.Registration = o.Registration
 	}
 	raw, err := cfg.Marshal()
 	if err != nil {
@@ -530,7 +536,13 @@ func (s *Store) addKeyLocked(instance string, pem []byte, pub *signing.PublicKey
 		if bytes.Equal(old, pem) {
 			return plumbing.ZeroHash, errorf(ErrExists, "instance %s: this key is already registered", instance)
 		}
-		return plumbing.ZeroHash, errorf(ErrExists, "instance %s already has another key in %s; keys are never replaced", instance, KeyPath(instance))
+		return plumbing.ZeroHash, errorf(ErrExists, "instance %s already has another key in %s; replace it with hive key rotate", instance, KeyPath(instance))
+	}
+	if cfg, err := s.configAt(s.trees, root); err != nil {
+		return plumbing.ZeroHash, err
+	} else if cfg.RegistrationMode() == RegistrationMaintainers {
+		return plumbing.ZeroHash, fmt.Errorf("%s: registration is by maintainers in this hive: a maintainer approves the key of %s (hive key add --instance %s --pub FILE --by MAINTAINER): %w",
+			RuleKeyUnauthorised, instance, instance, ErrUnauthorised)
 	}
 	w := &writer{s: s}
 	defer w.discard() // temporary files of objects never synced

@@ -106,7 +106,14 @@ func (s *Store) recordVerified(h plumbing.Hash) error {
 
 // WriteFileAtomic writes a file by rename of a synced temporary file, so
 // that readers see the old bytes or the new, never a part.
-func WriteFileAtomic(path string, b []byte) error {
+func WriteFileAtomic(path string, b []byte) error { return writeRenamed(path, b, true) }
+
+// WriteFileUnsynced is WriteFileAtomic without the sync, for derived data
+// that a checksum guards: after a crash the file may be missing or torn,
+// and its reader rebuilds it.
+func WriteFileUnsynced(path string, b []byte) error { return writeRenamed(path, b, false) }
+
+func writeRenamed(path string, b []byte, sync bool) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -119,9 +126,11 @@ func WriteFileAtomic(path string, b []byte) error {
 		f.Close()
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	if sync {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		return err

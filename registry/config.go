@@ -16,3 +16,9 @@ func DefaultConfig(name string) Config { return schema.DefaultConfig(name) }
 
 // ParseConfig parses hive.json strictly (schema.ParseConfig).
 func ParseConfig(b []byte) (*Config, error) { return schema.ParseConfig(b) }
+
+// Who may register a new instance's key (hive.json's registration).
+const (
+	RegistrationOpen        = schema.RegistrationOpen
+	RegistrationMaintainers = schema.RegistrationMaintainers
+)

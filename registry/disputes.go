@@ -218,6 +218,13 @@ func (v *validator) checkDisputes(c plumbing.Hash, parentRoot, root plumbing.Has
 	}
 	for p := range deleted {
 		kind, _ := classify(p)
+		if kind == kindOutcome || kind == kindOutcomeBundle {
+			// An outcome leaves only with its trace (outcomes.go).
+			if id, _ := outcomeOf(p); removedTraces[id] == "" || !tombstones[id] {
+				bad(p, RuleRemovalUnresolved, "outcome deleted without a maintainer's removal of its trace %s in this commit", id.Short())
+			}
+			continue
+		}
 		if kind != kindTrace && kind != kindBundle {
 			bad(p, RulePathDeleted, "deleted; a hive only grows")
 			continue

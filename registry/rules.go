@@ -16,38 +16,46 @@ type Rule = schema.Rule
 // Rule codes of the validator (schema's, named here too). Trace content
 // rules are schema's (schema.Rule*).
 const (
-	RuleHistoryRewritten       = schema.RuleHistoryRewritten
-	RuleHistoryUnrelated       = schema.RuleHistoryUnrelated
-	RuleRootInvalid            = schema.RuleRootInvalid
-	RuleObjectInvalid          = schema.RuleObjectInvalid
-	RuleLimit                  = schema.RuleLimit
-	RuleMergeOctopus           = schema.RuleMergeOctopus
-	RuleMergeEvil              = schema.RuleMergeEvil
-	RulePathNotAllowed         = schema.RulePathNotAllowed
-	RuleModeNotAllowed         = schema.RuleModeNotAllowed
-	RulePathModified           = schema.RulePathModified
-	RulePathDeleted            = schema.RulePathDeleted
-	RuleBundleMissing          = schema.RuleBundleMissing
-	RuleBundleOrphan           = schema.RuleBundleOrphan
-	RuleTraceName              = schema.RuleTraceName
-	RuleLineageMissing         = schema.RuleLineageMissing
-	RuleSigBundleInvalid       = schema.RuleSigBundleInvalid
-	RuleSigDigest              = schema.RuleSigDigest
-	RuleSigInvalid             = schema.RuleSigInvalid
-	RuleSigKeyUnknown          = schema.RuleSigKeyUnknown
-	RuleSigKeyRevoked          = schema.RuleSigKeyRevoked
-	RuleKeyInvalid             = schema.RuleKeyInvalid
-	RuleKeyUnsupported         = schema.RuleKeyUnsupported
-	RuleKeyWeak                = schema.RuleKeyWeak
-	RuleConfigInvalid          = schema.RuleConfigInvalid
-	RuleConfigUnsigned         = schema.RuleConfigUnsigned
-	RuleConfigVersion          = schema.RuleConfigVersion
-	RuleConfigBundleAlone      = schema.RuleConfigBundleAlone
-	RuleDisputeInvalid         = schema.RuleDisputeInvalid
-	RuleResolutionUnauthorised = schema.RuleResolutionUnauthorised
-	RuleRemovalUnresolved      = schema.RuleRemovalUnresolved
-	RuleTraceRemoved           = schema.RuleTraceRemoved
-	RuleWorkflowUnauthorised   = schema.RuleWorkflowUnauthorised
+	RuleHistoryRewritten        = schema.RuleHistoryRewritten
+	RuleHistoryUnrelated        = schema.RuleHistoryUnrelated
+	RuleRootInvalid             = schema.RuleRootInvalid
+	RuleObjectInvalid           = schema.RuleObjectInvalid
+	RuleLimit                   = schema.RuleLimit
+	RuleMergeOctopus            = schema.RuleMergeOctopus
+	RuleMergeEvil               = schema.RuleMergeEvil
+	RulePathNotAllowed          = schema.RulePathNotAllowed
+	RuleModeNotAllowed          = schema.RuleModeNotAllowed
+	RulePathModified            = schema.RulePathModified
+	RulePathDeleted             = schema.RulePathDeleted
+	RuleBundleMissing           = schema.RuleBundleMissing
+	RuleBundleOrphan            = schema.RuleBundleOrphan
+	RuleTraceName               = schema.RuleTraceName
+	RuleLineageMissing          = schema.RuleLineageMissing
+	RuleSigBundleInvalid        = schema.RuleSigBundleInvalid
+	RuleSigDigest               = schema.RuleSigDigest
+	RuleSigInvalid              = schema.RuleSigInvalid
+	RuleSigKeyUnknown           = schema.RuleSigKeyUnknown
+	RuleSigKeyRevoked           = schema.RuleSigKeyRevoked
+	RuleKeyInvalid              = schema.RuleKeyInvalid
+	RuleKeyUnsupported          = schema.RuleKeyUnsupported
+	RuleKeyWeak                 = schema.RuleKeyWeak
+	RuleConfigInvalid           = schema.RuleConfigInvalid
+	RuleConfigUnsigned          = schema.RuleConfigUnsigned
+	RuleConfigVersion           = schema.RuleConfigVersion
+	RuleConfigBundleAlone       = schema.RuleConfigBundleAlone
+	RuleDisputeInvalid          = schema.RuleDisputeInvalid
+	RuleResolutionUnauthorised  = schema.RuleResolutionUnauthorised
+	RuleRemovalUnresolved       = schema.RuleRemovalUnresolved
+	RuleTraceRemoved            = schema.RuleTraceRemoved
+	RuleOutcomeInvalid          = schema.RuleOutcomeInvalid
+	RuleOutcomeUnknownTrace     = schema.RuleOutcomeUnknownTrace
+	RuleOutcomeSelf             = schema.RuleOutcomeSelf
+	RuleKeyUnauthorised         = schema.RuleKeyUnauthorised
+	RuleKeyApprovalInvalid      = schema.RuleKeyApprovalInvalid
+	RuleKeyRotationInvalid      = schema.RuleKeyRotationInvalid
+	RuleKeyRotationUnauthorised = schema.RuleKeyRotationUnauthorised
+	RuleKeyRetired              = schema.RuleKeyRetired
+	RuleWorkflowUnauthorised    = schema.RuleWorkflowUnauthorised
 )
 
 // Violation is one broken rule: where (commit and path) and why.
@@ -127,6 +135,12 @@ const (
 	kindTombstone
 	kindWorkflow
 	kindWorkflowBundle
+	kindOutcome
+	kindOutcomeBundle
+	kindRotation
+	kindRotationBundle
+	kindApproval
+	kindApprovalBundle
 )
 
 // classify tells what an allowed path holds; ok is false for any path
@@ -147,6 +161,8 @@ func classify(p string) (pathKind, bool) {
 		return kindKey, ok && schema.ValidInstanceID(name)
 	case strings.HasPrefix(p, disputesDir+"/"):
 		return classifyDispute(p)
+	case strings.HasPrefix(p, outcomesDir+"/"), strings.HasPrefix(p, rotationsDir+"/"), strings.HasPrefix(p, registrationsDir+"/"):
+		return classifyTrust(p)
 	case strings.HasPrefix(p, tracesDir+"/"):
 		rest := p[len(tracesDir)+1:]
 		if len(rest) < 3 || rest[2] != '/' {

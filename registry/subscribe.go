@@ -235,6 +235,8 @@ func (s *Store) checkRemoteKey(root, remoteRoot plumbing.Hash, inst string, cfg 
 		return nil
 	case !ok:
 		return fmt.Errorf("%s: the remote has no key for instance %s", RuleSigKeyUnknown, inst)
+	case cfg.RegistrationMode() == RegistrationMaintainers:
+		return fmt.Errorf("%s: registration is by maintainers here: instance %s needs a maintainer's approval (hive key add --by)", RuleKeyUnauthorised, inst)
 	}
 	b, err := s.objs.read(plumbing.BlobObject, theirs.hash, signing.MaxPublicKeySize)
 	if err != nil {

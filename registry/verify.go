@@ -556,8 +556,10 @@ func (v *validator) checkCommit(n *commitNode, jobs chan<- traceJob) int {
 	added := map[string]*entry{}
 	deleted := map[string]bool{}
 	newKeys := map[string]plumbing.Hash{}
+	rotated := map[string]keyChange{}
 	var vs []Violation
 	configChanged, configBundle := false, false
+	outcomes, keyLog := false, false // records of outcomes.go and keylog.go to check
 	workflowChanged, workflowBundle := false, false
 	for _, ch := range changes {
 		kind, ok := classify(ch.path)
@@ -569,8 +571,14 @@ func (v *validator) checkCommit(n *commitNode, jobs chan<- traceJob) int {
 			vs = append(vs, violationf(c.Hash, ch.path, RuleModeNotAllowed, "mode %s; only regular non-executable files (100644) are allowed", ch.new.mode))
 			continue
 		}
+		switch kind {
+		case kindOutcome, kindOutcomeBundle:
+			outcomes = true
+		case kindKey, kindRotation, kindRotationBundle, kindApproval, kindApprovalBundle:
+			keyLog = true
+		}
 		switch {
-		case ch.new == nil && (kind == kindTrace || kind == kindBundle):
+		case ch.new == nil && (kind == kindTrace || kind == kindBundle || kind == kindOutcome || kind == kindOutcomeBundle):
 			deleted[ch.path] = true // only with a maintainer's removal: checkDisputes
 		case ch.new == nil:
 			vs = append(vs, violationf(c.Hash, ch.path, RulePathDeleted, "deleted; a hive only grows"))
@@ -578,6 +586,8 @@ func (v *validator) checkCommit(n *commitNode, jobs chan<- traceJob) int {
 			configChanged = true
 		case kind == kindConfigBundle:
 			configBundle = true
+		case ch.old != nil && kind == kindKey:
+			rotated[instanceOf(ch.path)] = keyChange{old: ch.old.hash, new: ch.new.hash} // only with a rotation: checkKeyLog
 		case kind == kindWorkflow:
 			workflowChanged = true
 		case kind == kindWorkflowBundle:
@@ -619,6 +629,12 @@ func (v *validator) checkCommit(n *commitNode, jobs chan<- traceJob) int {
 	}
 	if disputes {
 		vs = append(vs, v.checkDisputes(c.Hash, parent.TreeHash, c.TreeHash, cfg, added, deleted)...)
+	}
+	if outcomes {
+		vs = append(vs, v.checkOutcomes(c.Hash, parent.TreeHash, cfg, added)...)
+	}
+	if keyLog {
+		vs = append(vs, v.checkKeyLog(c.Hash, parent.TreeHash, cfg, added, newKeys, rotated)...)
 	}
 	traces := 0
 	for p, e := range added {
@@ -821,7 +837,7 @@ func (v *validator) checkMerge(c *object.Commit) {
 		ca, cb := !sameEntry(a, o), !sameEntry(b, o)
 		okMerge := false
 		switch {
-		case ca && cb && !sameEntry(a, b) && !isBundle(ch.path):
+		case ca && cb && !sameEntry(a, b) && !isBundle(ch.path) && !isRecordBundle(ch.path):
 			// Both sides changed the path differently (two keys for one
 			// instance, two hive.json of one version): no merge keeps both,
 			// and dropping one side's change would strand what it signed.
@@ -849,6 +865,7 @@ func (v *validator) checkMerge(c *object.Commit) {
 			}
 		}
 	}
+	v.add(v.checkMergeKeys(c.Hash, c.TreeHash, base, ps[0].TreeHash, ps[1].TreeHash, changes)...)
 }
 
 func isBundle(p string) bool {

@@ -31,7 +31,7 @@ type View struct {
 	Table  *trust.Table
 	Config *registry.Config
 
-	open map[schema.ID][]schema.ID // trace -> its open (unresolved) disputes
+	open trust.Open // trace -> its open (unresolved) disputes
 
 	famMu   sync.Mutex
 	fam     *family // read on first use
@@ -66,19 +66,13 @@ func Open(st *registry.Store, ix *search.Index, prev *View) (*View, error) {
 	if err != nil {
 		return nil, err
 	}
-	table, err := reputation(st, ix)
+	table, err := trust.Reputation(st)
 	if err != nil {
 		return nil, err
 	}
-	ds, err := st.Disputes()
+	open, err := trust.OpenDisputes(st)
 	if err != nil {
 		return nil, err
-	}
-	open := map[schema.ID][]schema.ID{}
-	for _, d := range ds {
-		if d.Resolution == nil {
-			open[d.Dispute.Trace] = append(open[d.Dispute.Trace], d.ID)
-		}
 	}
 	v := &View{Head: head, Index: ix, Policy: p, Table: table, Config: cfg, open: open}
 	if prev != nil {
@@ -92,73 +86,69 @@ func Open(st *registry.Store, ix *search.Index, prev *View) (*View, error) {
 	return v, nil
 }
 
-// Reasons a skill is not trusted, as Verdict.Reason says them.
+// Reasons a skill is not trusted, as Verdict.Reason says them: the trust
+// policy's (trust.Refusal), and an open dispute.
 const (
-	NotAllowed      = "author not allowed by hive.trust.instance"
-	KeyRevoked      = "author's key revoked"
-	LowReputation   = "author's reputation below hive.trust.min-reputation"
-	LowConfidence   = "confidence below hive.trust.min-confidence"
-	LowVerification = "verification score below hive.trust.min-verification"
-	Disputed        = "open dispute"
+	NotAllowed      = trust.NotAllowed
+	KeyRevoked      = trust.KeyRevoked
+	Failed          = trust.Failed
+	LowReputation   = trust.LowReputation
+	LowConfidence   = trust.LowConfidence
+	LowVerification = trust.LowVerification
+	Unproven        = trust.Unproven
+	Disputed        = trust.Disputed
 )
 
 // Verdict is the local trust policy's answer for one skill.
 type Verdict struct {
-	Trusted    bool        `json:"trusted"`
-	Why        string      `json:"why"`              // why it is trusted, or the first reason it is not, with the numbers
-	Reason     string      `json:"reason,omitempty"` // that reason's kind (NotAllowed...), when not trusted
-	Reputation float64     `json:"reputation"`
-	Disputes   []schema.ID `json:"open_disputes,omitempty"`
+	Trusted    bool                `json:"trusted"`
+	Why        string              `json:"why"`              // why it is trusted, or the first reason it is not, with the numbers
+	Reason     string              `json:"reason,omitempty"` // that reason's kind (NotAllowed...), when not trusted
+	Reputation float64             `json:"reputation"`
+	Standing   trust.SkillStanding `json:"standing"` // what other instances reported of the skill
+	Disputes   []schema.ID         `json:"open_disputes,omitempty"`
 }
 
 // Judge applies the policy to the skill r, as trust.Resolve does (allowed
-// author, key not revoked, the author's reputation, the skill's confidence
-// and verification score), and also refuses a skill with an open dispute.
+// author, key not revoked, no failures outweighing successes, the author's
+// reputation, the skill's confidence and verification score), and also
+// refuses a skill with an open dispute. For a search hit (a score above 0)
+// it also applies the unproven threshold, as a resolve of that task would;
+// a skill named by id has no score to judge.
 func (v *View) Judge(r search.Result) Verdict {
-	st := v.Table.Of(r.InstanceID)
-	p := v.Policy
-	out := Verdict{Reputation: st.Reputation, Disputes: v.open[r.ID]}
-	switch {
-	case len(p.Instances) > 0 && !slices.Contains(p.Instances, r.InstanceID):
-		out.Reason, out.Why = NotAllowed, fmt.Sprintf("author %s is not allowed by hive.trust.instance", r.InstanceID)
-	case v.Config.IsRevoked(r.InstanceID):
-		out.Reason, out.Why = KeyRevoked, fmt.Sprintf("the key of author %s is revoked", r.InstanceID)
-	case st.Reputation < p.MinReputation:
-		out.Reason, out.Why = LowReputation, fmt.Sprintf("author %s has reputation %.3f, below %g (hive.trust.min-reputation)", r.InstanceID, st.Reputation, p.MinReputation)
-	case r.Confidence < p.MinConfidence:
-		out.Reason, out.Why = LowConfidence, fmt.Sprintf("confidence %g is below %g (hive.trust.min-confidence)", r.Confidence, p.MinConfidence)
-	case r.VerificationScore < p.MinVerification:
-		out.Reason, out.Why = LowVerification, fmt.Sprintf("verification score %g is below %g (hive.trust.min-verification)", r.VerificationScore, p.MinVerification)
-	case len(out.Disputes) > 0:
-		out.Reason, out.Why = Disputed, fmt.Sprintf("disputed: %d open dispute(s), the first %s", len(out.Disputes), out.Disputes[0].Short())
-	default:
+	st, sk := v.Table.Of(r.InstanceID), v.Table.Skill(r.ID)
+	out := Verdict{Reputation: st.Reputation, Standing: sk, Disputes: v.open[r.ID]}
+	out.Reason, out.Why = v.Policy.Refusal(v.Config, v.Table, r)
+	if out.Reason == "" && r.Score > 0 && !sk.Proven && r.Score < v.Policy.UnprovenThreshold {
+		out.Reason, out.Why = v.Policy.UnprovenRefusal(r)
+	}
+	if out.Reason == "" {
+		out.Reason, out.Why = v.open.Refusal(r)
+	}
+	if out.Reason == "" {
 		out.Trusted = true
-		out.Why = TrustedBecause(p, r, st.Reputation)
+		out.Why = TrustedBecause(v.Policy, r, st.Reputation, sk)
 	}
 	return out
 }
 
 // TrustedBecause says why the policy trusts a skill.
-func TrustedBecause(p trust.Policy, r search.Result, reputation float64) string {
+func TrustedBecause(p trust.Policy, r search.Result, reputation float64, sk trust.SkillStanding) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "author %s has reputation %.3f (at least %g)", r.InstanceID, reputation, p.MinReputation)
 	if len(p.Instances) > 0 {
 		b.WriteString(" and is allowed by hive.trust.instance")
 	}
+	switch {
+	case sk.Proven:
+		fmt.Fprintf(&b, "; proven by others: %d successes, %d failures (standing %.2f)", sk.Successes, sk.Failures, sk.Standing)
+	case sk.Successes+sk.Failures > 0:
+		fmt.Fprintf(&b, "; %d successes, %d failures reported by others (standing %.2f), not yet proven", sk.Successes, sk.Failures, sk.Standing)
+	default:
+		b.WriteString("; no outcomes reported by others yet")
+	}
 	fmt.Fprintf(&b, "; confidence %g and verification score %g meet the policy; signature and history verified on main", r.Confidence, r.VerificationScore)
 	return b.String()
-}
-
-// reputation is the reputation table of main. trust computes it from the
-// search index's scores, opened here for a view without one.
-func reputation(st *registry.Store, ix *search.Index) (*trust.Table, error) {
-	if ix == nil {
-		var err error
-		if ix, err = search.OpenIndex(st); err != nil {
-			return nil, err
-		}
-	}
-	return trust.Reputation(st, ix)
 }
 
 // Skill returns what Judge needs of a skill on main: the index's entry, or
@@ -247,44 +237,21 @@ type Choice struct {
 	Entry *registry.Entry // the trace, re-read from main
 }
 
-// Resolve picks the best skill for intent that the policy trusts: among the
-// skills scoring at least the policy's threshold, the first by rank that
-// Judge trusts; as hive resolve (trust.Resolve) does, and refusing skills
-// with an open dispute too. The chosen trace is re-read from main through
-// the registry's strict parser and checked against the index. When none
-// qualifies the error wraps trust.ErrNoSkill and counts the reasons.
+// Resolve picks the best skill for intent that the policy trusts, as hive
+// resolve does (trust.Choose: the same candidates, bars and ranking), and
+// refusing skills with an open dispute too. The chosen trace is re-read
+// from main through the registry's strict parser and checked against the
+// index. When none qualifies the error wraps trust.ErrNoSkill and counts
+// the reasons.
 func (v *View) Resolve(st *registry.Store, intent string) (*Choice, error) {
 	if v.Index == nil {
 		return nil, errors.New("resolve: the view has no search index")
 	}
-	results := v.Index.Search(search.Query{Text: intent, Threshold: v.Policy.Threshold})
-	counts := map[string]int{}
-	var order []string
-	for _, r := range results {
-		vd := v.Judge(r)
-		if !vd.Trusted {
-			if counts[vd.Reason] == 0 {
-				order = append(order, vd.Reason)
-			}
-			counts[vd.Reason]++
-			continue
-		}
-		e, err := st.Trace(r.ID)
-		if err != nil {
-			return nil, err
-		}
-		if e.Trace.InstanceID != r.InstanceID || e.Trace.Confidence != r.Confidence || e.Trace.VerificationScore != r.VerificationScore {
-			return nil, fmt.Errorf("search index disagrees with trace %s: remove %s/hive/index and retry", r.ID, st.GitDir())
-		}
-		return &Choice{Result: r, Verdict: vd, Entry: e}, nil
+	res, err := trust.Choose(st, v.Index, v.Config, v.Table, v.Policy, intent, v.open.Refusal)
+	if err != nil {
+		return nil, err
 	}
-	if len(results) == 0 {
-		return nil, fmt.Errorf("%w for %s: no skill scores %g or more", trust.ErrNoSkill, schema.Quote(intent, 80), v.Policy.Threshold)
-	}
-	parts := make([]string, len(order))
-	for i, r := range order {
-		parts[i] = fmt.Sprintf("%d: %s", counts[r], r)
-	}
-	return nil, fmt.Errorf("%w for %s: %d skills score %g or more, none is trusted (%s)", trust.ErrNoSkill, schema.Quote(intent, 80),
-		len(results), v.Policy.Threshold, strings.Join(parts, "; "))
+	vd := Verdict{Trusted: true, Reputation: res.Reputation, Standing: res.Skill,
+		Why: TrustedBecause(v.Policy, res.Result, res.Reputation, res.Skill)}
+	return &Choice{Result: res.Result, Verdict: vd, Entry: res.Entry}, nil
 }

@@ -124,7 +124,7 @@ func TestJudgeDisputedAndResolve(t *testing.T) {
 	}
 	setPolicy(t, st, map[string][]string{"min-reputation": {"1"}})
 	_, err = open(t, st, nil).Resolve(st, tr.Intent)
-	if !errors.Is(err, trust.ErrNoSkill) || !strings.Contains(err.Error(), "none is trusted") || !strings.Contains(err.Error(), reuse.LowReputation) {
+	if !errors.Is(err, trust.ErrNoSkill) || !strings.Contains(err.Error(), "none is trusted") || !strings.Contains(err.Error(), "author's reputation below 1") {
 		t.Errorf("Resolve with a bar nobody meets = %v", err)
 	}
 }
@@ -279,5 +279,54 @@ func TestResolveAgreesWithTrust(t *testing.T) {
 	}
 	if found == 0 || found == agreed {
 		t.Errorf("%d of %d resolutions found a skill: the policies do not test both outcomes", found, agreed)
+	}
+}
+
+// TestResolveAgreesWithOutcomes: with outcomes reported, the view's
+// Resolve (use_skill, hive install) chooses what hive resolve
+// (trust.Resolve) chooses under the default policy, proven and failed
+// skills included, and refuses what it refuses.
+func TestResolveAgreesWithOutcomes(t *testing.T) {
+	sp := fixtures.Spec{Instances: 3, Traces: 30}
+	st, err := fixtures.Memory(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := fixtures.NewGenerator(sp)
+	var intents []string
+	for i := range sp.Traces {
+		tr, _ := g.Trace(i)
+		intents = append(intents, tr.Intent, tr.Intent[:len(tr.Intent)/2])
+		id, _ := g.ID(i)
+		reporter := fixtures.Instance((i + 1) % sp.Instances)
+		switch i % 5 { // some proven, some failed, most unreported
+		case 1:
+			_, err = st.ReportOutcome(id, true, "", reporter, fixtures.Key(reporter))
+		case 2:
+			_, err = st.ReportOutcome(id, false, "exit 1", reporter, fixtures.Key(reporter))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	intents = append(intents, "compile a kernel for a toaster")
+	v := open(t, st, nil)
+	agreed := 0
+	for _, q := range intents {
+		want, werr := trust.Resolve(st, q, trust.DefaultPolicy())
+		got, gerr := v.Resolve(st, q)
+		switch {
+		case werr != nil || gerr != nil:
+			if !errors.Is(werr, trust.ErrNoSkill) || !errors.Is(gerr, trust.ErrNoSkill) || werr.Error() != gerr.Error() {
+				t.Errorf("Resolve(%q): view %v, hive resolve %v", q, gerr, werr)
+			}
+		case got.ID != want.ID || got.Standing != want.Skill || !got.Trusted:
+			t.Errorf("Resolve(%q): view %s %+v, hive resolve %s %+v", q, got.ID, got.Verdict, want.ID, want.Skill)
+		default:
+			agreed++
+		}
+	}
+	if agreed == 0 {
+		t.Error("no intent resolved to a skill: the test compares only refusals")
 	}
 }

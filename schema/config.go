@@ -27,12 +27,33 @@ type Config struct {
 	Thresholds  Thresholds `json:"thresholds"`
 	Maintainers []string   `json:"maintainers"`
 	Revoked     []string   `json:"revoked"`
+	// Registration says who may register a new instance's key:
+	// RegistrationOpen (anyone whose commit is accepted; also when absent,
+	// as in hives made before the field existed) or RegistrationMaintainers
+	// (only with a maintainer's signed approval).
+	Registration string `json:"registration,omitempty"`
+}
+
+// Who may register a new instance's key (hive.json's registration).
+const (
+	RegistrationOpen        = "open"
+	RegistrationMaintainers = "maintainers"
+)
+
+// RegistrationMode returns the registration policy: RegistrationOpen when
+// the field is absent.
+func (c Config) RegistrationMode() string {
+	if c.Registration == "" {
+		return RegistrationOpen
+	}
+	return c.Registration
 }
 
 // DefaultConfig is the policy `hive init` writes: the seed's federation
-// thresholds and no maintainers.
+// thresholds, no maintainers, open registration.
 func DefaultConfig(name string) Config {
-	return Config{Format: Format, Name: name, Version: 1, Thresholds: DefaultThresholds, Maintainers: []string{}, Revoked: []string{}}
+	return Config{Format: Format, Name: name, Version: 1, Thresholds: DefaultThresholds, Maintainers: []string{}, Revoked: []string{},
+		Registration: RegistrationOpen}
 }
 
 // Marshal returns the canonical bytes of c.
@@ -86,6 +107,9 @@ func (c Config) check() error {
 	}
 	if c.Version < 1 {
 		return configErrorf("hive.json: version must be 1 or more")
+	}
+	if c.Registration != "" && c.Registration != RegistrationOpen && c.Registration != RegistrationMaintainers {
+		return configErrorf("hive.json: registration is %s, want %q or %q", Quote(c.Registration, 40), RegistrationOpen, RegistrationMaintainers)
 	}
 	th := c.Thresholds
 	if th.MinConfidence < 0 || th.MinConfidence > 1 || th.MinVerification < 0 || th.MinVerification > 1 {

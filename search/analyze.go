@@ -84,6 +84,19 @@ func term(w string) string {
 	return t
 }
 
+// termUncached is term without the process-wide cache: for an index build,
+// which keeps its own cache of the hive's words for the time it runs
+// rather than the process's for as long as it lives.
+func termUncached(w string) string {
+	if len(w) < 2 && (len(w) == 0 || w[0] < '0' || w[0] > '9') || stopwords[w] {
+		return ""
+	}
+	if t, ok := stems.Load(w); ok {
+		return t.(string)
+	}
+	return stemmer(w)
+}
+
 // stems caches the stemmer's answers: a hive's words repeat, and stemming
 // is most of the cost of analysing a trace. At most maxStems are kept.
 var (
@@ -130,15 +143,40 @@ func eachWord(text string, fn func(string)) {
 
 func eachASCIIWord(s string, fn func(string)) {
 	var buf [64]byte
+	eachASCIISpan(s, func(start, end int) {
+		w := s[start:end]
+		if lower := toLowerASCII(w, buf[:0]); lower != nil {
+			fn(string(lower))
+		} else {
+			fn(w)
+		}
+	})
+}
+
+// eachASCIIWordBytes is eachASCIIWord that hands fn each word lower-cased
+// in buf (valid only during the call), and returns buf for reuse.
+func eachASCIIWordBytes(s string, buf []byte, fn func([]byte)) []byte {
+	eachASCIISpan(s, func(start, end int) {
+		buf = buf[:0]
+		for i := start; i < end; i++ {
+			c := s[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			buf = append(buf, c)
+		}
+		fn(buf)
+	})
+	return buf
+}
+
+// eachASCIISpan calls fn with the start and end of each word of s, split
+// as eachWord splits.
+func eachASCIISpan(s string, fn func(start, end int)) {
 	start := -1
 	flush := func(end int) {
 		if start >= 0 && end > start {
-			w := s[start:end]
-			if lower := toLowerASCII(w, buf[:0]); lower != nil {
-				fn(string(lower))
-			} else {
-				fn(w)
-			}
+			fn(start, end)
 		}
 		start = -1
 	}

@@ -1,216 +1,474 @@
 package search
 
 import (
+	"fmt"
 	"math"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/hive-dev/hive/fixtures"
 	"github.com/hive-dev/hive/schema"
 )
 
-// TestFitCalibration fits the calibration on the dev split
-// (HIVE_SEARCH_FIT=1 go test -run FitCalibration -v ./search) and prints
-// it for params.go. The model is a logistic regression of "this skill does
-// the task asked" on a pair's features, over the best ten skills of every
-// dev query (the right one is a positive, the others negatives) and of
-// every dev negative; then the bias is lowered, if need be, until at most
-// 2% of the dev negatives resolve to a skill at DefaultThreshold (3% is
-// the target; the margin is for queries the fit has not seen).
-func TestFitCalibration(t *testing.T) {
+// TestFitRanker fits the ranker and the calibration on the dev split
+// (HIVE_SEARCH_FIT=1 go test -run FitRanker -v ./search) and prints them
+// for params.go. Nothing is fitted on the test split.
+//
+// The ranker is a conditional logit: over each dev query's candidates (the
+// best by BM25F, with their features), the skill asked for should have the
+// highest score. Its L2 penalty is chosen by cross-validation over the dev
+// families (five folds: a family's queries are all in one fold, so a fold is
+// scored by a model that has seen none of its skills' neighbours), then the
+// ranker is fitted on all of dev.
+//
+// The calibration is a logistic regression of "this is the skill asked for"
+// on a candidate's ranker score and its lead over the best other, over the
+// best ten candidates of every dev query and negative, with the scores each
+// fold's model gives out of fold: so it is fitted to scores as the ranker
+// gives them to queries it has not seen, not to the ranker's own training
+// queries, on which it is more confident. Its bias is then set to the
+// highest (the most recall) at which, out of fold, at most 2% of the dev
+// negatives and 2% of the dev queries resolve to a wrong skill at
+// DefaultThreshold (3% is the target: the margin is for queries the fit has
+// not seen).
+func TestFitRanker(t *testing.T) {
 	if os.Getenv("HIVE_SEARCH_FIT") != "1" {
 		t.Skip("set HIVE_SEARCH_FIT=1")
 	}
 	l := labelledSet(t)
 	p := defaultParams
 	ix, ids := labelledIndex(t, &p)
-	// The pairs come from the set's skills beside traces that copy each
-	// dev query into their intent over a body about nothing (labelled
-	// not the skill asked for, as they are not): so the fit learns what a
-	// skill's body says, and TestGaming holds with other attackers.
-	gamed := newIndex(plumbing.ZeroHash)
-	gamed.p = &p
-	var all []*schema.Trace
-	for _, s := range l.Skills {
-		all = append(all, s.Trace)
+	qs := fitQueries(ix, ids, l, l.Dev)
+	folds := 5
+	if v := os.Getenv("HIVE_SEARCH_FIT_FOLDS"); v != "" {
+		folds, _ = strconv.Atoi(v)
 	}
-	for i, q := range l.Dev.Queries {
-		all = append(all, copier(i, q.Text))
-	}
-	gamed.addTraces(all...)
-	xs, ys, copied := calibrationPairs(gamed, ids, l.Dev, 10)
-	ws := make([]float64, len(xs))
-	for i := range ws {
-		ws[i] = 1
-		if copied[i] {
-			ws[i] = copierWeight
+	best, bestObj := 0.0, math.Inf(-1)
+	for _, lambda := range []float64{0.01, 0.03, 0.1, 0.3, 1, 3} {
+		oof := outOfFold(qs, folds, lambda)
+		f := rankFigures(qs, oof)
+		t.Logf("lambda %-5g out of fold: %s obj %.3f", lambda, f, objective(f))
+		if o := objective(f); o > bestObj+1e-9 {
+			best, bestObj = lambda, o
 		}
 	}
-	if v := os.Getenv("HIVE_SEARCH_FIT_COPIER"); v != "" {
-		w, _ := strconv.ParseFloat(v, 64)
-		for i := range ws {
-			if copied[i] {
-				ws[i] = w
-			}
-		}
+	r := fitRanker(qs, best)
+	oof := outOfFold(qs, folds, best)
+	c, at := fitCalibration(qs, oof)
+	t.Logf("out of fold at the operating point: resolve right %.3f, wrong %.3f, false matches %.3f", at[0], at[1], at[2])
+	t.Logf("lambda %g; in sample: %s", best, rankFigures(qs, scoresOf(qs, r)))
+	var ws []string
+	for _, w := range r.w {
+		ws = append(ws, fmt.Sprintf("%.4f", w))
 	}
-	if os.Getenv("HIVE_SEARCH_FIT_DROP") != "" { // a feature left out, to measure it
-		k, _ := strconv.Atoi(os.Getenv("HIVE_SEARCH_FIT_DROP"))
-		for i := range xs {
-			xs[i][k] = 0
-		}
+	t.Logf("ranker{w: [nFeatures]float64{%s}}", strings.Join(ws, ", "))
+	t.Logf("calibration{bias: %.4f, score: %.4f, lead: %.4f}", c.bias, c.score, c.lead)
+	for i, n := range featureNames {
+		t.Logf("  %-14s %+.3f", n, r.w[i])
 	}
-	c := fitLogistic(xs, ys, ws, 1e-3)
-	p.cal = c
-	t.Logf("fitted: %#v", c)
-	// The operating point: the highest bias (the most recall) that keeps
-	// the dev negatives resolving to a skill, and the dev queries resolving
-	// to the wrong skill, at 2% or under each.
-	best := math.Inf(-1)
-	for shift := -4.0; shift <= 4; shift += 0.05 {
-		q := p
-		q.cal.bias = c.bias + shift
-		ix.p = &q
-		f := measure(l.Dev, ids, indexRanker(ix), nil)
-		if f.fmRate() <= 0.02 && f.wrongs() <= 0.02 {
-			best = q.cal.bias
-			t.Logf("shift %+.2f: %s", shift, f)
-		}
-	}
-	t.Logf("calibration{bias: %.4f, w: [nFeatures]float64{%.4f, %.4f, %.4f, %.4f, %.4f, %.4f, %.4f}}", best, c.w[0], c.w[1], c.w[2], c.w[3], c.w[4], c.w[5], c.w[6])
 }
 
-// copierWeight is how much each pair of a query and a copier counts in
-// the fit against a pair of honest skills.
-const copierWeight = 0.5
+// fitQuery is a query (or a negative) and its candidates.
+type fitQuery struct {
+	family, kind string
+	neg          bool
+	cands        []fitCand
+}
 
-// calibrationPairs returns the features of the best k skills of every
-// query and negative of a split, whether each is the skill asked for, and
-// whether it is a copier.
-func calibrationPairs(ix *Index, ids map[string]schema.ID, sp fixtures.Split, k int) (xs [][nFeatures]float64, ys []float64, copied []bool) {
-	add := func(text string, want schema.ID) {
-		ms, _ := ix.rank(text, k, nil)
+type fitCand struct {
+	x     [nFeatures]float64
+	right bool
+}
+
+// fitQueries ranks every query and negative of a split and keeps the
+// candidates' features.
+func fitQueries(ix *Index, ids map[string]schema.ID, l *fixtures.Labelled, sp fixtures.Split) []fitQuery {
+	family := map[string]string{}
+	for _, s := range l.Skills {
+		family[s.Key] = s.Family
+	}
+	var qs []fitQuery
+	add := func(text string, q fitQuery, want schema.ID) {
+		ms, _ := ix.rank(text, ix.p.candidates, nil)
 		for _, m := range ms {
-			xs = append(xs, m.x)
-			y := 0.0
-			if ix.docs[m.doc].id == want {
-				y = 1
-			}
-			ys = append(ys, y)
-			copied = append(copied, strings.HasPrefix(ix.docs[m.doc].instance, "copier_"))
+			q.cands = append(q.cands, fitCand{x: m.x, right: ix.docs[m.doc].id == want})
 		}
+		qs = append(qs, q)
 	}
 	for _, q := range sp.Queries {
-		add(q.Text, ids[q.Key])
+		add(q.Text, fitQuery{family: family[q.Key], kind: q.Kind}, ids[q.Key])
 	}
+	// Negatives ask for no skill: they go to folds by their topic.
 	for _, n := range sp.Negatives {
-		add(n.Text, "")
+		add(n.Text, fitQuery{family: "negative " + n.Topic, kind: "n", neg: true}, "")
 	}
-	return xs, ys, copied
+	return qs
 }
 
-// fitLogistic fits p(y=1|x) = 1/(1+exp(-(b + w.x))) by Newton's method
-// with an L2 penalty lambda on w.
-func fitLogistic(xs [][nFeatures]float64, ys, ws []float64, lambda float64) calibration {
-	const n = nFeatures + 1
-	var beta [n]float64
-	for iter := 0; iter < 50; iter++ {
-		var g [n]float64
-		var h [n][n]float64
-		for i, x := range xs {
-			v := [n]float64{1}
-			copy(v[1:], x[:])
-			z := 0.0
-			for j := range v {
-				z += beta[j] * v[j]
+// foldOf assigns families to k folds, in the order of their names.
+func foldOf(qs []fitQuery, k int) map[string]int {
+	var names []string
+	seen := map[string]bool{}
+	for _, q := range qs {
+		if !seen[q.family] {
+			seen[q.family] = true
+			names = append(names, q.family)
+		}
+	}
+	sort.Strings(names)
+	out := map[string]int{}
+	for i, n := range names {
+		out[n] = i % k
+	}
+	return out
+}
+
+// outOfFold returns each candidate's ranker score by the model fitted on
+// the other folds.
+func outOfFold(qs []fitQuery, k int, lambda float64) [][]float64 {
+	fold := foldOf(qs, k)
+	out := make([][]float64, len(qs))
+	for f := range k {
+		var train []fitQuery
+		for _, q := range qs {
+			if fold[q.family] != f {
+				train = append(train, q)
 			}
-			pr := 1 / (1 + math.Exp(-z))
-			for j := range v {
-				g[j] += ws[i] * (ys[i] - pr) * v[j]
-				for k := range v {
-					h[j][k] += ws[i] * pr * (1 - pr) * v[j] * v[k]
+		}
+		r := fitRanker(train, lambda)
+		for i, q := range qs {
+			if fold[q.family] == f {
+				out[i] = candScores(q, r)
+			}
+		}
+	}
+	return out
+}
+
+func candScores(q fitQuery, r ranker) []float64 {
+	s := make([]float64, len(q.cands))
+	for j := range q.cands {
+		s[j] = r.score(&q.cands[j].x)
+	}
+	return s
+}
+
+func scoresOf(qs []fitQuery, r ranker) [][]float64 {
+	out := make([][]float64, len(qs))
+	for i, q := range qs {
+		out[i] = candScores(q, r)
+	}
+	return out
+}
+
+// rankFigures measures the ranking the scores give (recall only).
+func rankFigures(qs []fitQuery, scores [][]float64) figures {
+	var f figures
+	for i, q := range qs {
+		if q.neg {
+			continue
+		}
+		f.queries++
+		if q.kind == "h" {
+			f.hard++
+		}
+		order := byScore(scores[i])
+		for r, j := range order {
+			if r >= 5 {
+				break
+			}
+			if q.cands[j].right {
+				if r == 0 {
+					f.at1++
+					if q.kind == "h" {
+						f.hardAt1++
+					}
+				}
+				f.at5++
+			}
+		}
+	}
+	return f
+}
+
+// byScore returns candidate numbers best first.
+func byScore(s []float64) []int {
+	order := make([]int, len(s))
+	for j := range order {
+		order[j] = j
+	}
+	sort.SliceStable(order, func(a, b int) bool { return s[order[a]] > s[order[b]] })
+	return order
+}
+
+// fitRanker fits the conditional logit with every weight but the
+// length's at zero or above: each feature is evidence that the skill does
+// the task, and more of it never counts against a skill (a model that
+// learned otherwise from the set's style would not carry to another
+// hive's, and could be gamed). Features whose weight would be negative are
+// held at zero, and the rest refitted, until none is.
+func fitRanker(qs []fitQuery, lambda float64) ranker {
+	var fixed [nFeatures]bool
+	for {
+		r := fitFree(qs, lambda, fixed)
+		again := false
+		for k, w := range r.w {
+			if w < 0 {
+				fixed[k], again = true, true
+			}
+		}
+		if !again {
+			return r
+		}
+	}
+}
+
+// fitFree fits the conditional logit by Newton's method with step
+// halving, with an L2 penalty lambda on the weights and the fixed ones
+// held at zero; queries whose skill is not among the candidates (and
+// negatives) teach it nothing.
+func fitFree(qs []fitQuery, lambda float64, fixed [nFeatures]bool) ranker {
+	var r ranker
+	loglik := func(r *ranker) float64 {
+		var ll float64
+		for _, q := range qs {
+			p, right := softmax(q, r)
+			if right >= 0 {
+				ll += math.Log(max(p[right], 1e-300))
+			}
+		}
+		for _, w := range r.w {
+			ll -= lambda / 2 * w * w
+		}
+		return ll
+	}
+	cur := loglik(&r)
+	for range 100 {
+		var g [nFeatures]float64
+		var h [nFeatures][nFeatures]float64
+		for _, q := range qs {
+			p, right := softmax(q, &r)
+			if right < 0 {
+				continue
+			}
+			var mean [nFeatures]float64
+			for j, c := range q.cands {
+				for k, v := range c.x {
+					mean[k] += p[j] * v
+				}
+			}
+			for k := range mean {
+				g[k] += q.cands[right].x[k] - mean[k]
+			}
+			for j, c := range q.cands {
+				for a := range nFeatures {
+					da := c.x[a] - mean[a]
+					for b := range nFeatures {
+						h[a][b] += p[j] * da * (c.x[b] - mean[b])
+					}
 				}
 			}
 		}
-		for j := 1; j < n; j++ {
-			g[j] -= lambda * float64(len(xs)) * beta[j]
-			h[j][j] += lambda * float64(len(xs))
+		for k := range nFeatures {
+			g[k] -= lambda * r.w[k]
+			h[k][k] += lambda
+			if fixed[k] {
+				g[k] = 0
+				for j := range nFeatures {
+					h[k][j], h[j][k] = 0, 0
+				}
+				h[k][k] = 1
+			}
 		}
-		step := solve(h, g)
-		change := 0.0
-		for j := range beta {
-			beta[j] += step[j]
-			change += math.Abs(step[j])
+		step := solveSym(h, g)
+		improved := false
+		for t := 1.0; t > 1e-6; t /= 2 {
+			next := r
+			for k := range next.w {
+				next.w[k] += t * step[k]
+			}
+			if ll := loglik(&next); ll >= cur {
+				improved = ll-cur > 1e-10
+				r, cur = next, ll
+				break
+			}
 		}
-		if change < 1e-9 {
+		if !improved {
 			break
 		}
 	}
-	var c calibration
-	c.bias = beta[0]
-	copy(c.w[:], beta[1:])
-	return c
+	return r
 }
 
-// solve solves h x = g by Gaussian elimination with partial pivoting.
-func solve(h [nFeatures + 1][nFeatures + 1]float64, g [nFeatures + 1]float64) [nFeatures + 1]float64 {
-	n := len(g)
-	var x [nFeatures + 1]float64
-	m := h
-	b := g
-	for col := 0; col < n; col++ {
+// softmax is the ranker's probability of each candidate, and the number
+// of the right one (-1 when none is).
+func softmax(q fitQuery, r *ranker) ([]float64, int) {
+	right := -1
+	p := make([]float64, len(q.cands))
+	top := math.Inf(-1)
+	for j := range q.cands {
+		p[j] = r.score(&q.cands[j].x)
+		top = max(top, p[j])
+		if q.cands[j].right {
+			right = j
+		}
+	}
+	if q.neg {
+		right = -1
+	}
+	var sum float64
+	for j := range p {
+		p[j] = math.Exp(p[j] - top)
+		sum += p[j]
+	}
+	for j := range p {
+		p[j] /= sum
+	}
+	return p, right
+}
+
+// solveSym solves h x = g by Gaussian elimination with partial pivoting.
+func solveSym(h [nFeatures][nFeatures]float64, g [nFeatures]float64) [nFeatures]float64 {
+	const n = nFeatures
+	for col := range n {
 		piv := col
 		for r := col + 1; r < n; r++ {
-			if math.Abs(m[r][col]) > math.Abs(m[piv][col]) {
+			if math.Abs(h[r][col]) > math.Abs(h[piv][col]) {
 				piv = r
 			}
 		}
-		m[col], m[piv] = m[piv], m[col]
-		b[col], b[piv] = b[piv], b[col]
-		if m[col][col] == 0 {
+		h[col], h[piv] = h[piv], h[col]
+		g[col], g[piv] = g[piv], g[col]
+		if h[col][col] == 0 {
 			continue
 		}
 		for r := col + 1; r < n; r++ {
-			f := m[r][col] / m[col][col]
+			f := h[r][col] / h[col][col]
 			for c := col; c < n; c++ {
-				m[r][c] -= f * m[col][c]
+				h[r][c] -= f * h[col][c]
 			}
-			b[r] -= f * b[col]
+			g[r] -= f * g[col]
 		}
 	}
+	var x [n]float64
 	for r := n - 1; r >= 0; r-- {
-		s := b[r]
+		s := g[r]
 		for c := r + 1; c < n; c++ {
-			s -= m[r][c] * x[c]
+			s -= h[r][c] * x[c]
 		}
-		if m[r][r] != 0 {
-			x[r] = s / m[r][r]
+		if h[r][r] != 0 {
+			x[r] = s / h[r][r]
 		}
 	}
 	return x
 }
 
-// copier is a trace that copies a query into its intent over a body about
-// nothing: the attacker the calibration is fitted against.
-func copier(i int, query string) *schema.Trace {
-	return bodiless("copier_"+strconv.Itoa(i), query, "answer", "Answered.", "ok\n")
+// calPair is one candidate as the calibration sees it.
+type calPair struct {
+	score, lead float64
+	right       bool
 }
 
-// bodiless is a valid trace of instance whose one step and result say
-// nothing of its intent.
-func bodiless(instance, intent, action, detail, result string) *schema.Trace {
-	return &schema.Trace{
-		Intent:            intent,
-		ReasoningPath:     []schema.Step{{Step: 1, Action: action, Detail: detail}},
-		Result:            result,
-		Confidence:        1,
-		VerificationScore: 1,
-		Lineage:           []schema.ID{},
-		CreatedAt:         "2025-01-01T00:00:00Z",
-		InstanceID:        instance,
+// calPairs are the best ten candidates of every query and negative by the
+// given scores, with their leads.
+func calPairs(qs []fitQuery, scores [][]float64) [][]calPair {
+	out := make([][]calPair, len(qs))
+	for i, q := range qs {
+		order := byScore(scores[i])
+		for r, j := range order {
+			if r >= 10 {
+				break
+			}
+			rival, found := 0.0, false
+			for k, s := range scores[i] {
+				if k != j && (!found || s > rival) {
+					rival, found = s, true
+				}
+			}
+			out[i] = append(out[i], calPair{scores[i][j], leadOf(scores[i][j], rival, found), q.cands[j].right})
+		}
 	}
+	return out
+}
+
+// fitCalibration fits the calibration to out-of-fold scores, then sets
+// its bias at the operating point (see TestFitRanker).
+func fitCalibration(qs []fitQuery, oof [][]float64) (calibration, [3]float64) {
+	pairs := calPairs(qs, oof)
+	var c calibration
+	ll := func(c calibration) float64 {
+		var s float64
+		for _, ps := range pairs {
+			for _, p := range ps {
+				pr := c.apply(p.score, p.lead)
+				if p.right {
+					s += math.Log(max(pr, 1e-300))
+				} else {
+					s += math.Log(max(1-pr, 1e-300))
+				}
+			}
+		}
+		return s - 1e-3*(c.score*c.score+c.lead*c.lead)
+	}
+	// Coordinate search: three parameters, a smooth concave objective.
+	cur := ll(c)
+	for step := 1.0; step > 1e-4; {
+		moved := false
+		for _, ptr := range []*float64{&c.bias, &c.score, &c.lead} {
+			for _, d := range []float64{step, -step} {
+				old := *ptr
+				*ptr += d
+				if v := ll(c); v > cur {
+					cur, moved = v, true
+				} else {
+					*ptr = old
+				}
+			}
+		}
+		if !moved {
+			step /= 2
+		}
+	}
+	// The operating point.
+	fitted := c.bias
+	var at [3]float64
+	for shift := -6.0; shift <= 6; shift += 0.01 {
+		try := c
+		try.bias = fitted + shift
+		falses, negs, wrong, right, n := 0, 0, 0, 0, 0
+		for i, q := range qs {
+			if len(pairs[i]) == 0 {
+				if q.neg {
+					negs++
+				} else {
+					n++
+				}
+				continue
+			}
+			top := pairs[i][0]
+			resolves := try.apply(top.score, top.lead) >= DefaultThreshold
+			if q.neg {
+				negs++
+				if resolves {
+					falses++
+				}
+				continue
+			}
+			n++
+			if resolves && !top.right {
+				wrong++
+			}
+			if resolves && top.right {
+				right++
+			}
+		}
+		if ratio(falses, negs) <= 0.02 && ratio(wrong, n) <= 0.02 {
+			c.bias = try.bias
+			at = [3]float64{ratio(right, n), ratio(wrong, n), ratio(falses, negs)}
+		}
+	}
+	return c, at
 }

@@ -398,14 +398,7 @@ func (ix *Index) fuse(q Query, qv []float32, vc *vectors) []Result {
 		if _, ok := scores[d.doc]; !ok {
 			// Found by the dense ranking alone: scored as Search would.
 			v := view{ix: ix, d: &ix.docs[d.doc], norm: ix.norm[d.doc]}
-			raw := ix.raw(cs, v)
-			x := ix.features(cs, v, raw)
-			best := 0.0
-			if len(ms) > 0 {
-				best = ms[0].raw
-			}
-			x[xMargin] = margin(raw, best, mass(cs))
-			scores[d.doc] = ix.p.cal.apply(x)
+			scores[d.doc] = ix.scoreAgainst(cs, v, &ix.docs[d.doc], ix.raw(cs, v), ms).score
 		}
 	}
 	order := make([]uint32, 0, len(fused))

@@ -8,30 +8,28 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 
+	"github.com/hive-dev/hive/fixtures"
 	"github.com/hive-dev/hive/schema"
 )
 
-// attacker is a trace that games the search, with a body about nothing
-// (other words than the copiers the calibration is fitted beside).
-func attacker(i int, intent string) *schema.Trace {
-	return bodiless(fmt.Sprintf("mallory_%d", i), intent, "do_it", "Did it.", "pass\n")
+// attacker is a trace that games the search with its intent, over a body
+// about nothing.
+func attacker(name, intent string) *schema.Trace {
+	return bodiless("mallory_"+name, intent, "do_it", "Did it.", "pass\n")
 }
 
-// TestGaming: beside the labelled set's honest skills, 14 traces whose
-// intents are stuffed with the corpus's commonest words, 6 that repeat one
-// word, and, for each dev query, a trace whose intent copies the query
-// word for word over a body about nothing. For the dev queries whose
-// honest skill ranks first without them: no stuffed intent ranks first,
-// the honest skill stays first for at least 80% (the query-copying trace
-// wins the rest: an intent that is the query word for word is strong
-// evidence, a body about nothing only weighs against it), and attackers
-// resolve at most 1%. (The calibration is fitted beside copiers of another
-// body; see TestFitCalibration.)
-func TestGaming(t *testing.T) {
-	l := labelledSet(t)
-	honest, ids := labelledIndex(t, &defaultParams)
+// borrower is a trace whose intent games the search over the body (steps
+// and result) of an honest skill about something else.
+func borrower(name, intent string, body *schema.Trace) *schema.Trace {
+	t := bodiless("mallory_"+name, intent, "", "", body.Result)
+	t.ReasoningPath = body.ReasoningPath
+	t.Tags = body.Tags
+	return t
+}
 
-	// The commonest words of the intents, as an attacker would pick them.
+// commonWords are the words of the set's intents, commonest first, as an
+// attacker would pick them.
+func commonWords(l *fixtures.Labelled) []string {
 	df := map[string]int{}
 	for _, s := range l.Skills {
 		seen := map[string]bool{}
@@ -49,69 +47,156 @@ func TestGaming(t *testing.T) {
 	sort.Slice(words, func(i, j int) bool {
 		return df[words[i]] > df[words[j]] || df[words[i]] == df[words[j]] && words[i] < words[j]
 	})
-	var attackers []*schema.Trace
+	return words
+}
+
+// TestGaming: for every dev query whose honest skill ranks first among the
+// labelled set's skills, the same hive with attackers aimed at that query
+// beside it (14 intents stuffed with the set's 40 to 170 commonest words, 6
+// that repeat one word 60 times, and four that copy the query: word for
+// word over a body about nothing, five times over, with the commonest words
+// added, and word for word over the body of an honest skill of another
+// domain): the honest skill still ranks first, and no attacker resolves.
+// Then all the dev queries' copiers at once (a hive flooded with them, so
+// that their words are no longer rare): no attacker ranks first.
+func TestGaming(t *testing.T) {
+	l := labelledSet(t)
+	honest, ids := labelledIndex(t, &defaultParams)
+	words := commonWords(l)
+	var stuffed []*schema.Trace
 	for i := range 14 {
 		n := 40 + 10*i // 40 to 170 common words
-		attackers = append(attackers, attacker(len(attackers), strings.Join(words[:min(n, len(words))], " ")))
+		stuffed = append(stuffed, attacker(fmt.Sprint("stuffed", i), strings.Join(words[:min(n, len(words))], " ")))
 	}
 	for i := range 6 {
-		attackers = append(attackers, attacker(len(attackers), strings.Repeat(words[i]+" ", 60)))
+		stuffed = append(stuffed, attacker(fmt.Sprint("repeat", i), strings.Repeat(words[i]+" ", 60)))
 	}
-	stuffed := len(attackers)
-	for _, q := range l.Dev.Queries {
-		attackers = append(attackers, attacker(len(attackers), q.Text))
-	}
-	mallory := map[schema.ID]bool{}
-	for _, a := range attackers {
-		mallory[schema.Digest(mustMarshal(a))] = true
-	}
-	ix := newIndex(plumbing.ZeroHash)
-	var all []*schema.Trace
+	var skills []*schema.Trace
+	domain := map[string]string{}
 	for _, s := range l.Skills {
-		all = append(all, s.Trace)
+		skills = append(skills, s.Trace)
+		domain[s.Key] = s.Domain
 	}
-	ix.addTraces(append(all, attackers...)...)
+	// other is an honest skill of another domain than key's that shares
+	// no word with query, for a borrower's body; near is one of another
+	// domain that shares some (the first found from a place that varies
+	// with i), or nil.
+	terms := func(t *schema.Trace) map[string]bool {
+		out := map[string]bool{}
+		for _, w := range Tokens(allFields(t)) {
+			out[w] = true
+		}
+		return out
+	}
+	bodies := make([]map[string]bool, len(l.Skills))
+	for k, s := range l.Skills {
+		bodies[k] = terms(&schema.Trace{ReasoningPath: s.Trace.ReasoningPath, Result: s.Trace.Result, Tags: s.Trace.Tags})
+	}
+	pick := func(i int, key, query string, sharing bool) *schema.Trace {
+		_, qt := queryWords(query)
+		for k := range l.Skills {
+			j := (i*7 + k) % len(l.Skills)
+			if l.Skills[j].Domain == domain[key] {
+				continue
+			}
+			shares := false
+			for _, w := range qt {
+				shares = shares || bodies[j][w]
+			}
+			if shares == sharing {
+				return l.Skills[j].Trace
+			}
+		}
+		return nil
+	}
+	isAttacker := func(r Result) bool { return strings.HasPrefix(r.InstanceID, "mallory_") }
 
-	var base, kept, resolvedBefore, resolvedAfter, stolen, stuffedWins int
-	for _, q := range l.Dev.Queries {
+	var tried, base, kept, resolved, stolen int
+	var copiers []*schema.Trace
+	every := 1 // an index of the set and its attackers per query: -short aims at a quarter of them
+	if testing.Short() {
+		every = 4
+	}
+	for i, q := range l.Dev.Queries {
+		if i%every != 0 {
+			continue
+		}
+		tried++
 		before := honest.Search(Query{Text: q.Text, Limit: 1})
 		if len(before) == 0 || before[0].ID != ids[q.Key] {
 			continue
 		}
 		base++
-		if before[0].Score >= DefaultThreshold {
-			resolvedBefore++
+		aimed := []*schema.Trace{
+			attacker(fmt.Sprint("copy", i), q.Text),
+			attacker(fmt.Sprint("repeat-copy", i), strings.Repeat(q.Text+" ", 5)),
+			attacker(fmt.Sprint("stuffed-copy", i), q.Text+" "+strings.Join(words[:40], " ")),
 		}
-		after := ix.Search(Query{Text: q.Text, Limit: 1})
-		switch {
-		case len(after) > 0 && after[0].ID == ids[q.Key]:
+		if body := pick(i, q.Key, q.Text, false); body != nil {
+			aimed = append(aimed, borrower(fmt.Sprint("borrow", i), q.Text, body))
+		}
+		copiers = append(copiers, aimed[0])
+		ix := newIndex(plumbing.ZeroHash)
+		ix.addTraces(append(append(append([]*schema.Trace{}, skills...), stuffed...), aimed...)...)
+		after := ix.Search(Query{Text: q.Text, Limit: 3})
+		if len(after) > 0 && after[0].ID == ids[q.Key] {
 			kept++
-			if after[0].Score >= DefaultThreshold {
-				resolvedAfter++
-			}
-		case len(after) > 0 && mallory[after[0].ID]:
-			if after[0].Score >= DefaultThreshold {
+		} else {
+			t.Errorf("%q: %s %s (%.2f) outranks the honest skill %q", q.Text, after[0].InstanceID, schema.Quote(after[0].Intent, 60), after[0].Score, before[0].Intent)
+		}
+		for _, r := range after {
+			if isAttacker(r) && r.Score >= DefaultThreshold {
 				stolen++
-			}
-			for _, a := range attackers[:stuffed] {
-				if after[0].ID == schema.Digest(mustMarshal(a)) {
-					stuffedWins++
+				t.Errorf("%q: attacker %s %s resolves (%.2f)", q.Text, r.InstanceID, schema.Quote(r.Intent, 60), r.Score)
+				for _, e := range ix.Explain(Query{Text: q.Text, Limit: 1}) {
+					t.Logf("  %v coh %v", e.Features, ix.docs[ix.byID[e.ID]].coh)
+					for _, w := range e.Words {
+						t.Logf("   %s %.2f %+v", w.Word, w.Weight, w.Matches)
+					}
 				}
 			}
-			if testing.Verbose() && after[0].Score >= DefaultThreshold {
-				t.Logf("%q: %s (%.2f) outranks %q", q.Text, schema.Quote(after[0].Intent, 60), after[0].Score, before[0].Intent)
-			}
+		}
+		if len(after) > 0 && after[0].ID == ids[q.Key] && after[0].Score >= DefaultThreshold {
+			resolved++
 		}
 	}
-	t.Logf("honest skill first for %d of %d dev queries; with %d attackers beside it still first for %d, resolved %d (before %d); attackers resolve %d, stuffed ones rank first for %d",
-		base, len(l.Dev.Queries), len(attackers), kept, resolvedAfter, resolvedBefore, stolen, stuffedWins)
-	if stuffedWins > 0 {
-		t.Errorf("stuffed or repeating intents rank first for %d queries, want none", stuffedWins)
+	t.Logf("honest skill first for %d of %d dev queries; with attackers aimed at each beside it, still first for %d (resolved %d); attackers resolve %d",
+		base, tried, kept, resolved, stolen)
+
+	// The flood: every copier at once.
+	ix := newIndex(plumbing.ZeroHash)
+	ix.addTraces(append(append(append([]*schema.Trace{}, skills...), stuffed...), copiers...)...)
+	first, honestFirst, was := 0, 0, 0
+	for _, q := range l.Dev.Queries {
+		before := honest.Search(Query{Text: q.Text, Limit: 1})
+		if len(before) == 0 || before[0].ID != ids[q.Key] {
+			continue
+		}
+		was++
+		after := ix.Search(Query{Text: q.Text, Limit: 1})
+		switch {
+		case len(after) > 0 && isAttacker(after[0]):
+			first++
+			t.Errorf("flooded: %q: %s (%.2f) ranks first", q.Text, schema.Quote(after[0].Intent, 60), after[0].Score)
+		case len(after) > 0 && after[0].ID == ids[q.Key]:
+			honestFirst++
+		}
 	}
-	if float64(kept) < 0.8*float64(base) {
-		t.Errorf("the honest skill stays first for %d of %d queries beside query-copying traces, want at least 80%%", kept, base)
-	}
-	if float64(stolen) > 0.01*float64(base) {
-		t.Errorf("attackers resolve %d of %d queries, want at most 1%%", stolen, base)
+	t.Logf("flooded with %d copiers: attackers first for %d queries; the honest skill still first for %d of %d (the others lose to honest skills, as the copiers make the queries' words common)",
+		len(copiers), first, honestFirst, was)
+}
+
+// bodiless is a valid trace of instance whose one step and result say
+// nothing of its intent.
+func bodiless(instance, intent, action, detail, result string) *schema.Trace {
+	return &schema.Trace{
+		Intent:            intent,
+		ReasoningPath:     []schema.Step{{Step: 1, Action: action, Detail: detail}},
+		Result:            result,
+		Confidence:        1,
+		VerificationScore: 1,
+		Lineage:           []schema.ID{},
+		CreatedAt:         "2025-01-01T00:00:00Z",
+		InstanceID:        instance,
 	}
 }

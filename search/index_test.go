@@ -2,6 +2,7 @@ package search
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -133,15 +134,7 @@ func TestIndexFile(t *testing.T) {
 	old := ix.Commit()
 
 	// Add 30 traces: the next OpenIndex updates from old to the new head.
-	g := fixtures.NewGenerator(sp)
-	in, err := g.Inputs(60, 90)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.AddBatch(in, sp.KeyFunc(), 5); err != nil {
-		t.Fatal(err)
-	}
-	head, _ := s.Head()
+	head := addGenerated(t, s, sp, 60, 90)
 	stale, err := readIndexFile(path)
 	if err != nil || stale.Commit() != old {
 		t.Fatalf("index file before update: commit %v, %v; want %v", stale.Commit(), err, old)
@@ -281,4 +274,205 @@ func TestIndexDeterministic(t *testing.T) {
 			t.Fatalf("build %d wrote other bytes than build 0", i)
 		}
 	}
+}
+
+// TestIndexUpdate: Update brings an index held in memory up to a later
+// commit as a fresh build would have it, while searches run on the old
+// index, which stays as it was; a second update of the same old index (its
+// appended slices now shared) is as good, and leaves the first alone.
+func TestIndexUpdate(t *testing.T) {
+	sp := fixtures.Spec{Instances: 2, Traces: 60, PerCommit: 10, LineageEvery: 4}
+	s, err := fixtures.Memory(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := OpenIndex(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := map[string][]Result{}
+	for _, text := range testQueries {
+		before[text] = old.Search(Query{Text: text})
+	}
+	head := addGenerated(t, s, sp, 60, 90)
+
+	stop := make(chan struct{})
+	done := make(chan error)
+	for range 2 {
+		go func() {
+			for {
+				select {
+				case <-stop:
+					done <- nil
+					return
+				default:
+				}
+				for _, text := range testQueries {
+					if got := old.Search(Query{Text: text}); !reflect.DeepEqual(got, before[text]) {
+						done <- fmt.Errorf("search on the old index during the update: %q changed", text)
+						return
+					}
+				}
+			}
+		}()
+	}
+	first, err := old.Update(s, head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := old.Update(s, head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	fresh, err := Build(s, head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old.Commit() == head || old.Len() != 60 {
+		t.Fatalf("old index after Update: commit %v, %d skills", old.Commit(), old.Len())
+	}
+	for name, ix := range map[string]*Index{"first update": first, "second update": second} {
+		if ix.Commit() != head || ix.Len() != 90 {
+			t.Fatalf("%s: commit %v, %d skills; want %v, 90", name, ix.Commit(), ix.Len(), head)
+		}
+		if ix.total != fresh.total || ix.n != fresh.n {
+			t.Fatalf("%s: field lengths %v (weight %d), built %v (%d)", name, ix.total, ix.n, fresh.total, fresh.n)
+		}
+		for w, n := range fresh.vocab {
+			if m, ok := ix.vocab[w]; !ok || ix.df[m] != fresh.df[n] {
+				t.Fatalf("%s: document frequency of %q: %d, built %d", name, w, ix.df[m], fresh.df[n])
+			}
+		}
+		for _, text := range testQueries {
+			q := Query{Text: text}
+			sameResults(t, name+" vs built: "+text, ix.Search(q), fresh.Search(q))
+		}
+	}
+	for _, text := range testQueries {
+		if got := old.Search(Query{Text: text}); !reflect.DeepEqual(got, before[text]) {
+			t.Fatalf("old index after the updates: %q changed", text)
+		}
+	}
+	if same, err := first.Update(s, head); err != nil || same != first {
+		t.Fatalf("Update to the index's own commit: %p, %v; want the index itself", same, err)
+	}
+}
+
+// TestIndexDelta: an update of a few skills writes them to a delta beside
+// the index file, which stays as it was; reading both gives the index a
+// build gives; many more skills rewrite the file whole; a delta that is
+// corrupt, or extends another file, is ignored (the update from the file's
+// commit brings the index up all the same).
+func TestIndexDelta(t *testing.T) {
+	sp := fixtures.Spec{Instances: 2, Traces: 600, PerCommit: 100, LineageEvery: 4}
+	s, err := fixtures.Hive(t.TempDir(), sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := OpenIndex(s); err != nil {
+		t.Fatal(err)
+	}
+	path := indexFile(s)
+	base, _ := os.ReadFile(path)
+	add := func(from, to int) plumbing.Hash { return addGenerated(t, s, sp, from, to) }
+	check := func(what string, ix *Index, head plumbing.Hash, n int) {
+		t.Helper()
+		if ix.Commit() != head || ix.Len() != n {
+			t.Fatalf("%s: commit %v, %d skills; want %v, %d", what, ix.Commit(), ix.Len(), head, n)
+		}
+		fresh, err := Build(s, head)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, text := range testQueries {
+			q := Query{Text: text}
+			sameResults(t, what+": "+text, ix.Search(q), fresh.Search(q))
+		}
+	}
+
+	head := add(600, 610)
+	ix, err := OpenIndex(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("updated", ix, head, 610)
+	if now, _ := os.ReadFile(path); !bytes.Equal(now, base) {
+		t.Fatal("an update of 10 skills rewrote the index file")
+	}
+	if _, err := os.Stat(path + deltaSuffix); err != nil {
+		t.Fatalf("no delta after an update of 10 skills: %v", err)
+	}
+	read, err := readIndexFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("read with its delta", read, head, 610)
+
+	head = add(610, 620) // the delta grows
+	ix, err = OpenIndex(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("updated again", ix, head, 620)
+	if now, _ := os.ReadFile(path); !bytes.Equal(now, base) {
+		t.Fatal("a second small update rewrote the index file")
+	}
+
+	// A corrupt delta, or one of another base, is left out.
+	good, _ := os.ReadFile(path + deltaSuffix)
+	os.WriteFile(path+deltaSuffix, flip(good, len(good)/2), 0o644)
+	if read, err := readIndexFile(path); err != nil || read.Len() != 600 || read.Len() != len(read.byID) {
+		t.Fatalf("with a corrupt delta: %v, %v; want the file's 600 skills", read, err)
+	}
+	ix, err = OpenIndex(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("after a corrupt delta", ix, head, 620)
+	other := newIndex(plumbing.ZeroHash)
+	other.addTraces(fixtures.Trace("instance_0", 1))
+	b, err := other.encode(deltaVersion, 0, 0, make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(path+deltaSuffix, b, 0o644)
+	if read, err := readIndexFile(path); err != nil || read.Len() != 600 {
+		t.Fatalf("with the delta of another file: %v, %v; want the file's 600 skills", read, err)
+	}
+
+	// Past an eighth of the file's skills, the file is rewritten whole.
+	head = add(620, 700)
+	ix, err = OpenIndex(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("after many more", ix, head, 700)
+	if now, _ := os.ReadFile(path); bytes.Equal(now, base) {
+		t.Fatal("an update of 100 skills since the file left it as it was")
+	}
+	if _, err := os.Stat(path + deltaSuffix); !os.IsNotExist(err) {
+		t.Fatalf("delta after a whole rewrite: %v", err)
+	}
+}
+
+// addGenerated commits the generator's traces from to to (in batches of
+// five) and returns the new head.
+func addGenerated(t *testing.T, s *registry.Store, sp fixtures.Spec, from, to int) plumbing.Hash {
+	t.Helper()
+	in, err := fixtures.NewGenerator(sp).Inputs(from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddBatch(in, sp.KeyFunc(), 5); err != nil {
+		t.Fatal(err)
+	}
+	head, _ := s.Head()
+	return head
 }

@@ -12,10 +12,10 @@ var defaultParams = params{
 	weight: [nFields]float64{fIntent: 1.1, fTags: 4, fActions: 0, fDetails: 1, fResult: 0.3},
 	b:      [nFields]float64{fIntent: 0.9, fTags: 0.6, fActions: 0.5, fDetails: 0.13, fResult: 0.5},
 
-	wn:     [wnKinds]float64{wnSynonym: 0.2, wnDerived: 0, wnHypernym: 0, wnSimilar: 0.4, wnHyponym: 0.13},
+	wn:     [wnKinds]float64{wnSynonym: 0.2},
 	wnRank: 1,
 	abbrev: 1.8,
-	lemma:  0.25,
+	lemma:  0,
 
 	co:      0.2,
 	coTerms: 5,
@@ -25,10 +25,11 @@ var defaultParams = params{
 	prfDocs:  3,
 	prfTerms: 10,
 
-	intentOnly: 0.3,
+	intentOnly: 0.1,
 
 	candidates: 50,
 	rerank:     true,
+	model:      fittedRanker,
 	cal:        calibrated,
 }
 
@@ -51,8 +52,12 @@ var abbreviations = map[string][]string{
 	"mem": {"memory"}, "ram": {"memory"}, "cpu": {"processor"}, "perf": {"performance"},
 }
 
-// calibrated is the calibration fitted on the dev split.
-var calibrated = calibration{bias: -3.3078, w: [nFeatures]float64{0.8007, 2.5585, 0.3193, -0.0868, 3.1023, 4.3911, 0.4982}}
+// fittedRanker is the ranker fitted on the dev split (TestFitRanker).
+var fittedRanker = ranker{w: [nFeatures]float64{2.1497, 5.7179, 2.3273, 0.5146, 0.0000, 0.0000, 1.6493, 0.9768, 0.0000, 0.0000, 1.9810, 2.6860, 2.7491, 4.2892}}
+
+// calibrated is the calibration fitted on the dev split, out of fold
+// (TestFitRanker).
+var calibrated = calibration{bias: -4.2831, score: 0.2372, lead: 0.6823}
 
 var (
 	abbrevOnce sync.Once

@@ -55,33 +55,68 @@ type params struct {
 	prfDocs  int
 	prfTerms int
 
-	intentOnly float64 // what a term found in the intent alone counts for (see pseudoTF)
+	intentOnly float64 // what a term found in the intent alone counts for, times the intent's coherence (see normOf)
 
-	candidates int  // skills scored in full (features, calibration)
-	rerank     bool // rank by the calibrated score (else by BM25F)
+	candidates int  // skills scored in full (features, ranker, calibration)
+	rerank     bool // rank by the ranker (else by BM25F)
+	model      ranker
 	cal        calibration
 }
 
-// calibration maps a skill's features for a query to the probability that
-// it does the task asked: a logistic model fitted on the dev split.
-type calibration struct {
-	bias float64
-	w    [nFeatures]float64
+// ranker scores a skill's features for a query: a linear model, fitted on
+// the dev split so that the skill asked for scores above its rivals
+// (conditional logit over each query's candidates).
+type ranker struct {
+	w [nFeatures]float64
 }
 
-// The features of a (query, skill) pair, each in [0,1].
+func (r *ranker) score(x *[nFeatures]float64) float64 {
+	var z float64
+	for i, v := range x {
+		z += r.w[i] * v
+	}
+	return z
+}
+
+// calibration maps a skill's ranker score and its lead over the best
+// other skill (not of its lineage) to the probability that it does the
+// task asked: a logistic model fitted on the dev split, out of fold.
+type calibration struct {
+	bias, score, lead float64
+}
+
+// apply is the calibrated score of a ranker score and its lead.
+func (c calibration) apply(score, lead float64) float64 {
+	z := c.bias + c.score*score + c.lead*max(-maxLead, min(maxLead, lead))
+	return 1 / (1 + math.Exp(-z))
+}
+
+// maxLead bounds the lead that counts: far ahead is far enough.
+const maxLead = 10
+
+// The features of a (query, skill) pair, each in [0,1]. None depends on
+// the other candidates: a skill's rank by the ranker is its own, whatever
+// else the hive holds (but for the rarity of words).
 const (
-	xScore     = iota // BM25F score over the most the query's concepts could score
-	xExact            // the share of the query's weight whose own terms the skill has
-	xIntent           // the share of the query's weight matched in the intent
-	xPrecision        // the share of the intent's weight that the query matches
-	xBody             // the share of the query's weight matched outside the intent
-	xMargin           // how far the skill's BM25F score is ahead of the best other skill's (negative when behind), over the most it could be
-	xCoherence        // the share of the intent's weight that the rest of the skill also says (whatever the query)
+	xScore       = iota // BM25F score over the most the query's concepts could score
+	xExact              // the share of the query's weight whose own terms the skill has
+	xIntent             // the share of the query's weight matched in the intent
+	xPrecision          // the share of the intent's weight that the query matches
+	xBody               // the share of the query's weight matched outside the intent
+	xCoherence          // the share of the intent's weight that the rest of the skill also says (whatever the query)
+	xFieldIntent        // BM25 of each field alone, over the most it could be
+	xFieldTags
+	xFieldActions
+	xFieldDetails
+	xFieldResult
+	xCoverage // the share of the query's words that the skill has, each counting alike
+	xRarest   // the weight of the rarest word of the query it has, over the rarest word's
+	xPlain    // plain BM25 over all its text, own words only
 	nFeatures
 )
 
-var featureNames = [nFeatures]string{"score", "exact", "intent", "precision", "body", "margin", "coherence"}
+var featureNames = [nFeatures]string{"score", "exact", "intent", "precision", "body", "coherence",
+	"field_intent", "field_tags", "field_actions", "field_details", "field_result", "coverage", "rarest", "plain"}
 
 // concept is one word of the query and the terms that stand for it: its
 // own term, then its expansions, each with a weight.
@@ -101,31 +136,32 @@ type alt struct {
 	via   string // "" for the word's own term; else how it was reached
 }
 
-// coScratch is co-occurrence's counters, by term, reused across queries.
+// coScratch is co-occurrence's counters, by term, reused across queries:
+// the skills counted in the high 16 bits, their weight in the low.
 type coScratch struct {
-	counts  []uint16
+	counts  []uint32
 	touched []uint32
 }
 
 // scratch is one query's accumulators, reused across queries.
 type scratch struct {
-	score   []float32 // per doc
-	tf      []float32 // per doc, the current concept's pseudo-frequency
-	touched []uint32
-	ctouch  []uint32
+	score  []float32 // per doc
+	tf     []float32 // per doc, the current concept's pseudo-frequency
+	ctouch []uint32  // the docs whose tf is set
 }
 
 // idf is BM25's inverse document frequency of a term in df of n skills.
-func idf(df, n int) float64 {
+func idf[N int | float64](df, n N) float64 {
 	return math.Log(1 + (float64(n)-float64(df)+0.5)/(float64(df)+0.5))
 }
 
-// idfOf is a term's idf in the index, or 1 for an index of no corpus.
-func (ix *Index) idfOf(df int) float64 {
+// idfOf is the idf of a term of weighted document frequency df in the
+// index (see statWeight), or 1 for an index of no corpus.
+func (ix *Index) idfOf(df float64) float64 {
 	if ix.uniform {
 		return 1
 	}
-	return idf(df, len(ix.docs))
+	return idf(df, float64(ix.n)/statUnit)
 }
 
 // queryWords returns the distinct words of a query, lower-cased, with the
@@ -156,7 +192,7 @@ func (ix *Index) concepts(text string, extra map[string]*[nFields]uint8) []conce
 		if k, ok := ix.vocab[terms[i]]; ok {
 			c.own = 0
 			c.alts = append(c.alts, alt{text: terms[i], term: k, known: true, w: 1})
-			c.idf = ix.idfOf(int(ix.df[k]))
+			c.idf = ix.idfOf(ix.dfOf(k))
 		} else {
 			if extra[terms[i]] != nil {
 				c.own = 0
@@ -170,9 +206,9 @@ func (ix *Index) concepts(text string, extra map[string]*[nFields]uint8) []conce
 			// stand for, and weighs as the rarest of them.
 			c.idf = 0
 			for _, a := range c.alts {
-				df := 0
+				df := 0.0
 				if a.known {
-					df = int(ix.df[a.term])
+					df = ix.dfOf(a.term)
 				}
 				c.idf = max(c.idf, ix.idfOf(df))
 			}
@@ -186,8 +222,7 @@ func (ix *Index) concepts(text string, extra map[string]*[nFields]uint8) []conce
 // a hive of 100 or more: as an expansion it would add little (its idf is
 // low) at the cost of its long postings.
 func (ix *Index) common(t uint32) bool {
-	n := len(ix.docs)
-	return n >= 100 && int(ix.df[t]) > n/10
+	return len(ix.docs) >= 100 && ix.df[t] > uint32(ix.n/10)
 }
 
 // addAlt adds term t to c with weight w, or raises the weight it has.
@@ -257,19 +292,18 @@ func (ix *Index) cooccur(c *concept) {
 	if len(post) < 2 {
 		return
 	}
-	n := float64(len(ix.docs))
 	cs, _ := ix.coPool.Get().(*coScratch)
 	if cs == nil || len(cs.counts) < len(ix.terms) {
-		cs = &coScratch{counts: make([]uint16, len(ix.terms))}
+		cs = &coScratch{counts: make([]uint32, len(ix.terms))}
 	}
 	defer ix.coPool.Put(cs)
-	read := 0
-	for _, ps := range post {
-		if read >= p.coDocs {
-			break
-		}
-		read++
+	// Skills count by their weight in the statistics: one whose intent its
+	// body does not bear out teaches nothing of what goes with what.
+	read, readW := 0, 0
+	for _, ps := range ix.sample(post, p.coDocs) {
 		d := &ix.docs[ps.doc]
+		read++
+		readW += int(d.w)
 		inIntent := ps.count(fIntent) > 0
 		for k, u := range d.terms {
 			if u == t {
@@ -282,7 +316,7 @@ func (ix *Index) cooccur(c *concept) {
 				if cs.counts[u] == 0 {
 					cs.touched = append(cs.touched, u)
 				}
-				cs.counts[u]++
+				cs.counts[u] += 1<<16 | d.w
 			}
 		}
 	}
@@ -291,14 +325,13 @@ func (ix *Index) cooccur(c *concept) {
 		pmi float64
 	}
 	var cands []cand
-	scale := float64(len(post)) / float64(read)
 	for _, u := range cs.touched {
-		k := cs.counts[u]
+		k, kw := cs.counts[u]>>16, cs.counts[u]&0xffff
 		cs.counts[u] = 0
-		if k < 2 {
+		if k < 2 || ix.df[u] == 0 {
 			continue
 		}
-		pmi := math.Log(float64(k) * scale * n / (float64(len(post)) * float64(ix.df[u])))
+		pmi := math.Log(float64(kw) * float64(ix.n) / (float64(readW) * float64(ix.df[u])))
 		if pmi > 1 {
 			cands = append(cands, cand{u, pmi})
 		}
@@ -308,7 +341,7 @@ func (ix *Index) cooccur(c *concept) {
 		if cands[i].pmi != cands[j].pmi {
 			return cands[i].pmi > cands[j].pmi
 		}
-		return cands[i].u < cands[j].u
+		return ix.terms[cands[i].u] < ix.terms[cands[j].u] // not by number: numbers depend on the order of updates
 	})
 	if len(cands) > p.coTerms {
 		cands = cands[:p.coTerms]
@@ -321,11 +354,31 @@ func (ix *Index) cooccur(c *concept) {
 	}
 }
 
+// sample returns about n of the postings of skills that count in the
+// statistics, chosen by their keys (those under a cutoff that n of the
+// postings would be expected to pass), so that the sample is the same
+// whatever order the skills entered the index in.
+func (ix *Index) sample(post []posting, n int) []posting {
+	var out []posting
+	cut := uint64(math.MaxUint64)
+	if len(post) > n {
+		cut = uint64(float64(n) / float64(len(post)) * (1 << 63) * 2)
+	}
+	for _, ps := range post {
+		if ix.keys[ps.doc] <= cut && ix.docs[ps.doc].w > 0 {
+			out = append(out, ps)
+		}
+	}
+	return out
+}
+
 // match is one scored skill.
 type match struct {
 	doc   uint32
 	raw   float64 // BM25F
 	x     [nFeatures]float64
+	rank  float64 // the ranker's score
+	lead  float64 // rank less the best other candidate's that is not of its lineage
 	score float64 // calibrated
 	tie   uint64
 }
@@ -342,16 +395,20 @@ func (ix *Index) rank(text string, k int, extra map[string]*[nFields]uint8) ([]m
 	}
 	sc := ix.scratch()
 	defer ix.pool.Put(sc)
-	ix.accumulate(cs, sc)
-	top := ix.top(sc, max(k, ix.p.prfDocs))
-	if ix.p.prf > 0 && len(top) > 0 {
-		if fb := ix.feedback(cs, top); len(fb.alts) > 0 {
-			cs = append(cs, fb)
-			ix.accumulate(cs[len(cs)-1:], sc)
+	var top []match
+	if ix.p.prf > 0 {
+		ix.accumulate(cs, sc)
+		if first := ix.top(sc, max(k, ix.p.prfDocs)); len(first) > 0 {
+			if fb := ix.feedback(cs, first); len(fb.alts) > 0 {
+				cs = append(cs, fb)
+				ix.accumulate(cs[len(cs)-1:], sc)
+			}
 		}
+		top = ix.top(sc, k)
+		ix.reset(sc)
+	} else {
+		top = ix.best(cs, sc, k)
 	}
-	top = ix.top(sc, k)
-	ix.reset(sc)
 	if len(top) == 0 {
 		return nil, cs
 	}
@@ -360,14 +417,20 @@ func (ix *Index) rank(text string, k int, extra map[string]*[nFields]uint8) ([]m
 		m := &top[i]
 		v := view{ix: ix, d: &ix.docs[m.doc], norm: ix.norm[m.doc]}
 		m.x = ix.features(cs, v, m.raw)
-		m.x[xMargin] = margin(m.raw, ix.bestOther(top, i), mass(cs))
-		m.score = ix.p.cal.apply(m.x)
+		m.rank = ix.p.model.score(&m.x)
 		m.tie = tieBreak(key, ix.docs[m.doc].id)
+	}
+	ix.leads(top)
+	for i := range top {
+		top[i].score = ix.p.cal.apply(top[i].rank, top[i].lead)
 	}
 	sort.Slice(top, func(i, j int) bool {
 		a, b := &top[i], &top[j]
 		if ix.p.rerank && a.score != b.score {
 			return a.score > b.score
+		}
+		if ix.p.rerank && a.rank != b.rank {
+			return a.rank > b.rank
 		}
 		if a.raw != b.raw {
 			return a.raw > b.raw
@@ -395,7 +458,7 @@ func (ix *Index) altWeight(c *concept, a alt) float64 {
 	if !a.known || c.idf == 0 {
 		return a.w
 	}
-	return a.w * min(1, ix.idfOf(int(ix.df[a.term]))/c.idf)
+	return a.w * min(1, ix.idfOf(ix.dfOf(a.term))/c.idf)
 }
 
 // accumulate adds each concept's BM25F score to the skills: the concept's
@@ -405,21 +468,38 @@ func (ix *Index) altWeight(c *concept, a alt) float64 {
 // saying a word, or its synonyms, again and again.
 func (ix *Index) accumulate(cs []concept, sc *scratch) {
 	k1 := float32(ix.p.k1)
-	io := float32(ix.p.intentOnly)
 	for ci := range cs {
 		c := &cs[ci]
+		cidf := float32(c.idf)
+		known := 0
 		for _, a := range c.alts {
-			if !a.known {
-				continue
+			if a.known && ix.altWeight(c, a) > 0 {
+				known++
 			}
+		}
+		if known == 1 {
+			// One term: its pseudo-frequency is final, saturate at once.
+			for _, a := range c.alts {
+				wf := float32(ix.altWeight(c, a))
+				if !a.known || wf <= 0 {
+					continue
+				}
+				for _, ps := range ix.post[a.term] {
+					if tf := wf * postingTF(ps, &ix.norm[ps.doc]); tf > 0 {
+						sc.score[ps.doc] += cidf * tf / (k1 + tf)
+					}
+				}
+			}
+			continue
+		}
+		for _, a := range c.alts {
 			wf := float32(ix.altWeight(c, a))
-			if wf <= 0 {
+			if !a.known || wf <= 0 {
 				continue
 			}
 			for _, ps := range ix.post[a.term] {
 				d := ps.doc
-				nm := &ix.norm[d]
-				tf := postingTF(ps, nm, io)
+				tf := postingTF(ps, &ix.norm[d])
 				if tf <= 0 {
 					continue // only in fields of weight 0
 				}
@@ -429,25 +509,102 @@ func (ix *Index) accumulate(cs []concept, sc *scratch) {
 				sc.tf[d] += wf * tf
 			}
 		}
-		cidf := float32(c.idf)
 		for _, d := range sc.ctouch {
 			tf := sc.tf[d]
 			sc.tf[d] = 0
-			if sc.score[d] == 0 {
-				sc.touched = append(sc.touched, d)
-			}
 			sc.score[d] += cidf * tf / (k1 + tf)
 		}
 		sc.ctouch = sc.ctouch[:0]
 	}
 }
 
+// best returns the k best skills by BM25F for the concepts, best first
+// (then by doc number). The words' own terms are scored over their postings
+// first; then, when what the expansions could add to a skill (bound) is less
+// than the k-th best score so far, no skill that only an expansion reaches
+// can be among the best k, and only the skills that could still be are
+// scored in full, from their own terms (the expansions' postings, the
+// longest, are not read). Otherwise the expansions' postings are read too.
+func (ix *Index) best(cs []concept, sc *scratch, k int) []match {
+	own := make([]concept, 0, len(cs))
+	for _, c := range cs {
+		if c.own >= 0 {
+			o := c
+			o.alts = c.alts[c.own : c.own+1]
+			own = append(own, o)
+		}
+	}
+	ix.accumulate(own, sc)
+	bound := ix.expansionBound(cs)
+	if bound == 0 {
+		top := ix.top(sc, k)
+		ix.reset(sc)
+		return top
+	}
+	first := ix.top(sc, k)
+	if len(first) < k || first[k-1].raw*(1-1e-4) <= bound {
+		ix.reset(sc) // no pruning: every posting
+		ix.accumulate(cs, sc)
+		top := ix.top(sc, k)
+		ix.reset(sc)
+		return top
+	}
+	floor := float32((first[k-1].raw - bound) * (1 - 1e-4))
+	var cands []match
+	for d, s := range sc.score {
+		if s >= floor && s > 0 {
+			cands = append(cands, match{doc: uint32(d)})
+		}
+	}
+	ix.reset(sc)
+	for i := range cands {
+		m := &cands[i]
+		m.raw = ix.raw(cs, view{ix: ix, d: &ix.docs[m.doc], norm: ix.norm[m.doc]})
+	}
+	sort.Slice(cands, func(i, j int) bool {
+		if cands[i].raw != cands[j].raw {
+			return cands[i].raw > cands[j].raw
+		}
+		return ix.docs[cands[i].doc].key < ix.docs[cands[j].doc].key
+	})
+	return cands[:min(k, len(cands))]
+}
+
+// expansionBound is the most that the concepts' expansions could add to a
+// skill's BM25F score: for each concept, its weight times the saturation
+// of the most its expansions could count (each term's highest count in
+// each field over the hive's highest norm of that field). A concept's
+// score is concave in its pseudo-frequency, so what expansions add to a
+// skill is at most what they would score alone.
+func (ix *Index) expansionBound(cs []concept) float64 {
+	var u float64
+	for ci := range cs {
+		c := &cs[ci]
+		var e float64
+		for k, a := range c.alts {
+			if k == c.own || !a.known {
+				continue
+			}
+			var t float64
+			for f, n := range ix.maxc[a.term] {
+				t += float64(n) * float64(ix.maxNorm[f])
+			}
+			e += ix.altWeight(c, a) * t
+		}
+		if e > 0 {
+			u += c.idf * e / (ix.p.k1 + e)
+		}
+	}
+	return u
+}
+
 // pseudoTF is a term's BM25F pseudo-frequency in a skill: its count in
 // each field over the field's norm, summed. A term the skill has in its
-// intent alone counts intentOnly times: an intent is judged by what the
-// rest of the skill says, so an intent that copies a query, or is stuffed
-// with words, over a body about something else gains less.
-func pseudoTF(tf *[nFields]uint8, nm *[nFields]float32, intentOnly float32) float32 {
+// intent alone counts nm[intentOnlyNorm] times: an intent is judged by what
+// the rest of the skill says, so an intent that copies a query, or is
+// stuffed with words, over a body about something else gains little or
+// nothing.
+func pseudoTF(tf *[nFields]uint8, nm *norms) float32 {
 	var x float32
 	for f := fTags; f < nFields; f++ {
 		if tf[f] != 0 {
@@ -457,7 +614,7 @@ func pseudoTF(tf *[nFields]uint8, nm *[nFields]float32, intentOnly float32) floa
 	if tf[fIntent] != 0 {
 		in := float32(tf[fIntent]) * nm[fIntent]
 		if x == 0 {
-			in *= intentOnly
+			in *= nm[intentOnlyNorm]
 		}
 		x += in
 	}
@@ -465,32 +622,34 @@ func pseudoTF(tf *[nFields]uint8, nm *[nFields]float32, intentOnly float32) floa
 }
 
 // postingTF is pseudoTF of a posting.
-func postingTF(ps posting, nm *[nFields]float32, intentOnly float32) float32 {
-	var x float32
-	for f := fTags; f < nFields; f++ {
-		if c := ps.count(f); c != 0 {
-			x += float32(c) * nm[f]
-		}
+func postingTF(ps posting, nm *norms) float32 {
+	x := float32(ps.tf>>(6*fTags)&63)*nm[fTags] + float32(ps.tf>>(6*fActions)&63)*nm[fActions] +
+		float32(ps.tf>>(6*fDetails)&63)*nm[fDetails] + float32(ps.tf>>(6*fResult)&63)*nm[fResult]
+	in := float32(ps.tf&63) * nm[fIntent]
+	if x == 0 {
+		in *= nm[intentOnlyNorm]
 	}
-	if c := ps.count(fIntent); c != 0 {
-		in := float32(c) * nm[fIntent]
-		if x == 0 {
-			in *= intentOnly
-		}
-		x += in
-	}
-	return x
+	return x + in
 }
 
 // top returns the k best skills by BM25F, best first (then by doc
-// number), keeping a min-heap of the best k seen.
+// number), keeping a min-heap of the best k seen: a skill that does not
+// beat the worst of them costs a comparison.
 func (ix *Index) top(sc *scratch, k int) []match {
 	if k <= 0 {
 		return nil
 	}
-	h := make([]match, 0, k)
+	type hit struct {
+		raw float32
+		doc uint32
+	}
+	h := make([]hit, 0, k)
 	// less orders the heap: the worst of the best k at the root.
-	less := func(a, b match) bool { return a.raw < b.raw || a.raw == b.raw && a.doc > b.doc }
+	// Equal scores by the skills' keys, not by when they entered the
+	// index, so that every build of a commit has the same candidates.
+	less := func(a, b hit) bool {
+		return a.raw < b.raw || a.raw == b.raw && ix.docs[a.doc].key > ix.docs[b.doc].key
+	}
 	down := func(i int) {
 		for {
 			l, small := 2*i+1, i
@@ -507,17 +666,19 @@ func (ix *Index) top(sc *scratch, k int) []match {
 			i = small
 		}
 	}
-	for _, d := range sc.touched {
-		s := float64(sc.score[d])
+	for d, s := range sc.score {
 		if s <= 0 {
 			continue
 		}
-		m := match{doc: d, raw: s}
+		m := hit{s, uint32(d)}
 		if len(h) < k {
 			h = append(h, m)
 			for i := len(h) - 1; i > 0 && less(h[i], h[(i-1)/2]); i = (i - 1) / 2 {
 				h[i], h[(i-1)/2] = h[(i-1)/2], h[i]
 			}
+			continue
+		}
+		if s < h[0].raw {
 			continue
 		}
 		if less(h[0], m) {
@@ -526,14 +687,15 @@ func (ix *Index) top(sc *scratch, k int) []match {
 		}
 	}
 	sort.Slice(h, func(i, j int) bool { return less(h[j], h[i]) })
-	return h
+	out := make([]match, len(h))
+	for i, m := range h {
+		out[i] = match{doc: m.doc, raw: float64(m.raw)}
+	}
+	return out
 }
 
 func (ix *Index) reset(sc *scratch) {
-	for _, d := range sc.touched {
-		sc.score[d] = 0
-	}
-	sc.touched = sc.touched[:0]
+	clear(sc.score)
 }
 
 // feedback is pseudo-relevance feedback: the terms that weigh most in the
@@ -559,11 +721,11 @@ func (ix *Index) feedback(cs []concept, top []match) concept {
 		d := &ix.docs[m.doc]
 		rw := m.raw / top[0].raw
 		for k, t := range d.terms {
-			if have[t] || ix.df[t] < 2 {
+			if have[t] || len(ix.post[t]) < 2 {
 				continue
 			}
-			tf := float64(pseudoTF(&d.tfs[k], &ix.norm[m.doc], float32(p.intentOnly)))
-			weights[t] += rw * tf / (p.k1 + tf) * ix.idfOf(int(ix.df[t]))
+			tf := float64(pseudoTF(&d.tfs[k], &ix.norm[m.doc]))
+			weights[t] += rw * tf / (p.k1 + tf) * ix.idfOf(ix.dfOf(t))
 		}
 	}
 	type tw struct {
@@ -596,7 +758,7 @@ type view struct {
 	ix   *Index
 	d    *doc      // in the index
 	a    *analyzed // outside it
-	norm [nFields]float32
+	norm norms
 }
 
 // tf returns the counts of a concept's term in the skill's fields.
@@ -628,18 +790,18 @@ func (v view) intentTerms(fn func(text string, idf float64, inBody bool)) {
 	if v.d != nil {
 		for k, t := range v.d.terms {
 			if v.d.tfs[k][fIntent] > 0 {
-				fn(ix.terms[t], ix.idfOf(int(ix.df[t])), body(&v.d.tfs[k]))
+				fn(ix.terms[t], ix.idfOf(ix.dfOf(t)), body(&v.d.tfs[k]))
 			}
 		}
 		return
 	}
 	for t, c := range v.a.tf {
 		if c[fIntent] > 0 {
-			df := 0
+			df := 0.0
 			if k, ok := ix.vocab[t]; ok {
-				df = int(ix.df[k])
+				df = ix.dfOf(k)
 			}
-			fn(t, ix.idfOf(df+1), body(c))
+			fn(t, ix.idfOf(df+float64(v.a.w())/statUnit), body(c))
 		}
 	}
 }
@@ -656,7 +818,7 @@ func (ix *Index) raw(cs []concept, v view) float64 {
 			if !ok {
 				continue
 			}
-			x := float64(pseudoTF(&t, &v.norm, float32(ix.p.intentOnly)))
+			x := float64(pseudoTF(&t, &v.norm))
 			tf += ix.altWeight(c, a) * x
 		}
 		s += c.idf * tf / (ix.p.k1 + tf)
@@ -664,34 +826,98 @@ func (ix *Index) raw(cs []concept, v view) float64 {
 	return s
 }
 
+// coh returns the share of the skill's intent that the rest of it bears
+// out.
+func (v view) coh() float32 {
+	if v.d != nil {
+		return v.d.coh
+	}
+	return v.a.coh
+}
+
+// lens returns the skill's field lengths.
+func (v view) lens() [nFields]uint32 {
+	if v.d != nil {
+		return v.d.lens
+	}
+	return v.a.lens
+}
+
 // features computes a skill's features for the query's concepts, given its
 // BM25F score.
 func (ix *Index) features(cs []concept, v view, raw float64) [nFeatures]float64 {
 	var x [nFeatures]float64
-	var mass, exact, intent, body float64
+	var mass, exact, intent, body, rarest, maxIDF, plain float64
+	var fields [nFields]float64
+	var words int
+	var have float64
+	lens := v.lens()
+	// Each field's length normalisation alone (no field weight), and the
+	// whole skill's for plain BM25.
+	var fnorm [nFields]float64
+	var total, totalAvg float64
+	for f := range nFields {
+		avg := ix.avgLen(f, lens[f])
+		fnorm[f] = 1 / (1 - ix.p.b[f] + ix.p.b[f]*float64(lens[f])/avg)
+		total += float64(lens[f])
+		totalAvg += avg
+	}
+	plainNorm := plainK1 * (1 - plainB + plainB*total/totalAvg)
+	// A word found in the intent alone counts as far as the rest of the
+	// skill bears its intent out (its coherence): a word the body also has
+	// counts in full.
+	coh := float64(v.coh())
 	matched := map[string]float64{}
-	for _, c := range cs {
+	for ci := range cs {
+		c := &cs[ci]
 		if c.prf {
 			continue
 		}
 		mass += c.idf
-		var inExact, inIntent, inBody float64
+		words++
+		maxIDF = max(maxIDF, c.idf)
+		var inExact, inIntent, inBody, found float64
+		var ftf [nFields]float64
 		for k, a := range c.alts {
 			tf, ok := v.tf(a)
 			if !ok {
 				continue
 			}
+			borne := 1.0
+			if !bodyHas(&tf) {
+				borne = coh
+			}
+			found = max(found, borne)
 			w := min(1, a.w) // an expansion stands for the word at most fully
-			if tf[fTags] > 0 || tf[fActions] > 0 || tf[fDetails] > 0 || tf[fResult] > 0 {
+			if borne == 1 {
 				inBody = max(inBody, w)
 			}
+			if k == c.own || a.w >= 1 { // an abbreviation is the word itself
+				inExact = max(inExact, borne)
+			}
 			if k == c.own {
-				inExact = 1
+				var n float64
+				for _, t := range tf {
+					n += float64(t)
+				}
+				plain += borne * c.idf * n * (plainK1 + 1) / (n + plainNorm)
 			}
 			if tf[fIntent] > 0 {
-				inIntent = max(inIntent, w)
-				matched[a.text] = 1
+				inIntent = max(inIntent, w*borne)
+				matched[a.text] = max(matched[a.text], borne)
 			}
+			aw := ix.altWeight(c, a)
+			for f, t := range tf {
+				ftf[f] += aw * float64(t) * fnorm[f]
+			}
+			ftf[fIntent] -= (1 - borne) * aw * float64(tf[fIntent]) * fnorm[fIntent]
+		}
+		have += found
+		if found > 0 {
+			rarest = max(rarest, found*c.idf)
+		}
+		for f, t := range ftf {
+			fields[f] += c.idf * t / (ix.p.k1 + t)
 		}
 		exact += c.idf * inExact
 		intent += c.idf * inIntent
@@ -710,16 +936,28 @@ func (ix *Index) features(cs []concept, v view, raw float64) [nFeatures]float64 
 	})
 	if iAll > 0 {
 		x[xCoherence] = iBody / iAll
+		x[xPrecision] = iMatched / iAll
 	}
 	x[xScore] = min(1, raw/mass)
 	x[xExact] = exact / mass
 	x[xIntent] = intent / mass
 	x[xBody] = body / mass
-	if iAll > 0 {
-		x[xPrecision] = iMatched / iAll
+	for f := range nFields {
+		x[xFieldIntent+f] = fields[f] / mass
 	}
+	x[xCoverage] = have / float64(words)
+	if maxIDF > 0 {
+		x[xRarest] = rarest / maxIDF
+	}
+	x[xPlain] = plain / mass
 	return x
 }
+
+// Plain BM25's parameters, for the xPlain feature.
+const (
+	plainK1 = 1.2
+	plainB  = 0.75
+)
 
 // mass is the most the query's concepts could score: the sum of their
 // weights.
@@ -733,46 +971,93 @@ func mass(cs []concept) float64 {
 	return m
 }
 
-// bestOther is the best BM25F score among the candidates other than the
-// i-th and not of its lineage (its parents and the skills derived from it
-// do the same task, as a rule: they do not make it less clearly the
-// skill asked for).
-func (ix *Index) bestOther(top []match, i int) float64 {
-	d := &ix.docs[top[i].doc]
-	for j := range top {
-		if j == i {
-			continue
+// leads sets each candidate's lead: its ranker score less the best score
+// of the candidates outside its lineage family (the skills it was derived
+// from or that derive from it, directly or through other candidates: they
+// do the same task, as a rule, and do not make it less clearly the skill
+// asked for).
+func (ix *Index) leads(top []match) {
+	ds := make([]*doc, len(top))
+	for i := range top {
+		ds[i] = &ix.docs[top[i].doc]
+	}
+	fam := families(ds)
+	for i := range top {
+		rival, found := 0.0, false
+		for j := range top {
+			if fam[j] != fam[i] && (!found || top[j].rank > rival) {
+				rival, found = top[j].rank, true
+			}
 		}
-		o := &ix.docs[top[j].doc]
-		if !related(d, o) {
-			return top[j].raw // top is in BM25F order here
+		top[i].lead = leadOf(top[i].rank, rival, found)
+	}
+}
+
+// families numbers the lineage families of skills: two skills are of one
+// family when one was derived from the other, directly or through others of
+// the list.
+func families(ds []*doc) []int {
+	parent := make([]int, len(ds))
+	for i := range parent {
+		parent[i] = i
+	}
+	var find func(int) int
+	find = func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	for i := range ds {
+		for j := i + 1; j < len(ds); j++ {
+			if ds[i].id == ds[j].id || related(ds[i], ds[j]) {
+				parent[find(i)] = find(j)
+			}
 		}
 	}
-	return 0
+	out := make([]int, len(ds))
+	for i := range out {
+		out[i] = find(i)
+	}
+	return out
+}
+
+// leadOf is a ranker score's lead over the best rival's; with no rival,
+// over a skill that matches nothing (which scores 0).
+func leadOf(rank, rival float64, found bool) float64 {
+	if !found {
+		return rank
+	}
+	return rank - rival
+}
+
+// scoreAgainst scores a skill (v, doc d, BM25F raw) that may not be among
+// the candidates top (scored): its features, ranker score, lead over them
+// and calibrated score, as rank gives them to candidates.
+func (ix *Index) scoreAgainst(cs []concept, v view, d *doc, raw float64, top []match) match {
+	m := match{raw: raw}
+	m.x = ix.features(cs, v, raw)
+	m.rank = ix.p.model.score(&m.x)
+	ds := []*doc{d}
+	for i := range top {
+		ds = append(ds, &ix.docs[top[i].doc])
+	}
+	fam := families(ds)
+	rival, found := 0.0, false
+	for j := range top {
+		if fam[j+1] != fam[0] && (!found || top[j].rank > rival) {
+			rival, found = top[j].rank, true
+		}
+	}
+	m.lead = leadOf(m.rank, rival, found)
+	m.score = ix.p.cal.apply(m.rank, m.lead)
+	return m
 }
 
 // related reports whether one of two skills was derived from the other.
 func related(a, b *doc) bool {
 	return slices.Contains(a.lineage, b.id) || slices.Contains(b.lineage, a.id)
-}
-
-// margin is how far a score is ahead of another, over the most the
-// query's concepts could score (so a weak match has a small lead, however
-// few its rivals).
-func margin(raw, other, mass float64) float64 {
-	if mass <= 0 {
-		return 0
-	}
-	return max(-1, min(1, (raw-other)/mass))
-}
-
-// apply is the calibrated score of features x.
-func (c calibration) apply(x [nFeatures]float64) float64 {
-	z := c.bias
-	for i, v := range x {
-		z += c.w[i] * v
-	}
-	return 1 / (1 + math.Exp(-z))
 }
 
 // tieKey is a key made of the query's analysed words: skills that score
@@ -839,12 +1124,17 @@ func (ix *Index) results(q Query) ([]match, []concept) {
 }
 
 // Explanation says why a skill scored what it did for a query: its BM25F
-// score, the features the calibrated score is made of, and for each word
-// of the query the terms that stood for it in the skill, and where.
+// score (which made it a candidate), the features the ranker weighed and
+// their weights, the ranker's score and its lead over the best skill of
+// another lineage family (of which Score is the calibration), and for each
+// word of the query the terms that stood for it in the skill, and where.
 type Explanation struct {
 	Result
 	BM25F    float64            `json:"bm25f"`
+	Ranker   float64            `json:"ranker"`
+	Lead     float64            `json:"lead"`
 	Features map[string]float64 `json:"features"`
+	Weights  map[string]float64 `json:"weights"`
 	Words    []WordMatch        `json:"words"`
 }
 
@@ -870,9 +1160,10 @@ func (ix *Index) Explain(q Query) []Explanation {
 	ms, cs := ix.results(q)
 	var out []Explanation
 	for _, m := range ms {
-		e := Explanation{Result: ix.result(m), BM25F: m.raw, Features: map[string]float64{}}
+		e := Explanation{Result: ix.result(m), BM25F: m.raw, Ranker: m.rank, Lead: m.lead, Features: map[string]float64{}, Weights: map[string]float64{}}
 		for i, v := range m.x {
 			e.Features[featureNames[i]] = v
+			e.Weights[featureNames[i]] = ix.p.model.w[i]
 		}
 		v := view{ix: ix, d: &ix.docs[m.doc], norm: ix.norm[m.doc]}
 		for ci := range cs {

@@ -37,24 +37,15 @@ func (ix *Index) Similarity(query string, t *schema.Trace) float64 {
 		v = view{ix: ix, d: &ix.docs[i], norm: ix.norm[i]}
 	} else {
 		a := analyzeTrace(toIndexed(t))
-		v = view{ix: ix, a: &a, norm: ix.normOf(a.lens)}
+		v = view{ix: ix, a: &a, norm: ix.normOf(a.lens, a.coh)}
 		extra = a.tf
 	}
-	ms, cs := ix.rank(query, 2+len(t.Lineage), extra)
+	ms, cs := ix.rank(query, ix.p.candidates, extra)
 	raw := ix.raw(cs, v)
 	if raw == 0 {
 		return 0
 	}
-	x := ix.features(cs, v, raw)
-	self := &doc{id: id, lineage: t.Lineage}
-	other := 0.0
-	for _, m := range ms {
-		if o := &ix.docs[m.doc]; o.id != id && !related(self, o) {
-			other = max(other, m.raw)
-		}
-	}
-	x[xMargin] = margin(raw, other, mass(cs))
-	return ix.p.cal.apply(x)
+	return ix.scoreAgainst(cs, v, &doc{id: id, lineage: t.Lineage}, raw, ms).score
 }
 
 func mustMarshal(t *schema.Trace) []byte {

@@ -26,6 +26,8 @@ func (s *Server) Handler() http.Handler {
 	route("POST /skills", "post_skills", s.postSkill)
 	route("GET /skills", "get_skills", s.getSkills)
 	route("GET /skills/{id}", "get_skill", s.getSkill)
+	route("POST /skills/{id}/outcomes", "post_outcome", s.postOutcome)
+	route("GET /skills/{id}/outcomes", "get_outcomes", s.getOutcomes)
 	route("GET /instances", "get_instances", s.getInstances)
 	route("GET /instances/{id}", "get_instance", s.getInstance)
 	route("GET /disputes", "get_disputes", s.getDisputes)
@@ -102,7 +104,11 @@ func (s *Server) postSkill(w http.ResponseWriter, r *http.Request) {
 	added, err := s.submit(r.Context(), body)
 	if err == nil && added != nil {
 		s.metrics.skills.WithLabelValues("created").Inc()
-		writeJSON(w, http.StatusCreated, map[string]string{"trace_id": string(added.ID), "commit": added.Commit.String(), "status": "accepted"})
+		answer := map[string]any{"trace_id": string(added.ID), "commit": added.Commit.String(), "status": "accepted"}
+		if warnings := s.nearDuplicates(r.Context(), added.ID); len(warnings) > 0 {
+			answer["warnings"] = warnings
+		}
+		writeJSON(w, http.StatusCreated, answer)
 		return
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -240,6 +246,9 @@ type skillSummary struct {
 	VerificationScore float64   `json:"verification_score"`
 	CreatedAt         string    `json:"created_at"`
 	Score             *float64  `json:"score,omitempty"`
+	// Standing is what other instances reported of the skill (in ranked
+	// answers only).
+	Standing *trust.SkillStanding `json:"standing,omitempty"`
 }
 
 func summary(e *registry.Entry) skillSummary {
@@ -262,7 +271,7 @@ func (s *Server) getSkills(w http.ResponseWriter, r *http.Request) {
 				}
 				th = f
 			}
-			res, err := s.searchSkills(st, intent, th, limit, q.Get("instance"))
+			res, err := s.searchSkills(r.Context(), st, intent, th, limit, q.Get("instance"))
 			if err != nil {
 				return err
 			}
@@ -292,20 +301,27 @@ func (s *Server) getSkills(w http.ResponseWriter, r *http.Request) {
 // searchSkills ranks the skills on main by intent similarity, through the
 // search index (derived data under .git/hive, brought up to date with main
 // when main has moved).
-func (s *Server) searchSkills(st *registry.Store, intent string, th float64, limit int, instance string) ([]skillSummary, error) {
+func (s *Server) searchSkills(ctx context.Context, st *registry.Store, intent string, th float64, limit int, instance string) ([]skillSummary, error) {
 	ix, err := s.index(st)
+	if err != nil {
+		return nil, err
+	}
+	table, err := s.table(ctx, st)
 	if err != nil {
 		return nil, err
 	}
 	out := []skillSummary{}
 	for _, r := range ix.Search(search.Query{Text: intent, Threshold: th, Limit: limit, Instance: instance}) {
-		score := r.Score
-		out = append(out, skillSummary{ID: r.ID, Intent: r.Intent, InstanceID: r.InstanceID, Confidence: r.Confidence, VerificationScore: r.VerificationScore, Score: &score})
+		score, standing := r.Score, table.Skill(r.ID)
+		out = append(out, skillSummary{ID: r.ID, Intent: r.Intent, InstanceID: r.InstanceID, Confidence: r.Confidence, VerificationScore: r.VerificationScore,
+			Score: &score, Standing: &standing})
 	}
 	return out, nil
 }
 
-// index returns the search index of main, reopened when main has moved.
+// index returns the search index of main: opened once, then brought up
+// to date in memory when main moves (searches already running keep the
+// index they have).
 func (s *Server) index(st *registry.Store) (*search.Index, error) {
 	head, err := st.Head()
 	if err != nil {
@@ -316,7 +332,11 @@ func (s *Server) index(st *registry.Store) (*search.Index, error) {
 	if s.idx != nil && s.idx.Commit() == head {
 		return s.idx, nil
 	}
-	ix, err := search.OpenIndex(st)
+	open := search.OpenIndex
+	if s.idx != nil {
+		open = func(st *registry.Store) (*search.Index, error) { return s.idx.Update(st, head) }
+	}
+	ix, err := open(st)
 	if err != nil {
 		return nil, err
 	}
@@ -336,13 +356,8 @@ func intParam(v string, def, lo, hi int) int {
 // envelope fields), its lineage and the commit that introduced it.
 func (s *Server) getSkill(w http.ResponseWriter, r *http.Request) {
 	s.read(w, func(st *registry.Store) error {
-		id, err := st.ResolveID(r.PathValue("id"))
-		if err != nil {
-			code, c := http.StatusNotFound, "not_found"
-			if errors.Is(err, registry.ErrInvalid) {
-				code, c = http.StatusBadRequest, "invalid"
-			}
-			writeError(w, code, c, err.Error(), nil)
+		id, ok := skillID(w, r, st)
+		if !ok {
 			return nil
 		}
 		e, err := st.Trace(id)
@@ -357,9 +372,13 @@ func (s *Server) getSkill(w http.ResponseWriter, r *http.Request) {
 		if c, ok := intro[id]; ok {
 			commit = c.Hash.String()
 		}
+		table, err := s.table(r.Context(), st)
+		if err != nil {
+			return err
+		}
 		writeJSON(w, http.StatusOK, map[string]any{
 			"trace_id": id, "trace": json.RawMessage(e.Data), "signature": json.RawMessage(e.Bundle),
-			"lineage": e.Trace.Lineage, "commit": commit,
+			"lineage": e.Trace.Lineage, "commit": commit, "standing": table.Skill(id),
 		})
 		return nil
 	})
@@ -383,34 +402,22 @@ func (s *Server) read(w http.ResponseWriter, fn func(st *registry.Store) error) 
 	}
 }
 
-// instanceView is an instance with its reputation.
-type instanceView struct {
-	registry.Instance
-	Reputation     float64 `json:"reputation"`
-	Trusted        bool    `json:"trusted"`
-	UpheldDisputes int     `json:"upheld_disputes"`
-}
-
-// instances lists the registered instances with their reputations.
-func (s *Server) instances(ctx context.Context, st *registry.Store) ([]instanceView, error) {
-	list, err := st.Instances()
+// instances lists the registered instances with their standing, from the
+// reputation table of main (kept per main, not recomputed per request).
+func (s *Server) instances(ctx context.Context, st *registry.Store) ([]trust.Instance, error) {
+	keys, err := st.Keys()
 	if err != nil {
 		return nil, err
 	}
-	ix, err := s.index(st)
+	rot, err := st.Rotations()
 	if err != nil {
 		return nil, err
 	}
-	table, err := trust.ReputationContext(ctx, st, ix)
+	table, err := s.table(ctx, st)
 	if err != nil {
 		return nil, err
 	}
-	out := []instanceView{}
-	for _, in := range list {
-		r := table.Of(in.ID)
-		out = append(out, instanceView{Instance: in, Reputation: r.Reputation, Trusted: r.Trusted && !in.Revoked, UpheldDisputes: r.Upheld})
-	}
-	return out, nil
+	return trust.View(keys, rot, table), nil
 }
 
 // getInstances lists the registered instances: keys, counts, reputation.
@@ -432,7 +439,7 @@ func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		i := slices.IndexFunc(list, func(in instanceView) bool { return in.ID == r.PathValue("id") })
+		i := slices.IndexFunc(list, func(in trust.Instance) bool { return in.ID == r.PathValue("id") })
 		if i < 0 {
 			writeError(w, http.StatusNotFound, "not_found", "no instance "+schema.Quote(r.PathValue("id"), 70), nil)
 			return nil

@@ -107,7 +107,19 @@ func TestAccessWithTokens(t *testing.T) {
 	if tr, _ := h.gen.Trace(4); tr.InstanceID != i0 {
 		t.Fatalf("trace 4 is %s's, want %s's", tr.InstanceID, i0)
 	}
+	// An outcome of trace 0, reported by the instance that did not write it.
+	tr0, _ := h.gen.Trace(0)
+	id0, _ := h.gen.ID(0)
+	reporter, tokR, tokO := i1, tok1, tok0
+	if tr0.InstanceID == i1 {
+		reporter, tokR, tokO = i0, tok0, tok1
+	}
+	outcome := outcomeEnvelope(t, id0, reporter, reporter, true)
+	outcomes := "/skills/" + string(id0) + "/outcomes"
 	check(t, h, []request{
+		{"anonymous outcome", "POST", outcomes, "", outcome, 401, "token_required"},
+		{"the author's token posting the reporter's outcome", "POST", outcomes, "Bearer " + tokO, outcome, 403, "wrong_instance"},
+		{"the reporter's token", "POST", outcomes, "Bearer " + tokR, outcome, 201, "accepted"},
 		{"anonymous post", "POST", "/skills", "", skill0, 401, "token_required"},
 		{"instance_1's token posting instance_0's skill", "POST", "/skills", "Bearer " + tok1, skill0, 403, "wrong_instance"},
 		{"a maintainer-scope token of an instance hive.json does not list", "POST", "/skills", "Bearer " + notMaint, skill0, 403, "wrong_instance"},

@@ -254,8 +254,8 @@ func TestBrowser(t *testing.T) {
 			}
 		}},
 		{"instances", "/web/instances", 200, func(t *testing.T) {
-			if n := count(t, b, "table.instances tbody tr"); n != 4 {
-				t.Errorf("%d instances, want 4", n)
+			if n := count(t, b, "table.instances tbody tr"); n != 7 { // a, b, c and four maintainers
+				t.Errorf("%d instances, want 7", n)
 			}
 			numbers("table.instances td.n:nth-child(3)", 4)(t)
 		}},

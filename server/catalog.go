@@ -1,10 +1,10 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"sync"
 
@@ -14,7 +14,6 @@ import (
 	"github.com/hive-dev/hive/lineage"
 	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/schema"
-	"github.com/hive-dev/hive/search"
 	"github.com/hive-dev/hive/signing"
 	"github.com/hive-dev/hive/trust"
 )
@@ -48,6 +47,10 @@ type catalog struct {
 	workflow  bool                // main holds registry.WorkflowPath
 	nextSeq   int                 // the Seq of the next skill added
 
+	tableOnce sync.Once
+	tab       *trust.Table
+	tabErr    error
+
 	repOnce sync.Once
 	rep     *reputation
 	repErr  error
@@ -75,11 +78,12 @@ type removedInfo struct {
 // reputation is every instance's standing now and at points of history.
 type reputation struct {
 	table  *trust.Table
-	events int
+	events int // commits of the first-parent history: the chart's x axis
 	series map[string][]repPoint
 }
 
-// repPoint is an instance's reputation after the first At events of history.
+// repPoint is an instance's reputation at the At-th commit of the
+// first-parent history.
 type repPoint struct {
 	At    int
 	Value float64
@@ -334,35 +338,48 @@ func (c *catalog) Node(id schema.ID) (lineage.Node, error) {
 // Children gives the lineage graph the skills derived from id.
 func (c *catalog) Children(id schema.ID) ([]schema.ID, error) { return c.children[id], nil }
 
+// table returns, once per catalog, the reputation table of its commit:
+// trust's, kept per main and brought forward by the new commits alone, so
+// the pages that show standing do not wait for a walk of the history.
+// Should main have moved past the catalog meanwhile, it is the last table
+// of the catalog's own reputation history.
+func (c *catalog) table(st *registry.Store) (*trust.Table, error) {
+	c.tableOnce.Do(func() {
+		if t, err := trust.Reputation(st); err == nil && t.Commit() == c.head {
+			c.tab = t
+			return
+		}
+		rep, err := c.reputation(st)
+		if err != nil {
+			c.tabErr = err
+			return
+		}
+		c.tab = rep.table
+	})
+	return c.tab, c.tabErr
+}
+
 // reputation computes, once per catalog, every instance's reputation and
-// its history, through package trust.
-func (c *catalog) reputation(st *registry.Store, ix *search.Index) (*reputation, error) {
+// its history, through package trust: the table of the catalog's commit,
+// and the tables at up to repPoints commits of its first-parent history.
+func (c *catalog) reputation(st *registry.Store) (*reputation, error) {
 	c.repOnce.Do(func() {
-		events, err := trust.Events(st, ix)
+		const repPoints = 48
+		pts, n, err := trust.Series(context.Background(), st, c.head, repPoints)
 		if err != nil {
 			c.repErr = err
 			return
 		}
-		r := &reputation{table: trust.Compute(events), events: len(events), series: map[string][]repPoint{}}
-		// The history of each instance's reputation, at up to repPoints
-		// points of the whole history (each point: trust's own computation
-		// over the events up to there).
-		const repPoints = 48
-		steps := min(repPoints, len(events))
+		r := &reputation{table: pts[len(pts)-1].Table, events: n, series: map[string][]repPoint{}}
 		last := map[string]float64{}
-		for k := 0; k <= steps; k++ {
-			at := 0
-			if steps > 0 {
-				at = int(math.Round(float64(k) * float64(len(events)) / float64(steps)))
-			}
-			t := trust.Compute(events[:at])
+		for k, p := range pts {
 			for _, in := range c.instances {
-				v := t.Of(in.ID).Reputation
-				if pts := r.series[in.ID]; k > 0 && k < steps && len(pts) > 0 && last[in.ID] == v {
+				v := p.Table.Of(in.ID).Reputation
+				if line := r.series[in.ID]; k > 0 && k < len(pts)-1 && len(line) > 0 && last[in.ID] == v {
 					continue // unchanged: the line carries on
 				}
 				last[in.ID] = v
-				r.series[in.ID] = append(r.series[in.ID], repPoint{At: at, Value: v})
+				r.series[in.ID] = append(r.series[in.ID], repPoint{At: p.At, Value: v})
 			}
 		}
 		c.rep = r
@@ -402,9 +419,9 @@ func (s *Server) warmReputation(c *catalog) {
 	if head, err := st.Head(); err != nil || head != c.head {
 		return // main moved on: the next catalog will warm its own
 	}
-	ix, err := s.index(st)
+	_, err = c.table(st)
 	if err == nil {
-		_, err = c.reputation(st, ix)
+		_, err = c.reputation(st)
 	}
 	if err != nil {
 		s.opts.Log.Warn("web reputation", "err", err)

@@ -21,6 +21,7 @@ import (
 	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/search"
 	"github.com/hive-dev/hive/tokens"
+	"github.com/hive-dev/hive/trust"
 )
 
 // Options configure a Server.
@@ -56,8 +57,11 @@ type Server struct {
 	writer  *registry.Store
 	metrics *metrics
 	bg      sync.WaitGroup // the index build started by New
+	bgStop  context.CancelFunc
 	indexMu sync.Mutex
 	idx     *search.Index // the search index, for the commit it reflects
+	tableMu sync.Mutex
+	trust   *trust.Table // the reputation table, for the commit it reflects
 	catMu   sync.Mutex
 	cat     *catalog // what the web pages show of main
 
@@ -114,7 +118,10 @@ func New(dir string, opts Options) (*Server, error) {
 	if err := s.installHook(); err != nil {
 		return nil, err
 	}
-	// Build or update the search index now, not on the first query.
+	// Build or update the search index and the reputation table now, not
+	// on the first query.
+	bgCtx, stop := context.WithCancel(context.Background())
+	s.bgStop = stop
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
@@ -129,6 +136,9 @@ func New(dir string, opts Options) (*Server, error) {
 		if _, err := s.catalogFor(st); err != nil {
 			s.opts.Log.Warn("web catalog", "err", err)
 		}
+		if _, err := s.table(bgCtx, st); err != nil && bgCtx.Err() == nil {
+			s.opts.Log.Warn("reputation", "err", err)
+		}
 	}()
 	return s, nil
 }
@@ -138,7 +148,8 @@ func (s *Server) Close() error {
 	close(s.submissions)
 	s.writeMu.Lock() // the writer's last group is done
 	defer s.writeMu.Unlock()
-	s.bg.Wait() // the index build started by New
+	s.bgStop()  // the reputation table started by New stops...
+	s.bg.Wait() // ...and the index build ends
 	os.RemoveAll(s.hooks)
 	return s.writer.Close()
 }

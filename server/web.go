@@ -234,13 +234,10 @@ func (s *Server) webIndex(w http.ResponseWriter, r *http.Request) {
 		if lv.Instance != "" && !slices.Contains(lv.Instances, lv.Instance) {
 			return "", nil, badRequest("No instance %s is registered in this hive.", schema.Quote(lv.Instance, 70))
 		}
-		var rep *reputation
+		var tab *trust.Table
 		if lv.Trusted {
-			ix, err := s.index(st)
-			if err != nil {
-				return "", nil, err
-			}
-			if rep, err = c.reputation(st, ix); err != nil {
+			var err error
+			if tab, err = c.table(st); err != nil {
 				return "", nil, err
 			}
 		}
@@ -249,7 +246,7 @@ func (s *Server) webIndex(w http.ResponseWriter, r *http.Request) {
 		// catalog's arrays of instance and confidence, so a scan of 100k
 		// skills touches no skill. Two passes: count what the filters
 		// keep, then take the rows of the page asked for.
-		filtered := lv.Instance != "" || minConf > 0 || rep != nil
+		filtered := lv.Instance != "" || minConf > 0 || tab != nil
 		inst, none := int32(-1), false // none: an instance with no skill
 		if lv.Instance != "" {
 			k, ok := c.instIndex[lv.Instance]
@@ -257,7 +254,7 @@ func (s *Server) webIndex(w http.ResponseWriter, r *http.Request) {
 		}
 		trusted := make([]bool, len(c.instNames))
 		for k, name := range c.instNames {
-			trusted[k] = rep == nil || rep.table.Of(name).Trusted && !c.cfg.IsRevoked(name)
+			trusted[k] = tab == nil || tab.Of(name).Trusted && !c.cfg.IsRevoked(name)
 		}
 		keep := func(p int) bool {
 			return !none && (inst < 0 || c.inst[p] == inst) && c.conf[p] >= minConf && trusted[c.inst[p]]
@@ -319,7 +316,7 @@ func (s *Server) webIndex(w http.ResponseWriter, r *http.Request) {
 			if scores != nil {
 				r.Score, r.Scored = scores[i], true
 			}
-			c.decorate(&r, rep)
+			c.decorate(&r, tab)
 			lv.Rows = append(lv.Rows, r)
 		}
 		link := func(page int) string {
@@ -350,15 +347,15 @@ func (s *Server) webIndex(w http.ResponseWriter, r *http.Request) {
 }
 
 // decorate adds to a row what the catalog knows besides the skill.
-func (c *catalog) decorate(r *row, rep *reputation) {
+func (c *catalog) decorate(r *row, tab *trust.Table) {
 	r.Children = len(c.children[r.ID])
 	for _, i := range c.about[r.ID] {
 		if c.disputes[i].Resolution == nil {
 			r.Disputes++
 		}
 	}
-	if rep != nil {
-		r.Trusted = rep.table.Of(r.Instance).Trusted && !c.cfg.IsRevoked(r.Instance)
+	if tab != nil {
+		r.Trusted = tab.Of(r.Instance).Trusted && !c.cfg.IsRevoked(r.Instance)
 	}
 }
 
@@ -403,6 +400,8 @@ type skillView struct {
 	Disputes    []registry.DisputeStatus
 	Open        int
 	Standing    *trust.Standing
+	Skill       *trust.SkillStanding // what others reported of the skill itself
+	Outcomes    []*schema.Outcome    // the reports themselves, by reporter
 	RepErr      string
 }
 
@@ -483,15 +482,14 @@ func (s *Server) webSkill(w http.ResponseWriter, r *http.Request) {
 				sv.Open++
 			}
 		}
-		ix, err := s.index(st)
-		if err != nil {
+		if sv.Outcomes, err = st.Outcomes(id); err != nil {
 			return "", nil, err
 		}
-		if rep, err := c.reputation(st, ix); err != nil {
+		if tab, err := c.table(st); err != nil {
 			sv.RepErr = err.Error()
 		} else {
-			st := rep.table.Of(e.Trace.InstanceID)
-			sv.Standing = &st
+			st, sk := tab.Of(e.Trace.InstanceID), tab.Skill(id)
+			sv.Standing, sv.Skill = &st, &sk
 		}
 		return "skill", &view{Title: truncate(e.Trace.Intent, 80), Nav: "skills", Data: sv}, nil
 	})
@@ -574,18 +572,14 @@ type instanceRow struct {
 	Open     int // open disputes about its skills
 }
 
-func (s *Server) standings(st *registry.Store, c *catalog) (*reputation, []instanceRow, error) {
-	ix, err := s.index(st)
-	if err != nil {
-		return nil, nil, err
-	}
-	rep, err := c.reputation(st, ix)
+func (s *Server) standings(st *registry.Store, c *catalog) (*trust.Table, []instanceRow, error) {
+	tab, err := c.table(st)
 	if err != nil {
 		return nil, nil, err
 	}
 	var rows []instanceRow
 	for _, in := range c.instances {
-		ir := instanceRow{Instance: in, Standing: rep.table.Of(in.ID)}
+		ir := instanceRow{Instance: in, Standing: tab.Of(in.ID)}
 		ir.Standing.Trusted = ir.Standing.Trusted && !in.Revoked
 		for _, d := range c.disputes {
 			if d.Resolution == nil && c.authorOf(d.Dispute.Trace) == in.ID {
@@ -594,7 +588,7 @@ func (s *Server) standings(st *registry.Store, c *catalog) (*reputation, []insta
 		}
 		rows = append(rows, ir)
 	}
-	return rep, rows, nil
+	return tab, rows, nil
 }
 
 // authorOf is the instance of a skill on main ("" when it is not).
@@ -633,7 +627,11 @@ type instancePage struct {
 
 func (s *Server) webInstance(w http.ResponseWriter, r *http.Request) {
 	s.page(w, r, func(st *registry.Store, c *catalog) (string, *view, error) {
-		rep, rows, err := s.standings(st, c)
+		tab, rows, err := s.standings(st, c)
+		if err != nil {
+			return "", nil, err
+		}
+		rep, err := c.reputation(st) // the chart's history
 		if err != nil {
 			return "", nil, err
 		}
@@ -651,7 +649,7 @@ func (s *Server) webInstance(w http.ResponseWriter, r *http.Request) {
 		from := (iv.Page - 1) * pageSize
 		for _, sk := range mine[from:min(from+pageSize, len(mine))] {
 			rw := row{skillInfo: sk}
-			c.decorate(&rw, rep)
+			c.decorate(&rw, tab)
 			iv.Skills = append(iv.Skills, rw)
 		}
 		base := "/web/instances/" + url.PathEscape(name) + "?page="
@@ -795,8 +793,8 @@ type tick struct {
 	Label string
 }
 
-// reputationChart draws a reputation series: x is the number of history
-// events (traces, disputes...) so far, y the reputation in [0,1], with
+// reputationChart draws a reputation series: x is the place of a commit
+// in main's first-parent history, y the reputation in [0,1] there, with
 // the trusted bar as a dashed line.
 func reputationChart(pts []repPoint, events int) *chart {
 	ch := &chart{W: 640, H: 220, Left: 44, Top: 12, PlotW: 580, PlotH: 172}
@@ -820,7 +818,7 @@ func reputationChart(pts []repPoint, events int) *chart {
 		}
 		line = append(line, fmt.Sprintf("%d,%d", x, py))
 		prevY = py
-		label := fmt.Sprintf("%.3f after %s", p.Value, plural(p.At, "event"))
+		label := fmt.Sprintf("%.3f at %s", p.Value, plural(p.At, "commit"))
 		ch.Dots = append(ch.Dots, dot{X: x, Y: py, Label: label})
 		words = append(words, label)
 	}

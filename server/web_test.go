@@ -118,12 +118,12 @@ func newShowcase(t testing.TB) *showcase {
 
 func newShowcaseIn(t testing.TB, dir string) *showcase {
 	t.Helper()
-	s, err := registry.Init(dir, registry.InitOptions{Name: "showcase", Maintainers: []string{"maint"}}, registry.WithClock(fixtures.Clock()))
+	s, err := registry.Init(dir, registry.InitOptions{Name: "showcase", Maintainers: []string{"maint", "maint2", "maint3", "maint4"}}, registry.WithClock(fixtures.Clock()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	names := []string{"instance_a", "instance_b", "instance_c", "maint"}
+	names := []string{"instance_a", "instance_b", "instance_c", "maint", "maint2", "maint3", "maint4"}
 	for _, n := range names {
 		if _, err := s.AddKey(n, fixtures.Key(n).Public().MarshalPEM()); err != nil {
 			t.Fatal(err)
@@ -165,6 +165,15 @@ func newShowcaseIn(t testing.TB, dir string) *showcase {
 	sc.child = add(child)
 	sc.grand = add(trace("instance_a", "Refactor auth to use env vars with a default and a warning", "import os, logging\ndef get_password():\n    p = os.getenv('DB_PASSWORD', '')\n    if not p:\n        logging.warning('no password')\n    return p", sc.child))
 	sc.second = add(trace("instance_b", "Refactor auth to read secrets from a vault", "import hvac", sc.seed))
+	// Four maintainers report that instance_a's two skills worked: its
+	// reputation, earned from witnesses with standing, is trusted (0.81).
+	for _, m := range []string{"maint", "maint2", "maint3", "maint4"} {
+		for _, id := range []schema.ID{sc.seed, sc.grand} {
+			if _, err := s.ReportOutcome(id, true, "its tests pass", m, fixtures.Key(m)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	evil := trace("instance_c", evilIntent, evilResult)
 	evil.ReasoningPath[0].Action = `<b>bold</b>`
 	evil.Tags = []string{"x-script"}
@@ -239,13 +248,16 @@ func TestWebPages(t *testing.T) {
 		{"filter instance and page 2", "/?instance=instance_c&page=2", 200, []string{"56 skills of 60", "page 2 of 2"}, nil},
 		{"search filtered", "/?q=refactor+auth+env+vars&instance=instance_b", 200, []string{"Refactor auth to use env vars with a default"}, []string{">Refactor auth to use env vars</a>", "warning</a>"}},
 		{"filter confidence", "/?min_confidence=0.975", 200, []string{"skills of 60"}, []string{"with a default</a>"}},
-		{"filter trusted", "/?trusted=1", 200, []string{"56 skills of 60", `<span class="badge trusted" title="its author is trusted">trusted</span>`}, []string{"Refactor auth"}},
+		{"filter trusted", "/?trusted=1", 200, []string{"2 skills of 60", `<span class="badge trusted" title="its author is trusted">trusted</span>`, "Refactor auth to use env vars"}, []string{"Refactor auth to read secrets from a vault"}},
 		{"bad confidence", "/?min_confidence=2", 400, []string{"The least confidence must be a number from 0 to 1", `href="/"`}, nil},
 		{"unknown instance filter", "/?instance=nobody", 400, []string{"No instance"}, nil},
 		{"skill", "/web/skills/" + string(sc.child), 200, []string{"Refactor auth to use env vars with a default", "signature verified", "Key fingerprint",
 			fixtures.Key("instance_b").Public().Fingerprint(), "cosign verify-blob --key keys/instance_b.pub", "hive verify --full", "Introduced by",
 			`class="node root"`, `data-id="` + string(sc.seed) + `"`, `data-id="` + string(sc.grand) + `"`, "<del>- Refactor auth to use env vars</del>",
-			"<ins>+ Refactor auth to use env vars with a default</ins>", "Derived skills", "1 ancestor, 1 descendant", "No dispute about this skill."}, nil},
+			"<ins>+ Refactor auth to use env vars with a default</ins>", "Derived skills", "1 ancestor, 1 descendant", "No dispute about this skill.",
+			"No instance has reported reusing this skill yet."}, nil},
+		{"skill with outcomes", "/web/skills/" + string(sc.seed), 200, []string{"4 success reports and 0 failure reports", `<a href="/web/instances/maint3">maint3</a></td><td><span class="badge trusted">success</span></td><td>its tests pass</td>`, "proven"},
+			[]string{"No instance has reported"}},
 		{"skill by prefix", "/web/skills/" + sc.seed.Hex()[:10], 200, []string{"0 ancestors, 3 descendants", `data-id="` + string(sc.second) + `"`}, nil},
 		{"disputed skill", "/web/skills/" + string(sc.evil), 200, []string{"disputed: 1 open dispute", `<span class="badge disputed">open</span>`}, nil},
 		{"dismissed dispute", "/web/skills/" + string(sc.second), 200, []string{"1 resolved dispute", "dismissed", "a vault is a fine choice"}, nil},
@@ -402,7 +414,7 @@ func TestWebPaging(t *testing.T) {
 	for _, tc := range []struct {
 		query string
 		total int
-	}{{"", 60}, {"instance=instance_c", 56}, {"min_confidence=0.98", 0}, {"trusted=1", 56}} {
+	}{{"", 60}, {"instance=instance_c", 56}, {"min_confidence=0.98", 0}, {"trusted=1", 2}} {
 		_, _, first := get(t, sc.url+"/?"+tc.query)
 		pages := 1
 		if m := pagesRE.FindStringSubmatch(first); m != nil {

@@ -46,6 +46,7 @@ func addCommand() *cli.Command {
 			if err := printAdded(c, added); err != nil {
 				return err
 			}
+			warnDuplicates(c, s, added)
 			if len(added) > 0 {
 				maintain(c, s)
 			}
@@ -77,6 +78,7 @@ func importCommand() *cli.Command {
 			if err := printAdded(c, added); err != nil {
 				return err
 			}
+			warnDuplicates(c, s, added)
 			if len(added) > 0 {
 				maintain(c, s)
 			}

@@ -236,6 +236,14 @@ func TestPublishToServer(t *testing.T) {
 		}
 	}
 
+	// The server's near-duplicate warning reaches the publisher.
+	dup := filepath.Join(e.dir, "dup.json")
+	os.WriteFile(dup, []byte(`{"intent":"Refactor auth to use env vars","reasoning_path":[{"step":1,"action":"analyze_auth_dependencies"},{"step":2,"action":"generate_env_var_code"}],"result":"import os\ndef get_password():\n    return os.getenv('DB_PASSWORD')","confidence":0.97,"verification_score":1}`), 0o644)
+	if out, err := e.cmd("publish", dup, "--server", url, "--instance", "instance_b").CombinedOutput(); err != nil ||
+		!strings.Contains(string(out), "hive: warning: ") || !strings.Contains(string(out), "by instance_a (similarity 1.00)") {
+		t.Errorf("hive publish of a near duplicate: %v\n%s", err, out)
+	}
+
 	// A server with tokens wants one for a post: --token or $HIVE_TOKEN.
 	seedHive(e, "srv2")
 	token := strings.TrimSpace(e.run("--repo", "srv2", "serve", "token", "add", "--instance", "instance_b"))
@@ -261,6 +269,23 @@ func TestPublishToServer(t *testing.T) {
 	}
 	if got := e.run("--repo", "srv", "search", "rotate the api token"); !strings.Contains(got, "instance_a") {
 		t.Errorf("the server's hive lacks the skill:\n%s", got)
+	}
+	if after := e.run("--repo", "local", "verify"); after != before {
+		t.Errorf("the local hive changed: %q -> %q", before, after)
+	}
+
+	// report_outcome --server: instance_b's signed report of the seed goes
+	// to the server, through its validator; a second one is refused there.
+	cb := session(t, &sdk.CommandTransport{Command: e.cmd("--repo", "local", "mcp", "--instance", "instance_b", "--publish", "--server", url)})
+	res, isErr = callTool(t, cb, "report_outcome", map[string]any{"id": seed, "outcome": "success", "detail": "exit 0"})
+	if isErr || !strings.Contains(res, `"server":"`+url) {
+		t.Fatalf("report_outcome to the server: %s", res)
+	}
+	if got := e.run("--repo", "srv", "outcomes", seed); !strings.Contains(got, "success  instance_b") {
+		t.Errorf("the server's hive lacks the outcome:\n%s", got)
+	}
+	if res, isErr = callTool(t, cb, "report_outcome", map[string]any{"id": seed, "outcome": "failure"}); !isErr || !strings.Contains(res, "\nalready-present: ") {
+		t.Errorf("a second report to the server: %v %s", isErr, res)
 	}
 	if after := e.run("--repo", "local", "verify"); after != before {
 		t.Errorf("the local hive changed: %q -> %q", before, after)

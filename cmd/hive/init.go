@@ -24,6 +24,7 @@ func initCommand() *cli.Command {
 			&cli.BoolFlag{Name: "bare", Usage: "create a bare repository (for a shared hub)"},
 			&cli.BoolFlag{Name: "github", Usage: "write the pull-request workflow " + registry.WorkflowPath},
 			&cli.StringFlag{Name: "instance", Usage: "with --github in an existing hive: the maintainer who signs the workflow"},
+			&cli.StringFlag{Name: "registration", Value: registry.RegistrationOpen, Usage: "who may register a new instance's key: open, or maintainers (with a maintainer's approval)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 1 {
@@ -32,6 +33,9 @@ func initCommand() *cli.Command {
 			dir := c.Args().First()
 			if dir == "" {
 				dir = c.String("repo")
+			}
+			if r := c.String("registration"); r != registry.RegistrationOpen && r != registry.RegistrationMaintainers {
+				return usagef("--registration %q: want open or maintainers", r)
 			}
 			var wf []byte
 			if c.Bool("github") {
@@ -43,7 +47,8 @@ func initCommand() *cli.Command {
 				}
 				return setWorkflow(c, dir, wf)
 			}
-			s, err := registry.Init(dir, registry.InitOptions{Name: c.String("name"), Maintainers: c.StringSlice("maintainer"), Bare: c.Bool("bare"), Workflow: wf})
+			s, err := registry.Init(dir, registry.InitOptions{Name: c.String("name"), Maintainers: c.StringSlice("maintainer"), Bare: c.Bool("bare"), Workflow: wf,
+				Registration: c.String("registration")})
 			if errors.Is(err, registry.ErrExists) && c.Bool("github") {
 				return &hintError{err, "to add the workflow to an existing hive, a maintainer runs `hive init --github --instance ID " + dir + "`"}
 			}

@@ -57,6 +57,7 @@ func keyCommand() *cli.Command {
 			Flags: []cli.Flag{
 				instanceFlag,
 				&cli.StringFlag{Name: "pub", Usage: "a PEM public key file (default: the key store's)"},
+				&cli.StringFlag{Name: "by", Usage: "a maintainer who approves the key (needed where registration is by maintainers)"},
 			},
 			Action: func(c *cli.Context) error {
 				inst := c.String("instance")
@@ -81,13 +82,13 @@ func keyCommand() *cli.Command {
 					return err
 				}
 				defer s.Close()
-				commit, err := s.AddKey(inst, pem)
+				commit, err := addKey(c, s, inst, pem)
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(c.App.Writer, "registered key of %s in commit %s\n", inst, commit.String()[:12])
 				return nil
 			},
-		}},
+		}, keyRotateCommand(), keyRevokeCommand(), keyRegistrationCommand()},
 	}
 }

@@ -117,6 +117,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			searchCommand(), resolveCommand(), reputationCommand(), diffCommand(),
 			mcpCommand(), skillCommand(), installCommand(), publishCommand(),
 			versionCommand(), completionCommand(), helpCommand(),
+			outcomeCommand(), outcomesCommand(),
 		},
 	}
 	var setUsage func(cmds []*cli.Command)

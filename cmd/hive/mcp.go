@@ -17,11 +17,11 @@ func mcpCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "mcp",
 		Usage: "serve the hive to an agent over the Model Context Protocol (stdio): search, read and use skills",
-		Description: "Tools: search_skills, get_skill, use_skill, skill_lineage; publish_skill only with --publish.\n" +
+		Description: "Tools: search_skills, get_skill, use_skill, skill_lineage; publish_skill and report_outcome only with --publish.\n" +
 			"Resources: hive://skills/{id}. See docs/agents.md for a client's configuration.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "instance", Usage: "the instance this agent is: publish_skill signs with its key"},
-			&cli.BoolFlag{Name: "publish", Usage: "offer publish_skill: let the agent add skills signed with --instance's key"},
+			&cli.StringFlag{Name: "instance", Usage: "the instance this agent is: publish_skill and report_outcome sign with its key"},
+			&cli.BoolFlag{Name: "publish", Usage: "offer publish_skill and report_outcome: let the agent add skills and report outcomes signed with --instance's key"},
 			&cli.StringFlag{Name: "server", Usage: "with --publish: post to this hive server instead of committing to the local hive"},
 			tokenFlag,
 		},
@@ -34,7 +34,7 @@ func mcpCommand() *cli.Command {
 				return usagef("--publish needs --instance: the instance whose key signs what the agent publishes")
 			}
 			if c.IsSet("server") && !c.Bool("publish") {
-				return usagef("--server is where publish_skill posts: it needs --publish")
+				return usagef("--server is where publish_skill and report_outcome post: it needs --publish")
 			}
 			if err := checkServerURL(c.String("server")); err != nil {
 				return err

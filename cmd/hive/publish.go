@@ -70,6 +70,9 @@ func publishCommand() *cli.Command {
 					return fmt.Errorf("%s: %w", in.Name, err)
 				}
 				rows = append(rows, row{p.TraceID, p.Commit, in.Name})
+				for _, w := range p.Warnings { // the server's near-duplicate check
+					fmt.Fprintf(c.App.ErrWriter, "hive: warning: %s\n", w)
+				}
 				if !c.Bool("json") {
 					fmt.Fprintln(c.App.Writer, p.TraceID)
 				}

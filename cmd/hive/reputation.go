@@ -5,14 +5,14 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/hive-dev/hive/search"
 	"github.com/hive-dev/hive/trust"
 )
 
 func reputationCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "reputation",
-		Usage:     "each instance's reputation, computed from the hive's history (start 0.5, 0.9/0.1 moving average, trusted at 0.8)",
+		Name: "reputation",
+		Usage: "each instance's reputation, from what the hive holds: outcomes others reported, weighted by their " +
+			"standing, upheld disputes, and a little of its own claims (docs/search.md)",
 		ArgsUsage: "[INSTANCE]",
 		Flags:     []cli.Flag{jsonFlag},
 		Action: func(c *cli.Context) error {
@@ -24,11 +24,7 @@ func reputationCommand() *cli.Command {
 				return err
 			}
 			defer s.Close()
-			ix, err := search.OpenIndex(s)
-			if err != nil {
-				return err
-			}
-			t, err := trust.Reputation(s, ix)
+			t, err := trust.Reputation(s)
 			if err != nil {
 				return err
 			}
@@ -44,7 +40,8 @@ func reputationCommand() *cli.Command {
 				if st.Trusted {
 					word = "trusted"
 				}
-				fmt.Fprintf(c.App.Writer, "%-24s %.4f  %-9s  %d traces  %d upheld disputes\n", st.Instance, st.Reputation, word, st.Traces, st.Upheld)
+				fmt.Fprintf(c.App.Writer, "%-24s %.4f  %-9s  %d traces  %d successes  %d failures  %d upheld disputes  witness %.2f\n",
+					st.Instance, st.Reputation, word, st.Traces, st.Successes, st.Failures, st.Upheld, st.Weight)
 			}
 			return nil
 		},

@@ -58,12 +58,13 @@ func resolveCommand() *cli.Command {
 				return err
 			}
 			return printJSON(c.App.Writer, struct {
-				ID         schema.ID      `json:"id"`
-				Score      float64        `json:"score"`
-				Reputation float64        `json:"reputation"`
-				Trace      *schema.Trace  `json:"trace"`
-				Lineage    *lineage.Graph `json:"lineage"`
-			}{r.ID, r.Score, r.Reputation, r.Entry.Trace, g})
+				ID         schema.ID           `json:"id"`
+				Score      float64             `json:"score"`
+				Reputation float64             `json:"reputation"`
+				Standing   trust.SkillStanding `json:"standing"`
+				Trace      *schema.Trace       `json:"trace"`
+				Lineage    *lineage.Graph      `json:"lineage"`
+			}{r.ID, r.Score, r.Reputation, r.Skill, r.Entry.Trace, g})
 		},
 	}
 }

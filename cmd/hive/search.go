@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strings"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/schema"
 	"github.com/hive-dev/hive/search"
+	"github.com/hive-dev/hive/trust"
 )
 
 func searchCommand() *cli.Command {
@@ -58,7 +60,7 @@ func searchCommand() *cli.Command {
 					err = printJSON(c.App.Writer, es)
 				} else {
 					for _, e := range es {
-						printResult(c.App.Writer, e.Result)
+						printResult(c.App.Writer, e.Result, nil)
 						printExplanation(c.App.Writer, e)
 					}
 				}
@@ -68,14 +70,24 @@ func searchCommand() *cli.Command {
 					fmt.Fprintf(c.App.ErrWriter, "hive: warning: %s\n", w)
 				}
 				n = len(rs)
+				table, terr := trust.Reputation(s)
+				if terr != nil {
+					return terr
+				}
 				if c.Bool("json") {
-					if rs == nil {
-						rs = []search.Result{}
+					type ranked struct {
+						search.Result
+						Standing trust.SkillStanding `json:"standing"`
 					}
-					err = printJSON(c.App.Writer, rs)
+					out := []ranked{}
+					for _, r := range rs {
+						out = append(out, ranked{r, table.Skill(r.ID)})
+					}
+					err = printJSON(c.App.Writer, out)
 				} else {
 					for _, r := range rs {
-						printResult(c.App.Writer, r)
+						sk := table.Skill(r.ID)
+						printResult(c.App.Writer, r, &sk)
 					}
 				}
 			}
@@ -101,22 +113,38 @@ func searchWith(c *cli.Context, s *registry.Store, ix *search.Index, q search.Qu
 	return ix.SearchHybrid(c.Context, s, q, search.Dense{Embedder: emb})
 }
 
-func printResult(w io.Writer, r search.Result) {
-	fmt.Fprintf(w, "%.3f  %s  %s  %s\n", r.Score, r.ID, r.InstanceID, schema.Quote(r.Intent, 80))
+// printResult prints a ranked skill on one line, with its standing when
+// others reported outcomes of it.
+func printResult(w io.Writer, r search.Result, sk *trust.SkillStanding) {
+	fmt.Fprintf(w, "%.3f  %s  %s  %s", r.Score, r.ID, r.InstanceID, schema.Quote(r.Intent, 80))
+	if sk != nil && sk.Successes+sk.Failures > 0 {
+		fmt.Fprintf(w, "  [%s]", standingText(*sk))
+	}
+	fmt.Fprintln(w)
 }
 
 // printExplanation prints why a skill matched, under its result line.
 func printExplanation(w io.Writer, e search.Explanation) {
+	// The features that counted, by what they added to the ranker's score.
 	names := make([]string, 0, len(e.Features))
-	for k := range e.Features {
-		names = append(names, k)
+	for k, v := range e.Features {
+		if v*e.Weights[k] != 0 {
+			names = append(names, k)
+		}
 	}
-	sort.Strings(names)
+	add := func(k string) float64 { return e.Features[k] * e.Weights[k] }
+	sort.Slice(names, func(i, j int) bool {
+		if a, b := math.Abs(add(names[i])), math.Abs(add(names[j])); a != b {
+			return a > b
+		}
+		return names[i] < names[j]
+	})
 	var fs []string
 	for _, k := range names {
-		fs = append(fs, fmt.Sprintf("%s %.2f", k, e.Features[k]))
+		fs = append(fs, fmt.Sprintf("%s %.2f×%.2f", k, e.Features[k], e.Weights[k]))
 	}
-	fmt.Fprintf(w, "       bm25f %.3f; %s\n", e.BM25F, strings.Join(fs, ", "))
+	fmt.Fprintf(w, "       ranker %.2f, lead %.2f; bm25f %.3f\n", e.Ranker, e.Lead, e.BM25F)
+	fmt.Fprintf(w, "       %s\n", strings.Join(fs, ", "))
 	for _, m := range e.Words {
 		if len(m.Matches) == 0 {
 			fmt.Fprintf(w, "       %-12s (weight %.2f): not in this skill\n", m.Word, m.Weight)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/schema"
+	"github.com/hive-dev/hive/trust"
 )
 
 func showCommand() *cli.Command {
@@ -105,7 +106,7 @@ func exportCommand() *cli.Command {
 func instancesCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "instances",
-		Usage: "list the registered instances with their keys and trace counts",
+		Usage: "list the registered instances with their keys, trace counts and reputations",
 		Flags: []cli.Flag{jsonFlag},
 		Action: func(c *cli.Context) error {
 			s, err := openStore(c)
@@ -113,14 +114,11 @@ func instancesCommand() *cli.Command {
 				return err
 			}
 			defer s.Close()
-			list, err := s.Instances()
+			list, _, err := trust.Instances(s)
 			if err != nil {
 				return err
 			}
 			if c.Bool("json") {
-				if list == nil {
-					list = []registry.Instance{}
-				}
 				return printJSON(c.App.Writer, list)
 			}
 			for _, in := range list {
@@ -131,7 +129,11 @@ func instancesCommand() *cli.Command {
 				if in.Revoked {
 					marks = append(marks, "revoked")
 				}
-				fmt.Fprintf(c.App.Writer, "%-24s %-10s %s  %d traces %s\n", in.ID, in.Algorithm, in.Fingerprint[:16], in.Traces, strings.Join(marks, " "))
+				if in.Rotations > 0 {
+					marks = append(marks, fmt.Sprintf("rotated %d", in.Rotations))
+				}
+				fmt.Fprintf(c.App.Writer, "%-24s %-10s %s  %d traces  reputation %.4f%s\n", in.ID, in.Algorithm, in.Fingerprint[:16], in.Traces, in.Reputation,
+					strings.TrimRight(" "+strings.Join(marks, " "), " "))
 			}
 			return nil
 		},

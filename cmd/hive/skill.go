@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/hive-dev/hive/agentskills"
+	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/schema"
 )
 
@@ -123,6 +124,7 @@ func skillCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
+				warnDuplicates(c, s, []registry.Added{im.Added})
 				maintain(c, s)
 				if c.Bool("json") {
 					return printJSON(c.App.Writer, struct {
