@@ -28,21 +28,27 @@ func DeltaSizes(delta []byte) (base, result uint64, n int, err error) {
 }
 
 // uvarint reads a delta header's number: 7 bits a byte, least significant
-// first, at most 64 bits.
+// first, as git reads it: the number ends at the input's end too, an empty
+// input is 0, and more than nine bytes (63 bits) is an error.
 func uvarint(b []byte) (uint64, int, bool) {
 	var v uint64
-	for i, shift := 0, 0; i < len(b) && shift < 64; i, shift = i+1, shift+7 {
-		c := b[i]
-		if shift == 63 && c > 1 {
+	i := 0
+	for shift := 0; i < len(b); shift += 7 {
+		if shift > 56 {
 			return 0, 0, false
 		}
+		c := b[i]
+		i++
 		v |= uint64(c&0x7f) << shift
 		if c&0x80 == 0 {
-			return v, i + 1, true
+			break
 		}
 	}
-	return 0, 0, false
+	return v, i, true
 }
+
+// minDelta is the shortest delta git applies (DELTA_SIZE_MIN).
+const minDelta = 4
 
 // ApplyDelta builds the object delta describes from base, appending it to
 // dst[:0] (which may be nil). The caller bounds the result's size by
@@ -50,6 +56,9 @@ func uvarint(b []byte) (uint64, int, bool) {
 // and the result's declared size, so a malformed delta is an error, never
 // an out-of-range read or a result of another size.
 func ApplyDelta(dst, base, delta []byte) ([]byte, error) {
+	if len(delta) < minDelta {
+		return nil, fmt.Errorf("%w: %d bytes", ErrDelta, len(delta))
+	}
 	srcSize, dstSize, n, err := DeltaSizes(delta)
 	if err != nil {
 		return nil, err

@@ -40,8 +40,13 @@ func ParseLooseHeader(hdr []byte) (plumbing.ObjectType, int64, error) {
 	default:
 		return plumbing.InvalidObject, 0, fmt.Errorf("%w: type %q", ErrLooseHeader, typ)
 	}
+	// Canonical decimal, as git requires: digits only, no leading zero.
+	digits := len(size) > 0 && (size[0] != '0' || len(size) == 1)
+	for _, c := range size {
+		digits = digits && '0' <= c && c <= '9'
+	}
 	n, err := strconv.ParseInt(string(size), 10, 64)
-	if err != nil || n < 0 || size[0] == '+' || len(size) > 1 && size[0] == '0' {
+	if !digits || err != nil {
 		return plumbing.InvalidObject, 0, fmt.Errorf("%w: size %q", ErrLooseHeader, size)
 	}
 	return t, n, nil

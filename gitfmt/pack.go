@@ -73,12 +73,14 @@ func ParseIdx(b []byte) (*Idx, error) {
 		return nil, errors.New("pack index: checksum mismatch")
 	}
 	names := b[idxFixed : idxFixed+x.n*hashLen]
+	for i := 1; i < x.n; i++ {
+		if bytes.Compare(names[(i-1)*hashLen:i*hashLen], names[i*hashLen:(i+1)*hashLen]) >= 0 {
+			return nil, fmt.Errorf("pack index: object %d is out of order", i)
+		}
+	}
 	bucket := 0
 	for i := 0; i < x.n; i++ {
 		name := names[i*hashLen : i*hashLen+hashLen]
-		if i > 0 && bytes.Compare(names[(i-1)*hashLen:i*hashLen], name) >= 0 {
-			return nil, fmt.Errorf("pack index: object %d is out of order", i)
-		}
 		for bucket < 256 && x.fan(bucket) <= i {
 			bucket++
 		}

@@ -310,3 +310,19 @@ func (d *Disk) Close() error {
 	}
 	return nil
 }
+
+// DeltaDepth returns how many deltas building object h takes from the
+// object stored whole at the end of its chain (0: h is stored whole), and
+// false when no pack holds h (it is loose, or missing) or the chain cannot
+// be followed. Readers of many versions of one file use it to walk them
+// in the order their pack chains them: git's own packs store the newest
+// version whole and older ones as deltas on newer ones; git fast-import
+// the other way round.
+func (d *Disk) DeltaDepth(h plumbing.Hash) (depth int, ok bool) {
+	for _, od := range d.dirs {
+		if holding(od.packs.current(), h, func(p *pack, off uint64) { depth, ok = p.depth(off) }) {
+			return depth, ok
+		}
+	}
+	return 0, false
+}

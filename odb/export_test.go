@@ -13,8 +13,24 @@ func PackBases(d *Disk) (n, bytes int) {
 	for _, od := range d.dirs {
 		ps := od.packs
 		ps.bmu.Lock()
-		n, bytes = n+ps.bases.Len(), bytes+ps.baseBytes
+		n, bytes = n+ps.bases.Len()+ps.spare.Len(), bytes+ps.baseBytes+ps.spareBytes
 		ps.bmu.Unlock()
 	}
 	return n, bytes
+}
+
+// LookAlways makes readers look for changed packs at every read, until
+// the test ends.
+func LookAlways(t interface{ Cleanup(func()) }) {
+	old := lookEvery
+	lookEvery = 0
+	t.Cleanup(func() { lookEvery = old })
+}
+
+// MapPacks makes packs opened until the test ends mapped where the system
+// allows it (else read by positioned reads).
+func MapPacks(t interface{ Cleanup(func()) }) {
+	old := mapPacks
+	mapPacks = canMap
+	t.Cleanup(func() { mapPacks = old })
 }

@@ -141,7 +141,7 @@ type BuildError struct {
 }
 
 func (e *BuildError) Error() string {
-	return fmt.Sprintf("object %s: building it from its deltas takes objects of up to %d bytes, %d in all, over the limits of %d and %d for its size",
+	return fmt.Sprintf("object %s: corrupt or hostile: building it from its deltas takes objects of up to %d bytes, %d in all, over the limits of %d and %d for its size",
 		e.Object, e.Largest, e.Total, e.MaxLargest, e.Max)
 }
 

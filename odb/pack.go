@@ -1,11 +1,13 @@
 package odb
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -42,6 +44,16 @@ type pack struct {
 	idx    *gitfmt.Idx
 	idxMap region
 	data   region
+	// offs are the objects' offsets in increasing order, where an entry
+	// read by positioned reads ends (the next one starts); built on first
+	// use, and not for a mapped pack, whose entries are read to its end.
+	offsOnce sync.Once
+	offs     []uint64
+	// built marks, by position in offs, the objects built from their
+	// deltas once already, so that building one again does not count
+	// again against its base's deltas to come; guarded by the pack set's
+	// bmu.
+	built []uint64
 	// mu guards the mappings: readers hold it shared while they read the
 	// pack's bytes; closing takes it exclusively, so that nothing is
 	// unmapped under a reader.
@@ -72,9 +84,18 @@ type packSet struct {
 	// cache that kept whatever was read last was flooded by the chains of
 	// 256 shards and missed nearly always, rebuilding each chain from its
 	// end (docs/performance.md).
-	bmu       sync.Mutex
-	bases     *lru.Cache[packKey, *baseEntry]
-	baseBytes int
+	//
+	// An object built as a base, whose own read is still to come (git
+	// fast-import chains a file's versions oldest to newest, so a walk
+	// newest first builds older versions as bases before it reads them)
+	// goes, once the deltas on it are read, to spare, bounded apart: such
+	// objects are worth keeping only while they fit, and must never push
+	// out the bases of deltas still to read.
+	bmu        sync.Mutex
+	bases      *lru.Cache[packKey, *baseEntry]
+	baseBytes  int
+	spare      *lru.Cache[packKey, *baseEntry]
+	spareBytes int
 	// deltas counts the deltas read. Counting every pack's deltas by base
 	// reads each object's header, worth it for a long walk, not for a
 	// command that reads a few objects: until countAfter deltas are read,
@@ -88,38 +109,81 @@ const countAfter = 4096
 
 // lookEvery is how often readers look whether the pack folder changed
 // (git gc replaced the packs): packs that are gone are then unmapped.
-const lookEvery = time.Second
+var lookEvery = time.Second
 
 type packKey struct {
 	p   *pack
 	off uint64
 }
 
-// baseEntry is a cached delta base and the deltas on it still to be read
-// (-1: not counted).
+// baseEntry is a cached object and its uses still to come: the deltas on
+// it still to be read (-1: not counted) and, when it was built as a base
+// rather than read (self), the read of it.
 type baseEntry struct {
 	obj  packObject
 	left int32
+	self bool
 }
 
-// maxBaseBytes bounds the delta bases kept, as git's core.deltaBaseCacheLimit.
-const maxBaseBytes = 32 << 20
+// maxBaseBytes bounds the delta bases kept, as git's core.deltaBaseCacheLimit;
+// maxSpareBytes the objects kept only for their own read.
+const (
+	maxBaseBytes  = 64 << 20
+	maxSpareBytes = 8 << 20
+)
 
 func newPackSet(objectsDir string) *packSet {
 	ps := &packSet{dir: filepath.Join(objectsDir, "pack"), countAfter: countAfter, broken: map[string]error{}}
 	// Every way out of the cache (dropped after its last delta, least
 	// recently used, past the entry limit) comes through here, under bmu.
 	ps.bases, _ = lru.NewWithEvict(1<<20, func(_ packKey, e *baseEntry) { ps.baseBytes -= len(e.obj.data) })
+	ps.spare, _ = lru.NewWithEvict(1<<20, func(_ packKey, e *baseEntry) { ps.spareBytes -= len(e.obj.data) })
 	return ps
 }
 
-// kidsOf returns p's count of deltas by base offset, reading every
-// object's header once.
+// kidsOf returns p's count of deltas by base offset still to build,
+// reading every object's header once; the counts are changed under the
+// pack set's bmu.
 func (p *pack) kidsOf() map[uint64]int32 {
 	p.kidsOnce.Do(func() {
 		p.kids = map[uint64]int32{}
-		for i := range p.idx.Len() {
-			if base, ok := p.deltaBase(p.idx.Offset(i)); ok {
+		if _, ok := p.data.(*preadFile); !ok {
+			for i := range p.idx.Len() {
+				if base, ok := p.baseOf(p.header(p.idx.Offset(i))); ok {
+					p.kids[base]++
+				}
+			}
+			return
+		}
+		// A pack read by positioned reads is read in order, in windows of
+		// 1 MiB, not by one read a header (a syscall an object: 0.3 s of a
+		// 0.9 s range verification of a packed 100k hive).
+		const window = 1 << 20
+		var win []byte
+		var winOff uint64
+		last := p.data.size() - 20
+		offs := p.sorted()
+		for i, off := range offs {
+			end := last
+			if i+1 < len(offs) {
+				end = offs[i+1]
+			}
+			hend := min(off+gitfmt.MaxObjectHeader, end)
+			if off < winOff || hend > winOff+uint64(len(win)) {
+				b, done, err := p.data.read(off, min(off+window, last))
+				if err != nil {
+					return // reading the objects reports it
+				}
+				win = append(win[:0], b...)
+				winOff = off
+				if done != nil {
+					done()
+				}
+			}
+			if hend < off || hend > winOff+uint64(len(win)) {
+				continue
+			}
+			if base, ok := p.baseOf(gitfmt.ParseObjectHeader(win[off-winOff:hend-winOff], off)); ok {
 				p.kids[base]++
 			}
 		}
@@ -127,16 +191,74 @@ func (p *pack) kidsOf() map[uint64]int32 {
 	return p.kids
 }
 
-// header reads the header of the object at off.
-func (p *pack) header(off uint64) (gitfmt.ObjectHeader, error) {
-	return gitfmt.ParseObjectHeader(p.data.at(off, gitfmt.MaxObjectHeader), off)
+// entry returns the bytes of the pack's entry at off (for a mapped pack,
+// all the bytes from off on) and done, to call once they are not used
+// (nil when nothing is lent).
+func (p *pack) entry(off uint64) ([]byte, func(), error) {
+	return p.data.read(off, p.end(off))
 }
 
-// deltaBase returns the offset of the base of the delta at off, or false
-// when the object there is not a delta (or its header is corrupt, which
-// reading it reports).
-func (p *pack) deltaBase(off uint64) (uint64, bool) {
-	h, err := p.header(off)
+// end is where the entry at off ends.
+func (p *pack) end(off uint64) uint64 {
+	last := p.data.size() - 20
+	if _, ok := p.data.(*preadFile); !ok {
+		return last
+	}
+	offs := p.sorted()
+	if i := sort.Search(len(offs), func(i int) bool { return offs[i] > off }); i < len(offs) {
+		return offs[i]
+	}
+	return last
+}
+
+// sorted returns the objects' offsets in increasing order.
+func (p *pack) sorted() []uint64 {
+	p.offsOnce.Do(func() {
+		p.offs = make([]uint64, p.idx.Len())
+		for i := range p.offs {
+			p.offs[i] = p.idx.Offset(i)
+		}
+		slices.Sort(p.offs)
+	})
+	return p.offs
+}
+
+// firstBuilt records that the object at off was built from its deltas,
+// and reports whether it was the first time; the caller holds the pack
+// set's bmu.
+func (p *pack) firstBuilt(off uint64) bool {
+	offs := p.sorted()
+	i, ok := slices.BinarySearch(offs, off)
+	if !ok {
+		return true
+	}
+	if p.built == nil {
+		p.built = make([]uint64, (len(offs)+63)/64)
+	}
+	w, bit := i/64, uint64(1)<<(i%64)
+	if p.built[w]&bit != 0 {
+		return false
+	}
+	p.built[w] |= bit
+	return true
+}
+
+// header reads the header of the object at off.
+func (p *pack) header(off uint64) (gitfmt.ObjectHeader, error) {
+	b, done, err := p.data.read(off, min(off+gitfmt.MaxObjectHeader, p.end(off)))
+	if err != nil {
+		return gitfmt.ObjectHeader{}, err
+	}
+	if done != nil {
+		defer done()
+	}
+	return gitfmt.ParseObjectHeader(b, off)
+}
+
+// baseOf returns the offset of the base of the delta whose header is h,
+// or false when the object is not a delta (or its header is corrupt,
+// which reading it reports).
+func (p *pack) baseOf(h gitfmt.ObjectHeader, err error) (uint64, bool) {
 	switch {
 	case err != nil:
 		return 0, false
@@ -150,40 +272,67 @@ func (p *pack) deltaBase(off uint64) (uint64, bool) {
 	return 0, false
 }
 
-// cachedBase returns the object at off in p if it is kept as a base.
-func (ps *packSet) cachedBase(p *pack, off uint64) (packObject, bool) {
-	ps.bmu.Lock()
-	defer ps.bmu.Unlock()
-	if e, ok := ps.bases.Get(packKey{p, off}); ok {
-		return e.obj, true
-	}
-	return packObject{}, false
-}
-
-// keep caches the object at off in p when deltas are built on it (or,
-// before countAfter deltas are read, when it is a tree or over 4 KiB, the
-// objects deltas are usually built on).
-func (ps *packSet) keep(p *pack, off uint64, o packObject) {
-	n := int32(-1) // not counted: dropped only as least recently used
-	if ps.deltas.Load() >= ps.countAfter {
-		n = p.kidsOf()[off]
-		if n == 0 {
-			return
-		}
-	} else if o.typ != plumbing.TreeObject && len(o.data) <= 4096 {
-		return
-	}
-	if len(o.data) > maxBaseBytes/4 {
-		return
-	}
+// cachedBase returns the object at off in p if it is kept. target says
+// it is read for itself: the read a base was kept for is then done.
+func (ps *packSet) cachedBase(p *pack, off uint64, target bool) (packObject, bool) {
 	ps.bmu.Lock()
 	defer ps.bmu.Unlock()
 	k := packKey{p, off}
-	if ps.bases.Contains(k) {
+	if e, ok := ps.spare.Peek(k); ok {
+		if target {
+			ps.spare.Remove(k)
+		}
+		return e.obj, true
+	}
+	e, ok := ps.bases.Get(k)
+	if !ok {
+		return packObject{}, false
+	}
+	if target {
+		e.self = false
+	}
+	return e.obj, true
+}
+
+// keep caches the object at off in p for the uses still to come: the
+// deltas built on it and, when it was built as a base (target false),
+// the read of it that a walk of every object will make (or, before
+// countAfter deltas are read, when it is a tree or over 4 KiB, the
+// objects deltas are usually built on). git's packs chain a file's
+// versions newest to oldest, git fast-import's oldest to newest: counting
+// the read of a base itself keeps either kind of chain cheap to walk in
+// either direction, within the cache's bound.
+func (ps *packSet) keep(p *pack, off uint64, o packObject, target bool) {
+	if len(o.data) > maxBaseBytes/4 {
+		return
+	}
+	var kids map[uint64]int32
+	if ps.deltas.Load() >= ps.countAfter {
+		kids = p.kidsOf()
+	} else if o.typ != plumbing.TreeObject && len(o.data) <= 4096 {
+		return
+	}
+	ps.bmu.Lock()
+	defer ps.bmu.Unlock()
+	n := int32(-1) // not counted: dropped only as least recently used
+	self := false
+	if kids != nil {
+		n, self = kids[off], !target
+		if n == 0 && !self {
+			return
+		}
+	}
+	k := packKey{p, off}
+	if ps.bases.Contains(k) || ps.spare.Contains(k) {
+		return
+	}
+	e := &baseEntry{obj: o, left: n, self: self}
+	if n == 0 {
+		ps.spareOne(k, e)
 		return
 	}
 	ps.baseBytes += len(o.data)
-	ps.bases.Add(k, &baseEntry{obj: o, left: n})
+	ps.bases.Add(k, e)
 	for ps.baseBytes > maxBaseBytes {
 		if _, _, ok := ps.bases.RemoveOldest(); !ok {
 			break
@@ -191,15 +340,43 @@ func (ps *packSet) keep(p *pack, off uint64, o packObject) {
 	}
 }
 
-// used records that a delta on the object at off in p was read: after the
-// last, the object is dropped.
-func (ps *packSet) used(p *pack, off uint64) {
+// spareOne keeps e, which only its own read is still to use, in spare;
+// the caller holds bmu.
+func (ps *packSet) spareOne(k packKey, e *baseEntry) {
+	ps.spareBytes += len(e.obj.data)
+	ps.spare.Add(k, e)
+	for ps.spareBytes > maxSpareBytes {
+		if _, _, ok := ps.spare.RemoveOldest(); !ok {
+			break
+		}
+	}
+}
+
+// used records that the delta at kid on the object at off in p was built:
+// after the last, the object is dropped. The count of the deltas still to
+// build on each object outlives its entry in the cache, so that an object
+// built again (dropped, then needed again) is kept only for the deltas on
+// it not built yet; a delta built again does not count.
+func (ps *packSet) used(p *pack, off, kid uint64) {
+	var kids map[uint64]int32
+	if ps.deltas.Load() >= ps.countAfter {
+		kids = p.kidsOf()
+	}
 	ps.bmu.Lock()
 	defer ps.bmu.Unlock()
+	if !p.firstBuilt(kid) {
+		return
+	}
+	if kids[off] > 0 {
+		kids[off]--
+	}
 	k := packKey{p, off}
 	if e, ok := ps.bases.Peek(k); ok && e.left > 0 {
 		if e.left--; e.left == 0 {
 			ps.bases.Remove(k)
+			if e.self {
+				ps.spareOne(k, e)
+			}
 		}
 	}
 }
@@ -208,9 +385,11 @@ func (ps *packSet) used(p *pack, off uint64) {
 func (ps *packSet) forget(p *pack) {
 	ps.bmu.Lock()
 	defer ps.bmu.Unlock()
-	for _, k := range ps.bases.Keys() {
-		if k.p == p {
-			ps.bases.Remove(k)
+	for _, c := range []*lru.Cache[packKey, *baseEntry]{ps.bases, ps.spare} {
+		for _, k := range c.Keys() {
+			if k.p == p {
+				c.Remove(k)
+			}
 		}
 	}
 }
@@ -218,7 +397,7 @@ func (ps *packSet) forget(p *pack) {
 // current returns the packs, first looking whether the folder changed
 // when it was last looked at more than lookEvery ago.
 func (ps *packSet) current() []*pack {
-	if now := time.Now().UnixNano(); now-ps.looked.Load() > int64(lookEvery) {
+	if now := time.Now().UnixNano(); now-ps.looked.Load() >= int64(lookEvery) {
 		return ps.rescan()
 	}
 	ps.mu.Lock()
@@ -321,17 +500,32 @@ func sortedKeys(m map[string]error) []string {
 	return out
 }
 
-// openPack maps a pack and its index and checks them against each other
+// mapPacks says whether packs are mapped, else read by positioned reads.
+// A pack's index is mapped where the system allows it; the pack itself is
+// read by positioned reads, a whole entry at once: the pages of a mapped
+// pack count as the process's memory (153 MB of a 100k hive's 400 MB peak
+// RSS), and the reads cost 3% more CPU (docs/performance.md).
+var mapPacks = false
+
+// openPack opens a pack and its index and checks them against each other
 // (gitfmt.ParseIdx, Idx.CheckPack).
 func openPack(idxPath, packPath string) (*pack, error) {
 	if _, err := os.Stat(packPath); err != nil {
 		return nil, err
 	}
-	im, err := openRegion(idxPath)
+	im, err := openMapped(idxPath)
 	if err != nil {
 		return nil, err
 	}
-	idx, err := gitfmt.ParseIdx(im.at(0, int(im.size())))
+	ib, done, err := im.read(0, im.size())
+	if err == nil && done != nil {
+		ib = bytes.Clone(ib)
+		done()
+	}
+	var idx *gitfmt.Idx
+	if err == nil {
+		idx, err = gitfmt.ParseIdx(ib)
+	}
 	if err != nil {
 		im.close()
 		if errors.Is(err, gitfmt.ErrIdxVersion) {
@@ -339,21 +533,42 @@ func openPack(idxPath, packPath string) (*pack, error) {
 		}
 		return nil, err
 	}
-	pm, err := openRegion(packPath)
+	open := openPread
+	if mapPacks {
+		open = openMapped
+	}
+	pm, err := open(packPath)
 	if err != nil {
 		im.close()
 		return nil, err
 	}
-	size := pm.size()
-	if size < 32 {
-		im.close()
-		pm.close()
-		return nil, fmt.Errorf("%s: truncated at %d bytes", packPath, size)
-	}
-	if err := idx.CheckPack(pm.at(0, 12), pm.at(size-20, 20), size); err != nil {
+	fail := func(err error) (*pack, error) {
 		im.close()
 		pm.close()
 		return nil, fmt.Errorf("%s: %w", packPath, err)
+	}
+	size := pm.size()
+	if size < 32 {
+		return fail(fmt.Errorf("truncated at %d bytes", size))
+	}
+	header, hdone, err := pm.read(0, 12)
+	if err != nil {
+		return fail(err)
+	}
+	header = bytes.Clone(header)
+	if hdone != nil {
+		hdone()
+	}
+	trailer, tdone, err := pm.read(size-20, size)
+	if err != nil {
+		return fail(err)
+	}
+	err = idx.CheckPack(header, trailer, size)
+	if tdone != nil {
+		tdone()
+	}
+	if err != nil {
+		return fail(err)
 	}
 	return &pack{name: packPath, idx: idx, idxMap: im, data: pm}, nil
 }
@@ -369,35 +584,43 @@ func (p *pack) close() {
 	}
 }
 
+// holding calls fn with the first of packs that holds h and h's offset
+// there, while it holds that pack open, and reports whether one did.
+func holding(packs []*pack, h plumbing.Hash, fn func(p *pack, off uint64)) bool {
+	for _, p := range packs {
+		p.mu.RLock()
+		if !p.closed {
+			if i, ok := p.idx.Find(h); ok {
+				fn(p, p.idx.Offset(i))
+				p.mu.RUnlock()
+				return true
+			}
+		}
+		p.mu.RUnlock()
+	}
+	return false
+}
+
 // find reads h from the first of packs that holds it: found is false when
 // none does.
 func (ps *packSet) find(packs []*pack, h plumbing.Hash, max int64) (obj packObject, found bool, err error) {
-	for _, p := range packs {
-		p.mu.RLock()
-		if p.closed {
-			p.mu.RUnlock()
-			continue
-		}
-		i, ok := p.idx.Find(h)
-		if !ok {
-			p.mu.RUnlock()
-			continue
-		}
-		obj, err = ps.build(p, p.idx.Offset(i), h, max)
-		p.mu.RUnlock()
+	found = holding(packs, h, func(p *pack, off uint64) {
+		obj, err = ps.build(p, off, h, max)
 		var se *SizeError
 		if err != nil && !errors.As(err, &se) && !errors.Is(err, ErrCorrupt) {
 			err = &CorruptError{Object: h, Path: p.name, Err: err}
 		}
-		return obj, true, err
-	}
-	return packObject{}, false, nil
+	})
+	return obj, found, err
 }
 
-// link is one delta of a chain being built.
+// link is one delta of a chain being built: its entry's bytes (lent
+// until done is called, when done is not nil) and header.
 type link struct {
-	off uint64
-	hdr gitfmt.ObjectHeader
+	off  uint64
+	raw  []byte
+	done func()
+	hdr  gitfmt.ObjectHeader
 }
 
 // build reads the object at off in p, which the caller holds: it follows
@@ -415,38 +638,54 @@ func (ps *packSet) build(p *pack, off uint64, h plumbing.Hash, limit int64) (pac
 		return nil
 	}
 	var chain []link
+	defer func() {
+		for _, l := range chain {
+			if l.done != nil {
+				l.done()
+			}
+		}
+	}()
 	var base packObject
 	cur := off
 	for {
-		if o, ok := ps.cachedBase(p, cur); ok {
+		if o, ok := ps.cachedBase(p, cur, cur == off); ok {
 			base = o
 			break
 		}
-		hdr, err := p.header(cur)
+		raw, done, err := p.entry(cur)
 		if err != nil {
 			return packObject{}, err
 		}
+		hdr, err := gitfmt.ParseObjectHeader(raw, cur)
+		if err != nil {
+			if done != nil {
+				done()
+			}
+			return packObject{}, err
+		}
 		if hdr.Type != gitfmt.OFSDelta && hdr.Type != gitfmt.REFDelta {
-			if len(chain) == 0 && hdr.Size > uint64(limit) {
-				return packObject{}, &SizeError{Object: h, Size: int64(min(hdr.Size, 1<<62)), Max: limit}
-			}
 			o := packObject{typ: hdr.Type, largest: hdr.Size, total: hdr.Size}
-			if err := over(o); err != nil {
-				return packObject{}, err
+			if len(chain) == 0 && hdr.Size > uint64(limit) {
+				err = &SizeError{Object: h, Size: int64(min(hdr.Size, 1<<62)), Max: limit}
+			} else if err = over(o); err == nil {
+				o.data, _, err = gitfmt.Inflate(raw[hdr.Body-cur:], int(hdr.Size))
 			}
-			if o.data, err = p.data.inflate(hdr.Body, int(hdr.Size)); err != nil {
+			if done != nil {
+				done()
+			}
+			if err != nil {
 				return packObject{}, err
 			}
 			base = o
-			ps.keep(p, cur, o)
+			ps.keep(p, cur, o, len(chain) == 0)
 			break
 		}
+		chain = append(chain, link{off: cur, raw: raw, done: done, hdr: hdr})
 		// A delta's instructions are at most about its result's size, which
 		// is at most largest.
 		if hdr.Size > 2*largest+1024 {
 			return packObject{}, &BuildError{Object: h, Largest: hdr.Size, Total: hdr.Size, MaxLargest: largest, Max: total}
 		}
-		chain = append(chain, link{off: cur, hdr: hdr})
 		if len(chain) > p.idx.Len() {
 			return packObject{}, errors.New("delta chain loops")
 		}
@@ -465,7 +704,7 @@ func (ps *packSet) build(p *pack, off uint64, h plumbing.Hash, limit int64) (pac
 	}
 	for k := len(chain) - 1; k >= 0; k-- {
 		l := chain[k]
-		delta, err := p.data.inflate(l.hdr.Body, int(l.hdr.Size))
+		delta, _, err := gitfmt.Inflate(l.raw[l.hdr.Body-l.off:], int(l.hdr.Size))
 		if err != nil {
 			return packObject{}, err
 		}
@@ -476,8 +715,7 @@ func (ps *packSet) build(p *pack, off uint64, h plumbing.Hash, limit int64) (pac
 		if k == 0 && size > uint64(limit) {
 			return packObject{}, &SizeError{Object: h, Size: int64(min(size, 1<<62)), Max: limit}
 		}
-		o := packObject{typ: base.typ, largest: base.largest, total: base.total + size}
-		o.largest = max(o.largest, size)
+		o := packObject{typ: base.typ, largest: max(base.largest, size), total: base.total + size}
 		if err := over(o); err != nil {
 			return packObject{}, err
 		}
@@ -489,9 +727,32 @@ func (ps *packSet) build(p *pack, off uint64, h plumbing.Hash, limit int64) (pac
 		if k+1 < len(chain) {
 			baseOff = chain[k+1].off
 		}
-		ps.used(p, baseOff)
-		ps.keep(p, l.off, o)
+		ps.used(p, baseOff, l.off)
+		ps.keep(p, l.off, o, k == 0)
 		base = o
 	}
 	return base, nil
+}
+
+// depth follows the delta chain of the object at off to its end, reading
+// headers only; the caller holds p.
+func (p *pack) depth(off uint64) (int, bool) {
+	for n := 0; n <= p.idx.Len(); n++ {
+		h, err := p.header(off)
+		switch {
+		case err != nil:
+			return 0, false
+		case h.Type == gitfmt.OFSDelta:
+			off = h.Base
+		case h.Type == gitfmt.REFDelta:
+			i, ok := p.idx.Find(h.Ref)
+			if !ok {
+				return 0, false
+			}
+			off = p.idx.Offset(i)
+		default:
+			return n, true
+		}
+	}
+	return 0, false
 }

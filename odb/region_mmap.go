@@ -5,16 +5,17 @@ package odb
 import (
 	"fmt"
 	"syscall"
-
-	"github.com/hive-dev/hive/gitfmt"
 )
 
-// mapped is a file mapped read-only into memory: a pack's bytes are read
-// in place, with no copy and no system call per object.
+// mapped is a file mapped read-only into memory: its bytes are read in
+// place, with no copy and no system call per object.
 type mapped struct{ b []byte }
 
-// openRegion maps the regular file at path.
-func openRegion(path string) (region, error) {
+// canMap says whether this system maps files.
+const canMap = true
+
+// openMapped maps the regular file at path.
+func openMapped(path string) (region, error) {
 	f, err := openRegular(path)
 	if err != nil {
 		return nil, err
@@ -31,19 +32,11 @@ func openRegion(path string) (region, error) {
 	return &mapped{b: b}, nil
 }
 
-func (m *mapped) at(off uint64, n int) []byte {
-	if off >= uint64(len(m.b)) {
-		return nil
+func (m *mapped) read(off, end uint64) ([]byte, func(), error) {
+	if end > uint64(len(m.b)) || off > end {
+		return nil, nil, fmt.Errorf("bytes %d to %d of a file of %d", off, end, len(m.b))
 	}
-	return m.b[off:min(off+uint64(n), uint64(len(m.b)))]
-}
-
-func (m *mapped) inflate(off uint64, size int) ([]byte, error) {
-	if off >= uint64(len(m.b)) {
-		return nil, fmt.Errorf("zlib stream at %d, past the end of the pack", off)
-	}
-	b, _, err := gitfmt.Inflate(m.b[off:], size)
-	return b, err
+	return m.b[off:end], nil, nil
 }
 
 func (m *mapped) size() uint64 { return uint64(len(m.b)) }

@@ -2,6 +2,9 @@
 
 package odb
 
-// openRegion opens the regular file at path for positioned reads: this
-// system's files are not mapped.
-func openRegion(path string) (region, error) { return openPread(path) }
+// canMap says whether this system maps files: not here.
+const canMap = false
+
+// openMapped reads the file by positioned reads: this system's files are
+// not mapped.
+func openMapped(path string) (region, error) { return openPread(path) }

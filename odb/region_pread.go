@@ -1,26 +1,24 @@
 package odb
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
-
-	"github.com/hive-dev/hive/gitfmt"
+	"sync"
 )
 
 // A region is the bytes of a pack or pack index, read in place.
 type region interface {
-	// at returns the n bytes at off, fewer at the end of the file.
-	at(off uint64, n int) []byte
-	// inflate inflates the zlib stream at off, of size bytes.
-	inflate(off uint64, size int) ([]byte, error)
+	// read returns the bytes [off, end) and, when they are lent from a
+	// pool, done, to call once they are no longer used (nil otherwise).
+	read(off, end uint64) (b []byte, done func(), err error)
 	size() uint64
 	close() error
 }
 
 // preadFile is a file read by positioned reads: where files cannot be
-// mapped, and wherever a caller prefers not to map them.
+// mapped, and for packs wherever a mapping's pages would count as the
+// process's memory (docs/performance.md).
 type preadFile struct {
 	f *os.File
 	n uint64
@@ -42,37 +40,45 @@ func openPread(path string) (region, error) {
 		f.Close()
 		return nil, &CorruptError{Path: path, Err: errNotRegular}
 	}
+	liveMappings.Add(1)
 	return &preadFile{f: f, n: uint64(fi.Size())}, nil
 }
 
-func (p *preadFile) at(off uint64, n int) []byte {
-	if off >= p.n {
-		return nil
-	}
-	b := make([]byte, min(uint64(n), p.n-off))
-	k, _ := p.f.ReadAt(b, int64(off))
-	return b[:k]
-}
+// readBuffers are the buffers of positioned reads of small entries.
+var readBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
-func (p *preadFile) inflate(off uint64, size int) ([]byte, error) {
-	if off >= p.n {
-		return nil, fmt.Errorf("zlib stream at %d, past the end of the pack", off)
+// maxPooledRead is the largest read into a pooled buffer.
+const maxPooledRead = 64 << 10
+
+func (p *preadFile) read(off, end uint64) ([]byte, func(), error) {
+	if end > p.n || off > end {
+		return nil, nil, fmt.Errorf("bytes %d to %d of a file of %d", off, end, p.n)
 	}
-	z, err := gitfmt.NewInflater(bufio.NewReaderSize(io.NewSectionReader(p.f, int64(off), int64(p.n-off)), 16<<10))
-	if err != nil {
-		return nil, err
+	n := int(end - off)
+	var b []byte
+	var done func()
+	if n <= maxPooledRead {
+		pb := readBuffers.Get().(*[]byte)
+		if cap(*pb) < n {
+			*pb = make([]byte, maxPooledRead)
+		}
+		b = (*pb)[:n]
+		done = func() { readBuffers.Put(pb) }
+	} else {
+		b = make([]byte, n)
 	}
-	defer z.Close()
-	out := make([]byte, size)
-	if err := z.ReadFull(out); err != nil {
-		return nil, err
+	if _, err := p.f.ReadAt(b, int64(off)); err != nil && err != io.EOF {
+		if done != nil {
+			done()
+		}
+		return nil, nil, err
 	}
-	if err := z.End(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return b, done, nil
 }
 
 func (p *preadFile) size() uint64 { return p.n }
 
-func (p *preadFile) close() error { return p.f.Close() }
+func (p *preadFile) close() error {
+	liveMappings.Add(-1)
+	return p.f.Close()
+}

@@ -3,6 +3,7 @@ package registry
 import (
 	"math"
 	"strings"
+	"sync/atomic"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -116,6 +117,10 @@ type sizeError = odb.SizeError
 type treeCache struct {
 	objs objectStore
 	lru  *lru.Cache[plumbing.Hash, *tree]
+	// bytes is the size of the trees cached, kept under maxTreeCacheBytes
+	// (least recently used out first): at 100k traces a shard is 80 KB,
+	// and 640 of them would be 51 MB.
+	bytes atomic.Int64
 	// borrowMax is the largest tree borrow caches: cacheTreeMax, or -1 in
 	// tests that borrow every tree, with poison set to overwrite a
 	// borrowed tree's buffer when it is given back, so that a name still
@@ -125,8 +130,28 @@ type treeCache struct {
 }
 
 func newTreeCache(objs objectStore, n int) *treeCache {
-	c, _ := lru.New[plumbing.Hash, *tree](n)
-	return &treeCache{objs: objs, lru: c, borrowMax: cacheTreeMax}
+	c := &treeCache{objs: objs, borrowMax: cacheTreeMax}
+	c.lru, _ = lru.NewWithEvict(n, func(_ plumbing.Hash, t *tree) { c.bytes.Add(-int64(t.t.Size())) })
+	return c
+}
+
+// maxTreeCacheBytes bounds the bytes of the trees cached: more than the
+// shards a commit of a 100k hive changes (about 83 of 80 KB) with their
+// previous versions, which the prefetch reads together.
+const maxTreeCacheBytes = 24 << 20
+
+// put caches tree t.
+func (c *treeCache) put(t *tree) {
+	if c.lru.Contains(t.hash) {
+		return
+	}
+	c.bytes.Add(int64(t.t.Size()))
+	c.lru.Add(t.hash, t)
+	for c.bytes.Load() > maxTreeCacheBytes {
+		if _, _, ok := c.lru.RemoveOldest(); !ok {
+			break
+		}
+	}
 }
 
 // maxTreeSize bounds a tree object: a shard of a million-trace hive is
@@ -156,7 +181,7 @@ func (c *treeCache) add(h plumbing.Hash, b []byte, old *tree) (*tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.lru.Add(h, t)
+	c.put(t)
 	return t, nil
 }
 
@@ -208,12 +233,11 @@ func (c *treeCache) borrowRead(h plumbing.Hash, old *tree, check bool) (t *tree,
 	if err != nil {
 		return nil, nothing, err
 	}
-	if release == nil && len(b) <= c.borrowMax { // not lent: the bytes stay as they are
-		t, err := c.add(h, b, old)
-		return t, nothing, err
-	}
 	if release == nil {
-		t, err := parseTreeFrom(h, b, old)
+		// Not lent (a packed tree, built from its deltas): the bytes stay
+		// as they are, and the tree is cached whatever its size, within
+		// the cache's bytes: building it again costs deltas.
+		t, err := c.add(h, b, old)
 		return t, nothing, err
 	}
 	if len(b) <= c.borrowMax {
@@ -266,4 +290,48 @@ func (c *treeCache) lookup(root plumbing.Hash, path string) (entry, bool, error)
 		}
 		path, h = path[i+1:], e.hash
 	}
+}
+
+// newestFirst says in which order to check the commits of a range (given
+// parents first): the order in which their pack chains the versions of
+// the trees they change, so that each version is built with one delta on
+// the one read just before. git's own packs (git gc, git repack, what a
+// fetch receives) store the newest version whole and older ones as deltas
+// on newer ones: newest first. git fast-import chains them oldest to
+// newest: oldest first. A few commits of the range and their parents vote
+// with the traces tree they change: the later in its chain is the deeper.
+// Loose objects, and ranges where no vote is cast, are checked newest
+// first.
+func (s *Store) newestFirst(commits []*commitNode) bool {
+	if s.disk == nil || len(commits) < 2 {
+		return true
+	}
+	depth := func(tree plumbing.Hash) (int, bool) {
+		e, ok, err := s.trees.lookup(tree, tracesDir)
+		if err != nil || !ok {
+			return 0, false
+		}
+		return s.disk.DeltaDepth(e.hash)
+	}
+	votes := 0
+	for _, k := range []int{len(commits) - 1, len(commits) / 2, len(commits) / 4, 3 * len(commits) / 4, 1} {
+		n := commits[k]
+		if len(n.c.ParentHashes) != 1 {
+			continue
+		}
+		p, err := (&validator{s: s}).readCommit(n.c.ParentHashes[0])
+		if err != nil {
+			continue
+		}
+		dc, ok1 := depth(n.c.TreeHash)
+		dp, ok2 := depth(p.TreeHash)
+		switch {
+		case !ok1 || !ok2 || dc == dp:
+		case dc > dp:
+			votes--
+		default:
+			votes++
+		}
+	}
+	return votes >= 0
 }

@@ -151,6 +151,11 @@ type validator struct {
 	// not read again when its child is checked. Used on one goroutine.
 	commits map[plumbing.Hash]*object.Commit
 	heads   []plumbing.Hash // more heads for the walk, beside its head
+	// newestFirst says check walks the range newest first (see
+	// Store.newestFirst).
+	newestFirst bool
+	// frontier is, by shard, the version the walk read last (prefetch).
+	frontier map[string]*tree
 	// fsck refuses commits that git fsck refuses (trees are checked as
 	// they are parsed).
 	fsck bool
@@ -399,11 +404,8 @@ func (s *Store) diff(trees *treeCache, a, b plumbing.Hash, back bool, prefix str
 	}
 	ea, eb := ta.all(), tb.all()
 	if t1 != nil && t2 != nil && t2.from == first {
-		// Parsed against first: the same entries at both ends. first is
-		// seldom read again once compared (the walk moves on): dropping it
-		// keeps the cache to about one version of each shard.
+		// Parsed against first: the same entries at both ends.
 		ea, eb = ea.trim(t2.same[0], t2.same[1]), eb.trim(t2.same[0], t2.same[1])
-		defer trees.lru.Remove(first)
 	}
 	return mergeEntries(ea, eb, func(x, y *entry) error {
 		// The changes outlive the trees, whose bytes may be reused.
@@ -455,12 +457,13 @@ type traceJob struct {
 // added traces on all cores.
 func (v *validator) check(commits []*commitNode, progress func(done, total int)) {
 	workers := runtime.GOMAXPROCS(0)
-	// The walk runs up to a whole commit of 1,000 traces ahead of the
-	// workers: while it diffs the next commit (on one core), they check the
-	// last one's traces. With a queue of a few jobs the walk waited for
-	// them and they for it (docs/performance.md, "Figures from code
-	// comments").
-	jobs := make(chan traceJob, 1024)
+	// The walk runs some commits ahead of the workers: while it diffs the
+	// next commit (on one core), they check the traces queued. With a
+	// queue of a few jobs the walk waited for them and they for it; with
+	// one of many commits, the workers' lookups asked for versions of
+	// shard trees the walk had long passed, which the caches no longer
+	// held (docs/performance.md).
+	jobs := make(chan traceJob, 256)
 	var wg sync.WaitGroup
 	// A short range (hive add's own commits, a small pull) is checked on one
 	// worker that shares the store's caches: opening storages for several
@@ -489,11 +492,15 @@ func (v *validator) check(commits []*commitNode, progress func(done, total int))
 		}()
 	}
 	traces := 0
+	v.newestFirst = v.s.newestFirst(commits)
 	for i := range commits {
 		if v.stopped() != nil {
 			break
 		}
 		n := commits[len(commits)-1-i]
+		if !v.newestFirst {
+			n = commits[i]
+		}
 		if progress != nil {
 			progress(i, len(commits))
 		}
@@ -537,7 +544,7 @@ func (v *validator) checkCommit(n *commitNode, jobs chan<- traceJob) int {
 	}
 	var changes []change
 	v.prefetch(parent.TreeHash, c.TreeHash)
-	if err := v.s.diff(trees, parent.TreeHash, c.TreeHash, true, "", &changes); err != nil {
+	if err := v.s.diff(trees, parent.TreeHash, c.TreeHash, v.newestFirst, "", &changes); err != nil {
 		v.add(violationf(c.Hash, "", RuleObjectInvalid, "%v", err))
 		return 0
 	}
@@ -674,23 +681,48 @@ func (v *validator) prefetch(parentRoot, root plumbing.Hash) {
 		return t.all()
 	}
 	// The shards the commit changes, each with its old version (zero for a
-	// new shard), unless both are parsed already.
-	type pair struct{ old, cur plumbing.Hash }
-	var todo []pair
+	// new shard), unless both are parsed already. The version of a shard
+	// the walk read last (frontier) is the one this commit starts or ends
+	// from: it goes back in the cache, which other shards' versions may
+	// have pushed it out of (on a hive of 100k traces packed as git packs
+	// them, rebuilding it from its deltas was most of a verification).
+	type pair struct {
+		name     string
+		old, cur plumbing.Hash
+	}
+	if v.frontier == nil {
+		v.frontier = map[string]*tree{}
+	}
+	var all, todo []pair
 	cached := func(h plumbing.Hash) bool { _, ok := s.trees.lru.Peek(h); return h.IsZero() || ok }
 	mergeEntries(shards(parentRoot), shards(root), func(x, y *entry) error {
 		if y == nil || !y.isTree() {
 			return nil
 		}
-		p := pair{cur: y.hash}
+		p := pair{name: strings.Clone(y.name), cur: y.hash}
 		if x != nil && x.isTree() {
 			p.old = x.hash
 		}
+		if f := v.frontier[p.name]; f != nil && (f.hash == p.cur || f.hash == p.old) {
+			s.trees.put(f)
+		}
+		all = append(all, p)
 		if !cached(p.cur) || !cached(p.old) {
 			todo = append(todo, p)
 		}
 		return nil
 	})
+	defer func() {
+		for _, p := range all {
+			next := p.cur
+			if v.newestFirst && !p.old.IsZero() {
+				next = p.old
+			}
+			if t, ok := s.trees.lru.Peek(next); ok {
+				v.frontier[p.name] = t
+			}
+		}
+	}()
 	if len(todo) < 8 {
 		return
 	}
@@ -779,7 +811,7 @@ func (v *validator) checkMerge(c *object.Commit) {
 	base := bc.TreeHash
 	var changes []change
 	for _, p := range ps {
-		if err := v.s.diff(trees, p.TreeHash, c.TreeHash, true, "", &changes); err != nil {
+		if err := v.s.diff(trees, p.TreeHash, c.TreeHash, v.newestFirst, "", &changes); err != nil {
 			v.add(violationf(c.Hash, "", RuleObjectInvalid, "%v", err))
 			return
 		}

@@ -52,7 +52,7 @@ func (w *writer) tree(entries []entry) (plumbing.Hash, error) {
 	// The cached form keeps its bytes, against which the next version of
 	// the tree is parsed (parseTreeFrom).
 	t := wrapTree(gt)
-	w.s.trees.lru.Add(h, t)
+	w.s.trees.put(t)
 	if w.trees == nil {
 		w.trees = map[plumbing.Hash]*tree{}
 	}
