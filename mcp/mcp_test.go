@@ -317,6 +317,36 @@ func TestGetSkill(t *testing.T) {
 	}
 }
 
+// TestGetSkillAfterRotation: a skill signed before its author's key was
+// rotated still verifies, with the key registered when it was committed,
+// and the cosign command takes that key from history.
+func TestGetSkillAfterRotation(t *testing.T) {
+	h := newHive(t)
+	next := fixtures.Key("instance_a_next")
+	if _, err := h.st.RotateKey("instance_a", next.Public().MarshalPEM(), "laptop replaced", "instance_a", fixtures.Key("instance_a")); err != nil {
+		t.Fatal(err)
+	}
+	cs := connect(t, h, mcp.Options{})
+	res := call(t, cs, "get_skill", map[string]any{"id": string(h.seed)})
+	if res.IsError {
+		t.Fatal(text(res))
+	}
+	var out struct {
+		Provenance struct {
+			KeyFingerprint string `json:"key_fingerprint"`
+			Cosign         string `json:"cosign"`
+			Verified       bool   `json:"verified"`
+			Problem        string `json:"problem"`
+		} `json:"provenance"`
+	}
+	structured(t, res, &out)
+	p := out.Provenance
+	if !p.Verified || p.KeyFingerprint != fixtures.Key("instance_a").Public().Fingerprint() ||
+		!strings.Contains(p.Cosign, ":keys/instance_a.pub > signer.pub && cosign verify-blob --key signer.pub") {
+		t.Errorf("get_skill after the author's key was rotated: provenance %+v", p)
+	}
+}
+
 func TestUseSkill(t *testing.T) {
 	h := newHive(t)
 	h.distrustAll(t)

@@ -206,10 +206,17 @@ func provenanceOf(st *registry.Store, e *registry.Entry) (provenance, error) {
 	if err != nil {
 		return p, err
 	}
+	pub, err := st.Key(inst)
 	if c, ok := intro[e.ID]; ok {
 		p.Commit = c.Hash.String()
+		// The key that signed it: the one registered when it was
+		// committed, which a rotation since may have replaced.
+		then, at, kerr := st.KeyAt(c.Hash, inst)
+		if kerr == nil && (pub == nil || then.Fingerprint() != pub.Fingerprint()) {
+			p.Cosign = fmt.Sprintf("git show %s:%s > signer.pub && ", at, registry.KeyPath(inst)) + strings.Replace(p.Cosign, "--key "+registry.KeyPath(inst), "--key signer.pub", 1)
+		}
+		pub, err = then, kerr
 	}
-	pub, err := st.Key(inst)
 	if err != nil {
 		p.Problem = err.Error()
 		return p, nil

@@ -64,6 +64,19 @@ func TestKeyRotation(t *testing.T) {
 	if _, err := h.s.Trace(before); err != nil {
 		t.Errorf("the trace signed before the rotation: %v", err)
 	}
+	// KeyAt names the key each trace's commit was judged by.
+	intro, err := h.s.Introduced([]schema.ID{before, after[0].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[schema.ID]string{before: oldA.Public().Fingerprint(), after[0].ID: nextA.Public().Fingerprint()} {
+		if pub, _, err := h.s.KeyAt(intro[id].Hash, instA); err != nil || pub.Fingerprint() != want {
+			t.Errorf("KeyAt(the commit of %s) = %v, %v; want the key %s", id.Short(), pub, err, want)
+		}
+	}
+	if pub, err := h.s.Key(instA); err != nil || pub.Fingerprint() != nextA.Public().Fingerprint() {
+		t.Errorf("Key after the rotation = %v, %v; want the new key", pub, err)
+	}
 
 	yaml := traceBytes(t, instA, "write a toml file")
 	cases := []struct {

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -230,6 +231,32 @@ func (s *Store) Key(instance string) (*signing.PublicKey, error) {
 		return nil, errorf(ErrNotFound, "no key registered for instance %s", schema.Quote(instance, 70))
 	}
 	return s.key(&readerCache{objs: s.objs, trees: s.trees}, e.hash)
+}
+
+// KeyAt returns the public key that judged instance's records in commit
+// h, and the commit whose tree holds it: h's first parent (a rotation
+// takes effect from the next commit, docs/format.md §14.2), or h itself
+// when the parent had no key for instance (h registered it). After a
+// rotation, what the retired key signed verifies with the key KeyAt gives
+// for its commit, not with Key.
+func (s *Store) KeyAt(h plumbing.Hash, instance string) (*signing.PublicKey, plumbing.Hash, error) {
+	c, err := (&validator{s: s}).readCommit(h)
+	if err != nil {
+		return nil, plumbing.ZeroHash, fmt.Errorf("commit %s: %w", h, err)
+	}
+	if len(c.ParentHashes) > 0 {
+		p := c.ParentHashes[0]
+		root, err := s.CommitTree(p)
+		if err != nil {
+			return nil, plumbing.ZeroHash, err
+		}
+		pub, err := s.registeredKey(root, instance)
+		if !errors.Is(err, ErrNotFound) {
+			return pub, p, err
+		}
+	}
+	pub, err := s.registeredKey(c.TreeHash, instance)
+	return pub, h, err
 }
 
 // File reads the file at path in main's tree, refusing one over max bytes

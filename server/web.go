@@ -389,6 +389,8 @@ type skillView struct {
 	Hint        string
 	Verified    bool
 	VerifyErr   string
+	KeyThenIn   string // a rotation has replaced the key that signed it: the commit whose tree holds that key
+	KeyThenFP   string // and its fingerprint
 	TracePath   string
 	BundlePath  string
 	CloneURL    string
@@ -509,10 +511,15 @@ func (s *Server) provenance(st *registry.Store, c *catalog, e *registry.Entry, s
 		return
 	}
 	sv.Hint = b.Hint()
-	pub, err := st.Key(e.Trace.InstanceID)
+	// The key that signed it is the one registered when it was committed,
+	// which a rotation since may have replaced.
+	pub, at, err := st.KeyAt(sv.Info.Commit, e.Trace.InstanceID)
 	if err != nil {
 		sv.VerifyErr = err.Error()
 		return
+	}
+	if sv.Key == nil || sv.Key.Fingerprint != pub.Fingerprint() {
+		sv.KeyThenIn, sv.KeyThenFP = at.String(), pub.Fingerprint()
 	}
 	if err := b.Verify(pub, e.Data); err != nil {
 		sv.VerifyErr = err.Error()

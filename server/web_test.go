@@ -449,3 +449,39 @@ func plural(n int, w string) string {
 	}
 	return fmt.Sprintf("%d %ss", n, w)
 }
+
+// TestWebSkillAfterRotation: a skill signed before its author's key was
+// rotated shows as verified with the key of its commit, named as replaced,
+// and the command to check it takes that key from history.
+func TestWebSkillAfterRotation(t *testing.T) {
+	dir := t.TempDir()
+	s, err := registry.Init(dir, registry.InitOptions{Name: "rotated"}, registry.WithClock(fixtures.Clock()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddKey("instance_a", fixtures.Key("instance_a").Public().MarshalPEM()); err != nil {
+		t.Fatal(err)
+	}
+	added, err := s.Add([]registry.Input{{Name: "seed", Data: fixtures.Seed()}}, fixtures.KeyFunc("instance_a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := fixtures.Key("instance_a_next")
+	if _, err := s.RotateKey("instance_a", next.Public().MarshalPEM(), "laptop replaced", "instance_a", fixtures.Key("instance_a")); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	srv, err := server.New(dir, server.Options{HiveBinary: "/bin/false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { ts.Close(); srv.Close() })
+	code, _, body := get(t, ts.URL+"/web/skills/"+string(added[0].ID))
+	for _, want := range []string{"yes: the sigstore bundle verifies", fixtures.Key("instance_a").Public().Fingerprint(), "replaced since by a rotation",
+		next.Public().Fingerprint(), ":keys/instance_a.pub &gt; signer.pub", "cosign verify-blob --key signer.pub"} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("skill page after a rotation (%d) lacks %q", code, want)
+		}
+	}
+}
