@@ -176,14 +176,13 @@ elif [[ ${XDG_DATA_HOME:-} == /* ]]; then default=$XDG_DATA_HOME/hive/default
 else default=$HOME/.local/share/hive/default; fi
 # A default hive of the user's own is never touched: only one a demo made
 # (marked hive.demo in its git config) is replaced.
-if [ -e "$default" ] && [ "$(git -C "$default" config --get hive.demo 2>/dev/null)" != true ]; then
+made_by_demo() { [ "$(git -C "$1" config --get hive.demo 2>/dev/null)" = true ]; }
+if [ -e "$default" ] && ! made_by_demo "$default"; then
   note "a hive of yours is at $default already: left alone; the demo's goes beside it"
   default=$default-demo
 fi
 if [ -e "$default" ]; then
-  if [ "$(git -C "$default" config --get hive.demo 2>/dev/null)" != true ]; then
-    echo "demo: $default exists and is not a demo's hive: not replaced" >&2; exit 1
-  fi
+  made_by_demo "$default" || { echo "demo: $default exists and is not a demo's hive: not replaced" >&2; exit 1; }
   rm -rf "$default"
 fi
 mkdir -p "$(dirname "$default")"
