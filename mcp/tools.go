@@ -199,13 +199,12 @@ func getSkill(ctx context.Context, h *hive, in idIn) (skillOut, string, error) {
 
 func provenanceOf(st *registry.Store, e *registry.Entry) (provenance, error) {
 	inst := e.Trace.InstanceID
-	p := provenance{Signer: inst, Cosign: fmt.Sprintf("cosign verify-blob --key %s --bundle %s --new-bundle-format --insecure-ignore-tlog --trusted-root R %s   "+
-		"# R: printf '%%s' '{\"mediaType\":\"application/vnd.dev.sigstore.trustedroot+json;version=0.1\"}' > R",
-		registry.KeyPath(inst), registry.BundlePath(e.ID), registry.TracePath(e.ID))}
+	p := provenance{Signer: inst}
 	intro, err := st.Introduced([]schema.ID{e.ID})
 	if err != nil {
 		return p, err
 	}
+	keyFile, fetchKey := registry.KeyPath(inst), ""
 	pub, err := st.Key(inst)
 	if c, ok := intro[e.ID]; ok {
 		p.Commit = c.Hash.String()
@@ -213,10 +212,13 @@ func provenanceOf(st *registry.Store, e *registry.Entry) (provenance, error) {
 		// committed, which a rotation since may have replaced.
 		then, at, kerr := st.KeyAt(c.Hash, inst)
 		if kerr == nil && (pub == nil || then.Fingerprint() != pub.Fingerprint()) {
-			p.Cosign = fmt.Sprintf("git show %s:%s > signer.pub && ", at, registry.KeyPath(inst)) + strings.Replace(p.Cosign, "--key "+registry.KeyPath(inst), "--key signer.pub", 1)
+			keyFile, fetchKey = "signer.pub", fmt.Sprintf("git show %s:%s > signer.pub && ", at, registry.KeyPath(inst))
 		}
 		pub, err = then, kerr
 	}
+	p.Cosign = fetchKey + fmt.Sprintf("cosign verify-blob --key %s --bundle %s --new-bundle-format --insecure-ignore-tlog --trusted-root R %s   "+
+		"# R: printf '%%s' '{\"mediaType\":\"application/vnd.dev.sigstore.trustedroot+json;version=0.1\"}' > R",
+		keyFile, registry.BundlePath(e.ID), registry.TracePath(e.ID))
 	if err != nil {
 		p.Problem = err.Error()
 		return p, nil
