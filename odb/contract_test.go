@@ -273,7 +273,7 @@ func TestBasesDroppedAfterUse(t *testing.T) {
 				}
 			}
 			if n, size := odb.PackBases(d); n != 0 || size != 0 {
-				t.Errorf("%s (reverse %v): after every object was read, %d bases (%d bytes) are kept, want none", l, reverse, n, size)
+				t.Errorf("%s (reverse %v): after every object was read, %d bases (%d bytes) are kept, want none %v", l, reverse, n, size, odb.DumpBases(d))
 			}
 			d.Close()
 		}

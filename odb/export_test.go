@@ -1,5 +1,7 @@
 package odb
 
+import "fmt"
+
 // CountBasesNow makes d's pack readers keep delta bases by count from the
 // first delta read.
 func CountBasesNow(d *Disk) {
@@ -33,4 +35,21 @@ func MapPacks(t interface{ Cleanup(func()) }) {
 	old := mapPacks
 	mapPacks = canMap
 	t.Cleanup(func() { mapPacks = old })
+}
+
+// DumpBases describes the entries d's pack readers keep, for failure
+// messages.
+func DumpBases(d *Disk) (out []string) {
+	for _, od := range d.dirs {
+		ps := od.packs
+		for _, k := range ps.bases.Keys() {
+			e, _ := ps.bases.Peek(k)
+			out = append(out, fmt.Sprintf("base off=%d left=%d self=%v kids=%d", k.off, e.left, e.self, k.p.kids[k.off]))
+		}
+		for _, k := range ps.spare.Keys() {
+			e, _ := ps.spare.Peek(k)
+			out = append(out, fmt.Sprintf("spare off=%d left=%d self=%v kids=%d", k.off, e.left, e.self, k.p.kids[k.off]))
+		}
+	}
+	return out
 }

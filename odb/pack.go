@@ -52,8 +52,9 @@ type pack struct {
 	// built marks, by position in offs, the objects built from their
 	// deltas once already, so that building one again does not count
 	// again against its base's deltas to come; guarded by the pack set's
-	// bmu.
+	// bmu. read marks, the same way, the objects read for themselves.
 	built []uint64
+	read  []uint64
 	// mu guards the mappings: readers hold it shared while they read the
 	// pack's bytes; closing takes it exclusively, so that nothing is
 	// unmapped under a reader.
@@ -85,26 +86,30 @@ type packSet struct {
 	// 256 shards and missed nearly always, rebuilding each chain from its
 	// end (docs/performance.md).
 	//
-	// An object built as a base, whose own read is still to come (git
-	// fast-import chains a file's versions oldest to newest, so a walk
-	// newest first builds older versions as bases before it reads them)
-	// goes, once the deltas on it are read, to spare, bounded apart: such
-	// objects are worth keeping only while they fit, and must never push
-	// out the bases of deltas still to read.
+	// The objects between a chain's base and the object read are not
+	// built at all (build composes the deltas), unless another delta still
+	// to read is built on them. A chain's base, read whole, whose own read
+	// is still to come (a walk newest first reads git fast-import's
+	// oldest versions last) goes, once the deltas on it are read, to
+	// spare, bounded apart: such objects are worth keeping only while they
+	// fit, and must never push out the bases of deltas still to read.
 	bmu        sync.Mutex
 	bases      *lru.Cache[packKey, *baseEntry]
 	baseBytes  int
 	spare      *lru.Cache[packKey, *baseEntry]
 	spareBytes int
-	// deltas counts the deltas read. Counting every pack's deltas by base
-	// reads each object's header, worth it for a long walk, not for a
-	// command that reads a few objects: until countAfter deltas are read,
-	// bases are kept as a plain LRU would.
-	deltas     atomic.Int64
+	// builds counts the objects built from deltas. Counting every pack's
+	// deltas by base reads each object's header, worth it for a long walk,
+	// not for a command that reads some thousands of objects (a range
+	// verification builds each shard tree once, however long its chain):
+	// until countAfter objects are built, bases are kept as a plain LRU
+	// would.
+	builds     atomic.Int64
 	countAfter int64
 }
 
-// countAfter is the number of deltas read before bases are kept by count.
+// countAfter is the number of objects built from deltas before bases are
+// kept by count.
 const countAfter = 4096
 
 // lookEvery is how often readers look whether the pack folder changed
@@ -226,21 +231,38 @@ func (p *pack) sorted() []uint64 {
 // firstBuilt records that the object at off was built from its deltas,
 // and reports whether it was the first time; the caller holds the pack
 // set's bmu.
-func (p *pack) firstBuilt(off uint64) bool {
+func (p *pack) firstBuilt(off uint64) bool { return p.mark(&p.built, off) }
+
+// firstRead records that the object at off was read for itself, and
+// reports whether it was the first time; the caller holds the pack set's
+// bmu.
+func (p *pack) firstRead(off uint64) bool { return p.mark(&p.read, off) }
+
+// mark sets the bit of the object at off in set, by its position in the
+// pack, and reports whether it was clear.
+func (p *pack) mark(set *[]uint64, off uint64) bool {
 	offs := p.sorted()
 	i, ok := slices.BinarySearch(offs, off)
 	if !ok {
 		return true
 	}
-	if p.built == nil {
-		p.built = make([]uint64, (len(offs)+63)/64)
+	if *set == nil {
+		*set = make([]uint64, (len(offs)+63)/64)
 	}
 	w, bit := i/64, uint64(1)<<(i%64)
-	if p.built[w]&bit != 0 {
+	if (*set)[w]&bit != 0 {
 		return false
 	}
-	p.built[w] |= bit
+	(*set)[w] |= bit
 	return true
+}
+
+// wasRead reports whether the object at off was read for itself; the
+// caller holds the pack set's bmu.
+func (p *pack) wasRead(off uint64) bool {
+	offs := p.sorted()
+	i, ok := slices.BinarySearch(offs, off)
+	return ok && p.read != nil && p.read[i/64]&(1<<(i%64)) != 0
 }
 
 // header reads the header of the object at off.
@@ -277,6 +299,9 @@ func (p *pack) baseOf(h gitfmt.ObjectHeader, err error) (uint64, bool) {
 func (ps *packSet) cachedBase(p *pack, off uint64, target bool) (packObject, bool) {
 	ps.bmu.Lock()
 	defer ps.bmu.Unlock()
+	if target {
+		p.firstRead(off)
+	}
 	k := packKey{p, off}
 	if e, ok := ps.spare.Peek(k); ok {
 		if target {
@@ -295,19 +320,16 @@ func (ps *packSet) cachedBase(p *pack, off uint64, target bool) (packObject, boo
 }
 
 // keep caches the object at off in p for the uses still to come: the
-// deltas built on it and, when it was built as a base (target false),
-// the read of it that a walk of every object will make (or, before
-// countAfter deltas are read, when it is a tree or over 4 KiB, the
-// objects deltas are usually built on). git's packs chain a file's
-// versions newest to oldest, git fast-import's oldest to newest: counting
-// the read of a base itself keeps either kind of chain cheap to walk in
-// either direction, within the cache's bound.
+// deltas built on it and, when it was built as a base (target false) and
+// not read for itself yet, the read of it that a walk of every object
+// will make (or, before countAfter objects are built, when it is a tree or
+// over 4 KiB, the objects deltas are usually built on).
 func (ps *packSet) keep(p *pack, off uint64, o packObject, target bool) {
 	if len(o.data) > maxBaseBytes/4 {
 		return
 	}
 	var kids map[uint64]int32
-	if ps.deltas.Load() >= ps.countAfter {
+	if ps.builds.Load() >= ps.countAfter {
 		kids = p.kidsOf()
 	} else if o.typ != plumbing.TreeObject && len(o.data) <= 4096 {
 		return
@@ -317,7 +339,7 @@ func (ps *packSet) keep(p *pack, off uint64, o packObject, target bool) {
 	n := int32(-1) // not counted: dropped only as least recently used
 	self := false
 	if kids != nil {
-		n, self = kids[off], !target
+		n, self = kids[off], !target && !p.wasRead(off)
 		if n == 0 && !self {
 			return
 		}
@@ -359,7 +381,7 @@ func (ps *packSet) spareOne(k packKey, e *baseEntry) {
 // it not built yet; a delta built again does not count.
 func (ps *packSet) used(p *pack, off, kid uint64) {
 	var kids map[uint64]int32
-	if ps.deltas.Load() >= ps.countAfter {
+	if ps.builds.Load() >= ps.countAfter {
 		kids = p.kidsOf()
 	}
 	ps.bmu.Lock()
@@ -625,7 +647,8 @@ type link struct {
 
 // build reads the object at off in p, which the caller holds: it follows
 // the delta chain down to a full object or a cached base, iteratively,
-// then applies the deltas up, keeping bases for the deltas still to read.
+// then composes the deltas up into one plan and builds the object once,
+// keeping bases for the deltas still to read.
 // The chain's objects are bounded by Budget(limit), the object itself by
 // limit; what is over is refused before it is inflated where the headers
 // tell.
@@ -702,6 +725,19 @@ func (ps *packSet) build(p *pack, off uint64, h plumbing.Hash, limit int64) (pac
 	if err := over(base); err != nil {
 		return packObject{}, err
 	}
+	// The deltas are composed into one plan on the base and the object
+	// built once, not each object between: an intermediate object is
+	// built only when another delta still to read needs it as its base,
+	// or when the plan has become as costly to extend as building it.
+	var kids map[uint64]int32
+	if ps.builds.Load() >= ps.countAfter {
+		kids = p.kidsOf()
+	}
+	if len(chain) > 0 {
+		ps.builds.Add(1)
+	}
+	plan := gitfmt.NewDeltaPlan(base.data)
+	o := base
 	for k := len(chain) - 1; k >= 0; k-- {
 		l := chain[k]
 		delta, _, err := gitfmt.Inflate(l.raw[l.hdr.Body-l.off:], int(l.hdr.Size))
@@ -715,12 +751,11 @@ func (ps *packSet) build(p *pack, off uint64, h plumbing.Hash, limit int64) (pac
 		if k == 0 && size > uint64(limit) {
 			return packObject{}, &SizeError{Object: h, Size: int64(min(size, 1<<62)), Max: limit}
 		}
-		o := packObject{typ: base.typ, largest: max(base.largest, size), total: base.total + size}
+		o = packObject{typ: o.typ, largest: max(o.largest, size), total: o.total + size}
 		if err := over(o); err != nil {
 			return packObject{}, err
 		}
-		ps.deltas.Add(1)
-		if o.data, err = gitfmt.ApplyDelta(nil, base.data, delta); err != nil {
+		if err := plan.Add(delta); err != nil {
 			return packObject{}, err
 		}
 		baseOff := cur
@@ -728,10 +763,25 @@ func (ps *packSet) build(p *pack, off uint64, h plumbing.Hash, limit int64) (pac
 			baseOff = chain[k+1].off
 		}
 		ps.used(p, baseOff, l.off)
-		ps.keep(p, l.off, o, k == 0)
-		base = o
+		if k == 0 || ps.wanted(kids, l.off) || uint64(plan.Spans()) > plan.Size()/32+64 {
+			o.data = plan.Build(nil)
+			ps.keep(p, l.off, o, true)
+			plan = gitfmt.NewDeltaPlan(o.data)
+		}
 	}
-	return base, nil
+	return o, nil
+}
+
+// wanted reports whether the object at off is the base of a delta still
+// to build besides the one being built on it now (kids is nil before
+// deltas are counted).
+func (ps *packSet) wanted(kids map[uint64]int32, off uint64) bool {
+	if kids == nil {
+		return false
+	}
+	ps.bmu.Lock()
+	defer ps.bmu.Unlock()
+	return kids[off] > 1
 }
 
 // depth follows the delta chain of the object at off to its end, reading
