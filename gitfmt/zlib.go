@@ -3,13 +3,14 @@ package gitfmt
 import (
 	"bytes"
 	"compress/flate"
-	"compress/zlib"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/adler32"
 	"io"
 	"sync"
+
+	"github.com/klauspost/compress/zlib"
 )
 
 // ErrZlib reports a zlib stream that is corrupt, ends early, or holds more
