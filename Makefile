@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/hive
 PKGS    := ./...
 
-.PHONY: all build install test test-deps bench demo run lint tools clean wordnet
+.PHONY: all build install test test-deps bench demo run lint tools clean wordnet techvec
 
 all: build
 
@@ -70,6 +70,12 @@ tools:
 # make test checks that it regenerates identically where WordNet is installed.
 wordnet:
 	$(GO) run ./search/internal/wordnet/gen -dict /usr/share/wordnet -out search/wordnet.bin
+
+# search/techvec.bin (and .versions) from Debian's documentation packages
+# (search/TECHVEC-SOURCES); make test checks that it regenerates identically
+# where they are installed at the recorded versions.
+techvec:
+	$(GO) run ./search/internal/techvec/gen -out search/techvec.bin
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -3,6 +3,7 @@ package search
 import (
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -85,7 +86,7 @@ func resetStems() {
 
 // leverLambda is the ranker's penalty in the lever measurements: the one
 // TestFitRanker chose for the final search.
-const leverLambda = 0.3
+const leverLambda = 1.0
 
 // objective is what tuning maximises on the dev split: recall@1, with the
 // hard queries and recall@5 counting again at half weight.
@@ -198,4 +199,91 @@ func TestSearchTune(t *testing.T) {
 		}
 	}
 	t.Logf("best objective %.4f: %+v", best, p)
+}
+
+// TestTechvecNeighbours prints the nearest terms of a few words by the
+// technical vectors ($HIVE_TECHVEC; HIVE_TECHVEC_WORDS).
+func TestTechvecNeighbours(t *testing.T) {
+	if os.Getenv("HIVE_TECHVEC_WORDS") == "" {
+		t.Skip("set HIVE_TECHVEC_WORDS")
+	}
+	vs := loadVectors()
+	words := strings.Fields(os.Getenv("HIVE_TECHVEC_WORDS"))
+	for _, w := range words {
+		r, ok := vs.Index[term(w)]
+		if !ok {
+			t.Logf("%s: none", w)
+			continue
+		}
+		type nb struct {
+			t string
+			c float32
+		}
+		var ns []nb
+		for _, n := range vs.Nbrs[r] {
+			ns = append(ns, nb{vs.Terms[n.Row], n.Cos})
+		}
+		var b strings.Builder
+		for _, n := range ns {
+			fmt.Fprintf(&b, " %s %.2f", n.t, n.c)
+		}
+		t.Logf("%s:%s", w, b.String())
+	}
+	for _, p := range [][2]string{{"slow", "latency"}, {"crash", "segfault"}, {"crash", "panic"}, {"secure", "certificate"}, {"secure", "tls"}, {"spreadsheet", "excel"}, {"slow", "fast"}, {"memory", "leak"}, {"deploy", "rollout"}} {
+		a, aok := vs.Index[term(p[0])]
+		b, bok := vs.Index[term(p[1])]
+		if aok && bok {
+			var d int32
+			for i, x := range vs.Vector(a) {
+				d += int32(x) * int32(vs.Vector(b)[i])
+			}
+			t.Logf("%s-%s %.2f", p[0], p[1], float32(d)/(vs.Norm[a]*vs.Norm[b]))
+		}
+	}
+}
+
+// TestTechvecLevers measures the technical vectors' levers on dev, out of
+// fold, against the search without them (HIVE_SEARCH_LEVERS=1; folds and
+// penalty from HIVE_TECHVEC_FOLDS and HIVE_TECHVEC_LAMBDA).
+func TestTechvecLevers(t *testing.T) {
+	if os.Getenv("HIVE_SEARCH_LEVERS") != "1" {
+		t.Skip("set HIVE_SEARCH_LEVERS=1")
+	}
+	l := labelledSet(t)
+	folds, lambda := 5, float64(leverLambda)
+	if f := os.Getenv("HIVE_TECHVEC_FOLDS"); f != "" {
+		fmt.Sscan(f, &folds)
+	}
+	if f := os.Getenv("HIVE_TECHVEC_LAMBDA"); f != "" {
+		fmt.Sscan(f, &lambda)
+	}
+	only := os.Getenv("HIVE_TECHVEC_ONLY") // a part of the names of the variants to run
+	run := func(name string, p params) {
+		if only != "" && !strings.Contains(name, only) && !strings.HasPrefix(name, "without") {
+			return
+		}
+		ix, ids := labelledIndex(t, &p)
+		qs := fitQueries(ix, ids, l, l.Dev)
+		oof := outOfFold(qs, folds, lambda)
+		f := rankFigures(qs, oof)
+		_, at := fitCalibration(qs, oof)
+		t.Logf("%-56s r@1 %.3f (hard %.3f)  r@5 %.3f  obj %.3f  resolve %.3f (wrong %.3f)  false %.3f",
+			name, f.r1(), f.hardR1(), f.r5(), objective(f), at[0], at[1], at[2])
+	}
+	base := defaultParams
+	base.tv, base.dense = 0, false
+	run("without technical vectors", base)
+	for _, g := range []struct {
+		w, min float64
+		k      int
+	}{{0.1, 0.5, 3}, {0.1, 0.6, 3}, {0.15, 0.5, 3}, {0.1, 0.5, 2}, {0.05, 0.5, 3}, {0.2, 0.6, 3}, {0.1, 0.7, 3}} {
+		p := base
+		p.tv, p.tvMin, p.tvK = g.w, g.min, g.k
+		run(fmt.Sprintf("neighbours at %.2f, cos >= %.1f, %d a word", g.w, g.min, g.k), p)
+		p.dense = true
+		run(fmt.Sprintf("dense and neighbours at %.2f, cos >= %.1f, %d a word", g.w, g.min, g.k), p)
+	}
+	p := base
+	p.dense = true
+	run("dense feature", p)
 }

@@ -25,6 +25,11 @@ var defaultParams = params{
 	prfDocs:  3,
 	prfTerms: 10,
 
+	tv:    0.1,
+	tvMin: 0.6,
+	tvK:   3,
+	dense: true,
+
 	intentOnly: 0.1,
 
 	candidates: 50,
@@ -53,11 +58,11 @@ var abbreviations = map[string][]string{
 }
 
 // fittedRanker is the ranker fitted on the dev split (TestFitRanker).
-var fittedRanker = ranker{w: [nFeatures]float64{2.1497, 5.7179, 2.3273, 0.5146, 0.0000, 0.0000, 1.6493, 0.9768, 0.0000, 0.0000, 1.9810, 2.6860, 2.7491, 4.2892}}
+var fittedRanker = ranker{w: [nFeatures]float64{1.6197, 3.3680, 1.4261, 1.3027, 1.5815, 0.0000, 0.8189, 0.6501, 0.0000, 0.0000, 1.3329, 2.4729, 1.7419, 3.5002, 3.8792}}
 
 // calibrated is the calibration fitted on the dev split, out of fold
 // (TestFitRanker).
-var calibrated = calibration{bias: -4.2831, score: 0.2372, lead: 0.6823}
+var calibrated = calibration{bias: -4.6398, score: 0.2683, lead: 0.7698}
 
 var (
 	abbrevOnce sync.Once

@@ -55,6 +55,11 @@ type params struct {
 	prfDocs  int
 	prfTerms int
 
+	tv    float64 // weight of the technical vectors' neighbours (times the cosine); 0 leaves them out
+	tvK   int     // at most this many per query word
+	tvMin float64 // least cosine of a neighbour
+	dense bool    // compute the xDense feature (else 0)
+
 	intentOnly float64 // what a term found in the intent alone counts for, times the intent's coherence (see normOf)
 
 	candidates int  // skills scored in full (features, ranker, calibration)
@@ -112,17 +117,19 @@ const (
 	xCoverage // the share of the query's words that the skill has, each counting alike
 	xRarest   // the weight of the rarest word of the query it has, over the rarest word's
 	xPlain    // plain BM25 over all its text, own words only
+	xDense    // the cosine of the query's and the skill's sums of technical vectors
 	nFeatures
 )
 
 var featureNames = [nFeatures]string{"score", "exact", "intent", "precision", "body", "coherence",
-	"field_intent", "field_tags", "field_actions", "field_details", "field_result", "coverage", "rarest", "plain"}
+	"field_intent", "field_tags", "field_actions", "field_details", "field_result", "coverage", "rarest", "plain", "techvec"}
 
 // concept is one word of the query and the terms that stand for it: its
 // own term, then its expansions, each with a weight.
 type concept struct {
 	word string
-	own  int // index in alts of the word's own term, -1 when the hive lacks it
+	term string // the word's own term, whether or not the hive has it
+	own  int    // index in alts of the word's own term, -1 when the hive lacks it
 	alts []alt
 	idf  float64 // the concept's weight
 	prf  bool    // a feedback concept: not part of what the query asked
@@ -188,7 +195,7 @@ func (ix *Index) concepts(text string, extra map[string]*[nFields]uint8) []conce
 	words, terms := queryWords(text)
 	var cs []concept
 	for i, w := range words {
-		c := concept{word: w, own: -1}
+		c := concept{word: w, term: terms[i], own: -1}
 		if k, ok := ix.vocab[terms[i]]; ok {
 			c.own = 0
 			c.alts = append(c.alts, alt{text: terms[i], term: k, known: true, w: 1})
@@ -206,6 +213,18 @@ func (ix *Index) concepts(text string, extra map[string]*[nFields]uint8) []conce
 			// stand for, and weighs as the rarest of them.
 			c.idf = 0
 			for _, a := range c.alts {
+				df := 0.0
+				if a.known {
+					df = ix.dfOf(a.term)
+				}
+				c.idf = max(c.idf, ix.idfOf(df))
+			}
+		} else if c.own == 0 && c.alts[0].known && ix.df[c.alts[0].term] == 0 && len(c.alts) > 1 {
+			// So does a word only traces that count for nothing in the
+			// statistics use (an intent borne out by nothing, a copy of
+			// the query): such traces change no query's weights.
+			c.idf = 0
+			for _, a := range c.alts[1:] {
 				df := 0.0
 				if a.known {
 					df = ix.dfOf(a.term)
@@ -278,6 +297,9 @@ func (ix *Index) expand(c *concept, w, own string, extra map[string]*[nFields]ui
 	}
 	if p.co > 0 && c.own == 0 && c.alts[0].known {
 		ix.cooccur(c)
+	}
+	if p.tv > 0 {
+		ix.neighbours(c, own)
 	}
 }
 
@@ -950,6 +972,9 @@ func (ix *Index) features(cs []concept, v view, raw float64) [nFeatures]float64 
 		x[xRarest] = rarest / maxIDF
 	}
 	x[xPlain] = plain / mass
+	if ix.p.dense {
+		x[xDense] = ix.denseCos(cs, v)
+	}
 	return x
 }
 
