@@ -1,10 +1,10 @@
 // Command gen learns word vectors from Debian's documentation packages
-// (techvec.Packages) and writes search/techvec.bin, the table the search
-// package embeds, and search/techvec.versions, the packages' versions it was
+// (learn.Packages) and writes search/learn.bin, the table the search
+// package embeds, and search/learn.versions, the packages' versions it was
 // learned from:
 //
 //	apt-get install --no-install-recommends $(go run ./search/internal/techvec/gen -packages)
-//	go run ./search/internal/techvec/gen [-out search/techvec.bin]
+//	go run ./search/internal/techvec/gen [-out search/learn.bin]
 //
 // The same packages always give the same bytes; `make test` checks that the
 // committed table is what this command writes, where they are installed.
@@ -18,20 +18,20 @@ import (
 	"strings"
 
 	"github.com/hive-dev/hive/search"
-	"github.com/hive-dev/hive/search/internal/techvec"
+	"github.com/hive-dev/hive/search/internal/techvec/learn"
 )
 
 func main() {
-	out := flag.String("out", "search/techvec.bin", "the table to write")
+	out := flag.String("out", "search/learn.bin", "the table to write")
 	pkgs := flag.Bool("packages", false, "print the packages read and stop")
 	flag.Parse()
 	if *pkgs {
-		fmt.Println(strings.Join(techvec.Packages, " "))
+		fmt.Println(strings.Join(learn.Packages, " "))
 		return
 	}
-	c := techvec.Default
+	c := learn.Default
 	c.Tokens = search.Tokens
-	vs, err := techvec.Versions("/var/lib/dpkg/status", c.Packages)
+	vs, err := learn.Versions("/var/lib/dpkg/status", c.Packages)
 	if err == nil {
 		for _, p := range c.Packages {
 			if vs[p] == "" {
@@ -42,7 +42,7 @@ func main() {
 	}
 	var b []byte
 	if err == nil {
-		b, err = techvec.Build(c)
+		b, err = learn.Build(c)
 	}
 	if err == nil {
 		err = os.WriteFile(*out, b, 0o644)
