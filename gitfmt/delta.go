@@ -199,13 +199,19 @@ func (p *DeltaPlan) Size() uint64 {
 	return p.ends[len(p.ends)-1]
 }
 
-// Spans is the number of parts the plan builds its object from: the cost
-// of adding a delta grows with it, and building the object and starting a
-// plan on it is worth it once it nears the object's size.
+// Spans is the number of parts the plan builds its object from.
 func (p *DeltaPlan) Spans() int { return len(p.spans) }
+
+// ErrPlanSpans reports a delta that would split a plan into more parts
+// than building its object and applying the delta to it costs: more than
+// one for each 32 bytes of the object it builds, and 64. Build the plan's
+// object, apply the delta with ApplyDelta, and start a plan on the result.
+var ErrPlanSpans = errors.New("delta plan: too many spans")
 
 // Add composes delta, which applies to the object the plan builds, into
 // the plan, with ApplyDelta's checks: on an error the plan is unchanged.
+// Its memory is bounded by the object's size: past the bound it returns
+// ErrPlanSpans.
 func (p *DeltaPlan) Add(delta []byte) error {
 	src := p.Size()
 	dstSize, body, err := deltaBody(delta, src)
@@ -213,8 +219,17 @@ func (p *DeltaPlan) Add(delta []byte) error {
 		return err
 	}
 	next, ends := p.next[:0], p.nextEnds[:0]
+	limit := int(min(dstSize/32+64, 1<<30))
+	over := false
 	var built uint64
 	push := func(s span) {
+		if over {
+			return
+		}
+		if len(next) >= limit {
+			over = true
+			return
+		}
 		built += s.n
 		if k := len(next) - 1; k >= 0 && s.lit == nil && next[k].lit == nil && next[k].off+next[k].n == s.off {
 			next[k].n += s.n
@@ -231,7 +246,7 @@ func (p *DeltaPlan) Add(delta []byte) error {
 		}
 		// The spans of the current object that hold [off, off+n).
 		i, _ := slices.BinarySearch(p.ends, off+1)
-		for n > 0 {
+		for n > 0 && !over {
 			s := p.spans[i]
 			start := p.ends[i] - s.n
 			skip := off - start
@@ -246,6 +261,9 @@ func (p *DeltaPlan) Add(delta []byte) error {
 			i++
 		}
 	})
+	if err == nil && over {
+		err = ErrPlanSpans
+	}
 	if err != nil {
 		p.next, p.nextEnds = next[:0], ends[:0]
 		return err

@@ -147,8 +147,37 @@ func TestDeltaPlanRefuses(t *testing.T) {
 	}
 }
 
+// A delta that would split a plan into more parts than its object has
+// bytes to spare is refused with ErrPlanSpans, and the plan kept: a chain
+// of such deltas cannot make a plan take more memory than its object.
+func TestDeltaPlanSpansBounded(t *testing.T) {
+	base := bytes.Repeat([]byte("0123456789abcdef"), 64) // 1 KiB
+	// 1,024 one-byte copies, in reverse: no two parts join.
+	d := fixtures.DeltaHeader(len(base), len(base))
+	for i := len(base) - 1; i >= 0; i-- {
+		d = append(d, 0x93, byte(i), byte(i>>8), 1)
+	}
+	want, err := gitfmt.ApplyDelta(nil, base, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := gitfmt.NewDeltaPlan(base)
+	if err := p.Add(d); !errors.Is(err, gitfmt.ErrPlanSpans) {
+		t.Fatalf("Add = %v, want ErrPlanSpans", err)
+	}
+	if p.Spans() != 1 || !bytes.Equal(p.Build(nil), base) {
+		t.Fatalf("after the refusal the plan has %d spans", p.Spans())
+	}
+	// The caller's way on: build, apply, plan again.
+	got, err := gitfmt.ApplyDelta(nil, p.Build(nil), d)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("ApplyDelta after the refusal = %v", err)
+	}
+}
+
 // FuzzDeltaPlan: a plan of two deltas builds what applying them one after
-// the other builds, or fails where that fails.
+// the other builds, or fails where that fails (a plan past its bound is
+// built and the delta applied, as odb does).
 func FuzzDeltaPlan(f *testing.F) {
 	f.Add([]byte("abcdefghij"), append(fixtures.DeltaHeader(10, 12), 0x90, 10, 2, 'x', 'y'), append(fixtures.DeltaHeader(12, 6), 0x91, 8, 4, 2, '-', '-'))
 	f.Add([]byte("hello world"), []byte{11, 5, 0x90, 5}, []byte{5, 10, 0x90, 5, 0x90, 5})
@@ -159,16 +188,31 @@ func FuzzDeltaPlan(f *testing.F) {
 				return
 			}
 		}
+		add := func(p *gitfmt.DeltaPlan, d []byte) (*gitfmt.DeltaPlan, error) {
+			err := p.Add(d)
+			if !errors.Is(err, gitfmt.ErrPlanSpans) {
+				return p, err
+			}
+			b, err := gitfmt.ApplyDelta(nil, p.Build(nil), d)
+			if err != nil {
+				t.Fatalf("ErrPlanSpans for a delta ApplyDelta refuses: %v", err)
+			}
+			return gitfmt.NewDeltaPlan(b), nil
+		}
 		mid, err1 := gitfmt.ApplyDelta(nil, base, d1)
-		p := gitfmt.NewDeltaPlan(base)
-		if err := p.Add(d1); (err == nil) != (err1 == nil) {
+		p, err := add(gitfmt.NewDeltaPlan(base), d1)
+		if (err == nil) != (err1 == nil) {
 			t.Fatalf("Add(d1): %v; ApplyDelta: %v", err, err1)
 		}
 		if err1 != nil {
 			return
 		}
+		if p.Spans() > int(p.Size()/32+64) {
+			t.Fatalf("%d spans for %d bytes", p.Spans(), p.Size())
+		}
 		end, err2 := gitfmt.ApplyDelta(nil, mid, d2)
-		if err := p.Add(d2); (err == nil) != (err2 == nil) {
+		p, err = add(p, d2)
+		if (err == nil) != (err2 == nil) {
 			t.Fatalf("Add(d2): %v; ApplyDelta: %v", err, err2)
 		}
 		want := end

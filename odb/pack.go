@@ -728,7 +728,8 @@ func (ps *packSet) build(p *pack, off uint64, h plumbing.Hash, limit int64) (pac
 	// The deltas are composed into one plan on the base and the object
 	// built once, not each object between: an intermediate object is
 	// built only when another delta still to read needs it as its base,
-	// or when the plan has become as costly to extend as building it.
+	// or when a delta of many small parts would split the plan past its
+	// bound (gitfmt.ErrPlanSpans).
 	var kids map[uint64]int32
 	if ps.builds.Load() >= ps.countAfter {
 		kids = p.kidsOf()
@@ -755,7 +756,15 @@ func (ps *packSet) build(p *pack, off uint64, h plumbing.Hash, limit int64) (pac
 		if err := over(o); err != nil {
 			return packObject{}, err
 		}
-		if err := plan.Add(delta); err != nil {
+		if err := plan.Add(delta); errors.Is(err, gitfmt.ErrPlanSpans) {
+			// A delta of many small parts: build what the plan has, then
+			// apply the delta to it.
+			data, err := gitfmt.ApplyDelta(nil, plan.Build(nil), delta)
+			if err != nil {
+				return packObject{}, err
+			}
+			plan = gitfmt.NewDeltaPlan(data)
+		} else if err != nil {
 			return packObject{}, err
 		}
 		baseOff := cur
@@ -763,7 +772,7 @@ func (ps *packSet) build(p *pack, off uint64, h plumbing.Hash, limit int64) (pac
 			baseOff = chain[k+1].off
 		}
 		ps.used(p, baseOff, l.off)
-		if k == 0 || ps.wanted(kids, l.off) || uint64(plan.Spans()) > plan.Size()/32+64 {
+		if k == 0 || ps.wanted(kids, l.off) {
 			o.data = plan.Build(nil)
 			ps.keep(p, l.off, o, true)
 			plan = gitfmt.NewDeltaPlan(o.data)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/urfave/cli/v2"
@@ -17,6 +18,17 @@ import (
 )
 
 var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON"}
+
+// walkGC has the collector run when the heap grows by half, not by all of
+// it (GOGC 50), unless the user set GOGC: the commands that walk a whole
+// history (verify, clone, pull) keep many objects alive for a short
+// while, and this lowers their peak memory for a little more CPU
+// (docs/performance.md).
+func walkGC() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(50)
+	}
+}
 
 // openStore opens the hive named by --repo; what the hive repairs on its
 // own, and warnings that fail nothing, go to stderr.

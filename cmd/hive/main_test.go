@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -117,4 +118,21 @@ func gitDirOf(dir string) string {
 		return filepath.Join(dir, ".git")
 	}
 	return dir
+}
+
+// The history walks lower the collector's target, unless the user set
+// GOGC.
+func TestWalkGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	t.Setenv("GOGC", "")
+	os.Unsetenv("GOGC")
+	walkGC()
+	if got := debug.SetGCPercent(100); got != 50 {
+		t.Errorf("GOGC unset: walkGC left the GC percent at %d, want 50", got)
+	}
+	t.Setenv("GOGC", "300")
+	walkGC()
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GOGC set: walkGC changed the GC percent to %d", got)
+	}
 }

@@ -82,6 +82,7 @@ func cloneCommand() *cli.Command {
 			if dir == "" {
 				dir = strings.TrimSuffix(filepath.Base(strings.TrimRight(url, "/")), ".git")
 			}
+			walkGC()
 			bar, done := progress(c, "verifying")
 			s, rep, err := registry.CloneContext(c.Context, url, dir, bar)
 			done()
@@ -121,6 +122,7 @@ func pullCommand() *cli.Command {
 			if th := c.Float64("threshold"); th < 0 || th > 1 {
 				return usagef("--threshold must lie in [0,1]")
 			}
+			walkGC()
 			s, r, err := openRemote(c)
 			if err != nil {
 				return err

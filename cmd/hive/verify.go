@@ -27,6 +27,7 @@ func verifyCommand() *cli.Command {
 			if c.NArg() > 0 {
 				return usagef("verify takes no arguments (got %s); name revisions with --base and --head", schema.Quote(c.Args().First(), 60))
 			}
+			walkGC()
 			s, err := openStore(c)
 			var he *hintError
 			if errors.As(err, &he) { // no hive there: a usage error, so that exit 1 always means violations
