@@ -9,9 +9,9 @@ import (
 )
 
 // techvecTable is word vectors learned from technical text, Debian's
-// documentation packages, by search/internal/techvec (see
-// TECHVEC-SOURCES): for the 30,000 commonest terms of that text, a vector
-// of 128 signed bytes and the terms nearest it.
+// documentation packages, by search/internal/techvec/learn (see
+// TECHVEC-SOURCES): for the commonest terms of that text (28,860), a
+// vector of 128 signed bytes and the terms nearest it.
 //
 //go:embed techvec.bin
 var techvecTable []byte

@@ -32,7 +32,8 @@ type Neighbour struct {
 	Cos float32
 }
 
-// Decode reads a table Encode wrote.
+// Decode reads a table that learn.Encode wrote; a table cut short, too
+// long or naming a term it lacks is an error.
 func Decode(b []byte) (*Table, error) {
 	bad := errors.New("corrupt word vector table")
 	if len(b) < len(Magic) || string(b[:len(Magic)]) != Magic {
