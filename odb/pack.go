@@ -730,13 +730,14 @@ func (ps *packSet) build(p *pack, off uint64, h plumbing.Hash, limit int64) (pac
 	// built only when another delta still to read needs it as its base,
 	// or when a delta of many small parts would split the plan past its
 	// bound (gitfmt.ErrPlanSpans).
+	if len(chain) == 0 {
+		return base, nil
+	}
 	var kids map[uint64]int32
 	if ps.builds.Load() >= ps.countAfter {
 		kids = p.kidsOf()
 	}
-	if len(chain) > 0 {
-		ps.builds.Add(1)
-	}
+	ps.builds.Add(1)
 	plan := gitfmt.NewDeltaPlan(base.data)
 	o := base
 	for k := len(chain) - 1; k >= 0; k-- {
@@ -774,6 +775,8 @@ func (ps *packSet) build(p *pack, off uint64, h plumbing.Hash, limit int64) (pac
 		ps.used(p, baseOff, l.off)
 		if k == 0 || ps.wanted(kids, l.off) {
 			o.data = plan.Build(nil)
+			// An object between is kept for the deltas on it only: whether
+			// its own read is still to come is not known.
 			ps.keep(p, l.off, o, true)
 			plan = gitfmt.NewDeltaPlan(o.data)
 		}
