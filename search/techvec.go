@@ -2,7 +2,9 @@ package search
 
 import (
 	_ "embed"
+	"maps"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/hive-dev/hive/search/internal/techvec"
@@ -105,12 +107,14 @@ func (ix *Index) denseCos(cs []concept, v view) float64 {
 			add(ix.terms[t], ix.dfOf(t), &v.d.tfs[k])
 		}
 	} else {
-		for t, tf := range v.a.tf {
+		// In a fixed order, so that the sum, and the score, are the same
+		// at every call.
+		for _, t := range slices.Sorted(maps.Keys(v.a.tf)) {
 			df := 0.0
 			if k, ok := ix.vocab[t]; ok {
 				df = ix.dfOf(k)
 			}
-			add(t, df, tf)
+			add(t, df, v.a.tf[t])
 		}
 	}
 	var qq, ss, qs float64
