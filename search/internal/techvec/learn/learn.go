@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -322,9 +323,13 @@ type Vectors struct {
 // Learn turns counts into vectors: PPMI with the contexts' distribution
 // raised to 0.75, the rows × contexts matrix reduced by a randomized SVD
 // (seeded, so the same counts give the same vectors), each row U·√Σ scaled
-// to unit length.
-func Learn(k *counts, dims int) *Vectors {
+// to unit length. Fewer terms or contexts than dims+10, or an SVD that
+// does not converge, is an error.
+func Learn(k *counts, dims int) (*Vectors, error) {
 	n, m := len(k.terms), k.ctx
+	if min(n, m) < dims+10 {
+		return nil, fmt.Errorf("techvec: %d terms and %d contexts are too few for %d dimensions (at least %d each)", n, m, dims, dims+10)
+	}
 	// Context distribution, smoothed.
 	cf := make([]float64, m)
 	var cz float64
@@ -390,10 +395,12 @@ func Learn(k *counts, dims int) *Vectors {
 		}
 		return x
 	}
+	converged := true
 	orth := func(y *mat.Dense) *mat.Dense { // an orthonormal basis of y's columns
 		var svd mat.SVD
 		if !svd.Factorize(y, mat.SVDThinU) {
-			panic("techvec: svd did not converge")
+			converged = false
+			return y
 		}
 		var u mat.Dense
 		svd.UTo(&u)
@@ -412,8 +419,8 @@ func Learn(k *counts, dims int) *Vectors {
 	}
 	bt := mulAT(q) // Bᵀ = Aᵀ Q, m×l
 	var svd mat.SVD
-	if !svd.Factorize(bt, mat.SVDThin) {
-		panic("techvec: svd did not converge")
+	if !converged || !svd.Factorize(bt, mat.SVDThin) {
+		return nil, errors.New("techvec: the svd did not converge")
 	}
 	var v mat.Dense // Bᵀ = U' Σ V'ᵀ, so B = V' Σ U'ᵀ and A ≈ (Q V') Σ U'ᵀ
 	svd.VTo(&v)
@@ -436,7 +443,7 @@ func Learn(k *counts, dims int) *Vectors {
 			}
 		}
 	}
-	return out
+	return out, nil
 }
 
 // MinCos is the least cosine of a neighbour the table keeps.
@@ -537,5 +544,9 @@ func Build(c Config) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Encode(Learn(k, c.Dims)), nil
+	v, err := Learn(k, c.Dims)
+	if err != nil {
+		return nil, err
+	}
+	return Encode(v), nil
 }

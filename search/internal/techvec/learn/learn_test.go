@@ -75,6 +75,12 @@ func TestLearnSmallCorpus(t *testing.T) {
 	if !bytes.Equal(a, b) {
 		t.Fatal("two builds of one corpus differ")
 	}
+	// More dimensions than the corpus has terms for: an error, not a panic.
+	few := c
+	few.Dims = 500
+	if _, err := learn.Build(few); err == nil || !strings.Contains(err.Error(), "too few for 500 dimensions") {
+		t.Errorf("Build with 500 dimensions = %v, want an error saying the corpus is too small", err)
+	}
 	tab, err := techvec.Decode(a)
 	if err != nil {
 		t.Fatal(err)
