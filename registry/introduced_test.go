@@ -2,6 +2,7 @@ package registry
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -69,7 +70,7 @@ func TestIntroduced(t *testing.T) {
 	}
 	setMain(start, c)
 	never := schema.Digest(traceBytes(t, instA, "never committed"))
-	ids := []schema.ID{never}
+	ids := []schema.ID{never, "", "sha256:a", "sha256:" + schema.ID(strings.Repeat("z", 64))}
 	for id := range intro {
 		ids = append(ids, id)
 	}
@@ -86,7 +87,7 @@ func TestIntroduced(t *testing.T) {
 		t.Errorf("Introduced(a trace never committed) = %s, want none", got[never].Hash)
 	}
 	if len(got) != len(intro) {
-		t.Errorf("Introduced gave %d commits for %d traces on main", len(got), len(intro))
+		t.Errorf("Introduced gave %d commits for %d traces on main (and 3 malformed ids)", len(got), len(intro))
 	}
 }
 

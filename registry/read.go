@@ -333,6 +333,9 @@ func (s *Store) IntroducedContext(ctx context.Context, ids []schema.ID) (map[sch
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		if _, err := schema.ParseID(string(id)); err != nil {
+			continue // not an id: no trace of main has it
+		}
 		_, ok, err := s.trees.lookup(root, TracePath(id))
 		if err != nil {
 			return nil, err
