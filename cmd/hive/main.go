@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"reflect"
+	"slices"
 	"regexp"
 	"strings"
 	"syscall"
@@ -110,21 +112,17 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "key-dir", Usage: "where private keys are kept (default: $HIVE_KEY_DIR, else the user's config dir)"},
 			cli.HelpFlag,
 		},
-		Commands: []*cli.Command{
-			initCommand(), keygenCommand(), keyCommand(), addCommand(), showCommand(),
-			verifyCommand(), lineageCommand(), exportCommand(), importCommand(), instancesCommand(),
-			cloneCommand(), pullCommand(), pushCommand(), submitCommand(), hooksCommand(), hookCommand(), serveCommand(), disputeCommand(),
-			searchCommand(), resolveCommand(), reputationCommand(), diffCommand(),
-			mcpCommand(), skillCommand(), installCommand(), publishCommand(),
-			versionCommand(), completionCommand(), helpCommand(),
-			outcomeCommand(), outcomesCommand(),
-		},
+		Commands: commands(),
 	}
 	var setUsage func(cmds []*cli.Command)
 	setUsage = func(cmds []*cli.Command) {
 		for _, c := range cmds {
 			c.OnUsageError = onUsage
 			c.HideHelpCommand = true // otherwise "hive init h" shows help instead of making h
+			requireFlags(c)
+			if len(c.Subcommands) > 0 && c.Action == nil {
+				c.Action = groupAction
+			}
 			setUsage(c.Subcommands)
 		}
 	}
@@ -134,4 +132,78 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		os.Exit(exitUsage)
 	}
 	return app
+}
+
+// commands are hive's commands, as the help lists them.
+func commands() []*cli.Command {
+	return []*cli.Command{
+		initCommand(), keygenCommand(), keyCommand(), addCommand(), showCommand(),
+		verifyCommand(), lineageCommand(), exportCommand(), importCommand(), instancesCommand(),
+		cloneCommand(), pullCommand(), pushCommand(), submitCommand(), hooksCommand(), hookCommand(), serveCommand(), disputeCommand(),
+		searchCommand(), resolveCommand(), reputationCommand(), diffCommand(),
+		mcpCommand(), skillCommand(), installCommand(), publishCommand(),
+		versionCommand(), completionCommand(), helpCommand(),
+		outcomeCommand(), outcomesCommand(),
+	}
+}
+
+// groupAction is the action of a command that only groups others (hive
+// key, hive dispute): its help, or a usage error for an unknown one.
+func groupAction(c *cli.Context) error {
+	if c.Args().Present() {
+		name := commandPath(c)
+		return usagef("no command %q in %s; see %s --help", c.Args().First(), name, name)
+	}
+	return cli.ShowSubcommandHelp(c)
+}
+
+// commandPath is the command c runs, as typed: "hive dispute open".
+func commandPath(c *cli.Context) string {
+	var names []string
+	for _, cc := range c.Lineage() {
+		if cc.Command != nil && cc.Command.Name != "" {
+			names = append(names, cc.Command.Name)
+		}
+	}
+	slices.Reverse(names)
+	return strings.Join(names, " ")
+}
+
+// requireFlags has c check its required flags itself, in place of
+// urfave/cli: that prints the whole help to stdout, then an error in its
+// own words, and exits 1; and given an argument it takes the argument for
+// the name of a command to show help for ("no command"). The check is a
+// usage error naming the command and the flags missing. The flags are
+// copied, not changed: some are shared by several commands.
+func requireFlags(c *cli.Command) {
+	var required []string
+	for i, f := range c.Flags {
+		rf, ok := f.(cli.RequiredFlag)
+		if !ok || !rf.IsRequired() {
+			continue
+		}
+		required = append(required, f.Names()[0])
+		v := reflect.ValueOf(f).Elem()
+		cp := reflect.New(v.Type())
+		cp.Elem().Set(v)
+		cp.Elem().FieldByName("Required").SetBool(false)
+		c.Flags[i] = cp.Interface().(cli.Flag)
+	}
+	if len(required) == 0 || c.Action == nil {
+		return
+	}
+	action := c.Action
+	c.Action = func(ctx *cli.Context) error {
+		var missing []string
+		for _, name := range required {
+			if !ctx.IsSet(name) {
+				missing = append(missing, "--"+name)
+			}
+		}
+		if len(missing) > 0 {
+			name := commandPath(ctx)
+			return usagef("%s needs %s; see %s --help", name, strings.Join(missing, " and "), name)
+		}
+		return action(ctx)
+	}
 }
