@@ -10,8 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"reflect"
-	"slices"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -140,10 +140,9 @@ func commands() []*cli.Command {
 		initCommand(), keygenCommand(), keyCommand(), addCommand(), showCommand(),
 		verifyCommand(), lineageCommand(), exportCommand(), importCommand(), instancesCommand(),
 		cloneCommand(), pullCommand(), pushCommand(), submitCommand(), hooksCommand(), hookCommand(), serveCommand(), disputeCommand(),
-		searchCommand(), resolveCommand(), reputationCommand(), diffCommand(),
+		searchCommand(), resolveCommand(), outcomeCommand(), outcomesCommand(), reputationCommand(), diffCommand(),
 		mcpCommand(), skillCommand(), installCommand(), publishCommand(),
 		versionCommand(), completionCommand(), helpCommand(),
-		outcomeCommand(), outcomesCommand(),
 	}
 }
 

@@ -60,3 +60,32 @@ func TestRequiredFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpOrder: hive --help lists the commands in the order of use, with
+// version, completion and help, the commands about hive itself, last.
+func TestHelpOrder(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"hive", "--help"}, strings.NewReader(""), &stdout, &stderr); code != exitOK {
+		t.Fatalf("hive --help: exit %d: %s", code, stderr.String())
+	}
+	_, list, _ := strings.Cut(stdout.String(), "COMMANDS:\n")
+	list, _, _ = strings.Cut(list, "\n\n")
+	var names []string
+	for _, line := range strings.Split(list, "\n") {
+		if f := strings.Fields(line); len(f) > 0 {
+			names = append(names, strings.TrimSuffix(f[0], ","))
+		}
+	}
+	if n := len(names); n < 4 || strings.Join(names[n-3:], " ") != "version completion help" {
+		t.Fatalf("hive --help lists %v; want version, completion and help last", names)
+	}
+	pos := map[string]int{}
+	for i, n := range names {
+		pos[n] = i
+	}
+	for _, pair := range [][2]string{{"init", "add"}, {"search", "outcome"}, {"outcome", "outcomes"}, {"outcomes", "reputation"}} {
+		if pos[pair[0]] > pos[pair[1]] {
+			t.Errorf("hive --help lists %s after %s: %v", pair[0], pair[1], names)
+		}
+	}
+}
