@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/urfave/cli/v2"
 
+	"github.com/hive-dev/hive/internal/gitdir"
 	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/schema"
 	"github.com/hive-dev/hive/signing"
@@ -30,12 +32,45 @@ func walkGC() {
 	}
 }
 
-// openStore opens the hive named by --repo; what the hive repairs on its
-// own, and warnings that fail nothing, go to stderr.
+// openStore opens the hive named by --repo (hiveDir); what the hive
+// repairs on its own, and warnings that fail nothing, go to stderr.
 func openStore(c *cli.Context) (*registry.Store, error) {
-	s, err := registry.Open(c.String("repo"), notify(c))
+	dir, err := hiveDir(c)
+	if err != nil {
+		return nil, notHive(err)
+	}
+	s, err := registry.Open(dir, notify(c))
 	return s, notHive(err)
 }
+
+// hiveDir is the hive's folder: --repo (or $HIVE_REPO) as given, else
+// the repository the current folder is in, found as git finds it (the
+// folder, then its parents, up to the root or GIT_CEILING_DIRECTORIES).
+func hiveDir(c *cli.Context) (string, error) {
+	if c.IsSet("repo") {
+		return c.String("repo"), nil
+	}
+	dir, err := gitdir.Find(".", os.Getenv("GIT_CEILING_DIRECTORIES"))
+	var nf *gitdir.NotFoundError
+	if errors.As(err, &nf) {
+		return "", &notInHive{nf}
+	}
+	if err != nil {
+		return "", err
+	}
+	if here, err := filepath.Abs("."); err == nil {
+		if real, err := filepath.EvalSymlinks(here); err == nil && real == dir {
+			return ".", nil // as the user wrote it, in messages
+		}
+	}
+	return dir, nil
+}
+
+// notInHive is hiveDir's answer in a folder that no hive holds.
+type notInHive struct{ err *gitdir.NotFoundError }
+
+func (e *notInHive) Error() string { return "not in a hive: " + e.err.Error() }
+func (e *notInHive) Unwrap() error { return registry.ErrNotFound }
 
 // notify writes what a hive repairs on its own, and warnings that fail
 // nothing, to stderr.
