@@ -107,6 +107,12 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		HideHelpCommand:      true, // helpCommand instead; with it urfave/cli adds no --help flag, so:
 		OnUsageError:         onUsage,
 		ExitErrHandler:       func(*cli.Context, error) {},
+		Before: func(c *cli.Context) error {
+			if c.IsSet("repo") && c.String("repo") == "" {
+				return usagef("--repo (or HIVE_REPO) is empty: name the hive's folder, or leave it out for the hive the current folder is in")
+			}
+			return nil
+		},
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "repo", Value: ".", Usage: "the hive's folder", EnvVars: []string{"HIVE_REPO"}},
 			&cli.StringFlag{Name: "key-dir", Usage: "where private keys are kept (default: $HIVE_KEY_DIR, else the user's config dir)"},
