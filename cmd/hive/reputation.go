@@ -30,6 +30,9 @@ func reputationCommand() *cli.Command {
 			}
 			list := t.All()
 			if c.NArg() == 1 {
+				if err := knownInstance(s, t, c.Args().First()); err != nil {
+					return err
+				}
 				list = []trust.Standing{t.Of(c.Args().First())}
 			}
 			if c.Bool("json") {
