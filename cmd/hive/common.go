@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -146,7 +147,9 @@ func readInput(c *cli.Context, name string, max int64) ([]byte, error) {
 			return nil, err
 		}
 		defer f.Close()
-		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		if fi, err := f.Stat(); err == nil && fi.IsDir() {
+			return nil, fmt.Errorf("%s is a folder, not a file", name)
+		} else if err == nil && fi.Mode().IsRegular() {
 			if size = fi.Size(); size > max {
 				return nil, fmt.Errorf("%s: %d bytes, over the limit of %d", name, size, max)
 			}
@@ -158,6 +161,10 @@ func readInput(c *cli.Context, name string, max int64) ([]byte, error) {
 		buf.Grow(int(size) + 1) // one allocation of the right size, not a doubling series
 	}
 	if _, err := buf.ReadFrom(io.LimitReader(r, max+1)); err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) { // it says "read NAME: ..." already
+			return nil, err
+		}
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	if int64(buf.Len()) > max {
