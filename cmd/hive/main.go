@@ -54,6 +54,9 @@ func (e *silentError) Error() string { return e.err.Error() }
 var unregistered = regexp.MustCompile(`no key registered for instance ([a-z0-9][a-z0-9_-]*)`)
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if v, ok := os.LookupEnv("HIVE_REPO"); ok && v == "" {
+		os.Unsetenv("HIVE_REPO") // HIVE_REPO= clears it, as for other variables; an empty --repo is an error
+	}
 	app := newApp(stdin, stdout, stderr)
 	// Ctrl-C or SIGTERM stops a verification, pull or clone cleanly: its
 	// quarantine ref and half-made clone are removed, main is not moved.
@@ -109,7 +112,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		ExitErrHandler:       func(*cli.Context, error) {},
 		Before: func(c *cli.Context) error {
 			if c.IsSet("repo") && c.String("repo") == "" {
-				return usagef("--repo (or HIVE_REPO) is empty: name the hive's folder, or leave it out for the hive the current folder is in")
+				return usagef("--repo is empty: name the hive's folder, or leave --repo out for the hive the current folder is in")
 			}
 			return nil
 		},
