@@ -544,6 +544,9 @@ func (s *Store) addKeyLocked(instance string, pem []byte, pub *signing.PublicKey
 		return plumbing.ZeroHash, fmt.Errorf("%s: registration is by maintainers in this hive: a maintainer approves the key of %s (hive key add --instance %s --pub FILE --by MAINTAINER): %w",
 			RuleKeyUnauthorised, instance, instance, ErrUnauthorised)
 	}
+	if err := s.checkHandEdits(root, map[string][]byte{KeyPath(instance): pem}, nil); err != nil {
+		return plumbing.ZeroHash, err
+	}
 	w := &writer{s: s}
 	defer w.discard() // temporary files of objects never synced
 	kb, err := w.blob(pem)

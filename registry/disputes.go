@@ -403,6 +403,9 @@ func (s *Store) commitFiles(files map[string][]byte, remove []string, who, msg s
 	if err := check(root); err != nil {
 		return plumbing.ZeroHash, err
 	}
+	if err := s.checkHandEdits(root, files, remove); err != nil {
+		return plumbing.ZeroHash, err
+	}
 	w := &writer{s: s}
 	defer w.discard()
 	edits := map[string]*entry{}

@@ -216,12 +216,31 @@ func (s *Store) PullContext(ctx context.Context, r Remote, progress func(done, t
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("pull from %s: %w", r.URL, err)
 	}
+	// What the working tree is to become, checked before main moves: a
+	// file changed by hand there is the person's, not the pull's.
+	var files map[string][]byte
+	var removed []string
+	if s.headIsMain() {
+		if files, removed, err = s.changedFiles(local, tip); err != nil {
+			return nil, err
+		}
+		lc, err := (&validator{s: s}).readCommit(local)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.checkHandEdits(lc.TreeHash, files, removed); err != nil {
+			return res, fmt.Errorf("pull from %s: %w", r.URL, err)
+		}
+		if removed == nil {
+			removed = []string{}
+		}
+	}
 	fault.Kill("before-ref")
 	if err := s.moveMain(local, tip); err != nil {
 		return nil, err
 	}
 	res.New = tip
-	s.moved(local, tip, nil, nil)
+	s.moved(local, tip, files, removed)
 	if added, _, err := s.Changes(local, tip); err == nil {
 		res.Added = len(added)
 	}
