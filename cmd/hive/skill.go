@@ -150,7 +150,8 @@ func installCommand() *cli.Command {
 		ArgsUsage: "QUERY|ID|NAME",
 		Description: "QUERY is resolved under the local trust policy as hive resolve does; an untrusted or disputed\n" +
 			"skill is refused unless --force. Installing again is a no-op; --update moves an installed skill\n" +
-			"(give its id, its query or its folder's NAME) to its best trusted descendant.",
+			"(give its id, its query or its folder's NAME) to its best trusted descendant, even when the\n" +
+			"installed skill itself is no longer trusted.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "to", Usage: "the agent's skills folder, such as ~/.agents/skills (required; docs/agents.md lists others)"},
 			&cli.StringFlag{Name: "name", Usage: "the skill folder's name (default: from the intent)"},
