@@ -42,7 +42,9 @@ func addCommand() *cli.Command {
 				return err
 			}
 			defer s.Close()
-			added, err := s.Add(inputs, keys)
+			g := &givenKeys{keys: keys}
+			added, err := s.Add(inputs, g.KeyFunc)
+			err = g.explain(c, s, err)
 			if err := printAdded(c, added); err != nil {
 				return err
 			}

@@ -119,10 +119,11 @@ func skillCommand() *cli.Command {
 					return err
 				}
 				defer s.Close()
+				g := &givenKeys{keys: keys}
 				im, err := agentskills.Import(s, c.Args().First(), agentskills.ImportOptions{Instance: c.String("instance"),
-					Confidence: c.Float64("confidence"), Verification: c.Float64("verification-score"), Keys: keys})
+					Confidence: c.Float64("confidence"), Verification: c.Float64("verification-score"), Keys: g.KeyFunc})
 				if err != nil {
-					return err
+					return g.explain(c, s, err)
 				}
 				warnDuplicates(c, s, []registry.Added{im.Added})
 				maintain(c, s)
