@@ -36,11 +36,13 @@ func reputationCommand() *cli.Command {
 				return printJSON(c.App.Writer, list)
 			}
 			for _, st := range list {
-				word := "untrusted"
-				if st.Trusted {
-					word = "trusted"
+				// "trusted" is the local policy's word (hive resolve);
+				// vouched for is reputation at least trust.Vouched.
+				word := "not vouched"
+				if st.Vouched {
+					word = "vouched"
 				}
-				fmt.Fprintf(c.App.Writer, "%-24s %.4f  %-9s  %d traces  %d successes  %d failures  %d upheld disputes  witness %.2f\n",
+				fmt.Fprintf(c.App.Writer, "%-24s %.4f  %-11s  %d traces  %d successes  %d failures  %d upheld disputes  witness %.2f\n",
 					st.Instance, st.Reputation, word, st.Traces, st.Successes, st.Failures, st.Upheld, st.Weight)
 			}
 			return nil
