@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -43,7 +44,10 @@ func addCommand() *cli.Command {
 			}
 			defer s.Close()
 			g := &givenKeys{keys: keys}
-			added, err := s.Add(inputs, g.KeyFunc)
+			added, err := s.AddContext(c.Context, inputs, g.KeyFunc)
+			if errors.Is(err, context.Canceled) {
+				return fmt.Errorf("add: nothing was committed: %w", err)
+			}
 			err = g.explain(c, s, err)
 			if err := printAdded(c, added); err != nil {
 				return err
