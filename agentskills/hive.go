@@ -184,7 +184,8 @@ var idLike = regexp.MustCompile(`^(sha256:)?[0-9a-f]{6,64}$`)
 // A skill the policy does not trust, or with an open dispute, is refused
 // (ErrUntrusted) unless o.Force. With o.Update, the skill is replaced by
 // its best trusted descendant (deepest, then highest confidence and
-// verification score, then id). Installing a skill already installed
+// verification score, then id), whether or not the skill itself is still
+// trusted; it is refused only when neither it nor a descendant is. Installing a skill already installed
 // writes nothing; a folder of the same name holding another skill is
 // replaced only with o.Update (or o.Force when it does not verify). The
 // folder is written beside its destination, verified, then moved in.
@@ -237,14 +238,19 @@ func Install(st *registry.Store, query string, o InstallOptions) (*Installed, er
 		return nil, err
 	}
 	verdict := v.Judge(r)
-	if !verdict.Trusted && !o.Force {
-		return nil, fmt.Errorf("skill %s is not trusted: %s (--force installs it anyway): %w", start, verdict.Why, ErrUntrusted)
-	}
 	target := start
 	if o.Update {
+		// An update judges where it goes, not where it starts: a skill
+		// whose author lost standing still leads to a trusted descendant.
 		if target, verdict, err = bestDescendant(st, v, start, verdict); err != nil {
 			return nil, err
 		}
+	}
+	if !verdict.Trusted && !o.Force {
+		if o.Update {
+			return nil, fmt.Errorf("skill %s is not trusted (%s) and none of its descendants is (--force installs it anyway): %w", start, verdict.Why, ErrUntrusted)
+		}
+		return nil, fmt.Errorf("skill %s is not trusted: %s (--force installs it anyway): %w", start, verdict.Why, ErrUntrusted)
 	}
 	e, err := st.Trace(target)
 	if err != nil {
@@ -296,8 +302,9 @@ func Install(st *registry.Store, query string, o InstallOptions) (*Installed, er
 	return out, nil
 }
 
-// bestDescendant is the skill an update moves start to: its deepest
-// trusted descendant, or start itself when none is trusted.
+// bestDescendant is the skill an update moves start to: its best trusted
+// descendant under v's policy (v.Judge, the bars trust.Choose applies), or
+// start itself, with its own verdict, when none is trusted.
 func bestDescendant(st *registry.Store, v *reuse.View, start schema.ID, startVerdict reuse.Verdict) (schema.ID, reuse.Verdict, error) {
 	g, err := v.Lineage(st, start)
 	if err != nil {

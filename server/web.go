@@ -190,7 +190,7 @@ type row struct {
 	*skillInfo
 	Score    float64
 	Scored   bool
-	Trusted  bool
+	Vouched  bool // its author is vouched for (trust.Vouched)
 	Disputes int
 	Children int
 }
@@ -200,7 +200,7 @@ type listView struct {
 	Query     string
 	Instance  string
 	MinConf   string
-	Trusted   bool
+	Vouched   bool // only skills of authors vouched for
 	Instances []string
 	Total     int // skills on main
 	Matches   int // skills after the search and filters
@@ -216,7 +216,7 @@ func (s *Server) webIndex(w http.ResponseWriter, r *http.Request) {
 	s.page(w, r, func(st *registry.Store, c *catalog) (string, *view, error) {
 		q := r.URL.Query()
 		lv := &listView{Query: strings.TrimSpace(q.Get("q")), Instance: q.Get("instance"), MinConf: strings.TrimSpace(q.Get("min_confidence")),
-			Trusted: q.Get("trusted") != "", Total: len(c.skills), Threshold: search.DefaultThreshold}
+			Vouched: q.Get("vouched") != "" || q.Get("trusted") != "", Total: len(c.skills), Threshold: search.DefaultThreshold}
 		if lv.Query == "" {
 			lv.Query = strings.TrimSpace(q.Get("intent")) // the first pages' parameter
 		}
@@ -235,7 +235,7 @@ func (s *Server) webIndex(w http.ResponseWriter, r *http.Request) {
 			return "", nil, badRequest("No instance %s is registered in this hive.", schema.Quote(lv.Instance, 70))
 		}
 		var tab *trust.Table
-		if lv.Trusted {
+		if lv.Vouched {
 			var err error
 			if tab, err = c.table(st); err != nil {
 				return "", nil, err
@@ -252,12 +252,12 @@ func (s *Server) webIndex(w http.ResponseWriter, r *http.Request) {
 			k, ok := c.instIndex[lv.Instance]
 			inst, none = k, !ok
 		}
-		trusted := make([]bool, len(c.instNames))
+		vouched := make([]bool, len(c.instNames))
 		for k, name := range c.instNames {
-			trusted[k] = tab == nil || tab.Of(name).Trusted && !c.cfg.IsRevoked(name)
+			vouched[k] = tab == nil || tab.Of(name).Vouched && !c.cfg.IsRevoked(name)
 		}
 		keep := func(p int) bool {
-			return !none && (inst < 0 || c.inst[p] == inst) && c.conf[p] >= minConf && trusted[c.inst[p]]
+			return !none && (inst < 0 || c.inst[p] == inst) && c.conf[p] >= minConf && vouched[c.inst[p]]
 		}
 		var positions []int // nil: every skill, in order
 		var scores []float64
@@ -326,8 +326,8 @@ func (s *Server) webIndex(w http.ResponseWriter, r *http.Request) {
 					v.Set(k, x)
 				}
 			}
-			if lv.Trusted {
-				v.Set("trusted", "1")
+			if lv.Vouched {
+				v.Set("vouched", "1")
 			}
 			v.Set("page", strconv.Itoa(page))
 			return "/?" + v.Encode()
@@ -355,7 +355,7 @@ func (c *catalog) decorate(r *row, tab *trust.Table) {
 		}
 	}
 	if tab != nil {
-		r.Trusted = tab.Of(r.Instance).Trusted && !c.cfg.IsRevoked(r.Instance)
+		r.Vouched = tab.Of(r.Instance).Vouched && !c.cfg.IsRevoked(r.Instance)
 	}
 }
 
@@ -587,7 +587,7 @@ func (s *Server) standings(st *registry.Store, c *catalog) (*trust.Table, []inst
 	var rows []instanceRow
 	for _, in := range c.instances {
 		ir := instanceRow{Instance: in, Standing: tab.Of(in.ID)}
-		ir.Standing.Trusted = ir.Standing.Trusted && !in.Revoked
+		ir.Standing.Vouched = ir.Standing.Vouched && !in.Revoked
 		for _, d := range c.disputes {
 			if d.Resolution == nil && c.authorOf(d.Dispute.Trace) == in.ID {
 				ir.Open++
@@ -782,7 +782,7 @@ type chart struct {
 	PlotH      int
 	Line       string // polyline points
 	Dots       []dot
-	TrustedY   int
+	VouchedY   int
 	Ticks      []tick
 	XEnd       string
 	Last       float64
@@ -802,11 +802,11 @@ type tick struct {
 
 // reputationChart draws a reputation series: x is the place of a commit
 // in main's first-parent history, y the reputation in [0,1] there, with
-// the trusted bar as a dashed line.
+// the vouched-for bar as a dashed line.
 func reputationChart(pts []repPoint, events int) *chart {
 	ch := &chart{W: 640, H: 220, Left: 44, Top: 12, PlotW: 580, PlotH: 172}
 	y := func(v float64) int { return ch.Top + int(float64(ch.PlotH)*(1-v)+0.5) }
-	ch.TrustedY = y(trust.Trusted)
+	ch.VouchedY = y(trust.Vouched)
 	for _, v := range []float64{0, 0.25, 0.5, 0.75, 1} {
 		ch.Ticks = append(ch.Ticks, tick{Y: y(v), Label: strconv.FormatFloat(v, 'f', 2, 64)})
 	}

@@ -54,7 +54,7 @@ func BenchmarkWebPages(b *testing.B) {
 		{"home-last-page", fmt.Sprintf("/?page=%d", (n+49)/50)},
 		{"search", "/?q=rotate+the+logs+of+the+scheduler"},
 		{"search-filtered", "/?q=rotate+the+logs&instance=instance_1&min_confidence=0.95"},
-		{"trusted-only", "/?trusted=1"},
+		{"vouched-only", "/?vouched=1"},
 		{"skill", "/web/skills/" + skill},
 		{"instance", "/web/instances/instance_2"},
 		{"instances", "/web/instances"},

@@ -166,7 +166,7 @@ func newShowcaseIn(t testing.TB, dir string) *showcase {
 	sc.grand = add(trace("instance_a", "Refactor auth to use env vars with a default and a warning", "import os, logging\ndef get_password():\n    p = os.getenv('DB_PASSWORD', '')\n    if not p:\n        logging.warning('no password')\n    return p", sc.child))
 	sc.second = add(trace("instance_b", "Refactor auth to read secrets from a vault", "import hvac", sc.seed))
 	// Four maintainers report that instance_a's two skills worked: its
-	// reputation, earned from witnesses with standing, is trusted (0.81).
+	// reputation, earned from witnesses with standing, is vouched for (0.81).
 	for _, m := range []string{"maint", "maint2", "maint3", "maint4"} {
 		for _, id := range []schema.ID{sc.seed, sc.grand} {
 			if _, err := s.ReportOutcome(id, true, "its tests pass", m, fixtures.Key(m)); err != nil {
@@ -248,7 +248,8 @@ func TestWebPages(t *testing.T) {
 		{"filter instance and page 2", "/?instance=instance_c&page=2", 200, []string{"56 skills of 60", "page 2 of 2"}, nil},
 		{"search filtered", "/?q=refactor+auth+env+vars&instance=instance_b", 200, []string{"Refactor auth to use env vars with a default"}, []string{">Refactor auth to use env vars</a>", "warning</a>"}},
 		{"filter confidence", "/?min_confidence=0.975", 200, []string{"skills of 60"}, []string{"with a default</a>"}},
-		{"filter trusted", "/?trusted=1", 200, []string{"2 skills of 60", `<span class="badge trusted" title="its author is trusted">trusted</span>`, "Refactor auth to use env vars"}, []string{"Refactor auth to read secrets from a vault"}},
+		{"filter vouched", "/?vouched=1", 200, []string{"2 skills of 60", `<span class="badge trusted" title="its author is vouched for: reputation 0.8 or more, from outcomes others reported">vouched</span>`, "Refactor auth to use env vars"}, []string{"Refactor auth to read secrets from a vault", "Trusted authors only"}},
+		{"filter vouched, by its former name", "/?trusted=1", 200, []string{"2 skills of 60", "Vouched-for authors only", `name="vouched" value="1" checked`}, []string{"Refactor auth to read secrets from a vault"}},
 		{"bad confidence", "/?min_confidence=2", 400, []string{"The least confidence must be a number from 0 to 1", `href="/"`}, nil},
 		{"unknown instance filter", "/?instance=nobody", 400, []string{"No instance"}, nil},
 		{"skill", "/web/skills/" + string(sc.child), 200, []string{"Refactor auth to use env vars with a default", "signature verified", "Key fingerprint",
@@ -414,7 +415,7 @@ func TestWebPaging(t *testing.T) {
 	for _, tc := range []struct {
 		query string
 		total int
-	}{{"", 60}, {"instance=instance_c", 56}, {"min_confidence=0.98", 0}, {"trusted=1", 2}} {
+	}{{"", 60}, {"instance=instance_c", 56}, {"min_confidence=0.98", 0}, {"vouched=1", 2}} {
 		_, _, first := get(t, sc.url+"/?"+tc.query)
 		pages := 1
 		if m := pagesRE.FindStringSubmatch(first); m != nil {

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 )
 
 // A key rotation in the key store: the new key is staged in the store's
@@ -57,7 +58,7 @@ func (s KeyStore) Promote(instance string) (string, error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return "", fmt.Errorf("create %s: %w", dir, err)
 		}
-		retired = filepath.Join(dir, instance+"."+old.Public().Fingerprint()[:16]+".key")
+		retired = s.retiredPath(instance, old.Public().Fingerprint())
 		if err := os.Rename(s.keyPath(instance), retired); err != nil {
 			return "", fmt.Errorf("retire key of %s: %w", instance, err)
 		}
@@ -73,4 +74,77 @@ func (s KeyStore) Promote(instance string) (string, error) {
 		return retired, fmt.Errorf("write public key %s: %w", s.pubPath(instance), err)
 	}
 	return retired, syncDir(s.Dir)
+}
+
+// fingerprintForm is the form of PublicKey.Fingerprint.
+var fingerprintForm = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// retiredPath is the file Promote keeps instance's retired key in.
+func (s KeyStore) retiredPath(instance, fingerprint string) string {
+	if len(fingerprint) > 16 {
+		fingerprint = fingerprint[:16]
+	}
+	return filepath.Join(s.Dir, "retired", instance+"."+fingerprint+".key")
+}
+
+// Retired returns instance's retired key whose public key has the given
+// fingerprint (as PublicKey.Fingerprint), as Promote kept it: the key a
+// hive that has not seen the rotation still has registered. It is read
+// with Load's checks, and ErrNotFound when no retired key has that
+// fingerprint.
+func (s KeyStore) Retired(instance, fingerprint string) (*PrivateKey, error) {
+	if err := checkInstance(instance); err != nil {
+		return nil, err
+	}
+	if !fingerprintForm.MatchString(fingerprint) {
+		return nil, fmt.Errorf("retired key of instance %s: %q is not a key fingerprint (64 hex digits): %w", instance, fingerprint, ErrNotFound)
+	}
+	path := s.retiredPath(instance, fingerprint)
+	if err := (KeyStore{Dir: filepath.Dir(path)}).checkDir(); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("retired key of instance %s: %s: %w", instance, path, ErrNotFound)
+		}
+		return nil, err
+	}
+	b, err := readKeyFile(path, 0o077, maxPrivateKeySize)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("retired key of instance %s: %s: %w", instance, path, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load retired key: %w", err)
+	}
+	k, err := ParsePrivateKeyPEM(b)
+	if err != nil {
+		return nil, fmt.Errorf("load retired key %s: %w", path, err)
+	}
+	if got := k.Public().Fingerprint(); got != fingerprint {
+		return nil, fmt.Errorf("retired key %s has fingerprint %s, not %s: %w", path, got, fingerprint, ErrNotFound)
+	}
+	return k, nil
+}
+
+// RetireStaged moves instance's staged key to the retired keys, where
+// Retired finds it, and returns its file: a staged key that one hive may
+// have registered before the rotation was interrupted is kept, not lost.
+func (s KeyStore) RetireStaged(instance string) (string, error) {
+	k, err := s.Staged(instance)
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(s.Dir, "retired")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("create %s: %w", dir, err)
+	}
+	st := s.staging()
+	path := s.retiredPath(instance, k.Public().Fingerprint())
+	if err := os.Rename(st.keyPath(instance), path); err != nil {
+		return "", fmt.Errorf("retire staged key of %s: %w", instance, err)
+	}
+	if err := os.Remove(st.pubPath(instance)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return path, fmt.Errorf("retire staged key of %s: %w", instance, err)
+	}
+	if err := syncDir(dir); err != nil {
+		return path, err
+	}
+	return path, syncDir(st.Dir)
 }

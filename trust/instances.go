@@ -8,7 +8,7 @@ type Instance struct {
 	registry.Instance
 	Rotations      int     `json:"rotations"` // how many times its key was replaced
 	Reputation     float64 `json:"reputation"`
-	Trusted        bool    `json:"trusted"`
+	Vouched        bool    `json:"vouched"` // see Standing.Vouched
 	Successes      int     `json:"successes"`
 	Failures       int     `json:"failures"`
 	UpheldDisputes int     `json:"upheld_disputes"`
@@ -42,7 +42,7 @@ func View(keys []registry.Instance, rotations map[string]int, t *Table) []Instan
 	for _, k := range keys {
 		st := t.Of(k.ID)
 		k.Traces = st.Traces
-		out = append(out, Instance{Instance: k, Rotations: rotations[k.ID], Reputation: st.Reputation, Trusted: st.Trusted && !k.Revoked,
+		out = append(out, Instance{Instance: k, Rotations: rotations[k.ID], Reputation: st.Reputation, Vouched: st.Vouched && !k.Revoked,
 			Successes: st.Successes, Failures: st.Failures, UpheldDisputes: st.Upheld, Quality: st.Quality, Weight: st.Weight})
 	}
 	return out

@@ -288,7 +288,7 @@ func uniq(ids []schema.ID) []schema.ID {
 // The file: magic, the commit, the authors, the removed traces, the
 // outcomes, then the table computed from them as JSON, then the SHA-256 of
 // all that.
-const ledgerMagic = "hive trust ledger 1\n"
+const ledgerMagic = "hive trust ledger 2\n"
 
 func ledgerFile(s *registry.Store) string {
 	if s.GitDir() == "" {

@@ -39,8 +39,11 @@ const (
 	// the maintainers.
 	Decay  = 0.5
 	Rounds = 4
-	// Trusted is the reputation from which an instance is called trusted.
-	Trusted = 0.8
+	// Vouched is the reputation from which an instance is called vouched
+	// for: outcomes reported by instances with standing lifted it there
+	// (an author's own claims never do). It is a label for people; the
+	// local trust policy (Policy.MinReputation) decides what is trusted.
+	Vouched = 0.8
 	// Start is the reputation of an instance nothing is known of.
 	Start = 0.5
 )
@@ -82,7 +85,7 @@ type Evidence struct {
 type Standing struct {
 	Instance   string  `json:"instance_id"`
 	Reputation float64 `json:"reputation"`
-	Trusted    bool    `json:"trusted"`
+	Vouched    bool    `json:"vouched"` // reputation at least Vouched, and not revoked
 	Traces     int     `json:"traces"`
 	Quality    float64 `json:"claimed_quality"` // the mean quality its traces claim
 	Successes  int     `json:"successes"`       // success reports by others on its traces
@@ -264,7 +267,7 @@ func Compute(ev Evidence) *Table {
 		st := t.instances[n]
 		st.Reputation = rep[n]
 		st.Weight = w[n]
-		st.Trusted = st.Reputation >= Trusted && !st.Revoked
+		st.Vouched = st.Reputation >= Vouched && !st.Revoked
 	}
 	// Skills: each report once, weighted by its reporter's standing.
 	type acc struct{ s, f, vouched float64 }

@@ -108,7 +108,7 @@ func TestDefaultPolicyGaming(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a, h := tab.Of("attacker"), tab.Of("honest"); a.Trusted || a.Reputation >= h.Reputation {
+	if a, h := tab.Of("attacker"), tab.Of("honest"); a.Vouched || a.Reputation >= h.Reputation {
 		t.Errorf("attacker %+v, honest %+v", a, h)
 	}
 	// Tasks no skill does, named by words of the stuffed intent.

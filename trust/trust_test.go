@@ -53,8 +53,8 @@ func TestComputeFormula(t *testing.T) {
 func TestOwnClaimsMoveLittle(t *testing.T) {
 	for _, n := range []int{1, 10, 1000} {
 		r := Compute(Evidence{Claims: map[string]Claims{"a": {Traces: n, Quality: 1}}}).Of("a")
-		if r.Reputation > 0.53 || r.Trusted {
-			t.Errorf("%d traces of quality 1: reputation %v, trusted %v", n, r.Reputation, r.Trusted)
+		if r.Reputation > 0.53 || r.Vouched {
+			t.Errorf("%d traces of quality 1: reputation %v, vouched %v", n, r.Reputation, r.Vouched)
 		}
 	}
 	// One maintainer reports success on ten near-duplicate traces of a: one
@@ -99,7 +99,7 @@ func TestSybilRing(t *testing.T) {
 	tab := Compute(ev)
 	attacker, honest := tab.Of("attacker"), tab.Of("honest")
 	newcomer := Compute(Evidence{Claims: map[string]Claims{"a": {Traces: 10, Quality: 1}}, Reports: []Report{report("b", "a", "x", true)}}).Of("a")
-	if attacker.Trusted || attacker.Reputation > newcomer.Reputation+1e-12 {
+	if attacker.Vouched || attacker.Reputation > newcomer.Reputation+1e-12 {
 		t.Errorf("attacker with a 20-instance ring: %+v; one honest newcomer's success gives %v", attacker, newcomer.Reputation)
 	}
 	if attacker.Reputation-0.5 > 0.08 {
@@ -135,7 +135,7 @@ func TestSybilRing(t *testing.T) {
 	if sum > tab.Of(ring[0]).Weight {
 		t.Errorf("the ring's weights sum to %v, more than the member that vouched for them (%v)", sum, tab.Of(ring[0]).Weight)
 	}
-	if a := tab.Of("attacker"); a.Trusted || a.Reputation >= honest.Reputation+0.05 {
+	if a := tab.Of("attacker"); a.Vouched || a.Reputation >= honest.Reputation+0.05 {
 		t.Errorf("attacker with one infiltrated member: %v (honest %v)", a.Reputation, honest.Reputation)
 	}
 }

@@ -43,10 +43,12 @@ func addCommand() *cli.Command {
 				return err
 			}
 			defer s.Close()
-			added, err := s.AddContext(c.Context, inputs, keys)
+			g := &givenKeys{keys: keys}
+			added, err := s.AddContext(c.Context, inputs, g.KeyFunc)
 			if errors.Is(err, context.Canceled) {
 				return fmt.Errorf("add: nothing was committed: %w", err)
 			}
+			err = g.explain(c, s, err)
 			if err := printAdded(c, added); err != nil {
 				return err
 			}

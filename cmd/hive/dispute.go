@@ -46,7 +46,7 @@ func disputeCommand() *cli.Command {
 				}
 				d, commit, err := s.OpenDispute(id, c.String("reason"), inst, key)
 				if err != nil {
-					return err
+					return keyHint(c, s, inst, key, err)
 				}
 				fmt.Fprintf(c.App.Writer, "%s\n", d)
 				fmt.Fprintf(c.App.ErrWriter, "hive: dispute about %s recorded in commit %s\n", id.Short(), commit.String()[:12])
@@ -117,7 +117,7 @@ func disputeCommand() *cli.Command {
 				}
 				commit, err := s.ResolveDispute(id, decision, c.String("reason"), inst, key)
 				if err != nil {
-					return err
+					return keyHint(c, s, inst, key, err)
 				}
 				fmt.Fprintf(c.App.Writer, "dispute %s %s in commit %s\n", id.Short(), pastTense(decision), commit.String()[:12])
 				return nil

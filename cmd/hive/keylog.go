@@ -52,7 +52,9 @@ func keyRotateCommand() *cli.Command {
 		Name:  "rotate",
 		Usage: "replace an instance's registered key: its current key signs the new one (a commit); with --by, a maintainer recovers a lost or stolen key",
 		Description: "Without --by, a new key pair is made in the key store, the hive records the rotation signed by the\n" +
-			"current key, and the new key becomes current (the old one is kept under retired/). With --by MAINTAINER\n" +
+			"current key, and the new key becomes current (the old one is kept under retired/). In a hive whose\n" +
+			"registered key is one of those retired keys (the instance rotated elsewhere), that key signs a rotation\n" +
+			"to the current key instead, and no new key is made. With --by MAINTAINER\n" +
 			"and --pub FILE, a maintainer replaces the key by the public key FILE that the instance's owner made.",
 		Flags: []cli.Flag{
 			instanceFlag,
@@ -93,7 +95,7 @@ func keyRotateCommand() *cli.Command {
 				}
 				commit, err := s.RotateKey(inst, pem, reason, by, key)
 				if err != nil {
-					return err
+					return keyHint(c, s, by, key, err)
 				}
 				fmt.Fprintf(c.App.Writer, "key of %s replaced by %s in commit %s\n", inst, by, commit.String()[:12])
 				return nil
@@ -124,7 +126,9 @@ func rotateOwnKey(c *cli.Context, s *registry.Store, inst string, alg signing.Al
 			}
 			return err
 		}
-		if err := ks.Discard(inst); err != nil {
+		// Another hive may have registered it before the rotation was
+		// interrupted: it is kept with the retired keys, never lost.
+		if _, err := ks.RetireStaged(inst); err != nil {
 			return err
 		}
 	} else if !errors.Is(err, signing.ErrNotFound) {
@@ -133,6 +137,9 @@ func rotateOwnKey(c *cli.Context, s *registry.Store, inst string, alg signing.Al
 	old, err := ks.Load(inst)
 	if err != nil {
 		return &hintError{err, "a lost key is replaced by a maintainer: hive key rotate --instance " + inst + " --by MAINTAINER --pub NEW.pub"}
+	}
+	if old.Public().Fingerprint() != registered {
+		return catchUp(c, s, ks, inst, old, registered, reason)
 	}
 	next, err := signing.Generate(alg, rand.Reader)
 	if err != nil {
@@ -152,6 +159,29 @@ func rotateOwnKey(c *cli.Context, s *registry.Store, inst string, alg signing.Al
 			next.Public().Fingerprint()[:16], inst, inst, err)
 	}
 	fmt.Fprintf(c.App.Writer, "key of %s rotated to %s %s in commit %s; the retired key is in %s\n", inst, alg, next.Public().Fingerprint()[:16], commit.String()[:12], retired)
+	return nil
+}
+
+// catchUp moves a hive whose registered key of inst is one retired on
+// this machine (the instance rotated its key in another hive) to the
+// current key, in one rotation signed by that retired key: the validator's
+// rule, a rotation signed by the registered key, is the same as for any
+// rotation.
+func catchUp(c *cli.Context, s *registry.Store, ks signing.KeyStore, inst string, current *signing.PrivateKey, registered, reason string) error {
+	retired, err := ks.Retired(inst, registered)
+	if errors.Is(err, signing.ErrNotFound) {
+		err := fmt.Errorf("the private key given for %s does not match %s: %w", inst, registry.KeyPath(inst), registry.ErrUnauthorised)
+		return keyHint(c, s, inst, current, err)
+	}
+	if err != nil {
+		return err
+	}
+	commit, err := s.RotateKey(inst, current.Public().MarshalPEM(), reason, inst, retired)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "key of %s in this hive moved from %s, retired on this machine, to the current key %s in commit %s (signed by the retired key)\n",
+		inst, registered[:16], current.Public().Fingerprint()[:16], commit.String()[:12])
 	return nil
 }
 
@@ -221,7 +251,7 @@ func configChange(c *cli.Context, done string, change func(s *registry.Store, by
 	}
 	commit, err := change(s, by, key)
 	if err != nil {
-		return err
+		return keyHint(c, s, by, key, err)
 	}
 	fmt.Fprintf(c.App.Writer, done+"\n", commit.String()[:12], by)
 	return nil
@@ -236,7 +266,8 @@ func addKey(c *cli.Context, s *registry.Store, inst string, pem []byte) (plumbin
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
-		return s.ApproveKey(inst, pem, by, key)
+		commit, err := s.ApproveKey(inst, pem, by, key)
+		return commit, keyHint(c, s, by, key, err)
 	}
 	cfg, err := s.Config()
 	if err != nil {
@@ -251,7 +282,8 @@ func addKey(c *cli.Context, s *registry.Store, inst string, pem []byte) (plumbin
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
-		return s.ApproveKey(inst, pem, inst, own)
+		commit, err := s.ApproveKey(inst, pem, inst, own)
+		return commit, keyHint(c, s, inst, own, err)
 	}
 	return s.AddKey(inst, pem)
 }

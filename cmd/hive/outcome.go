@@ -48,14 +48,14 @@ func outcomeCommand() *cli.Command {
 			if c.Bool("export") {
 				env, err := s.SignOutcome(id, c.Bool("success"), c.String("detail"), inst, key)
 				if err != nil {
-					return err
+					return keyHint(c, s, inst, key, err)
 				}
 				_, err = fmt.Fprintf(c.App.Writer, "%s\n", env)
 				return err
 			}
 			commit, err := s.ReportOutcome(id, c.Bool("success"), c.String("detail"), inst, key)
 			if err != nil {
-				return err
+				return keyHint(c, s, inst, key, err)
 			}
 			result := "failure"
 			if c.Bool("success") {

@@ -40,11 +40,13 @@ func reputationCommand() *cli.Command {
 				return printJSON(c.App.Writer, list)
 			}
 			for _, st := range list {
-				word := "untrusted"
-				if st.Trusted {
-					word = "trusted"
+				// "trusted" is the local policy's word (hive resolve);
+				// vouched for is reputation at least trust.Vouched.
+				word := "not vouched"
+				if st.Vouched {
+					word = "vouched"
 				}
-				fmt.Fprintf(c.App.Writer, "%-24s %.4f  %-9s  %s  %s  %s  %s  witness %.2f\n",
+				fmt.Fprintf(c.App.Writer, "%-24s %.4f  %-11s  %s  %s  %s  %s  witness %.2f\n",
 					st.Instance, st.Reputation, word, plural.N(st.Traces, "trace"), plural.N(st.Successes, "success"), plural.N(st.Failures, "failure"), plural.N(st.Upheld, "upheld dispute"), st.Weight)
 			}
 			return nil

@@ -119,10 +119,11 @@ func skillCommand() *cli.Command {
 					return err
 				}
 				defer s.Close()
+				g := &givenKeys{keys: keys}
 				im, err := agentskills.Import(s, c.Args().First(), agentskills.ImportOptions{Instance: c.String("instance"),
-					Confidence: c.Float64("confidence"), Verification: c.Float64("verification-score"), Keys: keys})
+					Confidence: c.Float64("confidence"), Verification: c.Float64("verification-score"), Keys: g.KeyFunc})
 				if err != nil {
-					return err
+					return g.explain(c, s, err)
 				}
 				warnDuplicates(c, s, []registry.Added{im.Added})
 				maintain(c, s)
@@ -150,7 +151,8 @@ func installCommand() *cli.Command {
 		ArgsUsage: "QUERY|ID|NAME",
 		Description: "QUERY is resolved under the local trust policy as hive resolve does; an untrusted or disputed\n" +
 			"skill is refused unless --force. Installing again is a no-op; --update moves an installed skill\n" +
-			"(give its id, its query or its folder's NAME) to its best trusted descendant.",
+			"(give its id, its query or its folder's NAME) to its best trusted descendant, even when the\n" +
+			"installed skill itself is no longer trusted.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "to", Usage: "the agent's skills folder, such as ~/.agents/skills (required; docs/agents.md lists others)"},
 			&cli.StringFlag{Name: "name", Usage: "the skill folder's name (default: from the intent)"},
