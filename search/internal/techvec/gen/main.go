@@ -34,6 +34,7 @@ func main() {
 	flag.IntVar(&c.Dims, "dims", c.Dims, "vector dimensions")
 	flag.IntVar(&c.Rows, "rows", c.Rows, "terms that get a vector")
 	flag.IntVar(&c.Contexts, "contexts", c.Contexts, "terms counted as contexts")
+	flag.BoolVar(&c.Center, "center", c.Center, "subtract the mean vector")
 	stats := flag.Bool("stats", false, "print each package's files and bytes of text and stop")
 	flag.Parse()
 	if *with != "" {
