@@ -45,11 +45,11 @@ var Packages = []string{"manpages", "manpages-dev", "git-doc", "python3.11-doc",
 	"python-sqlalchemy-doc", "python-flask-doc", "python-celery-doc", "python-coverage-doc", "python-certbot-doc",
 	"rsyslog-doc", "debian-faq", "cmake-doc", "python-werkzeug-doc", "python-aiohttp-doc", "python-jinja2-doc",
 	"imagemagick-6-doc", "python-hypothesis-doc",
-	// The manual pages of a Debian system's everyday tools: systemd,
-	// coreutils, util-linux, ssh, the ext filesystems' tools, procps, find,
-	// ip, grep, sed, tar, GnuPG, make, openssl, strace, mount, npm, jq,
-	// sqlite3, curl, wget, dpkg, apt, the login and password tools, man,
-	// less, the compressors and net-tools.
+	// The documentation (manual pages, info manuals, notes) of a Debian
+	// system's everyday tools: systemd, coreutils, util-linux, ssh, the ext
+	// filesystems' tools, procps, find, ip, grep, sed, tar, GnuPG, make,
+	// openssl, strace, mount, npm, jq, sqlite3, curl, wget, dpkg, apt, the
+	// login and password tools, man, less, the compressors and net-tools.
 	"systemd", "coreutils", "util-linux", "openssh-client", "e2fsprogs", "procps", "findutils", "iproute2",
 	"grep", "sed", "tar", "gnupg", "gpg", "make", "openssl", "strace", "mount", "npm", "jq", "sqlite3", "curl",
 	"wget", "dpkg", "apt", "login", "passwd", "man-db", "less", "gzip", "xz-utils", "zstd", "net-tools"}
