@@ -44,7 +44,7 @@ test-deps:
 # long, 10 minutes unless set), which writes .bench/soak.md.
 SOAK    ?= 10m
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2x ./gitfmt ./schema ./signing ./registry ./trust
+	$(GO) test -run '^$$' -bench . -benchtime 2x ./gitfmt ./odb ./schema ./signing ./registry ./trust
 	HIVE_BENCH_100K=1 HIVE_BENCH_DIR=$(CURDIR)/.bench/search $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./search
 	$(GO) run ./fixtures/cmd/hive-scale -sizes 1000,10000,100000 -out .bench
 	HIVE_WEB_BENCH_N=100000 $(GO) test -run '^$$' -bench BenchmarkWebPages -benchtime 1x -timeout 60m ./server

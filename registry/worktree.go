@@ -413,3 +413,78 @@ func writeWorkFile(root, p string, b []byte) (os.FileInfo, error) {
 	}
 	return os.Lstat(name)
 }
+
+// ErrLocalChanges reports a write refused because it would replace or
+// delete files of the working tree that were changed by hand: main did not
+// move, and the files are as they were.
+var ErrLocalChanges = errors.New("local changes would be overwritten")
+
+// checkHandEdits refuses, with ErrLocalChanges, a move of main from the
+// commit of tree root that would write files or delete removed where the
+// working tree holds bytes of neither version: a file edited by hand, or
+// an untracked file, a directory or a symbolic link in the way. A file
+// missing from the working tree is no obstacle (nothing is lost), and
+// neither is one that already holds the new bytes. As git's merge and
+// checkout do, it keeps the person's work over the update.
+func (s *Store) checkHandEdits(root plumbing.Hash, files map[string][]byte, removed []string) error {
+	if !s.headIsMain() {
+		return nil
+	}
+	paths := make([]string, 0, len(files)+len(removed))
+	for p := range files {
+		paths = append(paths, p)
+	}
+	paths = append(paths, removed...)
+	sort.Strings(paths)
+	var edited []string
+	for _, p := range paths {
+		var keep []plumbing.Hash
+		if !root.IsZero() {
+			e, ok, err := s.trees.lookup(root, p)
+			if err != nil {
+				return err
+			}
+			if ok {
+				keep = append(keep, e.hash)
+			}
+		}
+		if b, ok := files[p]; ok {
+			keep = append(keep, plumbing.ComputeHash(plumbing.BlobObject, b))
+		}
+		if !workFileHolds(filepath.Join(s.workDir, filepath.FromSlash(p)), keep) {
+			edited = append(edited, p)
+		}
+	}
+	if len(edited) == 0 {
+		return nil
+	}
+	list := strings.Join(edited[:min(len(edited), 5)], ", ")
+	if len(edited) > 5 {
+		list += fmt.Sprintf(" and %d more", len(edited)-5)
+	}
+	return fmt.Errorf("%w: %s in the working tree of %s differ from main; commit them with git, or move them away, and run this again (main did not move)",
+		ErrLocalChanges, list, s.workDir)
+}
+
+// workFileHolds reports whether the working tree's file at name is missing
+// or is a regular file whose bytes are one of the blobs keep.
+func workFileHolds(name string, keep []plumbing.Hash) bool {
+	fi, err := os.Lstat(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true
+	}
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() > maxTreeSize {
+		return false
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return false
+	}
+	h := plumbing.ComputeHash(plumbing.BlobObject, b)
+	for _, k := range keep {
+		if h == k {
+			return true
+		}
+	}
+	return false
+}

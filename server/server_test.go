@@ -196,8 +196,13 @@ func TestReadAPI(t *testing.T) {
 		t.Errorf("Subscribe(unrelated) = %+v, %v; want none", none, err)
 	}
 	sk, err := c.Get(ctx, want)
-	if err != nil || sk.Trace.Intent != tr.Intent || len(sk.Commit) != 40 {
+	if err != nil || sk.Trace.Intent != tr.Intent {
 		t.Errorf("Get(%s) = %+v, %v", want, sk, err)
+	}
+	// The commit is the one that added the trace's file, as git says.
+	out, err := exec.Command("git", "-C", h.dir, "log", "--format=%H", "--diff-filter=A", "main", "--", registry.TracePath(want)).Output()
+	if added := strings.TrimSpace(string(out)); err != nil || sk.Commit != added {
+		t.Errorf("Get(%s).Commit = %q, want %q, the commit that added its file (%v)", want, sk.Commit, added, err)
 	}
 	if r, err := c.Resolve(ctx, tr.Intent, client.SearchOptions{}); err != nil || r.Trace == nil {
 		t.Errorf("Resolve(%q) = %v", tr.Intent, err)
