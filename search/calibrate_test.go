@@ -22,7 +22,8 @@ import (
 // highest score. Its L2 penalty is chosen by cross-validation over the dev
 // families (five folds: a family's queries are all in one fold, so a fold is
 // scored by a model that has seen none of its skills' neighbours), then the
-// ranker is fitted on all of dev.
+// ranker is fitted on all of dev (HIVE_SEARCH_FIT_FOLDS sets the folds,
+// HIVE_SEARCH_FIT_LAMBDA fixes the penalty instead of choosing it).
 //
 // The calibration is a logistic regression of "this is the skill asked for"
 // on a candidate's ranker score and its lead over the best other, over the
@@ -47,7 +48,15 @@ func TestFitRanker(t *testing.T) {
 		folds, _ = strconv.Atoi(v)
 	}
 	best, bestObj := 0.0, math.Inf(-1)
-	for _, lambda := range []float64{0.01, 0.03, 0.1, 0.3, 1, 3} {
+	lambdas := []float64{0.01, 0.03, 0.1, 0.3, 1, 3}
+	if v := os.Getenv("HIVE_SEARCH_FIT_LAMBDA"); v != "" { // a penalty fixed, not chosen
+		l, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			t.Fatalf("HIVE_SEARCH_FIT_LAMBDA: %v", err)
+		}
+		lambdas = []float64{l}
+	}
+	for _, lambda := range lambdas {
 		oof := outOfFold(qs, folds, lambda)
 		f := rankFigures(qs, oof)
 		t.Logf("lambda %-5g out of fold: %s obj %.3f", lambda, f, objective(f))

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/hive-dev/hive/search/internal/techvec"
 )
 
 // TestSearchLevers measures, on the dev split only, what each lever of the
@@ -207,6 +209,9 @@ func TestTechvecNeighbours(t *testing.T) {
 	if os.Getenv("HIVE_TECHVEC_WORDS") == "" {
 		t.Skip("set HIVE_TECHVEC_WORDS")
 	}
+	if f := os.Getenv("HIVE_TECHVEC"); f != "" {
+		useVectorsFile(t, f)
+	}
 	vs := loadVectors()
 	words := strings.Fields(os.Getenv("HIVE_TECHVEC_WORDS"))
 	for _, w := range words {
@@ -244,7 +249,10 @@ func TestTechvecNeighbours(t *testing.T) {
 
 // TestTechvecLevers measures the technical vectors' levers on dev, out of
 // fold, against the search without them (HIVE_SEARCH_LEVERS=1; folds and
-// penalty from HIVE_TECHVEC_FOLDS and HIVE_TECHVEC_LAMBDA).
+// penalty from HIVE_TECHVEC_FOLDS and HIVE_TECHVEC_LAMBDA; the table from
+// the file HIVE_TECHVEC instead of the embedded one; only the variants whose
+// names contain HIVE_TECHVEC_ONLY, and the search without vectors unless
+// HIVE_TECHVEC_BASE=0).
 func TestTechvecLevers(t *testing.T) {
 	if os.Getenv("HIVE_SEARCH_LEVERS") != "1" {
 		t.Skip("set HIVE_SEARCH_LEVERS=1")
@@ -258,8 +266,11 @@ func TestTechvecLevers(t *testing.T) {
 		fmt.Sscan(f, &lambda)
 	}
 	only := os.Getenv("HIVE_TECHVEC_ONLY") // a part of the names of the variants to run
+	if f := os.Getenv("HIVE_TECHVEC"); f != "" {
+		useVectorsFile(t, f)
+	}
 	run := func(name string, p params) {
-		if only != "" && !strings.Contains(name, only) && !strings.HasPrefix(name, "without") {
+		if only != "" && !strings.Contains(name, only) && (!strings.HasPrefix(name, "without") || os.Getenv("HIVE_TECHVEC_BASE") == "0") {
 			return
 		}
 		ix, ids := labelledIndex(t, &p)
@@ -286,4 +297,21 @@ func TestTechvecLevers(t *testing.T) {
 	p := base
 	p.dense = true
 	run("dense feature", p)
+}
+
+// useVectorsFile makes the search use the table in file f instead of the
+// embedded one, for the rest of the test process (a table learned from
+// another corpus or with other settings, measured before it is shipped).
+func useVectorsFile(t *testing.T, f string) {
+	b, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := techvec.Decode(b)
+	if err != nil {
+		t.Fatalf("%s: %v", f, err)
+	}
+	loadVectors()
+	tv = d
+	t.Logf("technical vectors from %s: %d terms, %d dimensions", f, len(d.Terms), d.Dims)
 }

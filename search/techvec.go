@@ -12,7 +12,7 @@ import (
 
 // techvecTable is word vectors learned from technical text, Debian's
 // documentation packages, by search/internal/techvec/learn (see
-// TECHVEC-SOURCES): for the commonest terms of that text (28,860), a
+// TECHVEC-SOURCES): for the commonest terms of that text (38,379), a
 // vector of 128 signed bytes and the terms nearest it.
 //
 //go:embed techvec.bin

@@ -18,8 +18,8 @@ func TestDecode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tb.Terms) < 20000 || len(tb.Terms) > 30000 || tb.Dims != 128 {
-		t.Fatalf("%d terms of %d dimensions, want 20,000 to 30,000 of 128", len(tb.Terms), tb.Dims)
+	if len(tb.Terms) < 30000 || len(tb.Terms) > 50000 || tb.Dims != 128 {
+		t.Fatalf("%d terms of %d dimensions, want 30,000 to 50,000 of 128", len(tb.Terms), tb.Dims)
 	}
 	for _, n := range []int{0, 5, len(techvec.Magic), len(techvec.Magic) + 3, len(b) / 3, len(b) / 2, len(b) - 1} {
 		if _, err := techvec.Decode(b[:n]); err == nil {

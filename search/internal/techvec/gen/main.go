@@ -28,20 +28,36 @@ func main() {
 	out := flag.String("out", "search/techvec.bin", "the table to write (or, with -check, to compare)")
 	pkgs := flag.Bool("packages", false, "print the packages read and stop")
 	check := flag.Bool("check", false, "compare the table and its versions with what the installed packages give; write nothing")
+	c := learn.Default
+	with := flag.String("with", "", "more packages to read, comma-separated (to measure a corpus before it is the default)")
+	flag.IntVar(&c.Window, "window", c.Window, "words each side counted as context")
+	flag.IntVar(&c.Dims, "dims", c.Dims, "vector dimensions")
+	flag.IntVar(&c.Rows, "rows", c.Rows, "terms that get a vector")
+	flag.IntVar(&c.Contexts, "contexts", c.Contexts, "terms counted as contexts")
+	flag.BoolVar(&c.Center, "center", c.Center, "subtract the mean vector")
+	stats := flag.Bool("stats", false, "print each package's files and bytes of text and stop")
 	flag.Parse()
+	if *with != "" {
+		c.Packages = append(append([]string(nil), c.Packages...), strings.Split(*with, ",")...)
+	}
 	if *pkgs {
-		fmt.Println(strings.Join(learn.Packages, " "))
+		fmt.Println(strings.Join(c.Packages, " "))
 		return
 	}
-	if err := run(*out, *check); err != nil {
+	c.Tokens = search.Tokens
+	var err error
+	if *stats {
+		err = printStats(c)
+	} else {
+		err = run(c, *out, *check)
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "techvec: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(out string, check bool) error {
-	c := learn.Default
-	c.Tokens = search.Tokens
+func run(c learn.Config, out string, check bool) error {
 	vs, err := learn.Versions("/var/lib/dpkg/status", c.Packages)
 	if err != nil {
 		return err
@@ -87,5 +103,23 @@ func run(out string, check bool) error {
 		return err
 	}
 	fmt.Printf("wrote %s: %d bytes\n", out, len(b))
+	return nil
+}
+
+// printStats prints, for each package, the files read and the bytes of
+// text extracted from them.
+func printStats(c learn.Config) error {
+	var total int
+	for _, p := range c.Packages {
+		one := c
+		one.Packages = []string{p}
+		files, bytes := 0, 0
+		if err := learn.Corpus(one, func(_, text string) { files++; bytes += len(text) }); err != nil {
+			return err
+		}
+		total += bytes
+		fmt.Printf("%-28s %6d files %8.1f MB\n", p, files, float64(bytes)/1e6)
+	}
+	fmt.Printf("%-28s %6s       %8.1f MB\n", "total", "", float64(total)/1e6)
 	return nil
 }

@@ -27,20 +27,37 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
-// Packages are the documentation packages the committed table is learned
-// from (Debian 12): manual pages, and the manuals of git, Python, PostgreSQL,
-// Debian, bash, Docker, Apache, SQLite, Go, FFmpeg, Node.js, Django, pytest,
-// requests, OpenSSL, curl and scikit-learn. search/TECHVEC-SOURCES names
-// their versions and licences.
+// Packages are the packages the committed table is learned from (Debian
+// 12): manual pages, and the manuals of git, Python, PostgreSQL, Debian,
+// bash, Docker, Apache, SQLite, Go, FFmpeg, Node.js, Django, pytest,
+// requests, OpenSSL, curl, scikit-learn and those below.
+// search/techvec.versions gives their versions, search/TECHVEC-SOURCES their
+// licences.
 var Packages = []string{"manpages", "manpages-dev", "git-doc", "python3.11-doc", "postgresql-doc-15",
 	"debian-reference-en", "debian-reference-common", "debian-handbook", "bash-doc", "docker-doc", "apache2-doc",
 	"sqlite3-doc", "golang-1.19-doc", "ffmpeg-doc", "nodejs-doc", "python-django-doc", "python-pytest-doc",
-	"python-requests-doc", "libssl-doc", "libcurl4-doc", "python-sklearn-doc"}
+	"python-requests-doc", "libssl-doc", "libcurl4-doc", "python-sklearn-doc",
+	// The manuals of more of what the skills use: Perl (with its FAQ),
+	// pandas, Pillow, SQLAlchemy, Flask, Werkzeug, Jinja, aiohttp, Celery,
+	// coverage, Hypothesis, certbot, CMake, ImageMagick, BIND, HAProxy,
+	// rsyslog, the Debian FAQ and the Securing Debian manual.
+	"perl-doc", "python-pandas-doc", "python-pil-doc", "harden-doc", "bind9-doc", "haproxy-doc",
+	"python-sqlalchemy-doc", "python-flask-doc", "python-celery-doc", "python-coverage-doc", "python-certbot-doc",
+	"rsyslog-doc", "debian-faq", "cmake-doc", "python-werkzeug-doc", "python-aiohttp-doc", "python-jinja2-doc",
+	"imagemagick-6-doc", "python-hypothesis-doc",
+	// The documentation (manual pages, info manuals, notes) of a Debian
+	// system's everyday tools: systemd, coreutils, util-linux, ssh, the ext
+	// filesystems' tools, procps, find, ip, grep, sed, tar, GnuPG, make,
+	// openssl, strace, mount, npm, jq, sqlite3, curl, wget, dpkg, apt, the
+	// login and password tools, man, less, the compressors and net-tools.
+	"systemd", "coreutils", "util-linux", "openssh-client", "e2fsprogs", "procps", "findutils", "iproute2",
+	"grep", "sed", "tar", "gnupg", "gpg", "make", "openssl", "strace", "mount", "npm", "jq", "sqlite3", "curl",
+	"wget", "dpkg", "apt", "login", "passwd", "man-db", "less", "gzip", "xz-utils", "zstd", "net-tools"}
 
 // Default is the configuration of the committed table, but for the
 // analyzer.
-var Default = Config{Packages: Packages, InfoDir: "/var/lib/dpkg/info", Rows: 30000, Contexts: 20000,
-	Window: 5, Dims: 128, MinCount: 5}
+var Default = Config{Packages: Packages, InfoDir: "/var/lib/dpkg/info", Rows: 50000, Contexts: 30000,
+	Window: 10, Dims: 128, MinCount: 5, Center: true}
 
 // Versions returns the installed version of each package (dpkg's status
 // file), "" for one not installed.
@@ -83,6 +100,7 @@ type Config struct {
 	Window   int      // words each side, weighted 1/distance
 	Dims     int      // vector dimensions
 	MinCount int      // least count of a term with a vector
+	Center   bool     // subtract the mean of the rows (before unit length)
 	Tokens   func(string) []string
 }
 
@@ -548,5 +566,40 @@ func Build(c Config) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.Center {
+		center(v)
+	}
 	return Encode(v), nil
+}
+
+// center subtracts the mean of the unit rows from each and scales them to
+// unit length again, so that the direction every term of the corpus shares
+// counts for no similarity.
+func center(v *Vectors) {
+	d := v.Dims
+	n := len(v.Terms)
+	mean := make([]float64, d)
+	for r := range n {
+		for j, x := range v.X[r*d : (r+1)*d] {
+			mean[j] += float64(x)
+		}
+	}
+	for j := range mean {
+		mean[j] /= float64(n)
+	}
+	for r := range n {
+		x := v.X[r*d : (r+1)*d]
+		var ss float64
+		for j := range x {
+			y := float64(x[j]) - mean[j]
+			x[j] = float32(y)
+			ss += y * y
+		}
+		if ss > 0 {
+			inv := float32(1 / math.Sqrt(ss))
+			for j := range x {
+				x[j] *= inv
+			}
+		}
+	}
 }

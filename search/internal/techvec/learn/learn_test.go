@@ -81,21 +81,34 @@ func TestLearnSmallCorpus(t *testing.T) {
 	if _, err := learn.Build(few); err == nil || !strings.Contains(err.Error(), "too few for 500 dimensions") {
 		t.Errorf("Build with 500 dimensions = %v, want an error saying the corpus is too small", err)
 	}
-	tab, err := techvec.Decode(a)
+	// The vectors as learned, and with their mean subtracted (Center):
+	// words used in the same contexts are each other's nearest either way.
+	centered := c
+	centered.Center = true
+	ca, err := learn.Build(centered)
 	if err != nil {
 		t.Fatal(err)
 	}
-	nearest := func(w string) string {
-		stem := search.Tokens(w)[0]
-		r, ok := tab.Index[stem]
-		if !ok || len(tab.Nbrs[r]) == 0 {
-			t.Fatalf("%q (%s) has no neighbours in the table", w, stem)
-		}
-		return tab.Terms[tab.Nbrs[r][0].Row]
+	if bytes.Equal(a, ca) {
+		t.Fatal("centering changed nothing")
 	}
-	for _, p := range [][2]string{{"slow", "latency"}, {"latency", "slow"}, {"crash", "segfault"}, {"segfault", "crash"}} {
-		if got, want := nearest(p[0]), search.Tokens(p[1])[0]; got != want {
-			t.Errorf("nearest to %q is %q, want %q", p[0], got, want)
+	for _, b := range [][]byte{a, ca} {
+		tab, err := techvec.Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nearest := func(w string) string {
+			stem := search.Tokens(w)[0]
+			r, ok := tab.Index[stem]
+			if !ok || len(tab.Nbrs[r]) == 0 {
+				t.Fatalf("%q (%s) has no neighbours in the table", w, stem)
+			}
+			return tab.Terms[tab.Nbrs[r][0].Row]
+		}
+		for _, p := range [][2]string{{"slow", "latency"}, {"latency", "slow"}, {"crash", "segfault"}, {"segfault", "crash"}} {
+			if got, want := nearest(p[0]), search.Tokens(p[1])[0]; got != want {
+				t.Errorf("nearest to %q is %q, want %q", p[0], got, want)
+			}
 		}
 	}
 }
