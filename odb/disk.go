@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -179,6 +180,9 @@ func readSmall(path string, max int64) ([]byte, error) {
 	}
 	b := make([]byte, f.size)
 	if _, err := io.ReadFull(f, b); err != nil {
+		if _, named := err.(*fs.PathError); named {
+			return nil, err // it names the read and the file already
+		}
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return b, nil

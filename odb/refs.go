@@ -236,14 +236,15 @@ func (r *refFiles) update(name plumbing.ReferenceName, content string, check fun
 			return err
 		}
 	}
+	// An *os.File's errors name the operation and the file already.
 	if _, err := f.WriteString(content); err != nil {
-		return fmt.Errorf("write %s: %w", f.Name(), err)
+		return err
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", f.Name(), err)
+		return err
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", f.Name(), err)
+		return err
 	}
 	if err := os.Rename(f.Name(), p); err != nil {
 		return fmt.Errorf("update %s: %w", name, err)
