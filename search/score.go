@@ -61,6 +61,7 @@ type params struct {
 	dense bool    // compute the xDense feature (else 0)
 
 	intentOnly float64 // what a term found in the intent alone counts for, times the intent's coherence (see normOf)
+	cohFloor   float64 // the least coherence a skill counts with when scored (never in the statistics; see scoreCoh)
 
 	candidates int  // skills scored in full (features, ranker, calibration)
 	rerank     bool // rank by the ranker (else by BM25F)
@@ -848,6 +849,15 @@ func (ix *Index) raw(cs []concept, v view) float64 {
 	return s
 }
 
+// scoreCoh is the coherence a skill of coherence coh is scored with: at
+// least cohFloor, so that a skill whose body bears out none of its intent's
+// words (a concise honest trace: "Find the largest files" over `du -ah . |
+// sort -rh | head`) is still found by its intent when nothing better
+// matches, ranked below the skills whose bodies bear the query out. Its
+// weight in the statistics stays its coherence (statWeight), so traces
+// borne out by nothing, however many, make no word common.
+func (p *params) scoreCoh(coh float32) float32 { return max(coh, float32(p.cohFloor)) }
+
 // coh returns the share of the skill's intent that the rest of it bears
 // out.
 func (v view) coh() float32 {
@@ -888,7 +898,7 @@ func (ix *Index) features(cs []concept, v view, raw float64) [nFeatures]float64 
 	// A word found in the intent alone counts as far as the rest of the
 	// skill bears its intent out (its coherence): a word the body also has
 	// counts in full.
-	coh := float64(v.coh())
+	coh := float64(ix.p.scoreCoh(v.coh()))
 	matched := map[string]float64{}
 	for ci := range cs {
 		c := &cs[ci]
