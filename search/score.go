@@ -1115,6 +1115,18 @@ func tieBreak(key []byte, id schema.ID) uint64 {
 	return binary.BigEndian.Uint64(h.Sum(nil))
 }
 
+// Coherence is the share of the intent of skill id that the rest of it
+// (tags, steps, result) bears out, doubled and capped at 1, and whether the
+// index has the skill. A skill of coherence 0 is found by its intent only
+// weakly (docs/search.md).
+func (ix *Index) Coherence(id schema.ID) (float64, bool) {
+	i, ok := ix.byID[id]
+	if !ok {
+		return 0, false
+	}
+	return float64(ix.docs[i].coh), true
+}
+
 // Search ranks the skills for q.Text, best first; skills scoring below
 // q.Threshold are left out.
 //
