@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -204,12 +205,24 @@ type pending struct {
 // parents before children. It checks every input first: when any is
 // invalid, it commits nothing and returns InputErrors.
 func (s *Store) Add(inputs []Input, keys KeyFunc) ([]Added, error) {
-	return s.AddBatch(inputs, keys, 1)
+	return s.AddBatchContext(context.Background(), inputs, keys, 1)
+}
+
+// AddContext is Add that stops when ctx ends, with ctx's error: then
+// nothing is committed and main does not move.
+func (s *Store) AddContext(ctx context.Context, inputs []Input, keys KeyFunc) ([]Added, error) {
+	return s.AddBatchContext(ctx, inputs, keys, 1)
 }
 
 // AddBatch is Add with up to perCommit traces in each commit, as a
 // squash-merged pull request or a bulk import makes them.
 func (s *Store) AddBatch(inputs []Input, keys KeyFunc, perCommit int) ([]Added, error) {
+	return s.AddBatchContext(context.Background(), inputs, keys, perCommit)
+}
+
+// AddBatchContext is AddBatch that stops when ctx ends, with ctx's error:
+// then nothing is committed and main does not move.
+func (s *Store) AddBatchContext(ctx context.Context, inputs []Input, keys KeyFunc, perCommit int) ([]Added, error) {
 	var errs InputErrors
 	var todo []*pending
 	seen := map[schema.ID]bool{}
@@ -234,7 +247,7 @@ func (s *Store) AddBatch(inputs []Input, keys KeyFunc, perCommit int) ([]Added, 
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	return s.commitTraces(todo, keys, perCommit)
+	return s.commitTraces(ctx, todo, keys, perCommit)
 }
 
 // Import commits traces from federation_trace_v1 envelopes with the
@@ -265,11 +278,11 @@ func (s *Store) Import(inputs []Input) ([]Added, error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	return s.commitTraces(todo, nil, 1)
+	return s.commitTraces(context.Background(), todo, nil, 1)
 }
 
 // commitTraces checks pending traces against the hive and commits them.
-func (s *Store) commitTraces(todo []*pending, keys KeyFunc, perCommit int) ([]Added, error) {
+func (s *Store) commitTraces(ctx context.Context, todo []*pending, keys KeyFunc, perCommit int) ([]Added, error) {
 	if perCommit < 1 {
 		perCommit = 1
 	}
@@ -278,11 +291,11 @@ func (s *Store) commitTraces(todo []*pending, keys KeyFunc, perCommit int) ([]Ad
 		return nil, err
 	}
 	defer unlock()
-	return s.commitTracesLocked(todo, keys, perCommit)
+	return s.commitTracesLocked(ctx, todo, keys, perCommit)
 }
 
 // commitTracesLocked is commitTraces for a caller that holds the lock.
-func (s *Store) commitTracesLocked(todo []*pending, keys KeyFunc, perCommit int) ([]Added, error) {
+func (s *Store) commitTracesLocked(ctx context.Context, todo []*pending, keys KeyFunc, perCommit int) ([]Added, error) {
 	var errs InputErrors
 	head, headTree, err := s.headState()
 	if err != nil {
@@ -299,6 +312,9 @@ func (s *Store) commitTracesLocked(todo []*pending, keys KeyFunc, perCommit int)
 	signers := map[string]*signing.PrivateKey{}
 	earlier := map[schema.ID]bool{}
 	for _, p := range todo {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		if err := s.checkInput(headTree, cfg, p, earlier, signers, keys); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", p.in.Name, err))
 		}
@@ -313,6 +329,9 @@ func (s *Store) commitTracesLocked(todo []*pending, keys KeyFunc, perCommit int)
 	var added []Added
 	files := map[string][]byte{}
 	for start := 0; start < len(todo); start += perCommit {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		batch := todo[start:min(start+perCommit, len(todo))]
 		edits := map[string]*entry{}
 		for _, p := range batch {
@@ -349,7 +368,7 @@ func (s *Store) commitTracesLocked(todo []*pending, keys KeyFunc, perCommit int)
 			return nil, err
 		}
 	}
-	if err := s.commitRange(w, head, tip); err != nil {
+	if err := s.commitRangeContext(ctx, w, head, tip); err != nil {
 		return nil, err
 	}
 	s.moved(head, tip, files, []string{})
@@ -360,16 +379,25 @@ func (s *Store) commitTracesLocked(todo []*pending, keys KeyFunc, perCommit int)
 // moves main to tip. Objects of refused commits stay unreferenced, as git
 // leaves them, until a gc.
 func (s *Store) commitRange(w *writer, head, tip plumbing.Hash) error {
+	return s.commitRangeContext(context.Background(), w, head, tip)
+}
+
+// commitRangeContext is commitRange that stops when ctx ends, before main
+// moves, with ctx's error.
+func (s *Store) commitRangeContext(ctx context.Context, w *writer, head, tip plumbing.Hash) error {
 	if err := w.sync(); err != nil {
 		w.discard()
 		return err
 	}
-	r, err := s.Verify(tip, VerifyOptions{Base: head})
+	r, err := s.VerifyContext(ctx, tip, VerifyOptions{Base: head})
 	if err != nil {
 		return err
 	}
 	if err := r.Err(); err != nil {
 		return fmt.Errorf("the new commits break the rules (a bug in hive): %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	fault.Kill("before-ref")
 	return s.moveMain(head, tip)
@@ -640,7 +668,7 @@ func (s *Store) ImportEach(inputs []Input) ([]*Added, []error) {
 	if len(keep) == 0 {
 		return res, errs
 	}
-	added, err := s.commitTracesLocked(keep, nil, 1)
+	added, err := s.commitTracesLocked(context.Background(), keep, nil, 1)
 	if err != nil {
 		todo = keep
 		return fail(err)

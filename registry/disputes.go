@@ -509,7 +509,9 @@ func (s *Store) ResolveDisputeID(q string) (schema.ID, error) {
 			found = append(found, d.ID)
 		}
 	}
+	what := "dispute prefix"
 	if len(found) == 0 { // a trace's id: its one open dispute
+		what = "trace " + schema.Quote(q, 80) + " has open disputes"
 		for _, d := range list {
 			if len(hex) >= 6 && strings.HasPrefix(d.Dispute.Trace.Hex(), hex) && d.Resolution == nil {
 				found = append(found, d.ID)
@@ -522,7 +524,14 @@ func (s *Store) ResolveDisputeID(q string) (schema.ID, error) {
 	case 1:
 		return found[0], nil
 	}
-	return "", fmt.Errorf("dispute prefix %s is ambiguous", schema.Quote(q, 80))
+	short := make([]string, 0, len(found))
+	for _, id := range found[:min(len(found), 5)] {
+		short = append(short, id.Hex()[:12])
+	}
+	if what == "dispute prefix" {
+		return "", fmt.Errorf("dispute prefix %s is ambiguous: it names %s; give more of one", schema.Quote(q, 80), strings.Join(short, ", "))
+	}
+	return "", fmt.Errorf("%s: %s; name one of them", what, strings.Join(short, ", "))
 }
 
 // Removal is a trace removed from main by a resolved dispute.

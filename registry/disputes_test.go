@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -87,5 +89,34 @@ func (h *testHive) lookupEntry(c plumbing.Hash, path string) *entry {
 func TestEnvelopeLimit(t *testing.T) {
 	if want := schema.MaxTraceSize + signing.MaxBundleSize + 1024; MaxEnvelopeSize != want {
 		t.Errorf("MaxEnvelopeSize = %d, want MaxTraceSize + signing.MaxBundleSize + 1024 = %d", MaxEnvelopeSize, want)
+	}
+}
+
+// TestResolveDisputeID: a dispute is named by a prefix of its id, or by
+// its trace's id when that trace has one open dispute; when a name fits
+// several, the error names them.
+func TestResolveDisputeID(t *testing.T) {
+	h := newTestHive(t, nil)
+	ids := h.add(traceBytes(t, instA, "parse a csv file"), traceBytes(t, instA, "read a yaml file"))
+	one, _, err := h.s.OpenDispute(ids[0], "it deletes the input file", instB, testKey(t, instB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := h.s.ResolveDisputeID(one.Hex()[:8]); err != nil || got != one {
+		t.Errorf("ResolveDisputeID(its prefix) = %s, %v; want %s", got, err, one)
+	}
+	if got, err := h.s.ResolveDisputeID(ids[0].Hex()[:8]); err != nil || got != one {
+		t.Errorf("ResolveDisputeID(its trace, one open dispute) = %s, %v; want %s", got, err, one)
+	}
+	two, _, err := h.s.OpenDispute(ids[0], "it also leaks the password", instM, testKey(t, instM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.s.ResolveDisputeID(ids[0].Hex()[:8])
+	if err == nil || !strings.Contains(err.Error(), one.Hex()[:12]) || !strings.Contains(err.Error(), two.Hex()[:12]) || !strings.Contains(err.Error(), "open disputes") {
+		t.Errorf("ResolveDisputeID(a trace with two open disputes) = %v; want an error naming both", err)
+	}
+	if _, err := h.s.ResolveDisputeID(ids[1].Hex()[:8]); !errors.Is(err, ErrNotFound) {
+		t.Errorf("ResolveDisputeID(an undisputed trace) = %v; want ErrNotFound", err)
 	}
 }

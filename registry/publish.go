@@ -183,6 +183,9 @@ func CloneContext(ctx context.Context, url, dir string, progress func(done, tota
 	if err != nil {
 		return fail(err)
 	}
+	if err := s.checkIsHive(r, incoming); err != nil {
+		return fail(err)
+	}
 	rep, err := s.VerifyContext(ctx, incoming, VerifyOptions{Full: true, Progress: progress})
 	if err != nil {
 		return fail(err)

@@ -205,7 +205,7 @@ func (s *Store) PullMatchingContext(ctx context.Context, r Remote, match Match) 
 		keep = append(keep, p)
 	}
 	if len(keep) > 0 {
-		if res.Imported, err = s.commitTracesLocked(keep, nil, 1); err != nil {
+		if res.Imported, err = s.commitTracesLocked(ctx, keep, nil, 1); err != nil {
 			return nil, err
 		}
 	}

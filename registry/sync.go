@@ -32,6 +32,22 @@ var (
 	ErrNonFastForward = errors.New("the remote's main has commits this hive lacks")
 )
 
+// checkIsHive refuses, in one line, a fetched main with no hive.json at
+// the top of its tree: a git repository that is not a hive, whose every
+// commit would otherwise be reported as a violation.
+func (s *Store) checkIsHive(r Remote, main plumbing.Hash) error {
+	c, err := (&validator{s: s}).readCommit(main)
+	if err != nil {
+		return err
+	}
+	if _, ok, err := s.trees.lookup(c.TreeHash, ConfigPath); err != nil {
+		return err
+	} else if !ok {
+		return fmt.Errorf("%s is not a hive: its main (%s) has no %s; nothing was taken from it", r.URL, short(main), ConfigPath)
+	}
+	return nil
+}
+
 // Remote is where a hive syncs with: a named git remote or a URL.
 type Remote struct {
 	Name string `json:"name"` // the git remote's name, or a name derived from the URL
@@ -158,6 +174,9 @@ func (s *Store) PullContext(ctx context.Context, r Remote, progress func(done, t
 	}
 	res.Fetched = incoming
 	defer s.db.DeleteRef(incomingRef(r))
+	if err := s.checkIsHive(r, incoming); err != nil {
+		return nil, err
+	}
 	// A remote must never serve less than it served before.
 	if seen, err := s.db.Ref(seenRef(r)); err == nil && seen != incoming {
 		ok, err := s.isAncestor(seen, incoming)

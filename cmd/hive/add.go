@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -42,7 +43,10 @@ func addCommand() *cli.Command {
 				return err
 			}
 			defer s.Close()
-			added, err := s.Add(inputs, keys)
+			added, err := s.AddContext(c.Context, inputs, keys)
+			if errors.Is(err, context.Canceled) {
+				return fmt.Errorf("add: nothing was committed: %w", err)
+			}
 			if err := printAdded(c, added); err != nil {
 				return err
 			}

@@ -53,10 +53,17 @@ var unregistered = regexp.MustCompile(`no key registered for instance ([a-z0-9][
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
-	// Ctrl-C or SIGTERM stops a verification, pull or clone cleanly: its
-	// quarantine ref and half-made clone are removed, main is not moved.
+	// Ctrl-C or SIGTERM stops a verification, pull, clone or add cleanly:
+	// its quarantine ref and half-made clone are removed, main is not moved.
+	// A second one ends hive at once, as it ends any command that does not
+	// stop by itself: every write survives being killed at any point
+	// (docs/format.md §9.2, §9.7), and the next writer repairs what is left.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // the signals' default action again
+	}()
 	err := app.RunContext(ctx, interspersed(app, args))
 	if err == nil {
 		return exitOK
