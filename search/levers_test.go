@@ -109,6 +109,9 @@ func leverVariants(base params) []variant {
 	for _, w := range []float64{0, 0.3} {
 		add(fmt.Sprintf("intent-only terms at %.1f", w), func(p *params) { p.intentOnly = w })
 	}
+	for _, f := range []float64{0, 0.05, 0.1, 0.3} {
+		add(fmt.Sprintf("coherence floor %.2f", f), func(p *params) { p.cohFloor = f })
+	}
 	add("no WordNet", func(p *params) { p.wnRank = 0; p.lemma = 0 })
 	add("WordNet base forms only", func(p *params) { p.wnRank = 0 })
 	add("WordNet relations only", func(p *params) { p.lemma = 0 })
@@ -287,27 +290,4 @@ func TestTechvecLevers(t *testing.T) {
 	p := base
 	p.dense = true
 	run("dense feature", p)
-}
-
-// TestCoherenceLevers measures on dev, out of fold, the floor under the
-// coherence a skill is scored with (HIVE_SEARCH_LEVERS=1): the table in
-// docs/search.md. (Intents borne out in part by related terms of the body,
-// by the technical vectors, were measured with this test too, and dropped:
-// docs/search.md.)
-func TestCoherenceLevers(t *testing.T) {
-	if os.Getenv("HIVE_SEARCH_LEVERS") != "1" {
-		t.Skip("set HIVE_SEARCH_LEVERS=1")
-	}
-	l := labelledSet(t)
-	for _, floor := range []float64{0, 0.05, 0.1, 0.2, 0.3} {
-		p := defaultParams
-		p.cohFloor = floor
-		ix, ids := labelledIndex(t, &p)
-		qs := fitQueries(ix, ids, l, l.Dev)
-		oof := outOfFold(qs, 5, leverLambda)
-		f := rankFigures(qs, oof)
-		_, at := fitCalibration(qs, oof)
-		t.Logf("coherence floor %.2f  r@1 %.3f (hard %.3f)  r@5 %.3f  obj %.3f  resolve %.3f (wrong %.3f)  false %.3f",
-			floor, f.r1(), f.hardR1(), f.r5(), objective(f), at[0], at[1], at[2])
-	}
 }
