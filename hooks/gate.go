@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/hive-dev/hive/internal/plural"
 	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/schema"
 )
@@ -97,5 +98,5 @@ func Summary(updates []registry.Update, r *registry.Report) string {
 	if len(updates) == 1 {
 		refs = string(updates[0].Ref)
 	}
-	return fmt.Sprintf("%s verified (%d commits, %d traces)", refs, r.Commits, r.Traces)
+	return fmt.Sprintf("%s verified (%s, %s)", refs, plural.N(r.Commits, "commit"), plural.N(r.Traces, "trace"))
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/hive-dev/hive/internal/plural"
 	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/schema"
 	"github.com/hive-dev/hive/search"
@@ -123,7 +124,7 @@ func (s standing) String() string {
 	case s.Proven:
 		word = ", proven"
 	}
-	return fmt.Sprintf("standing %.2f (%d successes, %d failures reported by others%s)", s.Standing, s.Successes, s.Failures, word)
+	return fmt.Sprintf("standing %.2f (%s, %s reported by others%s)", s.Standing, plural.N(s.Successes, "success"), plural.N(s.Failures, "failure"), word)
 }
 
 // nearDuplicates warns of the skills on main that the new skill id is

@@ -219,6 +219,7 @@ func (s *Store) checkoutAll(main plumbing.Hash) {
 	// The whole tree at once: git's checkout writes files and index
 	// natively, far faster than a file at a time.
 	cmd := exec.Command(gitBinary(), "--git-dir", s.gitDir, "--work-tree", s.workDir, "checkout", "-q", "-f", "main")
+	cmd.Dir = s.workDir // paths are the work tree's, not those of the folder hive runs in
 	cmd.Env = gitEnv()
 	err := fault.Fail("worktree")
 	if err == nil {

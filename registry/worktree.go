@@ -252,6 +252,7 @@ func (s *Store) catchUpIndex(main plumbing.Hash) (int, error) {
 	}
 	cmd := exec.Command(gitBinary(), "--git-dir", s.wtDir, "--work-tree", s.workDir,
 		"diff-index", "--cached", "--no-renames", "-z", "--name-status", main.String())
+	cmd.Dir = s.workDir // paths are the work tree's, not those of the folder hive runs in
 	cmd.Env = gitEnv()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -354,6 +355,7 @@ var gitBinary = sync.OnceValue(func() string {
 func (s *Store) gitUpdateIndex(op string, paths []string) error {
 	cmd := exec.Command(gitBinary(), "-c", "core.splitIndex=true", "-c", "splitIndex.maxPercentChange=20",
 		"--git-dir", s.wtDir, "--work-tree", s.workDir, "update-index", op, "-z", "--stdin")
+	cmd.Dir = s.workDir // paths are the work tree's, not those of the folder hive runs in
 	cmd.Stdin = strings.NewReader(strings.Join(paths, "\x00") + "\x00")
 	cmd.Env = gitEnv()
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hive-dev/hive/internal/plural"
 	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/schema"
 	"github.com/hive-dev/hive/search"
@@ -122,7 +123,7 @@ func (p Policy) Refusal(cfg *registry.Config, t *Table, r search.Result) (reason
 	case cfg.IsRevoked(r.InstanceID):
 		return KeyRevoked, fmt.Sprintf("the key of author %s is revoked", r.InstanceID)
 	case sk.Failed:
-		return Failed, fmt.Sprintf("other instances reported %d failures and %d successes: failures outweigh successes", sk.Failures, sk.Successes)
+		return Failed, fmt.Sprintf("other instances reported %s and %s: failures outweigh successes", plural.N(sk.Failures, "failure"), plural.N(sk.Successes, "success"))
 	case st.Reputation < p.MinReputation:
 		return LowReputation, fmt.Sprintf("author %s has reputation %.3f, below %g (hive.trust.min-reputation)", r.InstanceID, st.Reputation, p.MinReputation)
 	case r.Confidence < p.MinConfidence:
@@ -305,8 +306,12 @@ func Choose(s *registry.Store, ix *search.Index, cfg *registry.Config, table *Ta
 	if len(results) == 0 {
 		return nil, fmt.Errorf("%w for %s: no skill scores %g or more", ErrNoSkill, schema.Quote(intent, 80), p.Threshold)
 	}
-	return nil, fmt.Errorf("%w for %s: %d skills score %g or more, none is trusted (%s)", ErrNoSkill, schema.Quote(intent, 80),
-		len(results), p.Threshold, summarise(why))
+	verb := "score"
+	if len(results) == 1 {
+		verb = "scores"
+	}
+	return nil, fmt.Errorf("%w for %s: %s %s %g or more, none is trusted (%s)", ErrNoSkill, schema.Quote(intent, 80),
+		plural.N(len(results), "skill"), verb, p.Threshold, summarise(why))
 }
 
 // summarise counts reasons: "2 author's reputation below 0.8, 1 ...".

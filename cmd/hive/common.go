@@ -6,15 +6,22 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"maps"
 	"os"
+	"path/filepath"
 	"runtime/debug"
+	"slices"
+	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/urfave/cli/v2"
 
+	"github.com/hive-dev/hive/internal/gitdir"
 	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/schema"
 	"github.com/hive-dev/hive/signing"
+	"github.com/hive-dev/hive/trust"
 )
 
 var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON"}
@@ -30,12 +37,45 @@ func walkGC() {
 	}
 }
 
-// openStore opens the hive named by --repo; what the hive repairs on its
-// own, and warnings that fail nothing, go to stderr.
+// openStore opens the hive named by --repo (hiveDir); what the hive
+// repairs on its own, and warnings that fail nothing, go to stderr.
 func openStore(c *cli.Context) (*registry.Store, error) {
-	s, err := registry.Open(c.String("repo"), notify(c))
+	dir, err := hiveDir(c)
+	if err != nil {
+		return nil, notHive(err)
+	}
+	s, err := registry.Open(dir, notify(c))
 	return s, notHive(err)
 }
+
+// hiveDir is the hive's folder: --repo (or $HIVE_REPO) as given, else
+// the repository the current folder is in, found as git finds it (the
+// folder, then its parents, up to the root or GIT_CEILING_DIRECTORIES).
+func hiveDir(c *cli.Context) (string, error) {
+	if c.IsSet("repo") {
+		return c.String("repo"), nil
+	}
+	dir, err := gitdir.Find(".", os.Getenv("GIT_CEILING_DIRECTORIES"))
+	var nf *gitdir.NotFoundError
+	if errors.As(err, &nf) {
+		return "", &notInHive{nf}
+	}
+	if err != nil {
+		return "", err
+	}
+	if here, err := filepath.Abs("."); err == nil {
+		if real, err := filepath.EvalSymlinks(here); err == nil && real == dir {
+			return ".", nil // as the user wrote it, in messages
+		}
+	}
+	return dir, nil
+}
+
+// notInHive is hiveDir's answer in a folder that no hive holds.
+type notInHive struct{ err *gitdir.NotFoundError }
+
+func (e *notInHive) Error() string { return "not in a hive: " + e.err.Error() }
+func (e *notInHive) Unwrap() error { return registry.ErrNotFound }
 
 // notify writes what a hive repairs on its own, and warnings that fail
 // nothing, to stderr.
@@ -107,7 +147,9 @@ func readInput(c *cli.Context, name string, max int64) ([]byte, error) {
 			return nil, err
 		}
 		defer f.Close()
-		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		if fi, err := f.Stat(); err == nil && fi.IsDir() {
+			return nil, fmt.Errorf("%s is a folder, not a file", name)
+		} else if err == nil && fi.Mode().IsRegular() {
 			if size = fi.Size(); size > max {
 				return nil, fmt.Errorf("%s: %d bytes, over the limit of %d", name, size, max)
 			}
@@ -119,6 +161,10 @@ func readInput(c *cli.Context, name string, max int64) ([]byte, error) {
 		buf.Grow(int(size) + 1) // one allocation of the right size, not a doubling series
 	}
 	if _, err := buf.ReadFrom(io.LimitReader(r, max+1)); err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) { // it says "read NAME: ..." already
+			return nil, err
+		}
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	if int64(buf.Len()) > max {
@@ -134,4 +180,37 @@ func resolveRev(c *cli.Context, s *registry.Store, rev string) (plumbing.Hash, e
 		return plumbing.ZeroHash, usagef("revision %s: no such commit in %s", schema.Quote(rev, 80), c.String("repo"))
 	}
 	return h, err
+}
+
+// knownInstance refuses an instance the hive has never heard of: no key
+// registered (now or revoked) and no evidence about it in t. Otherwise
+// a query about it answers as if it were a new instance (reputation
+// 0.5000) or had no skills, which looks like an answer.
+func knownInstance(s *registry.Store, t *trust.Table, id string) error {
+	keys, err := s.Keys()
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, k := range keys {
+		known[k.ID] = true
+	}
+	for _, st := range t.All() {
+		known[st.Instance] = true
+	}
+	if known[id] {
+		return nil
+	}
+	where := s.WorkDir()
+	if where == "" {
+		where = s.GitDir()
+	}
+	names := slices.Sorted(maps.Keys(known))
+	switch {
+	case len(names) == 0:
+		return fmt.Errorf("no instance %s in the hive at %s: it has none yet", schema.Quote(id, 70), where)
+	case len(names) <= 10:
+		return fmt.Errorf("no instance %s in the hive at %s; it has %s", schema.Quote(id, 70), where, strings.Join(names, ", "))
+	}
+	return fmt.Errorf("no instance %s in the hive at %s; hive instances lists its %d", schema.Quote(id, 70), where, len(names))
 }

@@ -32,7 +32,7 @@ func TestDemo(t *testing.T) {
 		"remote: commit",         // the hook's refusal, on the pusher's screen
 		"sig-invalid",            // the forged push
 		"removed by maint",       // the dispute
-		"1 upheld disputes",      // and the reputation it costs
+		"1 upheld dispute",       // and the reputation it costs
 		"hive: valid: whole history",
 		"== Done",
 	} {

@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/hive-dev/hive/hooks"
+	"github.com/hive-dev/hive/internal/plural"
 	"github.com/hive-dev/hive/registry"
 )
 
@@ -74,7 +75,7 @@ func hookCommand() *cli.Command {
 					return err
 				}
 				if printReport(c.App.ErrWriter, rep); rep.Err() != nil || rep.Omitted > 0 {
-					return fmt.Errorf("push refused by hive: %d violations; nothing was changed", len(rep.Violations)+rep.Omitted)
+					return fmt.Errorf("push refused by hive: %s; nothing was changed", plural.N(len(rep.Violations)+rep.Omitted, "violation"))
 				}
 				fmt.Fprintf(c.App.ErrWriter, "hive: %s\n", hooks.Summary(updates, rep))
 				return nil
@@ -93,7 +94,7 @@ func hookCommand() *cli.Command {
 					return err
 				}
 				if printReport(c.App.ErrWriter, rep); rep.Err() != nil {
-					return fmt.Errorf("push refused by hive: %d violations", len(rep.Violations)+rep.Omitted)
+					return fmt.Errorf("push refused by hive: %s", plural.N(len(rep.Violations)+rep.Omitted, "violation"))
 				}
 				return nil
 			},

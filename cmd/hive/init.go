@@ -31,6 +31,9 @@ func initCommand() *cli.Command {
 				return usagef("init takes at most one folder")
 			}
 			dir := c.Args().First()
+			if c.NArg() == 1 && dir == "" {
+				return usagef("init: the folder's name is empty; name one, or give none for the current folder")
+			}
 			if dir == "" {
 				dir = c.String("repo")
 			}

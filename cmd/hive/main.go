@@ -9,7 +9,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -52,6 +54,9 @@ func (e *silentError) Error() string { return e.err.Error() }
 var unregistered = regexp.MustCompile(`no key registered for instance ([a-z0-9][a-z0-9_-]*)`)
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if v, ok := os.LookupEnv("HIVE_REPO"); ok && v == "" {
+		os.Unsetenv("HIVE_REPO") // HIVE_REPO= clears it, as for other variables; an empty --repo is an error
+	}
 	app := newApp(stdin, stdout, stderr)
 	// Ctrl-C or SIGTERM stops a verification, pull, clone or add cleanly:
 	// its quarantine ref and half-made clone are removed, main is not moved.
@@ -112,26 +117,28 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		HideHelpCommand:      true, // helpCommand instead; with it urfave/cli adds no --help flag, so:
 		OnUsageError:         onUsage,
 		ExitErrHandler:       func(*cli.Context, error) {},
+		Before: func(c *cli.Context) error {
+			if c.IsSet("repo") && c.String("repo") == "" {
+				return usagef("--repo is empty: name the hive's folder, or leave --repo out for the hive the current folder is in")
+			}
+			return nil
+		},
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "repo", Value: ".", Usage: "the hive's folder", EnvVars: []string{"HIVE_REPO"}},
 			&cli.StringFlag{Name: "key-dir", Usage: "where private keys are kept (default: $HIVE_KEY_DIR, else the user's config dir)"},
 			cli.HelpFlag,
 		},
-		Commands: []*cli.Command{
-			initCommand(), keygenCommand(), keyCommand(), addCommand(), showCommand(),
-			verifyCommand(), lineageCommand(), exportCommand(), importCommand(), instancesCommand(),
-			cloneCommand(), pullCommand(), pushCommand(), submitCommand(), hooksCommand(), hookCommand(), serveCommand(), disputeCommand(),
-			searchCommand(), resolveCommand(), reputationCommand(), diffCommand(),
-			mcpCommand(), skillCommand(), installCommand(), publishCommand(),
-			versionCommand(), completionCommand(), helpCommand(),
-			outcomeCommand(), outcomesCommand(),
-		},
+		Commands: commands(),
 	}
 	var setUsage func(cmds []*cli.Command)
 	setUsage = func(cmds []*cli.Command) {
 		for _, c := range cmds {
 			c.OnUsageError = onUsage
 			c.HideHelpCommand = true // otherwise "hive init h" shows help instead of making h
+			requireFlags(c)
+			if len(c.Subcommands) > 0 && c.Action == nil {
+				c.Action = groupAction
+			}
 			setUsage(c.Subcommands)
 		}
 	}
@@ -141,4 +148,77 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		os.Exit(exitUsage)
 	}
 	return app
+}
+
+// commands are hive's commands, as the help lists them.
+func commands() []*cli.Command {
+	return []*cli.Command{
+		initCommand(), keygenCommand(), keyCommand(), addCommand(), showCommand(),
+		verifyCommand(), lineageCommand(), exportCommand(), importCommand(), instancesCommand(),
+		cloneCommand(), pullCommand(), pushCommand(), submitCommand(), hooksCommand(), hookCommand(), serveCommand(), disputeCommand(),
+		searchCommand(), resolveCommand(), outcomeCommand(), outcomesCommand(), reputationCommand(), diffCommand(),
+		mcpCommand(), skillCommand(), installCommand(), publishCommand(),
+		versionCommand(), completionCommand(), helpCommand(),
+	}
+}
+
+// groupAction is the action of a command that only groups others (hive
+// key, hive dispute): its help, or a usage error for an unknown one.
+func groupAction(c *cli.Context) error {
+	if c.Args().Present() {
+		name := commandPath(c)
+		return usagef("no command %q in %s; see %s --help", c.Args().First(), name, name)
+	}
+	return cli.ShowSubcommandHelp(c)
+}
+
+// commandPath is the command c runs, as typed: "hive dispute open".
+func commandPath(c *cli.Context) string {
+	var names []string
+	for _, cc := range c.Lineage() {
+		if cc.Command != nil && cc.Command.Name != "" {
+			names = append(names, cc.Command.Name)
+		}
+	}
+	slices.Reverse(names)
+	return strings.Join(names, " ")
+}
+
+// requireFlags has c check its required flags itself, in place of
+// urfave/cli: that prints the whole help to stdout, then an error in its
+// own words, and exits 1; and given an argument it takes the argument for
+// the name of a command to show help for ("no command"). The check is a
+// usage error naming the command and the flags missing. The flags are
+// copied, not changed: some are shared by several commands.
+func requireFlags(c *cli.Command) {
+	var required []string
+	for i, f := range c.Flags {
+		rf, ok := f.(cli.RequiredFlag)
+		if !ok || !rf.IsRequired() {
+			continue
+		}
+		required = append(required, f.Names()[0])
+		v := reflect.ValueOf(f).Elem()
+		cp := reflect.New(v.Type())
+		cp.Elem().Set(v)
+		cp.Elem().FieldByName("Required").SetBool(false)
+		c.Flags[i] = cp.Interface().(cli.Flag)
+	}
+	if len(required) == 0 || c.Action == nil {
+		return
+	}
+	action := c.Action
+	c.Action = func(ctx *cli.Context) error {
+		var missing []string
+		for _, name := range required {
+			if !ctx.IsSet(name) {
+				missing = append(missing, "--"+name)
+			}
+		}
+		if len(missing) > 0 {
+			name := commandPath(ctx)
+			return usagef("%s needs %s; see %s --help", name, strings.Join(missing, " and "), name)
+		}
+		return action(ctx)
+	}
 }

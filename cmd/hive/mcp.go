@@ -53,7 +53,11 @@ func mcpCommand() *cli.Command {
 			if c.String("server") != "" {
 				o.Server = serverClient(c)
 			}
-			src, err := mcp.OpenLocal(c.String("repo"), notify(c))
+			dir, err := hiveDir(c)
+			if err != nil {
+				return notHive(err)
+			}
+			src, err := mcp.OpenLocal(dir, notify(c))
 			if err != nil {
 				return notHive(err)
 			}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/hive-dev/hive/internal/plural"
 	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/schema"
 	"github.com/hive-dev/hive/search"
@@ -161,7 +162,7 @@ func standingText(sk trust.SkillStanding) string {
 	case sk.Proven:
 		word = ", proven"
 	}
-	return fmt.Sprintf("standing %.2f (%d successes, %d failures%s)", sk.Standing, sk.Successes, sk.Failures, word)
+	return fmt.Sprintf("standing %.2f (%s, %s%s)", sk.Standing, plural.N(sk.Successes, "success"), plural.N(sk.Failures, "failure"), word)
 }
 
 // maxDuplicateChecks bounds the traces of one command checked for near
@@ -192,7 +193,7 @@ func warnDuplicates(c *cli.Context, s *registry.Store, added []registry.Added) {
 				fmt.Fprintf(c.App.ErrWriter, "hive: warning: %s\n", d.Message())
 			}
 			if len(added) > len(ids) {
-				fmt.Fprintf(c.App.ErrWriter, "hive: note: near duplicates checked for the first %d of %d new traces\n", len(ids), len(added))
+				fmt.Fprintf(c.App.ErrWriter, "hive: note: near duplicates checked for the first %d of %s\n", len(ids), plural.N(len(added), "new trace"))
 			}
 			return
 		}

@@ -228,3 +228,34 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// TestPollingGrepIsQuiet: a script of the README or docs that waits for
+// a line in a file another process writes (until grep -q X FILE) uses
+// grep -s: the file may not exist at the first look, and grep's "No such
+// file or directory" is noise in the reader's terminal.
+func TestPollingGrepIsQuiet(t *testing.T) {
+	files, _ := filepath.Glob("../../docs/*.md")
+	sh, _ := filepath.Glob("../../docs/*.sh")
+	files = append(append(files, "../../README.md"), sh...)
+	poll := regexp.MustCompile(`\b(until|while)\s+(!\s*)?grep((\s+-[A-Za-z]+)*)\s`)
+	found := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			m := poll.FindStringSubmatch(line)
+			if m == nil {
+				continue
+			}
+			found++
+			if !strings.Contains(m[3], "s") {
+				t.Errorf("%s:%d: a polling grep without -s: %s", f, i+1, strings.TrimSpace(line))
+			}
+		}
+	}
+	if found == 0 {
+		t.Fatal("no polling grep found: the README's publish block has one")
+	}
+}

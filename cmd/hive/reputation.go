@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/hive-dev/hive/internal/plural"
 	"github.com/hive-dev/hive/trust"
 )
 
@@ -30,6 +31,9 @@ func reputationCommand() *cli.Command {
 			}
 			list := t.All()
 			if c.NArg() == 1 {
+				if err := knownInstance(s, t, c.Args().First()); err != nil {
+					return err
+				}
 				list = []trust.Standing{t.Of(c.Args().First())}
 			}
 			if c.Bool("json") {
@@ -40,8 +44,8 @@ func reputationCommand() *cli.Command {
 				if st.Trusted {
 					word = "trusted"
 				}
-				fmt.Fprintf(c.App.Writer, "%-24s %.4f  %-9s  %d traces  %d successes  %d failures  %d upheld disputes  witness %.2f\n",
-					st.Instance, st.Reputation, word, st.Traces, st.Successes, st.Failures, st.Upheld, st.Weight)
+				fmt.Fprintf(c.App.Writer, "%-24s %.4f  %-9s  %s  %s  %s  %s  witness %.2f\n",
+					st.Instance, st.Reputation, word, plural.N(st.Traces, "trace"), plural.N(st.Successes, "success"), plural.N(st.Failures, "failure"), plural.N(st.Upheld, "upheld dispute"), st.Weight)
 			}
 			return nil
 		},

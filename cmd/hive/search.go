@@ -43,6 +43,15 @@ func searchCommand() *cli.Command {
 				return err
 			}
 			defer s.Close()
+			if inst := c.String("instance"); inst != "" {
+				t, err := trust.Reputation(s)
+				if err != nil {
+					return err
+				}
+				if err := knownInstance(s, t, inst); err != nil {
+					return err
+				}
+			}
 			ix, err := search.OpenIndex(s)
 			if err != nil {
 				return err

@@ -89,9 +89,12 @@ func defaultHive() (string, error) {
 // hiveToServe is the hive to serve: --repo, the current folder if it is a
 // hive, or the default hive, which may not exist yet.
 func hiveToServe(c *cli.Context) (string, error) {
-	repo := c.String("repo")
+	repo, err := hiveDir(c)
 	if c.IsSet("repo") {
 		return repo, nil
+	}
+	if err != nil {
+		return defaultHive()
 	}
 	if s, err := registry.Open(repo); err == nil {
 		_, err := s.Config() // a git repository with a main that is a hive

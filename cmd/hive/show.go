@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/hive-dev/hive/internal/plural"
 	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/schema"
 	"github.com/hive-dev/hive/trust"
@@ -132,7 +133,7 @@ func instancesCommand() *cli.Command {
 				if in.Rotations > 0 {
 					marks = append(marks, fmt.Sprintf("rotated %d", in.Rotations))
 				}
-				fmt.Fprintf(c.App.Writer, "%-24s %-10s %s  %d traces  reputation %.4f%s\n", in.ID, in.Algorithm, in.Fingerprint[:16], in.Traces, in.Reputation,
+				fmt.Fprintf(c.App.Writer, "%-24s %-10s %s  %s  reputation %.4f%s\n", in.ID, in.Algorithm, in.Fingerprint[:16], plural.N(in.Traces, "trace"), in.Reputation,
 					strings.TrimRight(" "+strings.Join(marks, " "), " "))
 			}
 			return nil

@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/hive-dev/hive/internal/plural"
 	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/schema"
 	"github.com/hive-dev/hive/search"
@@ -50,7 +51,7 @@ func printReport(w io.Writer, r *registry.Report) {
 		fmt.Fprintln(w, v.Error())
 	}
 	if r.Omitted > 0 {
-		fmt.Fprintf(w, "... and %d more violations\n", r.Omitted)
+		fmt.Fprintf(w, "... and %s\n", plural.N(r.Omitted, "more violation"))
 	}
 }
 
@@ -88,14 +89,14 @@ func cloneCommand() *cli.Command {
 			done()
 			if errors.Is(err, registry.ErrRefused) {
 				printReport(c.App.Writer, rep)
-				return fmt.Errorf("%s does not verify: %d violations; nothing was cloned", url, len(rep.Violations)+rep.Omitted)
+				return fmt.Errorf("%s does not verify: %s; nothing was cloned", url, plural.N(len(rep.Violations)+rep.Omitted, "violation"))
 			}
 			if err != nil {
 				return err
 			}
 			defer s.Close()
 			head, _ := s.Head()
-			fmt.Fprintf(c.App.Writer, "cloned %s into %s: %d commits, %d traces verified, main at %s\n", url, dir, rep.Commits, rep.Traces, head.String()[:12])
+			fmt.Fprintf(c.App.Writer, "cloned %s into %s: %s, %s verified, main at %s\n", url, dir, plural.N(rep.Commits, "commit"), plural.N(rep.Traces, "trace"), head.String()[:12])
 			return nil
 		},
 	}
@@ -136,7 +137,7 @@ func pullCommand() *cli.Command {
 			done()
 			if errors.Is(err, registry.ErrRefused) {
 				printReport(c.App.Writer, res.Report)
-				return fmt.Errorf("pull from %s refused: %d violations; main, the index and the working tree are unchanged", r.URL, len(res.Report.Violations)+res.Report.Omitted)
+				return fmt.Errorf("pull from %s refused: %s; main, the index and the working tree are unchanged", r.URL, plural.N(len(res.Report.Violations)+res.Report.Omitted, "violation"))
 			}
 			if errors.Is(err, registry.ErrMergeConflict) {
 				return &hintError{err, "nothing was changed; merge by hand with git (`git fetch " + r.URL + " main && git merge FETCH_HEAD`), then run `hive verify`"}
@@ -153,9 +154,9 @@ func pullCommand() *cli.Command {
 			case res.New == res.Old:
 				fmt.Fprintf(c.App.Writer, "already up to date with %s\n", r.URL)
 			case res.Merged:
-				fmt.Fprintf(c.App.Writer, "merged %s: %d new traces (%d commits, %d traces checked), main at %s\n", r.URL, res.Added, res.Report.Commits, res.Report.Traces, res.New.String()[:12])
+				fmt.Fprintf(c.App.Writer, "merged %s: %s (%s, %s checked), main at %s\n", r.URL, plural.N(res.Added, "new trace"), plural.N(res.Report.Commits, "commit"), plural.N(res.Report.Traces, "trace"), res.New.String()[:12])
 			default:
-				fmt.Fprintf(c.App.Writer, "fast-forwarded to %s: %d new traces (%d commits, %d traces checked)\n", res.New.String()[:12], res.Added, res.Report.Commits, res.Report.Traces)
+				fmt.Fprintf(c.App.Writer, "fast-forwarded to %s: %s (%s, %s checked)\n", res.New.String()[:12], plural.N(res.Added, "new trace"), plural.N(res.Report.Commits, "commit"), plural.N(res.Report.Traces, "trace"))
 			}
 			return nil
 		},

@@ -7,6 +7,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/urfave/cli/v2"
 
+	"github.com/hive-dev/hive/internal/plural"
 	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/schema"
 )
@@ -60,15 +61,15 @@ func verifyCommand() *cli.Command {
 					fmt.Fprintln(c.App.Writer, v.Error())
 				}
 				if r.Omitted > 0 {
-					fmt.Fprintf(c.App.Writer, "... and %d more violations\n", r.Omitted)
+					fmt.Fprintf(c.App.Writer, "... and %s\n", plural.N(r.Omitted, "more violation"))
 				}
 			}
-			what := fmt.Sprintf("%d commits, %d traces, %d keys", r.Commits, r.Traces, r.Keys)
+			what := plural.N(r.Commits, "commit") + ", " + plural.N(r.Traces, "trace") + ", " + plural.N(r.Keys, "key")
 			if r.Cached {
 				what = "already verified"
 			}
 			if len(r.Violations) > 0 {
-				fmt.Fprintf(c.App.ErrWriter, "hive: %s at %s: %d violations (%s)\n", "refused", head.String()[:12], len(r.Violations)+r.Omitted, what)
+				fmt.Fprintf(c.App.ErrWriter, "hive: %s at %s: %s (%s)\n", "refused", head.String()[:12], plural.N(len(r.Violations)+r.Omitted, "violation"), what)
 				return &silentError{r.Err()}
 			}
 			fmt.Fprintf(c.App.ErrWriter, "hive: valid: %s at %s (%s)\n", rangeName(base, head), head.String()[:12], what)

@@ -103,7 +103,7 @@ func TestWorkflowAsOnGitHub(t *testing.T) {
 			switch {
 			case pr.refuse == "" && failed != "":
 				t.Fatalf("step %q failed:\n%s", failed, out)
-			case pr.refuse == "" && (!strings.Contains(out, "hive: valid: ") || !strings.Contains(out, " 1 traces")):
+			case pr.refuse == "" && (!strings.Contains(out, "hive: valid: ") || !strings.Contains(out, " 1 trace")):
 				t.Fatalf("the verify step did not check the pull request's skill:\n%s", out)
 			case pr.refuse != "" && failed != "verify the pull request's commits against the state they extend":
 				t.Fatalf("failed step = %q, want the verify step to refuse with %s:\n%s", failed, pr.refuse, out)
