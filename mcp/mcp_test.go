@@ -371,7 +371,7 @@ func TestUseSkill(t *testing.T) {
 	}
 	res = call(t, cs, "use_skill", map[string]any{"intent": "compile a kernel for a toaster"})
 	structured(t, res, &out)
-	if out.Found || !strings.Contains(out.Why, "no skill scores") {
+	if out.Found || !strings.Contains(out.Why, "no skill matches it") {
 		t.Errorf("use_skill for an unknown task = %+v", out)
 	}
 }

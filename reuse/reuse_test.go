@@ -119,7 +119,7 @@ func TestJudgeDisputedAndResolve(t *testing.T) {
 		t.Errorf("Resolve chose the disputed skill")
 	}
 	_, err = v.Resolve(st, "compile a kernel for a toaster")
-	if !errors.Is(err, trust.ErrNoSkill) || !strings.Contains(err.Error(), "no skill scores 0.7") {
+	if !errors.Is(err, trust.ErrNoSkill) || !strings.Contains(err.Error(), "no skill matches it") {
 		t.Errorf("Resolve of an unknown task = %v", err)
 	}
 	setPolicy(t, st, map[string][]string{"min-reputation": {"1"}})

@@ -200,3 +200,93 @@ func bodiless(instance, intent, action, detail, result string) *schema.Trace {
 		InstanceID:        instance,
 	}
 }
+
+// concise is an honest skill whose body bears out none of its intent's
+// words, as concise traces in the wild do, with the queries that must find
+// it: its own intent and light rewordings.
+type concise struct {
+	t       *schema.Trace
+	queries []string
+}
+
+func conciseSkills() []concise {
+	mk := func(intent string, steps []string, result string) *schema.Trace {
+		t := bodiless("honest_concise", intent, "", "", result)
+		t.ReasoningPath = nil
+		for i, s := range steps {
+			t.ReasoningPath = append(t.ReasoningPath, schema.Step{Step: i + 1, Action: s})
+		}
+		t.Confidence, t.VerificationScore = 0.95, 0.97
+		return t
+	}
+	return []concise{
+		{mk("Find the largest files in a directory", []string{"list sizes with du", "sort numerically in reverse and keep the top"}, "du -ah . | sort -rh | head -20"),
+			[]string{"find the largest files in a directory", "largest", "largest files", "files in a directory", "find files", "find the biggest files in this directory"}},
+		{mk("Deploy the web app", []string{"run it"}, "echo hi"),
+			[]string{"Deploy the web app", "deploy", "deploy my web application"}},
+		{mk("Count lines of code in a repository", []string{"run cloc over the tree"}, "cloc --vcs=git"),
+			[]string{"Count lines of code in a repository", "count the lines of code in a repo"}},
+		{mk("Reclaim space taken by unused images", []string{"prune dangling layers and stopped containers"}, "docker system prune -af"),
+			[]string{"Reclaim space taken by unused images", "reclaim the space unused images take"}},
+	}
+}
+
+// TestConciseSkills: a skill whose body bears out none of its intent's
+// words (coherence 0) is found by its intent and by light rewordings, first,
+// alone in a fresh hive (the newcomer's case), and beside attackers: the
+// stuffed intents of TestGaming, a copier of every dev query, and its own
+// intent repeated five times or padded with the 40 commonest words, over a
+// body about nothing. No attacker resolves. (A copy of its intent word for
+// word over a body about nothing is as good as it: nothing tells them apart
+// but their bodies, which bear out neither; docs/search.md.)
+func TestConciseSkills(t *testing.T) {
+	l := labelledSet(t)
+	words := commonWords(l)
+	cs := conciseSkills()
+	check := func(ix *Index, c concise, where string) {
+		t.Helper()
+		id := schema.Digest(mustMarshal(c.t))
+		if coh := ix.docs[ix.byID[id]].coh; coh != 0 {
+			t.Fatalf("%q: coherence %v, want 0 (the test is of skills whose bodies bear out none of their intent)", c.t.Intent, coh)
+		}
+		for _, q := range c.queries {
+			rs := ix.Search(Query{Text: q, Limit: 5})
+			switch {
+			case len(rs) == 0:
+				t.Errorf("%s: %q: nothing found, want %q first", where, q, c.t.Intent)
+			case rs[0].ID != id:
+				t.Errorf("%s: %q: %s %q (%.3f) first, want %q", where, q, rs[0].InstanceID, rs[0].Intent, rs[0].Score, c.t.Intent)
+			}
+			for _, r := range rs {
+				if strings.HasPrefix(r.InstanceID, "mallory_") && r.Score >= DefaultThreshold {
+					t.Errorf("%s: %q: attacker %q resolves (%.2f)", where, q, schema.Quote(r.Intent, 60), r.Score)
+				}
+			}
+		}
+	}
+	for _, c := range cs {
+		ix := newIndex(plumbing.ZeroHash)
+		ix.addTraces(c.t)
+		check(ix, c, "alone")
+	}
+	var ts []*schema.Trace
+	for i := range 14 {
+		ts = append(ts, attacker(fmt.Sprint("stuffed", i), strings.Join(words[:min(40+10*i, len(words))], " ")))
+	}
+	for i := range 6 {
+		ts = append(ts, attacker(fmt.Sprint("repeat", i), strings.Repeat(words[i]+" ", 60)))
+	}
+	for i, q := range l.Dev.Queries {
+		ts = append(ts, attacker(fmt.Sprint("copy", i), q.Text))
+	}
+	for i, c := range cs {
+		ts = append(ts, c.t,
+			attacker(fmt.Sprint("repeat-intent", i), strings.Repeat(c.t.Intent+" ", 5)),
+			attacker(fmt.Sprint("stuffed-intent", i), c.t.Intent+" "+strings.Join(words[:40], " ")))
+	}
+	ix := newIndex(plumbing.ZeroHash)
+	ix.addTraces(ts...)
+	for _, c := range cs {
+		check(ix, c, "beside attackers")
+	}
+}

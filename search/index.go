@@ -64,6 +64,7 @@ type Index struct {
 	docs    []doc             // in the order they entered the index
 	byID    map[schema.ID]uint32
 	total   [nFields]uint64  // summed field lengths, each skill's times its weight
+	lenAll  [nFields]uint64  // summed field lengths, every skill's alike (avgLen when no skill has weight)
 	post    [][]posting      // term number -> the skills having it, by doc number
 	maxc    [][nFields]uint8 // term number -> its highest count in each field of a skill
 	maxNorm norms            // the highest norm of each field over the skills
@@ -211,7 +212,7 @@ func (ix *Index) Update(s *registry.Store, h plumbing.Hash) (*Index, error) {
 // frequencies, field maxima, norms, the maps) is its own.
 func (ix *Index) successor() *Index {
 	nx := &Index{commit: ix.commit, terms: ix.terms, vocab: ix.vocab, df: slices.Clone(ix.df), n: ix.n, docs: ix.docs,
-		byID: maps.Clone(ix.byID), total: ix.total, post: slices.Clone(ix.post), maxc: slices.Clone(ix.maxc),
+		byID: maps.Clone(ix.byID), total: ix.total, lenAll: ix.lenAll, post: slices.Clone(ix.post), maxc: slices.Clone(ix.maxc),
 		maxNorm: ix.maxNorm, p: ix.p, uniform: ix.uniform, file: ix.file}
 	if ix.extended.Swap(true) {
 		// Another successor appends beyond ix's lengths: append to copies.
@@ -476,6 +477,7 @@ func (ix *Index) append(docs []doc) {
 		ix.n += uint64(d.w)
 		for f, l := range d.lens {
 			ix.total[f] += uint64(l) * uint64(d.w)
+			ix.lenAll[f] += uint64(l)
 		}
 	}
 	ix.renorm()
@@ -701,6 +703,7 @@ func (ix *Index) reindex() {
 	counts := make([]int, len(ix.terms))
 	ix.df = make([]uint32, len(ix.terms))
 	ix.total = [nFields]uint64{}
+	ix.lenAll = [nFields]uint64{}
 	ix.n = 0
 	for _, d := range ix.docs {
 		for _, t := range d.terms {
@@ -710,6 +713,7 @@ func (ix *Index) reindex() {
 		ix.n += uint64(d.w)
 		for f, l := range d.lens {
 			ix.total[f] += uint64(l) * uint64(d.w)
+			ix.lenAll[f] += uint64(l)
 		}
 	}
 	total := 0
@@ -755,12 +759,12 @@ func (ix *Index) renorm() {
 // weight_f / (1 - b_f + b_f * len_f / avglen_f), with the index's average
 // lengths (the skill's own when the index is empty); and what a term in its
 // intent alone counts for: intentOnly times the share of its intent that
-// the rest of it bears out (coh), so an intent that its skill does not
-// bear out, stuffed or copied from a query, gains little or nothing.
+// the rest of it bears out (coh, at least cohFloor), so an intent that its
+// skill does not bear out, stuffed or copied from a query, gains little.
 func (ix *Index) normOf(lens [nFields]uint32, coh float32) norms {
 	p := ix.p
 	var out norms
-	out[intentOnlyNorm] = float32(p.intentOnly) * coh
+	out[intentOnlyNorm] = float32(p.intentOnly) * p.scoreCoh(coh)
 	for f := range nFields {
 		avg := ix.avgLen(f, lens[f])
 		out[f] = float32(p.weight[f] / (1 - p.b[f] + p.b[f]*float64(lens[f])/avg))
@@ -778,6 +782,13 @@ func raiseMax(m, c *[nFields]uint8) {
 // avgLen is the average length of field f, or l for a hive of no
 // statistics.
 func (ix *Index) avgLen(f int, l uint32) float64 {
+	if ix.n == 0 && ix.lenAll[f] > 0 {
+		// No skill counts in the statistics (every intent in the hive is
+		// borne out by nothing): lengths are judged against every
+		// skill's alike, so that an intent repeated five times still
+		// counts each word less.
+		return float64(ix.lenAll[f]) / float64(len(ix.docs))
+	}
 	if ix.n == 0 || ix.total[f] == 0 {
 		return float64(max(1, l))
 	}

@@ -61,6 +61,7 @@ type params struct {
 	dense bool    // compute the xDense feature (else 0)
 
 	intentOnly float64 // what a term found in the intent alone counts for, times the intent's coherence (see normOf)
+	cohFloor   float64 // the least coherence a skill counts with when scored (never in the statistics; see scoreCoh)
 
 	candidates int  // skills scored in full (features, ranker, calibration)
 	rerank     bool // rank by the ranker (else by BM25F)
@@ -848,6 +849,15 @@ func (ix *Index) raw(cs []concept, v view) float64 {
 	return s
 }
 
+// scoreCoh is the coherence a skill of coherence coh is scored with: at
+// least cohFloor, so that a skill whose body bears out none of its intent's
+// words (a concise honest trace: "Find the largest files" over `du -ah . |
+// sort -rh | head`) is still found by its intent when nothing better
+// matches, ranked below the skills whose bodies bear the query out. Its
+// weight in the statistics stays its coherence (statWeight), so traces
+// borne out by nothing, however many, make no word common.
+func (p *params) scoreCoh(coh float32) float32 { return max(coh, float32(p.cohFloor)) }
+
 // coh returns the share of the skill's intent that the rest of it bears
 // out.
 func (v view) coh() float32 {
@@ -888,7 +898,7 @@ func (ix *Index) features(cs []concept, v view, raw float64) [nFeatures]float64 
 	// A word found in the intent alone counts as far as the rest of the
 	// skill bears its intent out (its coherence): a word the body also has
 	// counts in full.
-	coh := float64(v.coh())
+	coh := float64(ix.p.scoreCoh(v.coh()))
 	matched := map[string]float64{}
 	for ci := range cs {
 		c := &cs[ci]
@@ -1103,6 +1113,18 @@ func tieBreak(key []byte, id schema.ID) uint64 {
 	h.Write(key)
 	h.Write([]byte(id))
 	return binary.BigEndian.Uint64(h.Sum(nil))
+}
+
+// Coherence is the share of the intent of skill id that the rest of it
+// (tags, steps, result) bears out, doubled and capped at 1, and whether the
+// index has the skill. A skill of coherence 0 is found by its intent only
+// weakly (docs/search.md).
+func (ix *Index) Coherence(id schema.ID) (float64, bool) {
+	i, ok := ix.byID[id]
+	if !ok {
+		return 0, false
+	}
+	return float64(ix.docs[i].coh), true
 }
 
 // Search ranks the skills for q.Text, best first; skills scoring below

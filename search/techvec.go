@@ -92,6 +92,10 @@ func (ix *Index) denseCos(cs []concept, v view) float64 {
 		}
 		addTo(q, c.term, float32(ix.idfOf(df)))
 	}
+	// The intent by its coherence itself, not the floor it is scored
+	// with (scoreCoh): a cosine does not see scale, so any weight on the
+	// intent of a skill whose body says nothing related would make its
+	// vector the intent's, and a copy of a query 1.
 	coh := v.coh()
 	add := func(text string, df float64, tf *[nFields]uint8) {
 		var w float32

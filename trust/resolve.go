@@ -244,7 +244,8 @@ func Choose(s *registry.Store, ix *search.Index, cfg *registry.Config, table *Ta
 	// (search.Similarity, with no other skill to compare it with), so that
 	// look-alikes that copy the intent cannot push it under the threshold.
 	var results []search.Result
-	for _, r := range ix.Search(search.Query{Text: intent, Limit: maxCandidates}) {
+	cands := ix.Search(search.Query{Text: intent, Limit: maxCandidates})
+	for _, r := range cands {
 		if r.Score < p.Threshold && table.Skill(r.ID).Proven {
 			e, err := s.Trace(r.ID)
 			if err != nil {
@@ -298,6 +299,9 @@ func Choose(s *registry.Store, ix *search.Index, cfg *registry.Config, table *Ta
 		}
 		best.Entry = e
 		return best, nil
+	}
+	if len(cands) == 0 {
+		return nil, fmt.Errorf("%w for %s: no skill matches it", ErrNoSkill, schema.Quote(intent, 80))
 	}
 	if len(results) == 0 {
 		return nil, fmt.Errorf("%w for %s: no skill scores %g or more", ErrNoSkill, schema.Quote(intent, 80), p.Threshold)

@@ -182,6 +182,11 @@ func warnDuplicates(c *cli.Context, s *registry.Store, added []registry.Added) {
 	}
 	ix, err := search.OpenIndex(s)
 	if err == nil {
+		for _, id := range ids {
+			if coh, ok := ix.Coherence(id); ok && coh == 0 {
+				fmt.Fprintf(c.App.ErrWriter, "hive: hint: %s: its steps, tags and result use no word of its intent, so a search finds it only weakly (docs/search.md)\n", id.Short())
+			}
+		}
 		var dups []trust.Duplicate
 		if dups, err = trust.NearDuplicates(s, ix, ids); err == nil {
 			for _, d := range dups {

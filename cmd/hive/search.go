@@ -104,6 +104,9 @@ func searchCommand() *cli.Command {
 				return err
 			}
 			if n == 0 {
+				if th == 0 || len(ix.Search(search.Query{Text: q.Text, Limit: 1, Instance: q.Instance})) == 0 {
+					return fmt.Errorf("no skill matches %s", schema.Quote(q.Text, 80))
+				}
 				return fmt.Errorf("no skill scores %g or more", th)
 			}
 			return nil
