@@ -172,6 +172,7 @@ func TestConcurrentAdds(t *testing.T) {
 // TestKilledWriters: hive add and hive pull killed at random moments leave a
 // hive that verifies, with every trace that a finished add acknowledged.
 func TestKilledWriters(t *testing.T) {
+	skipShort(t)
 	spec := fixtures.Spec{Instances: 2, Traces: 2000}
 	e := newEnv(t, spec.Names()...)
 	e.run("init", "hive")
@@ -436,6 +437,7 @@ func (s *syncBuffer) String() string {
 // loose objects pass gc.auto; what is packed still verifies and git fsck
 // is clean.
 func TestAddPacks(t *testing.T) {
+	skipShort(t)
 	spec := fixtures.Spec{Instances: 2, Traces: 601}
 	e := newEnv(t, spec.Names()...)
 	e.run("init", "hive")
