@@ -46,6 +46,9 @@ func TestDisputes(t *testing.T) {
 	if _, err := h.s.Trace(victim); err == nil {
 		t.Errorf("the removed trace is still on main")
 	}
+	if _, err := h.s.ResolveID(victim.Hex()[:10]); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "removed from main by dispute "+d.Short()) {
+		t.Errorf("ResolveID(the removed trace) = %v; want ErrNotFound saying which dispute removed it", err)
+	}
 	if r, err := h.s.Removed(victim); err != nil || r == nil || r.Dispute != d {
 		t.Errorf("Removed(victim) = %+v, %v; want dispute %s", r, err, d)
 	}

@@ -56,7 +56,7 @@ func (s *Store) ResolveID(q string) (schema.ID, error) {
 		return "", err
 	}
 	if !ok || !e.isTree() {
-		return "", fmt.Errorf("trace %s: %w", schema.Quote(q, 80), ErrNotFound)
+		return "", s.notOnMain(q, hex)
 	}
 	t, err := s.trees.get(e.hash)
 	if err != nil {
@@ -70,11 +70,26 @@ func (s *Store) ResolveID(q string) (schema.ID, error) {
 	}
 	switch len(found) {
 	case 0:
-		return "", fmt.Errorf("trace %s: %w", schema.Quote(q, 80), ErrNotFound)
+		return "", s.notOnMain(q, hex)
 	case 1:
 		return schema.ID("sha256:" + found[0]), nil
 	}
 	return "", fmt.Errorf("trace prefix %s is ambiguous: %d traces match", schema.Quote(q, 80), len(found))
+}
+
+// notOnMain is the ErrNotFound of a trace id or prefix q (hex digits hex)
+// that names no trace on main: it says so of a trace that a resolved
+// dispute removed, and by which dispute.
+func (s *Store) notOnMain(q, hex string) error {
+	if list, err := s.Disputes(); err == nil {
+		for _, d := range list {
+			if r := d.Resolution; r != nil && r.Decision == DecisionRemove && strings.HasPrefix(d.Dispute.Trace.Hex(), hex) {
+				return fmt.Errorf("trace %s was removed from main by dispute %s, upheld by %s: %s: %w",
+					d.Dispute.Trace.Short(), d.ID.Short(), r.InstanceID, schema.Quote(r.Reason, 200), ErrNotFound)
+			}
+		}
+	}
+	return fmt.Errorf("trace %s: %w", schema.Quote(q, 80), ErrNotFound)
 }
 
 func isHexPrefix(s string) bool {
