@@ -198,6 +198,7 @@ func TestBadArguments(t *testing.T) {
 		{"search_skills", map[string]any{"query": "auth", "min_score": 1.5}, "arguments-invalid"},
 		{"search_skills", map[string]any{"query": "auth", "mood": "happy"}, "arguments-invalid"},
 		{"search_skills", []int{1}, "arguments-invalid"},
+		{"search_skills", map[string]any{"query": "auth", "instance": "nobody"}, "not-found"},
 		{"get_skill", map[string]any{}, "arguments-invalid"},
 		{"get_skill", map[string]any{"id": "not an id"}, "arguments-invalid"},
 		{"get_skill", map[string]any{"id": zero}, "not-found"},

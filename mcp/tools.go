@@ -122,6 +122,11 @@ func searchSkills(ctx context.Context, h *hive, in searchIn) (searchOut, string,
 		in.Limit = 10
 	}
 	err := h.read(ctx, func(st *registry.Store, v *reuse.View) error {
+		if in.Instance != "" {
+			if err := reuse.KnownInstance(st, v.Table, in.Instance); err != nil {
+				return &toolError{codeNotFound, err}
+			}
+		}
 		for _, r := range v.Index.Search(search.Query{Text: in.Query, Threshold: in.MinScore, Limit: in.Limit, Instance: in.Instance}) {
 			n, err := v.LineageSize(st, r.ID)
 			if err != nil {

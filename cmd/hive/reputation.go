@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/hive-dev/hive/internal/plural"
+	"github.com/hive-dev/hive/reuse"
 	"github.com/hive-dev/hive/trust"
 )
 
@@ -31,7 +32,7 @@ func reputationCommand() *cli.Command {
 			}
 			list := t.All()
 			if c.NArg() == 1 {
-				if err := knownInstance(s, t, c.Args().First()); err != nil {
+				if err := reuse.KnownInstance(s, t, c.Args().First()); err != nil {
 					return err
 				}
 				list = []trust.Standing{t.Of(c.Args().First())}

@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/hive-dev/hive/registry"
+	"github.com/hive-dev/hive/reuse"
 	"github.com/hive-dev/hive/schema"
 	"github.com/hive-dev/hive/search"
 	"github.com/hive-dev/hive/trust"
@@ -48,7 +49,7 @@ func searchCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				if err := knownInstance(s, t, inst); err != nil {
+				if err := reuse.KnownInstance(s, t, inst); err != nil {
 					return err
 				}
 			}
