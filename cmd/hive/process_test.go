@@ -130,6 +130,7 @@ func traceFiles(t *testing.T, repo string) []string {
 // TestConcurrentAdds: 8 hive add processes of 100 traces each, at once,
 // lose nothing; the hive verifies and git fsck is clean.
 func TestConcurrentAdds(t *testing.T) {
+	skipShort(t)
 	spec := fixtures.Spec{Instances: 2, Traces: 800}
 	e := newEnv(t, spec.Names()...)
 	e.run("init", "hive")
