@@ -113,7 +113,7 @@ func (g *graph) node(h plumbing.Hash) (*gnode, error) {
 	if n, ok := g.nodes[h]; ok {
 		return n, nil
 	}
-	c, err := readCommitHeader(g.r, h)
+	c, err := ReadCommitHeader(g.r, h)
 	if err != nil {
 		return nil, err
 	}

@@ -14,8 +14,9 @@ import (
 // MaxCommitSize bounds the commits and tags read to walk history.
 const MaxCommitSize = 1 << 20
 
-// readCommitHeader reads commit h's tree, parents and time.
-func readCommitHeader(r Reader, h plumbing.Hash) (gitfmt.CommitHeader, error) {
+// ReadCommitHeader reads commit h's tree, parents and time; a commit
+// that does not parse is a *CorruptError.
+func ReadCommitHeader(r Reader, h plumbing.Hash) (gitfmt.CommitHeader, error) {
 	b, err := r.Read(plumbing.CommitObject, h, MaxCommitSize)
 	if err != nil {
 		return gitfmt.CommitHeader{}, err
@@ -171,7 +172,7 @@ func parent(r Reader, h plumbing.Hash, n int) (plumbing.Hash, error) {
 	if err != nil {
 		return h, err
 	}
-	c, err := readCommitHeader(r, h)
+	c, err := ReadCommitHeader(r, h)
 	if err != nil {
 		return h, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/hive-dev/hive/gitfmt"
+	"github.com/hive-dev/hive/odb"
 	"github.com/hive-dev/hive/schema"
 	"github.com/hive-dev/hive/signing"
 )
@@ -439,15 +440,7 @@ type chainLink struct {
 
 // commitHeader reads the tree and parents of commit h.
 func (s *Store) commitHeader(h plumbing.Hash) (gitfmt.CommitHeader, error) {
-	b, err := s.objs.read(plumbing.CommitObject, h, maxCommitSize)
-	if err != nil {
-		return gitfmt.CommitHeader{}, err
-	}
-	c, err := gitfmt.ParseCommitHeader(b)
-	if err != nil {
-		return c, fmt.Errorf("commit %s: %w", h, err)
-	}
-	return c, nil
+	return odb.ReadCommitHeader(s.objs.db, h)
 }
 
 // firstParents returns the chain of first parents from h to its root,
