@@ -52,16 +52,29 @@ func (s *Store) ResolveID(q string) (schema.ID, error) {
 	if err != nil {
 		return "", err
 	}
-	e, ok, err := s.trees.lookup(root, tracesDir+"/"+hex[:2])
+	found, err := s.recordsWithPrefix(root, tracesDir, hex)
 	if err != nil {
 		return "", err
 	}
-	if !ok || !e.isTree() {
-		return "", s.notOnMain(q, hex)
+	switch len(found) {
+	case 0:
+		return "", s.notOnMain(root, q, hex)
+	case 1:
+		return schema.ID("sha256:" + found[0]), nil
+	}
+	return "", fmt.Errorf("trace prefix %s is ambiguous: %d traces match", schema.Quote(q, 80), len(found))
+}
+
+// recordsWithPrefix lists the hex names of the records (not bundles) in
+// dir/<hh>/ of tree root whose names start with hex.
+func (s *Store) recordsWithPrefix(root plumbing.Hash, dir, hex string) ([]string, error) {
+	e, ok, err := s.trees.lookup(root, dir+"/"+hex[:2])
+	if err != nil || !ok || !e.isTree() {
+		return nil, err
 	}
 	t, err := s.trees.get(e.hash)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	var found []string
 	for _, e := range t.list() {
@@ -69,24 +82,21 @@ func (s *Store) ResolveID(q string) (schema.ID, error) {
 			found = append(found, strings.TrimSuffix(e.name, traceExt))
 		}
 	}
-	switch len(found) {
-	case 0:
-		return "", s.notOnMain(q, hex)
-	case 1:
-		return schema.ID("sha256:" + found[0]), nil
-	}
-	return "", fmt.Errorf("trace prefix %s is ambiguous: %d traces match", schema.Quote(q, 80), len(found))
+	return found, nil
 }
 
 // notOnMain is the ErrNotFound of a trace id or prefix q (hex digits hex)
-// that names no trace on main: it says so of a trace that a resolved
-// dispute removed, and by which dispute.
-func (s *Store) notOnMain(q, hex string) error {
-	if list, err := s.Disputes(); err == nil {
-		for _, d := range list {
-			if r := d.Resolution; r != nil && r.Decision == DecisionRemove && strings.HasPrefix(d.Dispute.Trace.Hex(), hex) {
-				return fmt.Errorf("trace %s was removed from main by dispute %s, upheld by %s: %s: %w",
-					d.Dispute.Trace.Short(), d.ID.Short(), r.InstanceID, schema.Quote(r.Reason, 200), ErrNotFound)
+// that names no trace in tree root: it says so of a trace that a resolved
+// dispute removed, and by which dispute. Only when a tombstone has the
+// prefix are the disputes read.
+func (s *Store) notOnMain(root plumbing.Hash, q, hex string) error {
+	if tombs, err := s.recordsWithPrefix(root, disputesRemoved, hex); err == nil && len(tombs) > 0 {
+		if list, err := s.Disputes(); err == nil {
+			for _, d := range list {
+				if r := d.Resolution; r != nil && r.Decision == DecisionRemove && strings.HasPrefix(d.Dispute.Trace.Hex(), hex) {
+					return fmt.Errorf("trace %s was removed from main by dispute %s, upheld by %s: %s: %w",
+						d.Dispute.Trace.Short(), d.ID.Short(), r.InstanceID, schema.Quote(r.Reason, 200), ErrNotFound)
+				}
 			}
 		}
 	}
