@@ -36,11 +36,11 @@ var (
 // the top of its tree: a git repository that is not a hive, whose every
 // commit would otherwise be reported as a violation.
 func (s *Store) checkIsHive(r Remote, main plumbing.Hash) error {
-	c, err := (&validator{s: s}).readCommit(main)
+	c, err := s.commitHeader(main)
 	if err != nil {
 		return err
 	}
-	if _, ok, err := s.trees.lookup(c.TreeHash, ConfigPath); err != nil {
+	if _, ok, err := s.trees.lookup(c.Tree, ConfigPath); err != nil {
 		return err
 	} else if !ok {
 		return fmt.Errorf("%s is not a hive: its main (%s) has no %s; nothing was taken from it", r.URL, short(main), ConfigPath)
@@ -243,11 +243,11 @@ func (s *Store) PullContext(ctx context.Context, r Remote, progress func(done, t
 		if files, removed, err = s.changedFiles(local, tip); err != nil {
 			return nil, err
 		}
-		lc, err := (&validator{s: s}).readCommit(local)
+		lc, err := s.commitHeader(local)
 		if err != nil {
 			return nil, err
 		}
-		if err := s.checkHandEdits(lc.TreeHash, files, removed); err != nil {
+		if err := s.checkHandEdits(lc.Tree, files, removed); err != nil {
 			return res, fmt.Errorf("pull from %s: %w", r.URL, err)
 		}
 		if removed == nil {
