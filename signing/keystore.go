@@ -148,23 +148,29 @@ func (s KeyStore) Load(instance string) (*PrivateKey, error) {
 	if err := checkInstance(instance); err != nil {
 		return nil, err
 	}
-	if err := s.checkDir(); err != nil {
+	return loadPrivate(s.keyPath(instance), "load key of instance "+instance, "load key")
+}
+
+// loadPrivate reads the private key file path with Load's checks of the
+// file and of its folder; missing names the key for ErrNotFound, and what
+// starts the other errors.
+func loadPrivate(path, missing, what string) (*PrivateKey, error) {
+	if err := (KeyStore{Dir: filepath.Dir(path)}).checkDir(); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("load key of instance %s: %s: %w", instance, s.keyPath(instance), ErrNotFound)
+			return nil, fmt.Errorf("%s: %s: %w", missing, path, ErrNotFound)
 		}
 		return nil, err
 	}
-	path := s.keyPath(instance)
 	b, err := readKeyFile(path, 0o077, maxPrivateKeySize)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("load key of instance %s: %s: %w", instance, path, ErrNotFound)
+		return nil, fmt.Errorf("%s: %s: %w", missing, path, ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("load key: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	k, err := ParsePrivateKeyPEM(b)
 	if err != nil {
-		return nil, fmt.Errorf("load key %s: %w", path, err)
+		return nil, fmt.Errorf("%s %s: %w", what, path, err)
 	}
 	return k, nil
 }

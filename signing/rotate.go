@@ -100,22 +100,9 @@ func (s KeyStore) Retired(instance, fingerprint string) (*PrivateKey, error) {
 		return nil, fmt.Errorf("retired key of instance %s: %q is not a key fingerprint (64 hex digits): %w", instance, fingerprint, ErrNotFound)
 	}
 	path := s.retiredPath(instance, fingerprint)
-	if err := (KeyStore{Dir: filepath.Dir(path)}).checkDir(); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("retired key of instance %s: %s: %w", instance, path, ErrNotFound)
-		}
+	k, err := loadPrivate(path, "retired key of instance "+instance, "load retired key")
+	if err != nil {
 		return nil, err
-	}
-	b, err := readKeyFile(path, 0o077, maxPrivateKeySize)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("retired key of instance %s: %s: %w", instance, path, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load retired key: %w", err)
-	}
-	k, err := ParsePrivateKeyPEM(b)
-	if err != nil {
-		return nil, fmt.Errorf("load retired key %s: %w", path, err)
 	}
 	if got := k.Public().Fingerprint(); got != fingerprint {
 		return nil, fmt.Errorf("retired key %s has fingerprint %s, not %s: %w", path, got, fingerprint, ErrNotFound)
