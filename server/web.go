@@ -450,7 +450,7 @@ func (s *Server) webSkill(w http.ResponseWriter, r *http.Request) {
 			return "", nil, err
 		}
 		sv := &skillView{ID: id, Trace: e.Trace, Info: c.byID[id], TracePath: registry.TracePath(id), BundlePath: registry.BundlePath(id),
-			CloneURL: cloneURL(r)}
+			CloneURL: s.publicURL() + "/hive.git"}
 		if sv.Info == nil { // added after the catalog was made: not possible while the catalog follows main
 			return "", nil, fmt.Errorf("skill %s is not in the catalog of %s", id, c.head)
 		}
@@ -557,19 +557,6 @@ func foldDiff(d *lineage.TraceDiff) []diffSection {
 		out = append(out, ds)
 	}
 	return out
-}
-
-// cloneURL is the URL git clones this hive from, as the client reached it.
-func cloneURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	host := r.Host
-	if host == "" {
-		host = "127.0.0.1:8080"
-	}
-	return scheme + "://" + host + "/hive.git"
 }
 
 // instanceRow is an instance in a list, with its standing.
@@ -762,7 +749,7 @@ type hiveView struct {
 func (s *Server) webHive(w http.ResponseWriter, r *http.Request) {
 	s.page(w, r, func(st *registry.Store, c *catalog) (string, *view, error) {
 		hv := &hiveView{Config: c.cfg, Head: c.head.String(), Commits: len(c.commits), Skills: len(c.skills), Instances: len(c.instances),
-			Removed: len(c.removed), Workflow: c.workflow, CloneURL: cloneURL(r), Path: registry.WorkflowPath}
+			Removed: len(c.removed), Workflow: c.workflow, CloneURL: s.publicURL() + "/hive.git", Path: registry.WorkflowPath}
 		for _, d := range c.disputes {
 			if d.Resolution == nil {
 				hv.Open++

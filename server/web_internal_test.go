@@ -3,7 +3,9 @@ package server
 import (
 	"bytes"
 	"log/slog"
+	"net"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 )
@@ -36,6 +38,47 @@ func TestTemplatesParse(t *testing.T) {
 	for _, name := range []string{"index", "skill", "instances", "instance", "disputes", "hive", "error", "head", "foot", "skillrows", "pager", "status", "disputed"} {
 		if pages.Lookup(name) == nil {
 			t.Errorf("no template %q", name)
+		}
+	}
+}
+
+// TestPublicURL: the public URL is the operator's (checked), else the
+// address the server listens on, a host name for every interface.
+func TestPublicURL(t *testing.T) {
+	for _, tc := range []struct{ in, want, err string }{
+		{"https://hive.example.org", "https://hive.example.org", ""},
+		{"http://hive.example.org:8080/", "http://hive.example.org:8080", ""},
+		{"HTTPS://hive.example.org", "https://hive.example.org", ""},
+		{"ftp://hive.example.org", "", "want http:// or https://"},
+		{"hive.example.org", "", "want http:// or https://"},
+		{"https://", "", "no host"},
+		{"https://:8080", "", "no host"},
+		{"https://hive.example.org/hive", "", "not under /hive"},
+		{"https://hive.example.org?x", "", "only a scheme"},
+		{"https://hive.example.org#x", "", "only a scheme"},
+		{"https://alice:secret@hive.example.org", "", "only a scheme"},
+	} {
+		got, err := CheckURL(tc.in)
+		if got != tc.want || (err == nil) != (tc.err == "") || err != nil && !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("CheckURL(%q) = %q, %v, want %q, %q", tc.in, got, err, tc.want, tc.err)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret") {
+			t.Errorf("CheckURL(%q): the password is in the error %q", tc.in, err)
+		}
+	}
+	host, _ := os.Hostname()
+	for _, tc := range []struct {
+		addr net.Addr
+		tls  bool
+		want string
+	}{
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}, false, "http://127.0.0.1:8080"},
+		{&net.TCPAddr{IP: net.IPv6loopback, Port: 443}, true, "https://[::1]:443"},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 80}, false, "http://" + net.JoinHostPort(host, "80")},
+		{&net.TCPAddr{IP: net.IPv6unspecified, Port: 80}, false, "http://" + net.JoinHostPort(host, "80")},
+	} {
+		if got := listenURL(tc.addr, tc.tls); got != tc.want {
+			t.Errorf("listenURL(%s, %v) = %q, want %q", tc.addr, tc.tls, got, tc.want)
 		}
 	}
 }

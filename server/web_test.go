@@ -196,7 +196,7 @@ func newShowcaseIn(t testing.TB, dir string) *showcase {
 	if _, err := s.ResolveDispute(d, registry.DecisionRemove, "confirmed", "maint", fixtures.Key("maint")); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(dir, server.Options{HiveBinary: "/bin/false"})
+	srv, err := server.New(dir, server.Options{HiveBinary: "/bin/false", URL: showcaseURL + "/"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,12 +206,25 @@ func newShowcaseIn(t testing.TB, dir string) *showcase {
 	return sc
 }
 
+// showcaseURL is the public URL the showcase's server is given.
+const showcaseURL = "https://hive.example.org"
+
 // get fetches a page as a browser asks for it.
 func get(t testing.TB, u string) (int, http.Header, string) {
+	t.Helper()
+	return getAs(t, u, "")
+}
+
+// getAs fetches a page as a browser asks for it, with host (if not "") as
+// its Host header.
+func getAs(t testing.TB, u, host string) (int, http.Header, string) {
 	t.Helper()
 	req, err := http.NewRequest("GET", u, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if host != "" {
+		req.Host = host
 	}
 	req.Header.Set("Accept", "text/html,application/xhtml+xml")
 	resp, err := http.DefaultClient.Do(req)
@@ -297,6 +310,24 @@ func TestWebPages(t *testing.T) {
 			}
 			checkEscaped(t, tc.path, body)
 		})
+	}
+}
+
+// TestWebCloneURL: the clone commands on the pages name the server's
+// configured URL, never the Host a request claims.
+func TestWebCloneURL(t *testing.T) {
+	sc := sharedShowcase(t)
+	for _, path := range []string{"/web/hive", "/web/skills/" + string(sc.seed)} {
+		code, _, body := getAs(t, sc.url+path, "evil.example")
+		if code != 200 {
+			t.Fatalf("GET %s = %d", path, code)
+		}
+		if !strings.Contains(body, "git clone "+showcaseURL+"/hive.git ") {
+			t.Errorf("GET %s: no git clone of %s/hive.git", path, showcaseURL)
+		}
+		if strings.Contains(body, "evil.example") {
+			t.Errorf("GET %s with Host: evil.example: the Host is in the page", path)
+		}
 	}
 }
 
