@@ -266,7 +266,7 @@ func TestWebPages(t *testing.T) {
 		{"bad confidence", "/?min_confidence=2", 400, []string{"The least confidence must be a number from 0 to 1", `href="/"`}, nil},
 		{"unknown instance filter", "/?instance=nobody", 400, []string{"No instance"}, nil},
 		{"skill", "/web/skills/" + string(sc.child), 200, []string{"Refactor auth to use env vars with a default", "signature verified", "Key fingerprint",
-			fixtures.Key("instance_b").Public().Fingerprint(), "cosign verify-blob --key keys/instance_b.pub", "hive verify --full", "Introduced by",
+			fixtures.Key("instance_b").Public().Fingerprint(), "cosign verify-blob --key keys/instance_b.pub", "hive verify --full", "Added in",
 			`class="node root"`, `data-id="` + string(sc.seed) + `"`, `data-id="` + string(sc.grand) + `"`, "<del>- Refactor auth to use env vars</del>",
 			"<ins>+ Refactor auth to use env vars with a default</ins>", "Derived skills", "1 ancestor, 1 descendant", "No dispute about this skill.",
 			"No instance has reported reusing this skill yet."}, nil},
@@ -310,6 +310,32 @@ func TestWebPages(t *testing.T) {
 			}
 			checkEscaped(t, tc.path, body)
 		})
+	}
+}
+
+// TestWebProvenance: a skill's page says what the hive verified (the
+// signature, the key) apart from what nobody did (the commit's author,
+// date and message, which whoever made the commit chose), and never
+// presents the commit's author as who introduced the skill.
+func TestWebProvenance(t *testing.T) {
+	sc := sharedShowcase(t)
+	_, _, body := get(t, sc.url+"/web/skills/"+string(sc.child))
+	start, end := strings.Index(body, `id="provenance"`), strings.Index(body, "Check it yourself")
+	if start < 0 || end < start {
+		t.Fatalf("no provenance section")
+	}
+	prov := body[start:end]
+	signed, unverified := strings.Index(prov, "Signed by"), strings.Index(prov, "What nobody verified")
+	author, subject := strings.Index(prov, "Commit author"), strings.Index(prov, "Commit subject")
+	if signed < 0 || unverified < signed || author < unverified || subject < unverified {
+		t.Errorf("provenance: Signed by at %d, the unverified part at %d, the commit's author at %d and subject at %d: want the verified facts first, then the git metadata under its label\n%s",
+			signed, unverified, author, subject, prov)
+	}
+	if strings.Count(prov, `<span class="badge dismissed">unverified</span>`) != 2 {
+		t.Errorf("provenance: the commit's author and subject are not each marked unverified\n%s", prov)
+	}
+	if strings.Contains(prov, "Introduced by") {
+		t.Errorf("provenance: the commit's author is still shown as who introduced the skill")
 	}
 }
 
