@@ -56,7 +56,7 @@ func (s *Server) postOutcome(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case err == nil:
-		writeJSON(w, http.StatusCreated, map[string]string{"trace_id": string(env.Outcome.Trace), "reporter": env.Outcome.InstanceID,
+		s.writeJSON(w, http.StatusCreated, map[string]string{"trace_id": string(env.Outcome.Trace), "reporter": env.Outcome.InstanceID,
 			"outcome": env.Outcome.Outcome, "commit": commit.String(), "status": "accepted"})
 	case errors.Is(err, registry.ErrExists):
 		writeError(w, http.StatusConflict, "exists", "this instance already reported an outcome of this skill", reasons)
@@ -108,7 +108,7 @@ func (s *Server) getOutcomes(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"trace_id": id, "standing": t.Skill(id), "outcomes": list})
+		s.writeJSON(w, http.StatusOK, map[string]any{"trace_id": id, "standing": t.Skill(id), "outcomes": list})
 		return nil
 	})
 }

@@ -225,8 +225,8 @@ func (s *Server) webIndex(w http.ResponseWriter, r *http.Request) {
 		}
 		minConf := 0.0
 		if lv.MinConf != "" {
-			f, err := strconv.ParseFloat(lv.MinConf, 64)
-			if err != nil || f < 0 || f > 1 {
+			f, ok := unitParam(lv.MinConf)
+			if !ok {
 				return "", nil, badRequest("The least confidence must be a number from 0 to 1, not %s.", schema.Quote(lv.MinConf, 40))
 			}
 			minConf = f

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"log/slog"
+	"math"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -80,5 +81,20 @@ func TestPublicURL(t *testing.T) {
 		if got := listenURL(tc.addr, tc.tls); got != tc.want {
 			t.Errorf("listenURL(%s, %v) = %q, want %q", tc.addr, tc.tls, got, tc.want)
 		}
+	}
+}
+
+// TestWriteJSONFails: an answer that cannot be encoded is a 500 with the
+// API's JSON error and a log line, never a 200 with an empty body.
+func TestWriteJSONFails(t *testing.T) {
+	var log bytes.Buffer
+	s := &Server{opts: Options{Log: slog.New(slog.NewTextHandler(&log, nil))}}
+	rec := httptest.NewRecorder()
+	s.writeJSON(rec, 200, map[string]any{"threshold": math.NaN()})
+	if rec.Code != 500 || !strings.Contains(rec.Body.String(), `"code":"internal"`) {
+		t.Errorf("writeJSON(NaN) = %d %q, want 500 with the JSON error", rec.Code, rec.Body)
+	}
+	if !strings.Contains(log.String(), "NaN") {
+		t.Errorf("writeJSON(NaN) logged %q, want the encoder's error", log.String())
 	}
 }
