@@ -45,8 +45,8 @@ func classify(r *http.Request, pattern string) class {
 	switch {
 	case pattern == "GET /healthz":
 		return classOpen
-	case pattern == "" || pattern == "/":
-		return classRead // no route: the mux answers 404 or 405
+	case pattern == "":
+		return classRead // no route: 404 or 405 (unrouted)
 	case isReceivePack(r):
 		return classPush
 	case strings.HasSuffix(pattern, "/git-upload-pack"):
@@ -129,6 +129,7 @@ func bearer(r *http.Request) (string, bool) {
 // guard applies the access model and the rate limits to every request,
 // then hands it to mux.
 func (s *Server) guard(mux *http.ServeMux) http.Handler {
+	unrouted := s.unrouted(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, pattern := mux.Handler(r)
 		cl := classify(r, pattern)
@@ -139,7 +140,12 @@ func (s *Server) guard(mux *http.ServeMux) http.Handler {
 		if cl != classOpen && (!s.admit(w, r, cl, id) || !s.limits.allow(w, r, cl, id)) {
 			return
 		}
-		mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
+		r = r.WithContext(context.WithValue(r.Context(), identityKey{}, id))
+		if pattern == "" {
+			unrouted.ServeHTTP(w, r) // 404 or 405, in the form the client reads
+			return
+		}
+		mux.ServeHTTP(w, r)
 	})
 }
 

@@ -14,6 +14,8 @@ type apiCase struct {
 	method string
 	path   string
 	html   bool // asked as a browser asks
+	page   bool // answered with a page even so
+	api    bool // answered in JSON even so
 	status int
 	want   []string // in the body
 	header map[string]string
@@ -55,11 +57,11 @@ func checkAPI(t *testing.T, base string, cases []apiCase) {
 					t.Errorf("%s %s: %s: %q, want %q", method, tc.path, k, got, v)
 				}
 			}
-			ct := resp.Header.Get("Content-Type")
+			ct, page := resp.Header.Get("Content-Type"), (tc.html || tc.page) && !tc.api
 			switch {
-			case tc.html && !strings.HasPrefix(ct, "text/html"):
+			case page && !strings.HasPrefix(ct, "text/html"):
 				t.Errorf("%s %s: Content-Type %q, want the HTML page", method, tc.path, ct)
-			case !tc.html && resp.StatusCode >= 400 && ct != "application/json":
+			case !page && resp.StatusCode >= 400 && ct != "application/json":
 				t.Errorf("%s %s: Content-Type %q, want the JSON error", method, tc.path, ct)
 			}
 		})
@@ -81,4 +83,32 @@ func TestBadNumbers(t *testing.T) {
 		apiCase{name: "threshold 1", path: "/skills?intent=env&threshold=1", status: 200, want: []string{`"threshold":1`}},
 		apiCase{name: "min_confidence 0.5", path: "/?min_confidence=0.5", html: true, status: 200})
 	checkAPI(t, sc.url, cases)
+}
+
+// TestWrongMethods: a known path with a method no route takes is 405
+// with an Allow header; an unknown path is 404; both as the JSON error on
+// the API's paths and as the HTML error page on the pages'.
+func TestWrongMethods(t *testing.T) {
+	sc := sharedShowcase(t)
+	allow := func(v string) map[string]string { return map[string]string{"Allow": v} }
+	checkAPI(t, sc.url, []apiCase{
+		{name: "DELETE /skills", method: "DELETE", path: "/skills", status: 405, header: allow("GET, HEAD, POST"), want: []string{`"code":"method_not_allowed"`, `method DELETE is not allowed on \"/skills\", which takes GET, HEAD, POST`}},
+		{name: "PUT a skill", method: "PUT", path: "/skills/" + string(sc.seed), status: 405, header: allow("GET, HEAD"), want: []string{`"code":"method_not_allowed"`}},
+		{name: "DELETE outcomes", method: "DELETE", path: "/skills/" + string(sc.seed) + "/outcomes", status: 405, header: allow("GET, HEAD, POST")},
+		{name: "POST /instances", method: "POST", path: "/instances", status: 405, header: allow("GET, HEAD")},
+		{name: "POST /disputes", method: "POST", path: "/disputes", status: 405, header: allow("GET, HEAD")},
+		{name: "POST /healthz", method: "POST", path: "/healthz", status: 405, header: allow("GET, HEAD")},
+		{name: "POST /metrics", method: "POST", path: "/metrics", status: 405, header: allow("GET, HEAD")},
+		{name: "POST a page", method: "POST", path: "/web/hive", html: true, status: 405, header: allow("GET, HEAD"), want: []string{"405: Method Not Allowed", "which takes GET, HEAD"}},
+		{name: "POST the home page", method: "POST", path: "/", status: 405, html: true, header: allow("GET, HEAD")},
+		{name: "POST a page, asked as an API client", method: "POST", path: "/web/instances", status: 405, page: true, header: allow("GET, HEAD")},
+		{name: "unknown API path", path: "/skills/x/y", status: 404, want: []string{`"code":"not_found"`}},
+		{name: "unknown API path, asked by a browser", path: "/instances/x/y", html: true, api: true, status: 404, want: []string{`"code":"not_found"`}},
+		{name: "unknown page", path: "/web/nothing", html: true, status: 404, want: []string{"There is no page at"}},
+		{name: "unknown static file", path: "/web/static/x", html: true, status: 404, want: []string{"There is no file", `href="/"`}},
+		{name: "unknown path, a browser", path: "/nothing", html: true, status: 404, want: []string{"There is no page at"}},
+		{name: "unknown path, an API client", path: "/nothing", status: 404, want: []string{`"code":"not_found"`}},
+		{name: "GET still works", path: "/skills?limit=1", status: 200},
+		{name: "HEAD still works", method: "HEAD", path: "/healthz", status: 200},
+	})
 }

@@ -58,11 +58,10 @@ func (s *Server) webRoutes(route func(pattern, name string, h http.HandlerFunc))
 	route("GET /web/instances/{id}", "web_instance", s.webInstance)
 	route("GET /web/disputes", "web_disputes", s.webDisputes)
 	route("GET /web/hive", "web_hive", s.webHive)
-	route("GET /web/static/{file}", "web_static", webStatic)
+	route("GET /web/static/{file}", "web_static", s.webStatic)
 	route("GET /favicon.ico", "web_static", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/web/static/favicon.svg", http.StatusMovedPermanently)
 	})
-	route("/", "web_not_found", s.webNotFound)
 }
 
 // view is what every page template gets: the page's own data and what the
@@ -156,22 +155,75 @@ func (s *Server) webFail(w http.ResponseWriter, r *http.Request, err error) {
 	s.render(w, r, we.status, "error", &view{Title: title, Data: errorView{Status: we.status, Msg: we.msg}})
 }
 
-// webNotFound answers every path no route serves: an HTML page for a
-// browser, the API's JSON error for anything else.
-func (s *Server) webNotFound(w http.ResponseWriter, r *http.Request) {
-	if !strings.Contains(r.Header.Get("Accept"), "text/html") {
-		writeError(w, http.StatusNotFound, "not_found", "no such path: "+schema.Quote(r.URL.Path, 100), nil)
-		return
+// unrouted answers a request no route takes: 405 with an Allow header
+// when its path takes other methods, else 404. A path of the pages gets
+// the HTML error page, one of the JSON API the JSON error, and any other
+// the one its client accepts (a browser, HTML).
+func (s *Server) unrouted(mux *http.ServeMux) http.Handler {
+	notFound := s.instrument("web_not_found", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		msg := "no such path: " + schema.Quote(r.URL.Path, 100)
+		if wantsHTML(r) {
+			s.webFail(w, r, notFound("There is no page at %s.", schema.Quote(r.URL.Path, 100)))
+			return
+		}
+		writeError(w, http.StatusNotFound, "not_found", msg, nil)
+	}))
+	notAllowed := s.instrument("method_not_allowed", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		allow := allowed(mux, r)
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		msg := fmt.Sprintf("method %s is not allowed on %s, which takes %s", truncate(r.Method, 20), schema.Quote(r.URL.Path, 100), strings.Join(allow, ", "))
+		if wantsHTML(r) {
+			s.webFail(w, r, &webError{http.StatusMethodNotAllowed, "The " + msg + "."})
+			return
+		}
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", msg, nil)
+	}))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(allowed(mux, r)) > 0 {
+			notAllowed.ServeHTTP(w, r)
+			return
+		}
+		notFound.ServeHTTP(w, r)
+	})
+}
+
+// allowed lists the methods some route takes at r's path.
+func allowed(mux *http.ServeMux, r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := mux.Handler(probe); pattern != "" {
+			out = append(out, m)
+		}
 	}
-	s.webFail(w, r, notFound("There is no page at %s.", schema.Quote(r.URL.Path, 100)))
+	return out
+}
+
+// wantsHTML tells whether an error goes to a person, as a page: for the
+// pages' paths, yes; for the JSON API's, no; for others, when the client
+// accepts HTML.
+func wantsHTML(r *http.Request) bool {
+	p := r.URL.Path
+	switch {
+	case p == "/" || strings.HasPrefix(p, "/web/") || p == "/favicon.ico":
+		return true
+	case isGitRequest(r):
+		return false
+	}
+	for _, api := range []string{"/skills", "/instances", "/disputes", "/healthz", "/metrics", "/mcp"} {
+		if p == api || strings.HasPrefix(p, api+"/") {
+			return false
+		}
+	}
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
 // webStatic serves the style sheet and the icon, cached for an hour.
-func webStatic(w http.ResponseWriter, r *http.Request) {
+func (s *Server) webStatic(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("file")
 	b, err := webFS.ReadFile("static/" + name)
 	if err != nil || strings.Contains(name, "/") {
-		http.NotFound(w, r)
+		s.webFail(w, r, notFound("There is no file %s here.", schema.Quote(r.URL.Path, 100)))
 		return
 	}
 	switch {
