@@ -294,6 +294,23 @@ func (s *Server) getSkills(w http.ResponseWriter, r *http.Request) {
 	s.read(w, func(st *registry.Store) error {
 		q := r.URL.Query()
 		limit := intParam(q.Get("limit"), 50, 1, 1000)
+		instance := q.Get("instance")
+		var mine []schema.ID // the instance's skills, when one is asked for
+		if instance != "" {
+			c, err := s.catalogFor(st)
+			if err != nil {
+				return err
+			}
+			if !c.registered(instance) {
+				writeError(w, http.StatusNotFound, "not_found", "no instance "+schema.Quote(instance, 70)+" is registered in this hive", nil)
+				return nil
+			}
+			mine = []schema.ID{}
+			for _, sk := range c.byInstance[instance] {
+				mine = append(mine, sk.ID)
+			}
+			slices.Sort(mine)
+		}
 		if intent := q.Get("intent"); intent != "" {
 			th := search.DefaultThreshold
 			if v := q.Get("threshold"); v != "" {
@@ -304,16 +321,19 @@ func (s *Server) getSkills(w http.ResponseWriter, r *http.Request) {
 				}
 				th = f
 			}
-			res, err := s.searchSkills(r.Context(), st, intent, th, limit, q.Get("instance"))
+			res, err := s.searchSkills(r.Context(), st, intent, th, limit, instance)
 			if err != nil {
 				return err
 			}
 			s.writeJSON(w, http.StatusOK, map[string]any{"intent": intent, "threshold": th, "skills": res})
 			return nil
 		}
-		ids, err := st.TraceIDs()
-		if err != nil {
-			return err
+		ids := mine
+		if ids == nil {
+			var err error
+			if ids, err = st.TraceIDs(); err != nil {
+				return err
+			}
 		}
 		page := intParam(q.Get("page"), 1, 1, 1<<30)
 		from := min((page-1)*limit, len(ids))

@@ -112,3 +112,39 @@ func TestWrongMethods(t *testing.T) {
 		{name: "HEAD still works", method: "HEAD", path: "/healthz", status: 200},
 	})
 }
+
+// TestInstanceFilter: ?instance= filters the list as it filters a search;
+// an instance that is not registered is 404 on the API and on the pages.
+func TestInstanceFilter(t *testing.T) {
+	sc := sharedShowcase(t)
+	var list struct {
+		Total  int `json:"total"`
+		Skills []struct {
+			ID       string `json:"id"`
+			Instance string `json:"instance_id"`
+		} `json:"skills"`
+	}
+	getJSON(t, sc.url+"/skills?instance=instance_b", &list)
+	if list.Total != 2 || len(list.Skills) != 2 {
+		t.Errorf("GET /skills?instance=instance_b: total %d, %d skills, want 2 (the child and the second)", list.Total, len(list.Skills))
+	}
+	for i, sk := range list.Skills {
+		if sk.Instance != "instance_b" {
+			t.Errorf("GET /skills?instance=instance_b: %s is %s's", sk.ID, sk.Instance)
+		}
+		if i > 0 && list.Skills[i-1].ID >= sk.ID {
+			t.Errorf("GET /skills?instance=instance_b: not sorted by id")
+		}
+	}
+	getJSON(t, sc.url+"/skills?instance=instance_c&limit=50&page=2", &list)
+	if list.Total != pageBulk+1 || len(list.Skills) != pageBulk+1-50 {
+		t.Errorf("GET /skills?instance=instance_c page 2: total %d, %d skills, want %d and %d (the bulk and the hostile one; the removed one is gone)", list.Total, len(list.Skills), pageBulk+1, pageBulk+1-50)
+	}
+	checkAPI(t, sc.url, []apiCase{
+		{name: "an instance without skills", path: "/skills?instance=maint", status: 200, want: []string{`"total":0`, `"skills":[]`}},
+		{name: "unknown instance", path: "/skills?instance=nobody", status: 404, want: []string{`"code":"not_found"`, `no instance \"nobody\" is registered in this hive`}},
+		{name: "unknown instance, with an intent", path: "/skills?intent=refactor+auth&instance=nobody", status: 404, want: []string{`"code":"not_found"`}},
+		{name: "unknown instance, on the pages", path: "/?instance=nobody", html: true, status: 404, want: []string{"is registered in this hive"}},
+		{name: "unknown instance, searched on the pages", path: "/?q=refactor+auth&instance=nobody", html: true, status: 404},
+	})
+}

@@ -283,8 +283,8 @@ func (s *Server) webIndex(w http.ResponseWriter, r *http.Request) {
 			}
 			minConf = f
 		}
-		if lv.Instance != "" && !slices.Contains(lv.Instances, lv.Instance) {
-			return "", nil, badRequest("No instance %s is registered in this hive.", schema.Quote(lv.Instance, 70))
+		if lv.Instance != "" && !c.registered(lv.Instance) {
+			return "", nil, notFound("No instance %s is registered in this hive.", schema.Quote(lv.Instance, 70))
 		}
 		var tab *trust.Table
 		if lv.Vouched {
@@ -635,6 +635,11 @@ func (s *Server) standings(st *registry.Store, c *catalog) (*trust.Table, []inst
 		rows = append(rows, ir)
 	}
 	return tab, rows, nil
+}
+
+// registered tells whether an instance has a key registered on main.
+func (c *catalog) registered(instance string) bool {
+	return slices.ContainsFunc(c.instances, func(in registry.Instance) bool { return in.ID == instance })
 }
 
 // authorOf is the instance of a skill on main ("" when it is not).

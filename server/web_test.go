@@ -264,7 +264,7 @@ func TestWebPages(t *testing.T) {
 		{"filter vouched", "/?vouched=1", 200, []string{"2 skills of 60", `<span class="badge trusted" title="its author is vouched for: reputation 0.8 or more, from outcomes others reported">vouched</span>`, "Refactor auth to use env vars"}, []string{"Refactor auth to read secrets from a vault", "Trusted authors only"}},
 		{"filter vouched, by its former name", "/?trusted=1", 200, []string{"2 skills of 60", "Vouched-for authors only", `name="vouched" value="1" checked`}, []string{"Refactor auth to read secrets from a vault"}},
 		{"bad confidence", "/?min_confidence=2", 400, []string{"The least confidence must be a number from 0 to 1", `href="/"`}, nil},
-		{"unknown instance filter", "/?instance=nobody", 400, []string{"No instance"}, nil},
+		{"unknown instance filter", "/?instance=nobody", 404, []string{"No instance &#34;nobody&#34; is registered in this hive."}, nil},
 		{"skill", "/web/skills/" + string(sc.child), 200, []string{"Refactor auth to use env vars with a default", "signature verified", "Key fingerprint",
 			fixtures.Key("instance_b").Public().Fingerprint(), "cosign verify-blob --key keys/instance_b.pub", "hive verify --full", "Added in",
 			`class="node root"`, `data-id="` + string(sc.seed) + `"`, `data-id="` + string(sc.grand) + `"`, "<del>- Refactor auth to use env vars</del>",
