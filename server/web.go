@@ -33,18 +33,19 @@ import (
 var webFS embed.FS
 
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"short":    func(id schema.ID) string { return id.Short() },
-	"hash12":   func(h string) string { return h[:min(12, len(h))] },
-	"num2":     func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
-	"num3":     func(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) },
-	"exact":    func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) },
-	"trunc":    truncate,
-	"plural":   plural,
-	"skillURL": func(id schema.ID) string { return "/web/skills/" + string(id) },
-	"instURL":  func(id string) string { return "/web/instances/" + url.PathEscape(id) },
-	"add":      func(a, b int) int { return a + b },
-	"sub":      func(a, b int) int { return a - b },
-	"rows":     func(rs []row, scored bool) map[string]any { return map[string]any{"Rows": rs, "Scored": scored} },
+	"short":         func(id schema.ID) string { return id.Short() },
+	"hash12":        func(h string) string { return h[:min(12, len(h))] },
+	"num2":          func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
+	"num3":          func(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) },
+	"exact":         func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) },
+	"trunc":         truncate,
+	"plural":        plural,
+	"skillURL":      func(id schema.ID) string { return "/web/skills/" + string(id) },
+	"disputeAnchor": func(id schema.ID) string { return "dispute-" + id.Hex() },
+	"instURL":       func(id string) string { return "/web/instances/" + url.PathEscape(id) },
+	"add":           func(a, b int) int { return a + b },
+	"sub":           func(a, b int) int { return a - b },
+	"rows":          func(rs []row, scored bool) map[string]any { return map[string]any{"Rows": rs, "Scored": scored} },
 }).ParseFS(webFS, "templates/*.html"))
 
 // pageSize is how many skills a list page shows.
@@ -74,20 +75,29 @@ type view struct {
 	Data  any
 }
 
-// webError is an error page to show: a status and a message for people.
+// webError is an error page to show: a status and a message for people,
+// and for a removed skill, the dispute that removed it.
 type webError struct {
 	status int
 	msg    string
+	gone   *goneView
+}
+
+// goneView is a skill a resolved dispute removed, as its 410 page shows it.
+type goneView struct {
+	Trace     schema.ID
+	RemovedIn string // the commit that removed it
+	Dispute   *registry.DisputeStatus
 }
 
 func (e *webError) Error() string { return e.msg }
 
 func notFound(format string, args ...any) error {
-	return &webError{http.StatusNotFound, fmt.Sprintf(format, args...)}
+	return &webError{status: http.StatusNotFound, msg: fmt.Sprintf(format, args...)}
 }
 
 func badRequest(format string, args ...any) error {
-	return &webError{http.StatusBadRequest, fmt.Sprintf(format, args...)}
+	return &webError{status: http.StatusBadRequest, msg: fmt.Sprintf(format, args...)}
 }
 
 // page renders a page: fn reads what it needs through a borrowed store and
@@ -141,6 +151,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 type errorView struct {
 	Status int
 	Msg    string
+	Gone   *goneView
 }
 
 // webFail shows an error page: the client's own mistakes (a bad id, a
@@ -149,10 +160,10 @@ func (s *Server) webFail(w http.ResponseWriter, r *http.Request, err error) {
 	var we *webError
 	if !errors.As(err, &we) {
 		s.opts.Log.Error("web page", "path", r.URL.Path, "err", err)
-		we = &webError{http.StatusInternalServerError, "the hive could not be read; the server's log says why"}
+		we = &webError{status: http.StatusInternalServerError, msg: "the hive could not be read; the server's log says why"}
 	}
 	title := http.StatusText(we.status)
-	s.render(w, r, we.status, "error", &view{Title: title, Data: errorView{Status: we.status, Msg: we.msg}})
+	s.render(w, r, we.status, "error", &view{Title: title, Data: errorView{Status: we.status, Msg: we.msg, Gone: we.gone}})
 }
 
 // unrouted answers a request no route takes: 405 with an Allow header
@@ -173,7 +184,7 @@ func (s *Server) unrouted(mux *http.ServeMux) http.Handler {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		msg := fmt.Sprintf("method %s is not allowed on %s, which takes %s", truncate(r.Method, 20), schema.Quote(r.URL.Path, 100), strings.Join(allow, ", "))
 		if wantsHTML(r) {
-			s.webFail(w, r, &webError{http.StatusMethodNotAllowed, "The " + msg + "."})
+			s.webFail(w, r, &webError{status: http.StatusMethodNotAllowed, msg: "The " + msg + "."})
 			return
 		}
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", msg, nil)
@@ -488,8 +499,8 @@ func (s *Server) webSkill(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, registry.ErrInvalid):
 			return "", nil, badRequest("%s is not a skill id: an id is sha256: and 64 hex digits, or at least 6 of them.", schema.Quote(r.PathValue("id"), 80))
 		case errors.Is(err, registry.ErrNotFound):
-			if rm, ok := c.removed[schema.ID("sha256:"+strings.TrimPrefix(r.PathValue("id"), "sha256:"))]; ok {
-				return "", nil, &webError{http.StatusGone, fmt.Sprintf("This skill was removed by a resolved dispute, in commit %s.", rm.RemovedIn.String()[:12])}
+			if g := c.gone(r.PathValue("id")); g != nil {
+				return "", nil, &webError{status: http.StatusGone, msg: "This skill was removed from main by a resolved dispute.", gone: g}
 			}
 			return "", nil, notFound("No skill %s is on this hive's main.", schema.Quote(r.PathValue("id"), 80))
 		case err != nil && strings.Contains(err.Error(), "ambiguous"):
@@ -635,6 +646,28 @@ func (s *Server) standings(st *registry.Store, c *catalog) (*trust.Table, []inst
 		rows = append(rows, ir)
 	}
 	return tab, rows, nil
+}
+
+// gone is the removed skill that q (a full id or a prefix) names, with the
+// dispute that removed it; nil when q names no removed skill, or several.
+func (c *catalog) gone(q string) *goneView {
+	hex := strings.TrimPrefix(q, "sha256:")
+	var g *goneView
+	for id, rm := range c.removed {
+		if !strings.HasPrefix(id.Hex(), hex) {
+			continue
+		}
+		if g != nil {
+			return nil // ambiguous
+		}
+		g = &goneView{Trace: id, RemovedIn: rm.RemovedIn.String()}
+		for _, i := range c.about[id] {
+			if d := c.disputes[i]; d.Resolution != nil && d.Resolution.Decision == registry.DecisionRemove {
+				g.Dispute = &d
+			}
+		}
+	}
+	return g
 }
 
 // registered tells whether an instance has a key registered on main.
