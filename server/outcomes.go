@@ -38,9 +38,18 @@ func (s *Server) postOutcome(w http.ResponseWriter, r *http.Request) {
 	if !writeAs(w, r, env.Outcome.InstanceID) {
 		return // a token writes only as its instance
 	}
-	if want := strings.TrimPrefix(r.PathValue("id"), "sha256:"); want != env.Outcome.Trace.Hex() {
+	// {id} is a full id or, as on the other routes, a unique prefix of
+	// one on main (a full id not on main is the import's to refuse).
+	id := schema.ID("sha256:" + strings.TrimPrefix(r.PathValue("id"), "sha256:"))
+	if _, err := schema.ParseID(string(id)); err != nil {
+		var ok bool
+		if id, ok = skillID(w, r, s.writer); !ok {
+			return
+		}
+	}
+	if id != env.Outcome.Trace {
 		writeError(w, http.StatusBadRequest, "invalid", "the outcome is about another skill",
-			[]string{"the outcome is about " + string(env.Outcome.Trace) + ", posted to " + schema.Quote(r.PathValue("id"), 80)})
+			[]string{"the outcome is about " + string(env.Outcome.Trace) + ", posted to " + string(id)})
 		return
 	}
 	if err := r.Context().Err(); err != nil {
@@ -80,7 +89,7 @@ func skillID(w http.ResponseWriter, r *http.Request, st *registry.Store) (schema
 	id, err := st.ResolveID(r.PathValue("id"))
 	if err != nil {
 		code, c := http.StatusNotFound, "not_found"
-		if errors.Is(err, registry.ErrInvalid) {
+		if errors.Is(err, registry.ErrInvalid) || !errors.Is(err, registry.ErrNotFound) && strings.Contains(err.Error(), "ambiguous") {
 			code, c = http.StatusBadRequest, "invalid"
 		}
 		writeError(w, code, c, err.Error(), nil)
