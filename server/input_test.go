@@ -148,3 +148,33 @@ func TestInstanceFilter(t *testing.T) {
 		{name: "unknown instance, searched on the pages", path: "/?q=refactor+auth&instance=nobody", html: true, status: 404},
 	})
 }
+
+// TestWebQueryText: what the search box and the id routes take: bytes
+// that are not text are replaced, never echoed raw; an id or a prefix of
+// one (bare hex or sha256:, either case) finds its skill; upper-case ids
+// name the same skill as lower-case ones.
+func TestWebQueryText(t *testing.T) {
+	sc := sharedShowcase(t)
+	upper := strings.ToUpper(sc.seed.Hex())
+	row := `<a class="intent" href="/web/skills/` + string(sc.seed) + `"`
+	checkAPI(t, sc.url, []apiCase{
+		{name: "invalid UTF-8", path: "/?q=%ff%fe", html: true, status: 200, want: []string{"Skills for “\uFFFD”", "value=\"\uFFFD\""}},
+		{name: "a control byte", path: "/?q=a%01b", html: true, status: 200, want: []string{"Skills for “a\uFFFDb”"}},
+		{name: "a line break", path: "/?q=a%0d%0ab", html: true, status: 200, want: []string{"Skills for “a  b”"}},
+		{name: "a bare hex prefix", path: "/?q=" + sc.seed.Hex()[:8], html: true, status: 200, want: []string{"1 skill with an id starting with " + sc.seed.Hex()[:8], row}},
+		{name: "a sha256: prefix", path: "/?q=sha256:" + sc.seed.Hex()[:8], html: true, status: 200, want: []string{"1 skill with an id", row}},
+		{name: "an upper-case full id", path: "/?q=SHA256:" + upper, html: true, status: 200, want: []string{"1 skill with an id", row}},
+		{name: "a hex word that is no id prefix is searched", path: "/?q=facade", html: true, status: 200, want: []string{"No skill matches “facade”"}},
+		{name: "one search match", path: "/?q=read+secrets+from+a+vault", html: true, status: 200, want: []string{"1 skill matches, of 60"}},
+		{name: "a skill page by upper-case id", path: "/web/skills/sha256:" + upper, html: true, status: 200, want: []string{"Refactor auth to use env vars"}},
+		{name: "a skill page by upper-case prefix", path: "/web/skills/" + upper[:10], html: true, status: 200, want: []string{"Refactor auth to use env vars"}},
+		{name: "the API by upper-case prefix", path: "/skills/" + upper[:10], status: 200, want: []string{`"trace_id":"` + string(sc.seed) + `"`}},
+		{name: "outcomes by upper-case id", path: "/skills/SHA256:" + upper + "/outcomes", status: 200, want: []string{`"trace_id":"` + string(sc.seed) + `"`}},
+	})
+	for _, path := range []string{"/?q=%ff%fe", "/?q=a%01b", "/?instance=%01"} {
+		_, _, body := get(t, sc.url+path)
+		if strings.IndexByte(body, 0x01) >= 0 || strings.IndexByte(body, 0xff) >= 0 || strings.IndexByte(body, 0xfe) >= 0 {
+			t.Errorf("GET %s: raw bytes in the page", path)
+		}
+	}
+}

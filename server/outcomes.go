@@ -40,7 +40,7 @@ func (s *Server) postOutcome(w http.ResponseWriter, r *http.Request) {
 	}
 	// {id} is a full id or, as on the other routes, a unique prefix of
 	// one on main (a full id not on main is the import's to refuse).
-	id := schema.ID("sha256:" + strings.TrimPrefix(r.PathValue("id"), "sha256:"))
+	id := schema.ID("sha256:" + strings.TrimPrefix(strings.ToLower(r.PathValue("id")), "sha256:"))
 	if _, err := schema.ParseID(string(id)); err != nil {
 		var ok bool
 		if id, ok = skillID(w, r, s.writer); !ok {
@@ -86,7 +86,7 @@ func (s *Server) postOutcome(w http.ResponseWriter, r *http.Request) {
 // skillID resolves the request's {id} (a full id or a unique prefix) to a
 // skill on main, or answers 400 or 404 and reports false.
 func skillID(w http.ResponseWriter, r *http.Request, st *registry.Store) (schema.ID, bool) {
-	id, err := st.ResolveID(r.PathValue("id"))
+	id, err := st.ResolveID(strings.ToLower(r.PathValue("id"))) // ids are lower case; people may type them otherwise
 	if err != nil {
 		code, c := http.StatusNotFound, "not_found"
 		if errors.Is(err, registry.ErrInvalid) || !errors.Is(err, registry.ErrNotFound) && strings.Contains(err.Error(), "ambiguous") {

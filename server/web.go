@@ -11,9 +11,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-git/go-git/v5/plumbing"
 
+	"github.com/hive-dev/hive/internal/plural"
 	"github.com/hive-dev/hive/lineage"
 	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/schema"
@@ -39,7 +42,7 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"num3":          func(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) },
 	"exact":         func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) },
 	"trunc":         truncate,
-	"plural":        plural,
+	"plural":        plural.N,
 	"skillURL":      func(id schema.ID) string { return "/web/skills/" + string(id) },
 	"disputeAnchor": func(id schema.ID) string { return "dispute-" + id.Hex() },
 	"instURL":       func(id string) string { return "/web/instances/" + url.PathEscape(id) },
@@ -273,15 +276,16 @@ type listView struct {
 	PrevURL   string
 	NextURL   string
 	Threshold float64
+	ByID      []int // the query is an id or a prefix of some: their positions
 }
 
 func (s *Server) webIndex(w http.ResponseWriter, r *http.Request) {
 	s.page(w, r, func(st *registry.Store, c *catalog) (string, *view, error) {
 		q := r.URL.Query()
-		lv := &listView{Query: strings.TrimSpace(q.Get("q")), Instance: q.Get("instance"), MinConf: strings.TrimSpace(q.Get("min_confidence")),
+		lv := &listView{Query: cleanText(q.Get("q")), Instance: cleanText(q.Get("instance")), MinConf: cleanText(q.Get("min_confidence")),
 			Vouched: q.Get("vouched") != "" || q.Get("trusted") != "", Total: len(c.skills), Threshold: search.DefaultThreshold}
 		if lv.Query == "" {
-			lv.Query = strings.TrimSpace(q.Get("intent")) // the first pages' parameter
+			lv.Query = cleanText(q.Get("intent")) // the first pages' parameter
 		}
 		for _, in := range c.instances {
 			lv.Instances = append(lv.Instances, in.ID)
@@ -324,7 +328,9 @@ func (s *Server) webIndex(w http.ResponseWriter, r *http.Request) {
 		}
 		var positions []int // nil: every skill, in order
 		var scores []float64
-		if lv.Query != "" {
+		if lv.ByID = c.withPrefix(lv.Query); lv.ByID != nil {
+			positions = lv.ByID // an id or a prefix of one: those skills, newest first
+		} else if lv.Query != "" {
 			ix, err := s.index(st)
 			if err != nil {
 				return "", nil, err
@@ -494,12 +500,13 @@ type diffLine struct {
 
 func (s *Server) webSkill(w http.ResponseWriter, r *http.Request) {
 	s.page(w, r, func(st *registry.Store, c *catalog) (string, *view, error) {
-		id, err := st.ResolveID(r.PathValue("id"))
+		q := strings.ToLower(r.PathValue("id")) // ids are lower case; people may type them otherwise
+		id, err := st.ResolveID(q)
 		switch {
 		case errors.Is(err, registry.ErrInvalid):
 			return "", nil, badRequest("%s is not a skill id: an id is sha256: and 64 hex digits, or at least 6 of them.", schema.Quote(r.PathValue("id"), 80))
 		case errors.Is(err, registry.ErrNotFound):
-			if g := c.gone(r.PathValue("id")); g != nil {
+			if g := c.gone(q); g != nil {
 				return "", nil, &webError{status: http.StatusGone, msg: "This skill was removed from main by a resolved dispute.", gone: g}
 			}
 			return "", nil, notFound("No skill %s is on this hive's main.", schema.Quote(r.PathValue("id"), 80))
@@ -646,6 +653,39 @@ func (s *Server) standings(st *registry.Store, c *catalog) (*trust.Table, []inst
 		rows = append(rows, ir)
 	}
 	return tab, rows, nil
+}
+
+// withPrefix lists the positions of the skills whose id starts with q,
+// newest first, when q is an id or a prefix of at least 6 hex digits (with
+// or without "sha256:", in either case); nil when it is not, or none does.
+func (c *catalog) withPrefix(q string) []int {
+	hex := strings.TrimPrefix(strings.ToLower(q), "sha256:")
+	if len(hex) < 6 || len(hex) > 64 || strings.Trim(hex, "0123456789abcdef") != "" {
+		return nil
+	}
+	var out []int
+	for p, sk := range c.skills {
+		if strings.HasPrefix(sk.ID.Hex(), hex) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// cleanText is a query parameter as a page may show it: trimmed, invalid
+// UTF-8 and control characters replaced (tabs and line breaks by spaces,
+// the others by U+FFFD).
+func cleanText(s string) string {
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			return ' '
+		case unicode.IsControl(r):
+			return utf8.RuneError
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+	return strings.TrimSpace(s)
 }
 
 // gone is the removed skill that q (a full id or a prefix) names, with the
@@ -902,7 +942,7 @@ func reputationChart(pts []repPoint, events int) *chart {
 		}
 		line = append(line, fmt.Sprintf("%d,%d", x, py))
 		prevY = py
-		label := fmt.Sprintf("%.3f at %s", p.Value, plural(p.At, "commit"))
+		label := fmt.Sprintf("%.3f at %s", p.Value, plural.N(p.At, "commit"))
 		ch.Dots = append(ch.Dots, dot{X: x, Y: py, Label: label})
 		words = append(words, label)
 	}
@@ -919,12 +959,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string([]rune(s)[:n-1]) + "…"
-}
-
-// plural is "1 skill", "2 skills".
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return strconv.Itoa(n) + " " + word + "s"
 }

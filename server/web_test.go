@@ -270,7 +270,7 @@ func TestWebPages(t *testing.T) {
 			`class="node root"`, `data-id="` + string(sc.seed) + `"`, `data-id="` + string(sc.grand) + `"`, "<del>- Refactor auth to use env vars</del>",
 			"<ins>+ Refactor auth to use env vars with a default</ins>", "Derived skills", "1 ancestor, 1 descendant", "No dispute about this skill.",
 			"No instance has reported reusing this skill yet."}, nil},
-		{"skill with outcomes", "/web/skills/" + string(sc.seed), 200, []string{"4 success reports and 0 failure reports", `<a href="/web/instances/maint3">maint3</a></td><td><span class="badge trusted">success</span></td><td>its tests pass</td>`, "proven"},
+		{"skill with outcomes", "/web/skills/" + string(sc.seed), 200, []string{"reported 4 successes and 0 failures of this skill", `<a href="/web/instances/maint3">maint3</a></td><td><span class="badge trusted">success</span></td><td>its tests pass</td>`, "proven"},
 			[]string{"No instance has reported"}},
 		{"skill by prefix", "/web/skills/" + sc.seed.Hex()[:10], 200, []string{"0 ancestors, 3 descendants", `data-id="` + string(sc.second) + `"`}, nil},
 		{"disputed skill", "/web/skills/" + string(sc.evil), 200, []string{"disputed: 1 open dispute", `<span class="badge disputed">open</span>`}, nil},
