@@ -90,8 +90,11 @@ const inMemory = 1 << 20
 // body ends before its Content-Length or the client stops sending.
 func (s *Server) gitBody(w http.ResponseWriter, r *http.Request) (*body, error) {
 	limit := s.opts.MaxBody
-	if strings.HasSuffix(r.URL.Path, "/git-receive-pack") || strings.HasSuffix(r.URL.Path, "/git-upload-pack") {
-		limit = s.opts.MaxPush
+	switch {
+	case strings.HasSuffix(r.URL.Path, "/git-receive-pack"):
+		limit = s.opts.MaxPush // the pack pushed
+	case strings.HasSuffix(r.URL.Path, "/git-upload-pack"):
+		limit = s.opts.MaxFetch // wants and haves, 50 bytes each
 	}
 	if r.ContentLength > limit {
 		s.metrics.gitBodies.WithLabelValues("too_large").Inc()

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"io"
+	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
@@ -32,4 +34,55 @@ func TestGitAdvertisesBranchesOnly(t *testing.T) {
 			t.Errorf("git ls-remote (protocol %s) = %s, want %s", v, got, want)
 		}
 	}
+}
+
+// TestFetchBodyLimit: a fetch's request (wants and haves) over 10 MiB is
+// refused before git starts, whether its Content-Length says so or its
+// body runs past it; a push keeps its own, larger limit.
+func TestFetchBodyLimit(t *testing.T) {
+	h := newHive(t, 1)
+	const limit = 10 << 20
+	for _, tc := range []struct {
+		name    string
+		path    string
+		n       int64
+		chunked bool
+		want    int
+	}{
+		{"declared over the limit", "/hive.git/git-upload-pack", limit + 1, false, 413},
+		{"chunked over the limit", "/git-upload-pack", limit + 1, true, 413},
+		{"at the limit: git reads it", "/git-upload-pack", limit, false, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest("POST", h.url+tc.path, io.LimitReader(zeros{}, tc.n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.ContentLength = tc.n
+			if tc.chunked {
+				req.ContentLength = -1
+			}
+			req.Header.Set("Content-Type", "application/x-git-upload-pack-request")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Errorf("POST %s of %d bytes = %d %.200s, want %d", tc.path, tc.n, resp.StatusCode, b, tc.want)
+			}
+			if tc.want == 413 && !strings.Contains(string(b), "hive: the request body is over 10485760 bytes") {
+				t.Errorf("POST %s of %d bytes: %q, want the limit named", tc.path, tc.n, b)
+			}
+		})
+	}
+}
+
+// zeros reads as endless zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }

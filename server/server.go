@@ -38,6 +38,9 @@ type Options struct {
 	MaxBody int64
 	// MaxPush bounds a git push (default 1 GiB).
 	MaxPush int64
+	// MaxFetch bounds a git fetch's request, its wants and haves (default
+	// 10 MiB, git http-backend's own buffer; docs/api.md has the figures).
+	MaxFetch int64
 	// Tokens are the API tokens that authenticate writes (nil: none; then
 	// git pushes are refused and signed posts stay open).
 	Tokens *tokens.Store
@@ -92,6 +95,9 @@ func New(dir string, opts Options) (*Server, error) {
 	}
 	if opts.MaxPush == 0 {
 		opts.MaxPush = 1 << 30
+	}
+	if opts.MaxFetch == 0 {
+		opts.MaxFetch = 10 << 20
 	}
 	opts.Limits = opts.Limits.withDefaults()
 	if opts.URL != "" {
