@@ -204,7 +204,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, cl class, id iden
 		return false
 	case cl == classPush && n == 0:
 		s.metrics.authRefused.WithLabelValues("read_only").Inc()
-		fail(w, r, http.StatusForbidden, "read_only", "this server has no tokens: it is read-only for git; publish with POST /skills")
+		fail(w, r, http.StatusForbidden, "read_only", "this server has no tokens: it is read-only for git until its operator gives you one (hive serve token add --instance NAME); a skill of an instance whose key the hive already registers can be published without one (hive publish, POST /skills)")
 		return false
 	case cl == classPush:
 		s.refuse(w, r, true, "token_required", "a git push needs a token, as the password of HTTP basic auth")
