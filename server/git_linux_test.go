@@ -93,7 +93,7 @@ func TestGitOutlivesNoRequest(t *testing.T) {
 	}
 	ts := tokens.Open(filepath.Join(work, "state"))
 	tok, _, _ := ts.Add(fixtures.Instance(0), tokens.Write, time.Time{})
-	h := serveReal(t, server.Options{HiveBinary: slowHook, Tokens: ts, MaxPush: 64 << 10, Limits: server.Limits{
+	h := serveReal(t, server.Options{HiveBinary: slowHook, Tokens: ts, MaxPush: 64 << 10, MaxFetch: 64 << 10, Limits: server.Limits{
 		GitBackends: 1, GitQueue: 200 * time.Millisecond, GitTimeout: 4 * time.Second,
 		Writes: server.Rate{PerMinute: -1}, Searches: server.Rate{PerMinute: -1},
 	}})
