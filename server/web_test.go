@@ -348,15 +348,49 @@ func TestWebProvenance(t *testing.T) {
 func TestWebCloneURL(t *testing.T) {
 	sc := sharedShowcase(t)
 	for _, path := range []string{"/web/hive", "/web/skills/" + string(sc.seed)} {
-		code, _, body := getAs(t, sc.url+path, "evil.example")
-		if code != 200 {
-			t.Fatalf("GET %s = %d", path, code)
+		// The server listens on a loopback address: it answers only a
+		// loopback Host or its URL's (TestHostCheck); none is reflected.
+		for _, host := range []string{"localhost:1234", "hive.example.org:8443"} {
+			code, _, body := getAs(t, sc.url+path, host)
+			if code != 200 {
+				t.Fatalf("GET %s = %d", path, code)
+			}
+			if !strings.Contains(body, "git clone "+showcaseURL+"/hive.git ") {
+				t.Errorf("GET %s: no git clone of %s/hive.git", path, showcaseURL)
+			}
+			if strings.Contains(body, host) {
+				t.Errorf("GET %s with Host: %s: the Host is in the page", path, host)
+			}
 		}
-		if !strings.Contains(body, "git clone "+showcaseURL+"/hive.git ") {
-			t.Errorf("GET %s: no git clone of %s/hive.git", path, showcaseURL)
+	}
+}
+
+// TestHostCheck: a server listening on a loopback address answers only
+// requests for a loopback name or its configured URL's host, on every
+// route, as the MCP SDK does on /mcp (against DNS rebinding).
+func TestHostCheck(t *testing.T) {
+	sc := sharedShowcase(t) // URL: showcaseURL
+	plain := newHive(t, 1)  // no URL
+	for _, tc := range []struct {
+		base, path, host string
+		want             int
+	}{
+		{sc.url, "/web/hive", "evil.example", 403},
+		{sc.url, "/skills", "evil.example:80", 403},
+		{sc.url, "/info/refs?service=git-upload-pack", "evil.example", 403},
+		{sc.url, "/healthz", "127.0.0.2", 200},
+		{sc.url, "/healthz", "[::1]:9", 200},
+		{sc.url, "/healthz", "LOCALHOST", 200},
+		{sc.url, "/healthz", "HIVE.example.org", 200},
+		{plain.url, "/healthz", "hive.example.org", 403},
+		{plain.url, "/healthz", "localhost", 200},
+	} {
+		code, _, body := getAs(t, tc.base+tc.path, tc.host)
+		if code != tc.want {
+			t.Errorf("GET %s with Host %s = %d, want %d", tc.path, tc.host, code, tc.want)
 		}
-		if strings.Contains(body, "evil.example") {
-			t.Errorf("GET %s with Host: evil.example: the Host is in the page", path)
+		if code == 403 && !strings.Contains(body, "forbidden_host") && !strings.Contains(body, "DNS rebinding") {
+			t.Errorf("GET %s with Host %s: %q, want the reason", tc.path, tc.host, body)
 		}
 	}
 }
