@@ -32,14 +32,10 @@ const (
 	fActions // the actions of the reasoning steps
 	fDetails // the details of the reasoning steps
 	fResult  // the result: its identifiers, comments and strings
-	// fGloss is what the tools the skill's body names are for (see
-	// gloss.go): an expansion of the document, not its words. It never
-	// counts in the statistics, nor as a word the skill says.
-	fGloss
 	nFields
 )
 
-var fieldNames = [nFields]string{"intent", "tags", "actions", "details", "result", "gloss"}
+var fieldNames = [nFields]string{"intent", "tags", "actions", "details", "result"}
 
 // norms are a skill's field weights over their length normalisation, and
 // at intentOnlyNorm what a term found in its intent alone counts for.
@@ -108,7 +104,7 @@ type doc struct {
 
 // posting is one skill having a term, and how often in each field, 6
 // bits a field (counts over 63 count 63: BM25's saturation has long
-// flattened them), 2 bits for the gloss (at most maxGlossTF).
+// flattened them).
 type posting struct {
 	doc uint32
 	tf  uint32
@@ -116,23 +112,18 @@ type posting struct {
 
 func newPosting(doc uint32, tf [nFields]uint8) posting {
 	var packed uint32
-	for f, c := range tf[:fGloss] {
+	for f, c := range tf {
 		packed |= uint32(min(c, 63)) << (6 * f)
 	}
-	packed |= uint32(min(tf[fGloss], maxGlossTF)) << (6 * fGloss)
 	return posting{doc: doc, tf: packed}
 }
 
 // count is the term's count in field f.
 func (p posting) count(f int) uint32 { return p.tf >> (6 * f) & 63 }
 
-// maxGlossTF caps a term's count in the gloss field: how many of the
-// skill's tools are glossed by it.
-const maxGlossTF = 3
-
 // indexVersion names the file format and the analysis: an index made by
 // another version is rebuilt, never read.
-const indexVersion = "hive search index v5 " + analyzerVersion
+const indexVersion = "hive search index v4 " + analyzerVersion
 
 // indexFile is where a hive keeps its index.
 func indexFile(s *registry.Store) string {
@@ -284,18 +275,8 @@ type analyzed struct {
 	coh  float32 // the share of the intent's terms that the other fields also have
 }
 
-func analyzeTrace(t *indexed, p *params) analyzed {
+func analyzeTrace(t *indexed) analyzed {
 	a := analyzed{tf: map[string]*[nFields]uint8{}}
-	glossOf(t, p, func(term string) {
-		c := a.tf[term]
-		if c == nil {
-			c = new([nFields]uint8)
-			a.tf[term] = c
-		}
-		if c[fGloss] < maxGlossTF {
-			c[fGloss]++
-		}
-	})
 	for f, texts := range t.fieldTexts() {
 		for _, text := range texts {
 			eachWord(text, func(w string) {
@@ -317,10 +298,6 @@ func analyzeTrace(t *indexed, p *params) analyzed {
 	}
 	var in, borne int
 	for _, c := range a.tf {
-		if p.glossNewOnly && said(c) {
-			c[fGloss] = 0
-		}
-		a.lens[fGloss] += uint32(c[fGloss])
 		if c[fIntent] > 0 {
 			in++
 			if bodyHas(c) {
@@ -335,12 +312,8 @@ func analyzeTrace(t *indexed, p *params) analyzed {
 // w is the skill's weight in the corpus statistics.
 func (a *analyzed) w() uint32 { return statWeight(a.coh) }
 
-// said reports whether a skill says a term itself (in a field other than
-// the gloss): only such terms count in the statistics.
-func said(tf *[nFields]uint8) bool { return tf[fIntent] > 0 || bodyHas(tf) }
-
 // bodyHas reports whether a term's counts put it in a field other than
-// the intent (and the gloss, which is not the skill's own words).
+// the intent.
 func bodyHas(tf *[nFields]uint8) bool {
 	return tf[fTags] > 0 || tf[fActions] > 0 || tf[fDetails] > 0 || tf[fResult] > 0
 }
@@ -498,9 +471,7 @@ func (ix *Index) append(docs []doc) {
 		ix.byID[d.id] = i
 		for k, t := range d.terms {
 			ix.post[t] = append(ix.post[t], newPosting(i, d.tfs[k]))
-			if said(&d.tfs[k]) {
-				ix.df[t] += d.w
-			}
+			ix.df[t] += d.w
 			raiseMax(&ix.maxc[t], &d.tfs[k])
 		}
 		ix.n += uint64(d.w)
@@ -595,7 +566,7 @@ func sortTerms(d *doc, buf []uint64) []uint64 {
 func packCounts(c *[nFields]uint8) uint64 {
 	var p uint64
 	for f, n := range c {
-		p |= uint64(n) << (6 * f) // counts are at most maxTF (63): 36 bits, under the term's 24
+		p |= uint64(n) << (8 * f)
 	}
 	return p
 }
@@ -603,7 +574,7 @@ func packCounts(c *[nFields]uint8) uint64 {
 func unpackCounts(p uint64) [nFields]uint8 {
 	var c [nFields]uint8
 	for f := range c {
-		c[f] = uint8(p >> (6 * f) & 63)
+		c[f] = uint8(p >> (8 * f))
 	}
 	return c
 }
@@ -614,10 +585,9 @@ func unpackCounts(p uint64) [nFields]uint8 {
 // for words it has not met).
 type analyzer struct {
 	ix    *Index
-	mu    *sync.Mutex       // the vocabulary's
-	words map[string]int32  // lower-case word -> its term's number, or -1 for none
-	terms map[string]uint32 // a gloss's term -> its number
-	occ   []uint64          // the current trace's occurrences: term<<8 | field
+	mu    *sync.Mutex      // the vocabulary's
+	words map[string]int32 // lower-case word -> its term's number, or -1 for none
+	occ   []uint64         // the current trace's occurrences: term<<8 | field
 	buf   []byte
 
 	instances map[string]string
@@ -632,9 +602,6 @@ func (an *analyzer) doc(id schema.ID, t *indexed) doc {
 			an.words1(text, f, &d)
 		}
 	}
-	glossOf(t, an.ix.p, func(term string) {
-		an.occ = append(an.occ, uint64(an.termNumber(term))<<8|fGloss)
-	})
 	slices.Sort(an.occ)
 	runs := 0
 	for k := range an.occ {
@@ -653,11 +620,6 @@ func (an *analyzer) doc(id schema.ID, t *indexed) doc {
 				c[f]++
 			}
 		}
-		c[fGloss] = min(c[fGloss], maxGlossTF)
-		if an.ix.p.glossNewOnly && said(&c) {
-			c[fGloss] = 0
-		}
-		d.lens[fGloss] += uint32(c[fGloss])
 		d.terms = append(d.terms, tn)
 		d.tfs = append(d.tfs, c)
 	}
@@ -711,31 +673,6 @@ func (an *analyzer) words1(text string, f int, d *doc) {
 	an.buf = eachASCIIWordBytes(text, an.buf, add)
 }
 
-// termNumber is the number of term t (a term already, not a word),
-// adding it to the vocabulary if new.
-func (an *analyzer) termNumber(t string) uint32 {
-	if n, ok := an.terms[t]; ok {
-		return n
-	}
-	an.mu.Lock()
-	k, ok := an.ix.vocab[t]
-	if !ok {
-		if !an.ix.ownVocab {
-			an.ix.vocab = maps.Clone(an.ix.vocab)
-			an.ix.ownVocab = true
-		}
-		k = uint32(len(an.ix.terms))
-		an.ix.terms = append(an.ix.terms, t)
-		an.ix.vocab[t] = k
-	}
-	an.mu.Unlock()
-	if an.terms == nil {
-		an.terms = map[string]uint32{}
-	}
-	an.terms[t] = k
-	return k
-}
-
 // number is the term number of word w (lower-case), adding its term to the
 // vocabulary if new, or -1 for a word of no term.
 func (an *analyzer) number(w string) int32 {
@@ -769,11 +706,9 @@ func (ix *Index) reindex() {
 	ix.lenAll = [nFields]uint64{}
 	ix.n = 0
 	for _, d := range ix.docs {
-		for k, t := range d.terms {
+		for _, t := range d.terms {
 			counts[t]++
-			if said(&d.tfs[k]) {
-				ix.df[t] += d.w
-			}
+			ix.df[t] += d.w
 		}
 		ix.n += uint64(d.w)
 		for f, l := range d.lens {

@@ -3,11 +3,9 @@ package search
 import (
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 
-	"github.com/hive-dev/hive/search/internal/gloss"
 	"github.com/hive-dev/hive/search/internal/techvec"
 )
 
@@ -320,79 +318,4 @@ func useVectorsFile(t *testing.T, f string) {
 	loadVectors()
 	tv = d
 	t.Logf("technical vectors from %s: %d terms, %d dimensions", f, len(d.Terms), d.Dims)
-}
-
-// TestGlossLevers measures the gloss of the skills' tools (what Debian
-// says they are for) on dev, out of fold, against the search without it
-// (HIVE_SEARCH_LEVERS=1; folds and penalty from HIVE_GLOSS_FOLDS and
-// HIVE_GLOSS_LAMBDA; only the variants whose names contain
-// HIVE_GLOSS_ONLY, and the search without the gloss).
-func TestGlossLevers(t *testing.T) {
-	if os.Getenv("HIVE_SEARCH_LEVERS") != "1" {
-		t.Skip("set HIVE_SEARCH_LEVERS=1")
-	}
-	l := labelledSet(t)
-	folds, lambda := 5, float64(leverLambda)
-	if f := os.Getenv("HIVE_GLOSS_FOLDS"); f != "" {
-		fmt.Sscan(f, &folds)
-	}
-	if f := os.Getenv("HIVE_GLOSS_LAMBDA"); f != "" {
-		fmt.Sscan(f, &lambda)
-	}
-	only := os.Getenv("HIVE_GLOSS_ONLY")
-	if f := os.Getenv("HIVE_GLOSS"); f != "" {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, err := gloss.Decode(b)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		loadGloss()
-		gl = d
-	}
-	run := func(name string, p params) {
-		if only != "" && name != "without the gloss" && !slices.ContainsFunc(strings.Split(only, "|"), func(o string) bool { return strings.Contains(name, o) }) {
-			return
-		}
-		ix, ids := labelledIndex(t, &p)
-		qs := fitQueries(ix, ids, l, l.Dev)
-		oof := outOfFold(qs, folds, lambda)
-		f := rankFigures(qs, oof)
-		_, at := fitCalibration(qs, oof)
-		t.Logf("%-60s r@1 %.3f (hard %.3f)  r@5 %.3f  obj %.3f  resolve %.3f (wrong %.3f)  false %.3f",
-			name, f.r1(), f.hardR1(), f.r5(), objective(f), at[0], at[1], at[2])
-	}
-	base := defaultParams
-	base.glossFrom = glossOff
-	run("without the gloss", base)
-	if os.Getenv("HIVE_GLOSS_DEBUG") != "" {
-		b := base
-		b.weight[fGloss], b.b[fGloss] = 0, 0
-		run("without the gloss, weight 0", b)
-		run("without the gloss, weight 0 again", b)
-		run("without the gloss again", base)
-		b.b[fGloss] = 0.5
-		run("without the gloss, weight 0, b 0.5", b)
-		b.weight[fGloss], b.b[fGloss] = 0.1, 0
-		run("without the gloss, weight 0.1, b 0", b)
-	}
-	from := map[int]string{glossCode: "code", glossBody: "body", glossCmd: "commands", glossAnyway: "any word"}
-	for _, fr := range []int{glossCode, glossBody, glossCmd, glossAnyway} {
-		for _, k := range []int{4, 8, 16} {
-			for _, w := range []float64{0, 0.1, 0.3} {
-				for _, newOnly := range []bool{true, false} {
-					p := base
-					p.glossFrom, p.glossK, p.glossNewOnly = fr, k, newOnly
-					p.weight[fGloss], p.b[fGloss] = w, 0.5
-					run(fmt.Sprintf("gloss from %s, %d terms, weight %.1f, new only %v", from[fr], k, w, newOnly), p)
-					if newOnly && w == 0.1 {
-						p.glossDense = 0.3
-						run(fmt.Sprintf("gloss from %s, %d terms, weight %.1f, new only, in the vector at 0.3", from[fr], k, w), p)
-					}
-				}
-			}
-		}
-	}
 }

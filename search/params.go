@@ -9,8 +9,8 @@ import (
 // set's dev split (docs/search.md gives the method and what each added).
 var defaultParams = params{
 	k1:     1.6,
-	weight: [nFields]float64{fIntent: 1.1, fTags: 4, fActions: 0, fDetails: 1, fResult: 0.3, fGloss: 0.1},
-	b:      [nFields]float64{fIntent: 0.9, fTags: 0.6, fActions: 0.5, fDetails: 0.13, fResult: 0.5, fGloss: 0.5},
+	weight: [nFields]float64{fIntent: 1.1, fTags: 4, fActions: 0, fDetails: 1, fResult: 0.3},
+	b:      [nFields]float64{fIntent: 0.9, fTags: 0.6, fActions: 0.5, fDetails: 0.13, fResult: 0.5},
 
 	wn:     [wnKinds]float64{wnSynonym: 0.2},
 	wnRank: 1,
@@ -29,10 +29,6 @@ var defaultParams = params{
 	tvMin: 0.6,
 	tvK:   3,
 	dense: true,
-
-	glossFrom:    glossBody,
-	glossK:       4,
-	glossNewOnly: true,
 
 	intentOnly: 0.1,
 	cohFloor:   0.2,

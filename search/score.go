@@ -60,11 +60,6 @@ type params struct {
 	tvMin float64 // least cosine of a neighbour
 	dense bool    // compute the xDense feature (else 0)
 
-	glossFrom    int     // where tool names are looked for (glossOff, glossCode...)
-	glossK       int     // terms of each tool's gloss taken
-	glossNewOnly bool    // a gloss adds only terms the skill does not say itself
-	glossDense   float64 // the weight of a gloss's terms in the skill's technical vector (xDense)
-
 	intentOnly float64 // what a term found in the intent alone counts for, times the intent's coherence (see normOf)
 	cohFloor   float64 // the least coherence a skill counts with when scored (never in the statistics; see scoreCoh)
 
@@ -124,12 +119,11 @@ const (
 	xRarest   // the weight of the rarest word of the query it has, over the rarest word's
 	xPlain    // plain BM25 over all its text, own words only
 	xDense    // the cosine of the query's and the skill's sums of technical vectors
-	xGloss    // BM25 of the gloss of the skill's tools alone, over the most it could be
 	nFeatures
 )
 
 var featureNames = [nFeatures]string{"score", "exact", "intent", "precision", "body", "coherence",
-	"field_intent", "field_tags", "field_actions", "field_details", "field_result", "coverage", "rarest", "plain", "techvec", "gloss"}
+	"field_intent", "field_tags", "field_actions", "field_details", "field_result", "coverage", "rarest", "plain", "techvec"}
 
 // concept is one word of the query and the terms that stand for it: its
 // own term, then its expansions, each with a weight.
@@ -635,7 +629,7 @@ func (ix *Index) expansionBound(cs []concept) float64 {
 // nothing.
 func pseudoTF(tf *[nFields]uint8, nm *norms) float32 {
 	var x float32
-	for f := fTags; f < fGloss; f++ {
+	for f := fTags; f < nFields; f++ {
 		if tf[f] != 0 {
 			x += float32(tf[f]) * nm[f]
 		}
@@ -647,7 +641,7 @@ func pseudoTF(tf *[nFields]uint8, nm *norms) float32 {
 		}
 		x += in
 	}
-	return x + float32(tf[fGloss])*nm[fGloss]
+	return x
 }
 
 // postingTF is pseudoTF of a posting.
@@ -658,7 +652,7 @@ func postingTF(ps posting, nm *norms) float32 {
 	if x == 0 {
 		in *= nm[intentOnlyNorm]
 	}
-	return x + in + float32(ps.tf>>(6*fGloss))*nm[fGloss]
+	return x + in
 }
 
 // top returns the k best skills by BM25F, best first (then by doc
@@ -897,10 +891,8 @@ func (ix *Index) features(cs []concept, v view, raw float64) [nFeatures]float64 
 	for f := range nFields {
 		avg := ix.avgLen(f, lens[f])
 		fnorm[f] = 1 / (1 - ix.p.b[f] + ix.p.b[f]*float64(lens[f])/avg)
-		if f != fGloss {
-			total += float64(lens[f])
-			totalAvg += avg
-		}
+		total += float64(lens[f])
+		totalAvg += avg
 	}
 	plainNorm := plainK1 * (1 - plainB + plainB*total/totalAvg)
 	// A word found in the intent alone counts as far as the rest of the
@@ -922,16 +914,6 @@ func (ix *Index) features(cs []concept, v view, raw float64) [nFeatures]float64 
 			tf, ok := v.tf(a)
 			if !ok {
 				continue
-			}
-			if g := tf[fGloss]; g > 0 {
-				// The gloss is not the skill's own words: it counts
-				// in its own field's feature alone.
-				t := ix.altWeight(c, a) * float64(g) * fnorm[fGloss]
-				ftf[fGloss] += t
-				tf[fGloss] = 0
-				if !said(&tf) {
-					continue
-				}
 			}
 			borne := 1.0
 			if !bodyHas(&tf) {
@@ -992,10 +974,9 @@ func (ix *Index) features(cs []concept, v view, raw float64) [nFeatures]float64 
 	x[xExact] = exact / mass
 	x[xIntent] = intent / mass
 	x[xBody] = body / mass
-	for f := range fGloss {
+	for f := range nFields {
 		x[xFieldIntent+f] = fields[f] / mass
 	}
-	x[xGloss] = fields[fGloss] / mass
 	x[xCoverage] = have / float64(words)
 	if maxIDF > 0 {
 		x[xRarest] = rarest / maxIDF

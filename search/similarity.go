@@ -36,7 +36,7 @@ func (ix *Index) Similarity(query string, t *schema.Trace) float64 {
 	if i, ok := ix.byID[id]; ok {
 		v = view{ix: ix, d: &ix.docs[i], norm: ix.norm[i]}
 	} else {
-		a := analyzeTrace(toIndexed(t), ix.p)
+		a := analyzeTrace(toIndexed(t))
 		v = view{ix: ix, a: &a, norm: ix.normOf(a.lens, a.coh)}
 		extra = a.tf
 	}
@@ -71,7 +71,7 @@ func (ix *Index) addTraces(ts ...*schema.Trace) {
 	var docs []doc
 	for _, t := range ts {
 		in := toIndexed(t)
-		docs = append(docs, ix.numbered(schema.Digest(mustMarshal(t)), in, analyzeTrace(in, ix.p)))
+		docs = append(docs, ix.numbered(schema.Digest(mustMarshal(t)), in, analyzeTrace(in)))
 	}
 	ix.apply(old, docs, nil)
 }

@@ -103,8 +103,6 @@ func (ix *Index) denseCos(cs []concept, v view) float64 {
 			w = 1
 		} else if tf[fIntent] > 0 {
 			w = coh
-		} else if tf[fGloss] > 0 {
-			w = float32(ix.p.glossDense)
 		}
 		addTo(s, text, w*float32(ix.idfOf(df)))
 	}
