@@ -393,6 +393,23 @@ func TestHostCheck(t *testing.T) {
 			t.Errorf("GET %s with Host %s: %q, want the reason", tc.path, tc.host, body)
 		}
 	}
+	// /mcp answers the --url's host too (behind a proxy on this machine),
+	// and refuses another through the same guard.
+	for host, want := range map[string]bool{"hive.example.org": true, "evil.example": false} {
+		req, _ := http.NewRequest("POST", sc.url+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+		req.Host = host
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if ok := resp.StatusCode == 200 && strings.Contains(string(body), "search_skills"); ok != want {
+			t.Errorf("POST /mcp tools/list with Host %s = %d %.200s; want answered %v", host, resp.StatusCode, body, want)
+		}
+	}
 }
 
 // checkEscaped fails if hostile text reached a page unescaped.
