@@ -76,7 +76,7 @@ func (e *notInHive) Unwrap() error { return registry.ErrNotFound }
 // notify writes what a hive repairs on its own, and warnings that fail
 // nothing, to stderr.
 func notify(c *cli.Context) registry.Option {
-	return registry.WithNotify(func(msg string) { fmt.Fprintf(c.App.ErrWriter, "hive: %s\n", msg) })
+	return registry.WithNotify(func(msg string) { fmt.Fprintf(c.App.ErrWriter, "hive: %s\n", shownURL(msg)) })
 }
 
 // notHive adds a hint to the error of opening a folder that is no hive.

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -189,19 +188,6 @@ func tokenCommand() *cli.Command {
 			},
 		}},
 	}
-}
-
-// shownURL is a remote's URL as it may be printed: without a password
-// (a server's token, given as http://git:TOKEN@host/...).
-func shownURL(u string) string {
-	p, err := url.Parse(u)
-	if err != nil || p.User == nil {
-		return u
-	}
-	if _, ok := p.User.Password(); ok {
-		p.User = url.UserPassword(p.User.Username(), "xxxxx")
-	}
-	return p.String()
 }
 
 // expiry describes when a token expires.
