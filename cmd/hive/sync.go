@@ -67,6 +67,7 @@ func openRemote(c *cli.Context) (*registry.Store, registry.Remote, error) {
 		s.Close()
 		return nil, registry.Remote{}, err
 	}
+	useCredentials(storeDir(s), r.URL)
 	return s, r, nil
 }
 
@@ -84,6 +85,7 @@ func cloneCommand() *cli.Command {
 				dir = strings.TrimSuffix(filepath.Base(strings.TrimRight(url, "/")), ".git")
 			}
 			walkGC()
+			useCredentials(".", url)
 			bar, done := progress(c, "verifying")
 			s, rep, err := registry.CloneContext(c.Context, url, dir, bar)
 			done()
@@ -92,7 +94,7 @@ func cloneCommand() *cli.Command {
 				return fmt.Errorf("%s does not verify: %s; nothing was cloned", shownURL(url), plural.N(len(rep.Violations)+rep.Omitted, "violation"))
 			}
 			if err != nil {
-				return err
+				return remoteHint(err)
 			}
 			defer s.Close()
 			head, _ := s.Head()
@@ -143,7 +145,7 @@ func pullCommand() *cli.Command {
 				return &hintError{err, "nothing was changed; merge by hand with git (`git fetch " + shownURL(r.URL) + " main && git merge FETCH_HEAD`), then run `hive verify`"}
 			}
 			if err != nil {
-				return err
+				return remoteHint(err)
 			}
 			maintain(c, s)
 			if c.Bool("json") {
@@ -175,7 +177,7 @@ func subscribe(c *cli.Context, s *registry.Store, r registry.Remote) error {
 	}
 	res, err := s.PullMatchingContext(c.Context, r, match)
 	if err != nil {
-		return err
+		return remoteHint(err)
 	}
 	if c.Bool("json") {
 		res.Remote.URL = shownURL(res.Remote.URL)
@@ -217,7 +219,7 @@ func pushCommand() *cli.Command {
 				return &hintError{err, fmt.Sprintf("run `hive pull %s` to merge its skills, then push again", c.Args().First())}
 			}
 			if err != nil {
-				return err
+				return remoteHint(err)
 			}
 			fmt.Fprintf(c.App.Writer, "pushed main (%s) to %s\n", head.String()[:12], shownURL(r.URL))
 			return nil
@@ -245,7 +247,7 @@ func submitCommand() *cli.Command {
 					"it has them all (a `hive push` already put them there), so there is nothing to review"}
 			}
 			if err != nil {
-				return err
+				return remoteHint(err)
 			}
 			w := c.App.Writer
 			fmt.Fprintf(w, "pushed branch %s to %s\n\n", sub.Branch, shownURL(r.URL))
