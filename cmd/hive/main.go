@@ -81,8 +81,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitNegative
 	}
 	var ue *usageError
+	var nh *noHiveError
 	code := exitNegative
-	if errors.As(err, &ue) {
+	if errors.As(err, &ue) || errors.As(err, &nh) {
 		code = exitUsage
 	}
 	// A remote's URL may carry a token (http://git:TOKEN@host): messages

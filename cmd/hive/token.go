@@ -73,8 +73,11 @@ func servedStore(c *cli.Context) (*tokens.Store, *registry.Store, error) {
 		return nil, nil, err
 	}
 	s, err := registry.Open(dir)
+	if errors.Is(err, registry.ErrNotFound) {
+		return nil, nil, &hintError{&noHiveError{err}, "pass --repo DIR: the hive the server serves"}
+	}
 	if err != nil {
-		return nil, nil, &hintError{err, "pass --repo DIR: the hive the server serves"}
+		return nil, nil, err
 	}
 	ts, err := tokenStore(c, dir)
 	if err != nil {
