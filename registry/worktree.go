@@ -255,7 +255,7 @@ func (s *Store) repair() {
 				s.tell("warning: the working tree is behind main, and could not be brought up to it: " + err.Error())
 				return
 			}
-			s.tell(fmt.Sprintf("brought the index and working tree up to main (%s, from %s: %d files written, %d removed): main had moved since hive last wrote them (git moved it, or a writer stopped midway)",
+			s.tell(fmt.Sprintf("brought the index and working tree up to main (%s, from %s: %d files written, %d removed): a writer had stopped after moving main",
 				short(main), short(at), len(files), len(removed)))
 			if err := s.recordWorktree(main); err != nil {
 				s.tell("warning: record the working tree's commit: " + err.Error())
