@@ -116,7 +116,7 @@ func hiveToServe(c *cli.Context) (string, error) {
 // when missing.
 func serveDir(c *cli.Context, log *slog.Logger) (string, error) {
 	dir, err := hiveToServe(c)
-	if err != nil || c.IsSet("repo") {
+	if err != nil {
 		return dir, err
 	}
 	s, err := registry.Open(dir)
@@ -124,8 +124,8 @@ func serveDir(c *cli.Context, log *slog.Logger) (string, error) {
 		s.Close()
 		return dir, nil
 	}
-	if !errors.Is(err, registry.ErrNotFound) {
-		return "", err
+	if !errors.Is(err, registry.ErrNotFound) || c.IsSet("repo") {
+		return "", notHive(err)
 	}
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return "", err
