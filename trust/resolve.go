@@ -1,6 +1,7 @@
 package trust
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -207,6 +208,14 @@ func Resolve(s *registry.Store, intent string, p Policy) (*Resolution, error) {
 	return Choose(s, ix, cfg, table, p, intent, open.Refusal)
 }
 
+// tieOrder orders skills that tie on everything else by a hash of the
+// task and the id: not by the id alone, which an author can grind (vary
+// created_at until the id is small) to win every tie.
+func tieOrder(intent string, id schema.ID) string {
+	h := sha256.Sum256([]byte(intent + "\x00" + string(id)))
+	return string(h[:])
+}
+
 // Open is the disputes of main that no maintainer has resolved, by the
 // trace they dispute, oldest first as main lists them.
 type Open map[schema.ID][]OpenDispute
@@ -308,7 +317,7 @@ func Choose(s *registry.Store, ix *search.Index, cfg *registry.Config, table *Ta
 		case a.Reputation != b.Reputation:
 			return a.Reputation > b.Reputation
 		}
-		return a.ID < b.ID
+		return tieOrder(intent, a.ID) < tieOrder(intent, b.ID)
 	})
 	if len(ok) > 0 {
 		best := ok[0]

@@ -236,3 +236,33 @@ func TestOpenDisputePassedOver(t *testing.T) {
 		t.Errorf("Resolve after the dispute was dismissed = %v, %v; want %s", r, err, id)
 	}
 }
+
+// TestTieOrder: skills that tie on everything else are not ordered by id,
+// which an author can grind, but by a hash of the task and the id, so the
+// smallest id wins only its share of tasks.
+func TestTieOrder(t *testing.T) {
+	ids := make([]schema.ID, 16)
+	for i := range ids {
+		ids[i] = schema.ID(fmt.Sprintf("sha256:%064x", i))
+	}
+	smallestFirst := 0
+	const tasks = 64
+	for k := range tasks {
+		intent := fmt.Sprintf("task %d", k)
+		best := ids[0]
+		for _, id := range ids[1:] {
+			if tieOrder(intent, id) < tieOrder(intent, best) {
+				best = id
+			}
+		}
+		if best == ids[0] {
+			smallestFirst++
+		}
+		if tieOrder(intent, ids[3]) != tieOrder(intent, ids[3]) {
+			t.Fatal("tieOrder is not a function of its arguments")
+		}
+	}
+	if smallestFirst > tasks/4 {
+		t.Errorf("the smallest id wins %d of %d ties, want about 1 in %d", smallestFirst, tasks, len(ids))
+	}
+}
