@@ -367,7 +367,7 @@ func TestSearchHybridFusion(t *testing.T) {
 	}
 	tiny := defaultFusion
 	tiny.cos, tiny.cal = 1e-9, ix.p.cal // Search's order is by its own calibration
-	var got []schema.ID // the skills Search finds, in the hybrid's order (the dense ones are extra)
+	var got []schema.ID                 // the skills Search finds, in the hybrid's order (the dense ones are extra)
 	for _, r := range search(tiny) {
 		if _, ok := score[r.ID]; ok {
 			got = append(got, r.ID)
