@@ -9,12 +9,13 @@
 // shipped.
 //
 //	cd fixtures/embedder && npm ci && node server.js --listen 127.0.0.1:8089 &
-//	go run ./search/internal/techvec/usegen -embedder http://127.0.0.1:8089/v1/embeddings -out /tmp/use.bin
+//	go run ./search/internal/techvec/usegen -embedder http://127.0.0.1:8089/v1/embeddings -cache /tmp/use-raw.bin -out /tmp/use.bin
 //	HIVE_SEARCH_LEVERS=1 HIVE_TECHVEC=/tmp/use.bin go test -run TechvecLevers -v ./search
 package main
 
 import (
 	"context"
+	"encoding/binary"
 	"flag"
 	"fmt"
 	"math"
@@ -36,14 +37,16 @@ func main() {
 	forms := flag.String("forms", "", "a file to write each term's surface form to (term, tab, form)")
 	endpoint := flag.String("embedder", "http://127.0.0.1:8089/v1/embeddings", "an OpenAI-compatible /v1/embeddings endpoint, or a spec \"openai|ollama URL MODEL\"")
 	dims := flag.Int("dims", 128, "dimensions kept (principal components); 0 keeps the model's")
+	cache := flag.String("cache", "", "a file keeping the model's vectors of the terms between runs (written when missing)")
+	beside := flag.Bool("beside", false, "write each term's vector beside its vector in -table (both halves at unit length, the whole scaled to unit length), so that a cosine is the mean of the two tables' cosines")
 	flag.Parse()
-	if err := run(*table, *out, *forms, *endpoint, *dims); err != nil {
+	if err := run(*table, *out, *forms, *endpoint, *cache, *dims, *beside); err != nil {
 		fmt.Fprintf(os.Stderr, "usegen: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(table, out, formsFile, endpoint string, dims int) error {
+func run(table, out, formsFile, endpoint, cache string, dims int, beside bool) error {
 	b, err := os.ReadFile(table)
 	if err != nil {
 		return err
@@ -51,6 +54,13 @@ func run(table, out, formsFile, endpoint string, dims int) error {
 	t, err := techvec.Decode(b)
 	if err != nil {
 		return fmt.Errorf("%s: %v", table, err)
+	}
+	vs, err := readCache(cache, len(t.Terms))
+	if err == nil {
+		return write(t, vs, out, dims, beside)
+	}
+	if !os.IsNotExist(err) {
+		return err
 	}
 	forms, err := surfaceForms(t)
 	if err != nil {
@@ -73,7 +83,6 @@ func run(table, out, formsFile, endpoint string, dims int) error {
 	if err != nil {
 		return err
 	}
-	var vs [][]float32
 	for lo := 0; lo < len(forms); lo += 512 {
 		batch, err := emb.Embed(context.Background(), forms[lo:min(lo+512, len(forms))])
 		if err != nil {
@@ -83,13 +92,84 @@ func run(table, out, formsFile, endpoint string, dims int) error {
 		fmt.Fprintf(os.Stderr, "\rembedded %d of %d terms", len(vs), len(forms))
 	}
 	fmt.Fprintln(os.Stderr)
+	if err := writeCache(cache, vs); err != nil {
+		return err
+	}
+	return write(t, vs, out, dims, beside)
+}
+
+// write reduces the model's vectors vs of t's terms and writes the table.
+func write(t *techvec.Table, vs [][]float32, out string, dims int, beside bool) error {
 	v := reduce(t.Terms, vs, dims)
+	if beside {
+		v = besideTable(t, v)
+	}
 	enc := learn.Encode(v)
 	if err := os.WriteFile(out, enc, 0o644); err != nil {
 		return err
 	}
 	fmt.Printf("wrote %s: %d terms, %d dimensions, %d bytes\n", out, len(v.Terms), v.Dims, len(enc))
 	return nil
+}
+
+// besideTable puts t's vector before each of v's, each half at unit
+// length and the whole at unit length.
+func besideTable(t *techvec.Table, v *learn.Vectors) *learn.Vectors {
+	d := t.Dims + v.Dims
+	out := &learn.Vectors{Terms: v.Terms, Dims: d, X: make([]float32, len(v.Terms)*d)}
+	for r := range v.Terms {
+		x := out.X[r*d : (r+1)*d]
+		if t.Norm[r] > 0 {
+			for j, y := range t.Vector(int32(r)) {
+				x[j] = float32(y) / t.Norm[r] / math.Sqrt2
+			}
+		}
+		for j, y := range v.X[r*v.Dims : (r+1)*v.Dims] {
+			x[t.Dims+j] = y / math.Sqrt2
+		}
+	}
+	return out
+}
+
+// readCache reads n vectors that writeCache wrote.
+func readCache(path string, n int) ([][]float32, error) {
+	if path == "" {
+		return nil, os.ErrNotExist
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) < 4 {
+		return nil, fmt.Errorf("%s: cut short", path)
+	}
+	d := int(binary.LittleEndian.Uint32(b))
+	if d == 0 || len(b) != 4+4*n*d {
+		return nil, fmt.Errorf("%s: not %d vectors", path, n)
+	}
+	vs := make([][]float32, n)
+	for i := range vs {
+		vs[i] = make([]float32, d)
+		for j := range vs[i] {
+			vs[i][j] = math.Float32frombits(binary.LittleEndian.Uint32(b[4+4*(i*d+j):]))
+		}
+	}
+	return vs, nil
+}
+
+// writeCache writes the dimension and the vectors as little-endian
+// float32s.
+func writeCache(path string, vs [][]float32) error {
+	if path == "" {
+		return nil
+	}
+	b := binary.LittleEndian.AppendUint32(nil, uint32(len(vs[0])))
+	for _, v := range vs {
+		for _, x := range v {
+			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+		}
+	}
+	return os.WriteFile(path, b, 0o644)
 }
 
 // surfaceForms returns, for each term of t, the word of the corpus that
