@@ -189,31 +189,32 @@ func TestBadArguments(t *testing.T) {
 		tool string
 		args any
 		code string
+		text string // part of the message, when given
 	}{
-		{"search_skills", map[string]any{"query": 42}, "arguments-invalid"},
-		{"search_skills", map[string]any{}, "arguments-invalid"},
-		{"search_skills", map[string]any{"query": ""}, "arguments-invalid"},
-		{"search_skills", map[string]any{"query": "auth", "limit": 51}, "arguments-invalid"},
-		{"search_skills", map[string]any{"query": "auth", "limit": -1}, "arguments-invalid"},
-		{"search_skills", map[string]any{"query": "auth", "min_score": 1.5}, "arguments-invalid"},
-		{"search_skills", map[string]any{"query": "auth", "mood": "happy"}, "arguments-invalid"},
-		{"search_skills", []int{1}, "arguments-invalid"},
-		{"search_skills", map[string]any{"query": "auth", "instance": "nobody"}, "not-found"},
-		{"get_skill", map[string]any{}, "arguments-invalid"},
-		{"get_skill", map[string]any{"id": "not an id"}, "arguments-invalid"},
-		{"get_skill", map[string]any{"id": zero}, "not-found"},
-		{"get_skill", map[string]any{"id": "abcdef"}, "not-found"},
-		{"skill_lineage", map[string]any{"id": zero}, "not-found"},
-		{"skill_lineage", map[string]any{"id": 7}, "arguments-invalid"},
-		{"use_skill", map[string]any{"intent": ""}, "arguments-invalid"},
-		{"use_skill", map[string]any{"task": "x"}, "arguments-invalid"},
-		{"publish_skill", map[string]any{}, "trace-schema"},
-		{"publish_skill", []int{1}, "arguments-invalid"},
+		{"search_skills", map[string]any{"query": 42}, "arguments-invalid", ""},
+		{"search_skills", map[string]any{}, "arguments-invalid", ""},
+		{"search_skills", map[string]any{"query": ""}, "arguments-invalid", ""},
+		{"search_skills", map[string]any{"query": "auth", "limit": 51}, "arguments-invalid", "limit: 51 is more than the maximum 50"},
+		{"search_skills", map[string]any{"query": "auth", "limit": -1}, "arguments-invalid", "limit: -1 is less than the minimum 1"},
+		{"search_skills", map[string]any{"query": "auth", "min_score": 1.5}, "arguments-invalid", "min_score: 1.5 is more than the maximum 1"},
+		{"search_skills", map[string]any{"query": "auth", "mood": "happy"}, "arguments-invalid", ""},
+		{"search_skills", []int{1}, "arguments-invalid", ""},
+		{"search_skills", map[string]any{"query": "auth", "instance": "nobody"}, "not-found", `no instance "nobody" in the hive; it has instance_`},
+		{"get_skill", map[string]any{}, "arguments-invalid", ""},
+		{"get_skill", map[string]any{"id": "not an id"}, "arguments-invalid", ""},
+		{"get_skill", map[string]any{"id": zero}, "not-found", ""},
+		{"get_skill", map[string]any{"id": "abcdef"}, "not-found", ""},
+		{"skill_lineage", map[string]any{"id": zero}, "not-found", ""},
+		{"skill_lineage", map[string]any{"id": 7}, "arguments-invalid", ""},
+		{"use_skill", map[string]any{"intent": ""}, "arguments-invalid", ""},
+		{"use_skill", map[string]any{"task": "x"}, "arguments-invalid", ""},
+		{"publish_skill", map[string]any{}, "trace-schema", ""},
+		{"publish_skill", []int{1}, "arguments-invalid", ""},
 	}
 	for _, tt := range tests {
 		res := call(t, cs, tt.tool, tt.args)
-		if !res.IsError || !strings.HasPrefix(text(res), tt.code+": ") {
-			t.Errorf("%s(%v) = error %v %q, want a tool error starting %q", tt.tool, tt.args, res.IsError, text(res), tt.code)
+		if !res.IsError || !strings.HasPrefix(text(res), tt.code+": ") || !strings.Contains(text(res), tt.text) {
+			t.Errorf("%s(%v) = error %v %q, want a tool error starting %q and saying %q", tt.tool, tt.args, res.IsError, text(res), tt.code, tt.text)
 		}
 		if res.StructuredContent != nil {
 			t.Errorf("%s(%v): an error with structured content %v", tt.tool, tt.args, res.StructuredContent)

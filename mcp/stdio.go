@@ -138,9 +138,9 @@ func (l *lineReader) check(line []byte, tooLong bool) []byte {
 	var msgs []jsonrpc.Message
 	switch line[0] {
 	case '{':
-		m, err := jsonrpc.DecodeMessage(line)
+		m, err := decode(line)
 		if err != nil {
-			l.reject(jsonrpc.CodeInvalidRequest, idOf(line), invalid(err).Error())
+			l.reject(jsonrpc.CodeInvalidRequest, idOf(line), err.Error())
 			return nil
 		}
 		msgs = []jsonrpc.Message{m}
@@ -156,9 +156,9 @@ func (l *lineReader) check(line []byte, tooLong bool) []byte {
 			return nil
 		}
 		for i, raw := range raws {
-			m, err := jsonrpc.DecodeMessage(raw)
+			m, err := decode(raw)
 			if err != nil {
-				l.reject(jsonrpc.CodeInvalidRequest, nil, fmt.Sprintf("batch member %d: %v", i+1, invalid(err)))
+				l.reject(jsonrpc.CodeInvalidRequest, nil, fmt.Sprintf("batch member %d: %v", i+1, err))
 				return nil
 			}
 			msgs = append(msgs, m)
@@ -191,11 +191,33 @@ func (l *lineReader) batches() bool {
 	return l.version == "" || l.version < batchesUntil && slices.Contains(sdk.SupportedProtocolVersions(), l.version)
 }
 
+// decode decodes one JSON-RPC message as the SDK does, and also refuses
+// what the SDK would take for a response though it is none: an object
+// with an id but neither a method, nor a result, nor an error. (The SDK
+// would pass it on as the answer to a request the server never sent, and
+// the client would wait for an answer forever.)
+func decode(raw []byte) (jsonrpc.Message, error) {
+	m, err := jsonrpc.DecodeMessage(raw)
+	if err != nil {
+		return nil, invalid(err)
+	}
+	var shape struct {
+		Method, Result, Error json.RawMessage
+	}
+	json.Unmarshal(raw, &shape)
+	if shape.Method == nil && shape.Result == nil && shape.Error == nil {
+		return nil, errNotMessage
+	}
+	return m, nil
+}
+
+var errNotMessage = errors.New("invalid request: a message needs a method, or an id and a result or error")
+
 // invalid words the SDK's decoding error for a client.
 func invalid(err error) error {
 	var we *jsonrpc.Error
 	if errors.As(err, &we) && we.Code == jsonrpc.CodeInvalidRequest {
-		return errors.New("invalid request: a message needs a method, or an id and a result or error")
+		return errNotMessage
 	}
 	return fmt.Errorf("invalid request: %v", err)
 }

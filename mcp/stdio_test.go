@@ -78,6 +78,7 @@ func TestStdioMalformedLines(t *testing.T) {
 		{"no version", `{"id":10}`, `{"jsonrpc":"2.0","id":10,"error":{"code":-32600,"message":"invalid request: invalid message version tag \"\"; expected \"2.0\""}}`},
 		{"wrong version", `{"jsonrpc":"1.0","id":"x","method":"tools/list"}`, `{"jsonrpc":"2.0","id":"x","error":{"code":-32600,`},
 		{"no method, no id", `{"jsonrpc":"2.0"}`, `{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"invalid request: a message needs a method, or an id and a result or error"}}`},
+		{"an id alone", `{"jsonrpc":"2.0","id":30}`, `{"jsonrpc":"2.0","id":30,"error":{"code":-32600,"message":"invalid request: a message needs a method, or an id and a result or error"}}`},
 		{"id of a bad kind", `{"jsonrpc":"2.0","id":[1],"method":"tools/list"}`, `{"jsonrpc":"2.0","id":null,"error":{"code":-32600,`},
 		{"not an object", `42`, `{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"invalid request: a message is a JSON object"}}`},
 		{"empty batch", `[]`, `{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"empty batch"}}`},

@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/big"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -68,12 +71,30 @@ func typed[In, Out any](def sdk.Tool, adjust func(*jsonschema.Schema), run func(
 }
 
 // argumentsError shortens the validator's message to the part that says
-// what is wrong.
+// what is wrong, and words a number out of bounds as a person would:
+// "limit: 51 is more than the maximum 50", not "validating
+// /properties/limit: maximum: 51/1 is greater than 50.000000".
 func argumentsError(err error) error {
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "validating root: ")
+	if m := boundMessage.FindStringSubmatch(msg); m != nil {
+		n, ok := new(big.Rat).SetString(m[3])
+		bound, err := strconv.ParseFloat(m[5], 64)
+		if ok && err == nil {
+			v, _ := n.Float64()
+			words := map[string]string{
+				"minimum": "is less than the minimum", "maximum": "is more than the maximum",
+				"exclusiveMinimum": "is not more than", "exclusiveMaximum": "is not less than",
+			}[m[2]]
+			msg = fmt.Sprintf("%s: %s %s %s", m[1], strconv.FormatFloat(v, 'g', -1, 64), words, strconv.FormatFloat(bound, 'g', -1, 64))
+		}
+	}
 	return fmt.Errorf("%s", msg)
 }
+
+// boundMessage is the validator's message for a number out of bounds:
+// the argument, the bound's kind, the number as a fraction, and the bound.
+var boundMessage = regexp.MustCompile(`^validating /properties/([A-Za-z_]+): (minimum|maximum|exclusiveMinimum|exclusiveMaximum): (-?[0-9]+/[0-9]+) is (less|greater) than (?:or equal to )?(-?[0-9.]+)$`)
 
 // ptr returns a pointer to v, for schema bounds.
 func ptr[T any](v T) *T { return &v }

@@ -123,8 +123,14 @@ func searchSkills(ctx context.Context, h *hive, in searchIn) (searchOut, string,
 	}
 	err := h.read(ctx, func(st *registry.Store, v *reuse.View) error {
 		if in.Instance != "" {
-			if err := reuse.KnownInstance(st, v.Table, in.Instance); err != nil {
-				return &toolError{codeNotFound, err}
+			err := reuse.KnownInstance(st, v.Table, in.Instance)
+			if u, ok := err.(*reuse.UnknownInstanceError); ok {
+				// Said without the hive's folder: a client of a server
+				// has no business knowing the server's paths.
+				return &toolError{codeNotFound, errors.New(u.Public())}
+			}
+			if err != nil {
+				return err
 			}
 		}
 		for _, r := range v.Index.Search(search.Query{Text: in.Query, Threshold: in.MinScore, Limit: in.Limit, Instance: in.Instance}) {

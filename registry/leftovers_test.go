@@ -2,6 +2,7 @@ package registry_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -176,4 +177,56 @@ func mustHead(t *testing.T, s *registry.Store) plumbing.Hash {
 		t.Fatal(err)
 	}
 	return head
+}
+
+// TestMainMovedByGit: when git itself moved main and the files with it (a
+// reset --hard), the next writer has nothing to repair and says nothing;
+// when main moved without them (a writer stopped after moving it), the
+// next writer brings them up to main and says so.
+func TestMainMovedByGit(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	for _, tc := range []struct {
+		name  string
+		move  []string // git's arguments, then the commit main moves back to
+		fixed bool     // whether the next writer repairs and says so
+	}{
+		{"reset --hard", []string{"reset", "-q", "--hard"}, false},
+		{"update-ref", []string{"update-ref", "refs/heads/main"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s, err := fixtures.Hive(dir, fixtures.Spec{Instances: 1, Traces: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, _ := s.Head()
+			if err := addOne(s, 2); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			git := exec.Command("git", append(append([]string{"-C", dir}, tc.move...), back.String())...)
+			if out, err := git.CombinedOutput(); err != nil {
+				t.Fatalf("git %v: %v\n%s", tc.move, err, out)
+			}
+			var notes []string
+			s, err = registry.Open(dir, registry.WithNotify(func(msg string) { notes = append(notes, msg) }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if err := addOne(s, 3); err != nil {
+				t.Fatal(err)
+			}
+			said := strings.Contains(strings.Join(notes, "\n"), "a writer had stopped after moving main")
+			if said != tc.fixed {
+				t.Errorf("notes %q: said a writer had stopped = %v, want %v", notes, said, tc.fixed)
+			}
+			status, err := exec.Command("git", "-C", dir, "status", "--porcelain").CombinedOutput()
+			if err != nil || len(status) > 0 {
+				t.Errorf("git status after the add: %v\n%s", err, status)
+			}
+		})
+	}
 }

@@ -189,6 +189,32 @@ func (s *Store) applyWorktree(files map[string][]byte, removed []string) error {
 	return nil
 }
 
+// worktreeHolds reports whether the index and the working tree already
+// hold main's versions of what changed since the recorded commit (files)
+// and lack what main removed: git says the index and the tracked files
+// are main's, and none of removed is on disk. (git is asked because the
+// index is split: go-git reads only its shared part.)
+func (s *Store) worktreeHolds(main plumbing.Hash, removed []string) bool {
+	if gitBinary() == "" {
+		return false
+	}
+	for _, args := range [][]string{{"--cached"}, {}} {
+		cmd := exec.Command(gitBinary(), append(append([]string{"--git-dir", s.wtDir, "--work-tree", s.workDir,
+			"diff-index", "--quiet", "--no-renames"}, args...), main.String())...)
+		cmd.Dir = s.workDir
+		cmd.Env = gitEnv()
+		if cmd.Run() != nil {
+			return false
+		}
+	}
+	for _, p := range removed {
+		if _, err := os.Lstat(filepath.Join(s.workDir, filepath.FromSlash(p))); !errors.Is(err, os.ErrNotExist) {
+			return false
+		}
+	}
+	return true
+}
+
 // tmpMaxAge is longer than any writer keeps a temporary file: older ones
 // were left by writers that died.
 const tmpMaxAge = time.Hour
@@ -215,6 +241,15 @@ func (s *Store) repair() {
 	}
 	if ok {
 		files, removed, err := s.changedFiles(at, main)
+		if err == nil && s.worktreeHolds(main, removed) {
+			// main was moved by git itself (a reset --hard, a checkout),
+			// which brought the index and the files with it: nothing to
+			// repair, nothing to say.
+			if err := s.recordWorktree(main); err != nil {
+				s.tell("warning: record the working tree's commit: " + err.Error())
+			}
+			return
+		}
 		if err == nil {
 			if err := s.applyWorktree(files, removed); err != nil {
 				s.tell("warning: the working tree is behind main, and could not be brought up to it: " + err.Error())

@@ -14,8 +14,8 @@ import (
 // KnownInstance refuses an instance the hive has never heard of: no key
 // registered (now or revoked) and no evidence about it in t. Otherwise a
 // question about it answers as if it were a new instance (reputation
-// 0.5000) or had no skills, which looks like an answer. The error names
-// the hive and, when they are few, the instances it has.
+// 0.5000) or had no skills, which looks like an answer. The error is an
+// *UnknownInstanceError.
 func KnownInstance(s *registry.Store, t *trust.Table, id string) error {
 	keys, err := s.Keys()
 	if err != nil {
@@ -35,12 +35,32 @@ func KnownInstance(s *registry.Store, t *trust.Table, id string) error {
 	if where == "" {
 		where = s.GitDir()
 	}
-	names := slices.Sorted(maps.Keys(known))
+	return &UnknownInstanceError{ID: id, Hive: where, Known: slices.Sorted(maps.Keys(known))}
+}
+
+// UnknownInstanceError is an instance a hive has never heard of.
+type UnknownInstanceError struct {
+	ID    string
+	Hive  string   // the hive's folder
+	Known []string // the instances it has, sorted
+}
+
+// Error names the hive and, when they are few, the instances it has.
+func (e *UnknownInstanceError) Error() string {
+	return fmt.Sprintf("no instance %s in the hive at %s%s", schema.Quote(e.ID, 70), e.Hive, e.known())
+}
+
+// Public is the error without the hive's folder, for a client of a server.
+func (e *UnknownInstanceError) Public() string {
+	return fmt.Sprintf("no instance %s in the hive%s", schema.Quote(e.ID, 70), e.known())
+}
+
+func (e *UnknownInstanceError) known() string {
 	switch {
-	case len(names) == 0:
-		return fmt.Errorf("no instance %s in the hive at %s: it has none yet", schema.Quote(id, 70), where)
-	case len(names) <= 10:
-		return fmt.Errorf("no instance %s in the hive at %s; it has %s", schema.Quote(id, 70), where, strings.Join(names, ", "))
+	case len(e.Known) == 0:
+		return ": it has none yet"
+	case len(e.Known) <= 10:
+		return "; it has " + strings.Join(e.Known, ", ")
 	}
-	return fmt.Errorf("no instance %s in the hive at %s; hive instances lists its %d", schema.Quote(id, 70), where, len(names))
+	return fmt.Sprintf("; hive instances lists its %d", len(e.Known))
 }

@@ -102,7 +102,7 @@ const (
 // Verdict is the local trust policy's answer for one skill.
 type Verdict struct {
 	Trusted    bool                `json:"trusted"`
-	Why        string              `json:"why"`              // why it is trusted, or the first reason it is not, with the numbers
+	Why        string              `json:"why"`              // why it is trusted, or the first reason it is not, with the numbers (and any open dispute)
 	Reason     string              `json:"reason,omitempty"` // that reason's kind (NotAllowed...), when not trusted
 	Reputation float64             `json:"reputation"`
 	Standing   trust.SkillStanding `json:"standing"` // what other instances reported of the skill
@@ -117,13 +117,18 @@ type Verdict struct {
 // a skill named by id has no score to judge.
 func (v *View) Judge(r search.Result) Verdict {
 	st, sk := v.Table.Of(r.InstanceID), v.Table.Skill(r.ID)
-	out := Verdict{Reputation: st.Reputation, Standing: sk, Disputes: v.open[r.ID]}
+	out := Verdict{Reputation: st.Reputation, Standing: sk, Disputes: v.open.IDs(r.ID)}
 	out.Reason, out.Why = v.Policy.Refusal(v.Config, v.Table, r)
 	if out.Reason == "" && r.Score > 0 && !sk.Proven && r.Score < v.Policy.UnprovenThreshold {
 		out.Reason, out.Why = v.Policy.UnprovenRefusal(r)
 	}
-	if out.Reason == "" {
-		out.Reason, out.Why = v.open.Refusal(r)
+	if reason, why := v.open.Refusal(r); reason != "" {
+		if out.Reason == "" {
+			out.Reason, out.Why = reason, why
+		} else {
+			// Said too: an agent reading only the text must not miss it.
+			out.Why += "; also " + why
+		}
 	}
 	if out.Reason == "" {
 		out.Trusted = true

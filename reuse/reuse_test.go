@@ -112,9 +112,16 @@ func TestJudgeDisputedAndResolve(t *testing.T) {
 	}
 	v := open(t, st, nil)
 	r, _ := ix.Skill(id)
-	if vd := v.Judge(r); vd.Trusted || vd.Reason != reuse.Disputed || len(vd.Disputes) != 1 {
+	if vd := v.Judge(r); vd.Trusted || vd.Reason != reuse.Disputed || len(vd.Disputes) != 1 ||
+		!strings.Contains(vd.Why, `disputed: 1 open dispute, sha256:`) || !strings.Contains(vd.Why, `by instance_0: "wrong"`) {
 		t.Errorf("Judge of a disputed skill = %+v", vd)
 	}
+	// Refused for another reason first, the dispute is still said.
+	setPolicy(t, st, map[string][]string{"min-reputation": {"0"}, "instance": {"instance_9"}})
+	if vd := open(t, st, nil).Judge(r); vd.Reason != reuse.NotAllowed || !strings.Contains(vd.Why, `; also disputed: 1 open dispute`) {
+		t.Errorf("Judge of a disputed skill under a policy it fails = %+v", vd)
+	}
+	setPolicy(t, st, map[string][]string{"min-reputation": {"0"}})
 	if c, err := v.Resolve(st, tr.Intent); err == nil && c.ID == id {
 		t.Errorf("Resolve chose the disputed skill")
 	}

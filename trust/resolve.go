@@ -208,8 +208,15 @@ func Resolve(s *registry.Store, intent string, p Policy) (*Resolution, error) {
 }
 
 // Open is the disputes of main that no maintainer has resolved, by the
-// trace they dispute.
-type Open map[schema.ID][]schema.ID
+// trace they dispute, oldest first as main lists them.
+type Open map[schema.ID][]OpenDispute
+
+// OpenDispute is one unresolved dispute: its id, who opened it and why.
+type OpenDispute struct {
+	ID         schema.ID
+	InstanceID string
+	Reason     string
+}
 
 // OpenDisputes reads the disputes of main that are still open.
 func OpenDisputes(s *registry.Store) (Open, error) {
@@ -220,18 +227,33 @@ func OpenDisputes(s *registry.Store) (Open, error) {
 	open := Open{}
 	for _, d := range ds {
 		if d.Resolution == nil {
-			open[d.Dispute.Trace] = append(open[d.Dispute.Trace], d.ID)
+			open[d.Dispute.Trace] = append(open[d.Dispute.Trace], OpenDispute{ID: d.ID, InstanceID: d.Dispute.InstanceID, Reason: d.Dispute.Reason})
 		}
 	}
 	return open, nil
 }
 
-// Refusal refuses a skill with an open dispute, as Choose's extra.
-func (o Open) Refusal(r search.Result) (reason, why string) {
-	if ds := o[r.ID]; len(ds) > 0 {
-		return Disputed, fmt.Sprintf("disputed: %d open dispute(s), the first %s", len(ds), ds[0].Short())
+// IDs lists the open disputes of the trace id.
+func (o Open) IDs(id schema.ID) []schema.ID {
+	var out []schema.ID
+	for _, d := range o[id] {
+		out = append(out, d.ID)
 	}
-	return "", ""
+	return out
+}
+
+// Refusal refuses a skill with an open dispute, as Choose's extra, and
+// says who disputes it and why.
+func (o Open) Refusal(r search.Result) (reason, why string) {
+	ds := o[r.ID]
+	if len(ds) == 0 {
+		return "", ""
+	}
+	first := fmt.Sprintf("%s by %s: %s", ds[0].ID.Short(), ds[0].InstanceID, schema.Quote(ds[0].Reason, 200))
+	if len(ds) == 1 {
+		return Disputed, "disputed: 1 open dispute, " + first
+	}
+	return Disputed, fmt.Sprintf("disputed: %d open disputes, the first %s", len(ds), first)
 }
 
 // Choose is Resolve on a main already verified, with its search index, its
