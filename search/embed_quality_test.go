@@ -47,7 +47,7 @@ func TestDenseQuality(t *testing.T) {
 	shipped := *ix.p
 	ctx := context.Background()
 	hybrid := func(f fusion, text textVariant) rankFunc {
-		d := Dense{Embedder: emb.variant(text.name), fusion: &f, text: text.fn}
+		d := Dense{Embedder: emb.variant(text.name), fusion: &f, text: text.fn, Budget: embedBudget}
 		return func(q string) ([]schema.ID, float64) {
 			rs, warns := ix.SearchHybrid(ctx, s, Query{Text: q, Limit: 5}, d)
 			if len(warns) > 0 {
@@ -66,7 +66,7 @@ func TestDenseQuality(t *testing.T) {
 
 	// The first hybrid search embeds every skill: the time per skill.
 	start := time.Now()
-	if _, warns := ix.SearchHybrid(ctx, s, Query{Text: "warm up", Limit: 5}, Dense{Embedder: emb.variant(textVariants[0].name)}); len(warns) > 0 {
+	if _, warns := ix.SearchHybrid(ctx, s, Query{Text: "warm up", Limit: 5}, Dense{Embedder: emb.variant(textVariants[0].name), Budget: embedBudget}); len(warns) > 0 {
 		t.Fatal(warns)
 	}
 	t.Logf("embedding the %d skills (batches of 32): %v, %.1f ms a skill", ix.Len(), time.Since(start).Round(time.Millisecond),
@@ -155,7 +155,7 @@ func TestDenseQuality(t *testing.T) {
 			continue
 		}
 		e := emb.variant(sv.text.name)
-		ix.SearchHybrid(ctx, s, Query{Text: "warm up", Limit: 5}, Dense{Embedder: e, text: sv.text.fn}) // the skills' vectors
+		ix.SearchHybrid(ctx, s, Query{Text: "warm up", Limit: 5}, Dense{Embedder: e, text: sv.text.fn, Budget: embedBudget}) // the skills' vectors
 		f := fusion{cos: sv.w, depth: sv.depth}
 		var at [3]float64
 		f.cal, at = fitDenseCalibration(denseCandidates(t, ix, s, e, ids, sub, foldParams, sv.depth), sv.w)
@@ -234,7 +234,7 @@ func TestDenseQuality(t *testing.T) {
 	for _, q := range l.Dev.Queries[:min(200, len(l.Dev.Queries))] {
 		qtexts = append(qtexts, q.Text+" ") // not in the memo
 	}
-	d := Dense{Embedder: emb.inner}
+	d := Dense{Embedder: emb.inner, Budget: embedBudget}
 	ix.SearchHybrid(ctx, s, Query{Text: "warm up", Limit: 5}, d) // the skills' vectors, once
 	var lex, hyb []time.Duration
 	for _, q := range qtexts {
@@ -330,6 +330,10 @@ func fitDenseCalibration(dqs []denseQuery, w float64) (calibration, [3]float64) 
 	}
 	return fitCalibration(qs, scores)
 }
+
+// embedBudget is the time the harness gives the first search to embed
+// every skill (a search gives it 30 s; a loaded machine may need more).
+const embedBudget = 10 * time.Minute
 
 // qualityEmbedder is the embedder HIVE_SEARCH_EMBEDDER names, behind a
 // memo (skip the test when it is not set).
