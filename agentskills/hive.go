@@ -163,7 +163,10 @@ type InstallOptions struct {
 	Dir    string // the skills folder of an agent, such as ~/.agents/skills
 	Name   string // the skill folder's name ("" derives it from the intent)
 	Force  bool   // install a skill the trust policy does not trust, or replace a folder that does not verify
-	Update bool   // move to the best trusted descendant, replacing an older install
+	Update bool   // move to the best trusted descendant by the same author, replacing an older install
+	// AnyAuthor lets an update move to a descendant by another author, and
+	// replace a folder's skill with another author's.
+	AnyAuthor bool
 }
 
 // Installed is what Install did.
@@ -172,6 +175,28 @@ type Installed struct {
 	Verdict  reuse.Verdict // the trust policy's answer for the skill
 	Previous schema.ID     // the skill the folder held before, if another
 	Changed  bool          // false: the folder held this skill already, nothing was written
+	// Passed is, for an update, a better trusted descendant by another
+	// author that was not taken (without InstallOptions.AnyAuthor).
+	Passed *Descendant
+}
+
+// Descendant is a descendant of a skill and its author.
+type Descendant struct {
+	ID       schema.ID `json:"id"`
+	Instance string    `json:"instance_id"`
+}
+
+// AuthorChangeError reports an update that would replace a folder's skill
+// by one of another author.
+type AuthorChangeError struct {
+	Dir          string
+	Held, Target schema.ID
+	From, To     string // the authors (instance ids) of Held and Target
+}
+
+func (e *AuthorChangeError) Error() string {
+	return fmt.Sprintf("%s holds skill %s by %s; %s is by %s, and --update keeps a folder's author (--allow-author-change replaces it)",
+		e.Dir, e.Held, e.From, e.Target, e.To)
 }
 
 // idLike is what a trace id or a prefix of one looks like.
@@ -182,13 +207,23 @@ var idLike = regexp.MustCompile(`^(sha256:)?[0-9a-f]{6,64}$`)
 // prefix), the name of a folder already installed in o.Dir (to update it),
 // or a task in words, resolved as hive resolve does (reuse.View.Resolve).
 // A skill the policy does not trust, or with an open dispute, is refused
-// (ErrUntrusted) unless o.Force. With o.Update, the skill is replaced by
-// its best trusted descendant (deepest, then highest confidence and
+// (ErrUntrusted) unless o.Force.
+//
+// With o.Update, the skill is replaced by its best trusted descendant
+// signed by the same instance (deepest, then highest confidence and
 // verification score, then id), whether or not the skill itself is still
-// trusted; it is refused only when neither it nor a descendant is. Installing a skill already installed
-// writes nothing; a folder of the same name holding another skill is
-// replaced only with o.Update (or o.Force when it does not verify). The
-// folder is written beside its destination, verified, then moved in.
+// trusted; it is refused only when neither it nor such a descendant is. A
+// better descendant by another author is not taken but reported
+// (Installed.Passed), and a folder holding a skill of one author is not
+// replaced by another's (AuthorChangeError), unless o.AnyAuthor: anyone with
+// a registered key can derive a skill, and an update must not hand the
+// folder to them unasked. The author is the instance id, so a rotated key
+// of the same instance is the same author.
+//
+// Installing a skill already installed writes nothing; a folder of the
+// same name holding another skill is replaced only with o.Update (or
+// o.Force when it does not verify). The folder is written beside its
+// destination, verified, then moved in.
 func Install(st *registry.Store, query string, o InstallOptions) (*Installed, error) {
 	name := o.Name
 	var start schema.ID
@@ -239,19 +274,32 @@ func Install(st *registry.Store, query string, o InstallOptions) (*Installed, er
 	}
 	verdict := v.Judge(r)
 	target := start
+	out := &Installed{}
 	if o.Update {
 		// An update judges where it goes, not where it starts: a skill
 		// whose author lost standing still leads to a trusted descendant.
-		if target, verdict, err = bestDescendant(st, v, start, verdict); err != nil {
+		var best, other candidate
+		if best, other, err = bestDescendant(st, v, start, r.InstanceID, o.AnyAuthor); err != nil {
 			return nil, err
+		}
+		if best.id != "" {
+			target, verdict = best.id, best.verdict
+		}
+		if other.id != "" {
+			out.Passed = &Descendant{other.id, other.instance}
 		}
 	}
 	if !verdict.Trusted && !o.Force {
-		if o.Update {
+		switch {
+		case o.Update && out.Passed != nil:
+			return nil, fmt.Errorf("skill %s is not trusted (%s) and none of its descendants by %s is; %s by %s is, but --update follows only the installed skill's author (--allow-author-change takes it): %w",
+				start, verdict.Why, r.InstanceID, out.Passed.ID, out.Passed.Instance, ErrUntrusted)
+		case o.Update:
 			return nil, fmt.Errorf("skill %s is not trusted (%s) and none of its descendants is (--force installs it anyway): %w", start, verdict.Why, ErrUntrusted)
 		}
 		return nil, fmt.Errorf("skill %s is not trusted: %s (--force installs it anyway): %w", start, verdict.Why, ErrUntrusted)
 	}
+	out.Verdict = verdict
 	e, err := st.Trace(target)
 	if err != nil {
 		return nil, err
@@ -266,7 +314,6 @@ func Install(st *registry.Store, query string, o InstallOptions) (*Installed, er
 	if err := CheckName(name); err != nil {
 		return nil, err
 	}
-	out := &Installed{Verdict: verdict}
 	dst := filepath.Join(o.Dir, name)
 	if _, err := os.Lstat(dst); err == nil {
 		sk, verr := verifyAs(dst, name, st.Key, vouchedBy(st))
@@ -276,6 +323,8 @@ func Install(st *registry.Store, query string, o InstallOptions) (*Installed, er
 			return out, nil
 		case verr == nil && !o.Update:
 			return nil, fmt.Errorf("%s holds skill %s; --update replaces it with %s: %w", dst, sk.ID, target, ErrExists)
+		case verr == nil && sk.Trace.InstanceID != e.Trace.InstanceID && !o.AnyAuthor:
+			return nil, &AuthorChangeError{dst, sk.ID, target, sk.Trace.InstanceID, e.Trace.InstanceID}
 		case verr == nil:
 			out.Previous = sk.ID
 		case !o.Force:
@@ -302,32 +351,34 @@ func Install(st *registry.Store, query string, o InstallOptions) (*Installed, er
 	return out, nil
 }
 
-// bestDescendant is the skill an update moves start to: its best trusted
-// descendant under v's policy (v.Judge, the bars trust.Choose applies), or
-// start itself, with its own verdict, when none is trusted.
-func bestDescendant(st *registry.Store, v *reuse.View, start schema.ID, startVerdict reuse.Verdict) (schema.ID, reuse.Verdict, error) {
+// candidate is a trusted descendant an update may move to.
+type candidate struct {
+	id       schema.ID
+	instance string
+	depth    int
+	quality  float64
+	verdict  reuse.Verdict
+}
+
+// bestDescendant finds where an update of start, a skill by author, moves:
+// best is its best trusted descendant by author (by any author with
+// anyAuthor) under v's policy (v.Judge, the bars trust.Choose applies), or
+// none; other is the best trusted descendant of all when it is by another
+// author and best is not it, or none.
+func bestDescendant(st *registry.Store, v *reuse.View, start schema.ID, author string, anyAuthor bool) (best, other candidate, err error) {
 	g, err := v.Lineage(st, start)
 	if err != nil {
-		return "", reuse.Verdict{}, err
+		return best, other, err
 	}
-	type cand struct {
-		id      schema.ID
-		depth   int
-		quality float64
-		verdict reuse.Verdict
-	}
-	var cs []cand
+	var cs []candidate
 	for _, d := range g.Descendants {
 		r, err := v.Skill(st, d)
 		if err != nil {
 			continue
 		}
 		if vd := v.Judge(r); vd.Trusted {
-			cs = append(cs, cand{d, g.Depth[d], r.Confidence + r.VerificationScore, vd})
+			cs = append(cs, candidate{d, r.InstanceID, g.Depth[d], r.Confidence + r.VerificationScore, vd})
 		}
-	}
-	if len(cs) == 0 {
-		return start, startVerdict, nil
 	}
 	sort.Slice(cs, func(i, j int) bool {
 		a, b := cs[i], cs[j]
@@ -339,5 +390,14 @@ func bestDescendant(st *registry.Store, v *reuse.View, start schema.ID, startVer
 		}
 		return a.id < b.id
 	})
-	return cs[0].id, cs[0].verdict, nil
+	for _, c := range cs {
+		if anyAuthor || c.instance == author {
+			best = c
+			break
+		}
+	}
+	if len(cs) > 0 && cs[0].instance != author && !anyAuthor {
+		other = cs[0]
+	}
+	return best, other, nil
 }

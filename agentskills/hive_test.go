@@ -375,13 +375,23 @@ func TestInstall(t *testing.T) {
 	if err != nil || again.Changed || again.ID != h.seed {
 		t.Errorf("install again = %+v, %v, want a no-op", again, err)
 	}
-	// --update moves the folder, under its name, to the trusted child.
 	if _, err := in(string(h.child), agentskills.InstallOptions{Name: "refactor-auth-to-use-env-vars"}); !errors.Is(err, agentskills.ErrExists) {
 		t.Errorf("install of another skill into the folder without --update = %v, want ErrExists", err)
 	}
+	// The trusted child is instance_b's: --update stays with instance_a's
+	// skill and names the child; replacing it by id is refused too.
 	up, err := in("refactor-auth-to-use-env-vars", agentskills.InstallOptions{Update: true})
-	if err != nil || !up.Changed || up.ID != h.child || up.Previous != h.seed || up.Dir != got.Dir {
-		t.Fatalf("install --update = %+v, %v, want the child in the same folder", up, err)
+	if err != nil || up.Changed || up.ID != h.seed || up.Passed == nil || up.Passed.ID != h.child || up.Passed.Instance != "instance_b" {
+		t.Fatalf("install --update with a child by another author = %+v, %v, want no change and the child passed over", up, err)
+	}
+	var ac *agentskills.AuthorChangeError
+	if _, err := in(string(h.child), agentskills.InstallOptions{Name: "refactor-auth-to-use-env-vars", Update: true}); !errors.As(err, &ac) || ac.From != "instance_a" || ac.To != "instance_b" {
+		t.Errorf("install --update of another author's skill into the folder = %v, want AuthorChangeError", err)
+	}
+	// With AnyAuthor, --update moves the folder, under its name, to the child.
+	up, err = in("refactor-auth-to-use-env-vars", agentskills.InstallOptions{Update: true, AnyAuthor: true})
+	if err != nil || !up.Changed || up.ID != h.child || up.Previous != h.seed || up.Dir != got.Dir || up.Passed != nil {
+		t.Fatalf("install --update --allow-author-change = %+v, %v, want the child in the same folder", up, err)
 	}
 	if up, err := in("refactor-auth-to-use-env-vars", agentskills.InstallOptions{Update: true}); err != nil || up.Changed {
 		t.Errorf("install --update again = %+v, %v, want a no-op", up, err)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -67,18 +68,50 @@ type apiError struct {
 	} `json:"error"`
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.Encode(v)
+// writeJSON answers v as JSON with status code. It is encoded whole
+// before anything is sent: a value that cannot be encoded (a NaN) is a 500
+// and a log line, never a 200 with an empty body.
+func (s *Server) writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := encodeJSON(v)
+	if err != nil {
+		s.opts.Log.Error("encode a JSON answer", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "the answer could not be encoded", nil)
+		return
+	}
+	sendJSON(w, code, b)
 }
 
+func encodeJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(v)
+	return buf.Bytes(), err
+}
+
+func sendJSON(w http.ResponseWriter, code int, b []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	w.Write(b)
+}
+
+// writeError answers an error in the API's JSON form (which, strings
+// only, always encodes).
 func writeError(w http.ResponseWriter, code int, errCode, msg string, reasons []string) {
 	var e apiError
 	e.Error.Code, e.Error.Message, e.Error.Reasons = errCode, msg, reasons
-	writeJSON(w, code, e)
+	b, _ := encodeJSON(e) // strings only: it cannot fail
+	sendJSON(w, code, b)
+}
+
+// unitParam parses a query parameter that must be a number in [0,1]:
+// NaN, infinities and anything out of range are refused.
+func unitParam(v string) (float64, bool) {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(f >= 0 && f <= 1) {
+		return 0, false
+	}
+	return f, true
 }
 
 // postSkill is the seed's POST /skills: a federation_trace_v1 envelope,
@@ -108,7 +141,7 @@ func (s *Server) postSkill(w http.ResponseWriter, r *http.Request) {
 		if warnings := s.nearDuplicates(r.Context(), added.ID); len(warnings) > 0 {
 			answer["warnings"] = warnings
 		}
-		writeJSON(w, http.StatusCreated, answer)
+		s.writeJSON(w, http.StatusCreated, answer)
 		return
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -261,26 +294,46 @@ func (s *Server) getSkills(w http.ResponseWriter, r *http.Request) {
 	s.read(w, func(st *registry.Store) error {
 		q := r.URL.Query()
 		limit := intParam(q.Get("limit"), 50, 1, 1000)
+		instance := q.Get("instance")
+		var mine []schema.ID // the instance's skills, when one is asked for
+		if instance != "" {
+			c, err := s.catalogFor(st)
+			if err != nil {
+				return err
+			}
+			if !c.registered(instance) {
+				writeError(w, http.StatusNotFound, "not_found", "no instance "+schema.Quote(instance, 70)+" is registered in this hive", nil)
+				return nil
+			}
+			mine = []schema.ID{}
+			for _, sk := range c.byInstance[instance] {
+				mine = append(mine, sk.ID)
+			}
+			slices.Sort(mine)
+		}
 		if intent := q.Get("intent"); intent != "" {
 			th := search.DefaultThreshold
 			if v := q.Get("threshold"); v != "" {
-				f, err := strconv.ParseFloat(v, 64)
-				if err != nil || f < 0 || f > 1 {
-					writeError(w, http.StatusBadRequest, "invalid", "threshold must be a number in [0,1]", nil)
+				f, ok := unitParam(v)
+				if !ok {
+					writeError(w, http.StatusBadRequest, "invalid", "threshold must be a number in [0,1], not "+schema.Quote(v, 40), nil)
 					return nil
 				}
 				th = f
 			}
-			res, err := s.searchSkills(r.Context(), st, intent, th, limit, q.Get("instance"))
+			res, err := s.searchSkills(r.Context(), st, intent, th, limit, instance)
 			if err != nil {
 				return err
 			}
-			writeJSON(w, http.StatusOK, map[string]any{"intent": intent, "threshold": th, "skills": res})
+			s.writeJSON(w, http.StatusOK, map[string]any{"intent": intent, "threshold": th, "skills": res})
 			return nil
 		}
-		ids, err := st.TraceIDs()
-		if err != nil {
-			return err
+		ids := mine
+		if ids == nil {
+			var err error
+			if ids, err = st.TraceIDs(); err != nil {
+				return err
+			}
 		}
 		page := intParam(q.Get("page"), 1, 1, 1<<30)
 		from := min((page-1)*limit, len(ids))
@@ -293,7 +346,7 @@ func (s *Server) getSkills(w http.ResponseWriter, r *http.Request) {
 			}
 			items = append(items, summary(e))
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"total": len(ids), "page": page, "limit": limit, "skills": items})
+		s.writeJSON(w, http.StatusOK, map[string]any{"total": len(ids), "page": page, "limit": limit, "skills": items})
 		return nil
 	})
 }
@@ -376,7 +429,7 @@ func (s *Server) getSkill(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, map[string]any{
+		s.writeJSON(w, http.StatusOK, map[string]any{
 			"trace_id": id, "trace": json.RawMessage(e.Data), "signature": json.RawMessage(e.Bundle),
 			"lineage": e.Trace.Lineage, "commit": commit, "standing": table.Skill(id),
 		})
@@ -427,7 +480,7 @@ func (s *Server) getInstances(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"instances": list})
+		s.writeJSON(w, http.StatusOK, map[string]any{"instances": list})
 		return nil
 	})
 }
@@ -444,7 +497,7 @@ func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, "not_found", "no instance "+schema.Quote(r.PathValue("id"), 70), nil)
 			return nil
 		}
-		writeJSON(w, http.StatusOK, list[i])
+		s.writeJSON(w, http.StatusOK, list[i])
 		return nil
 	})
 }
@@ -459,7 +512,7 @@ func (s *Server) getDisputes(w http.ResponseWriter, r *http.Request) {
 		if list == nil {
 			list = []registry.DisputeStatus{}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"disputes": list})
+		s.writeJSON(w, http.StatusOK, map[string]any{"disputes": list})
 		return nil
 	})
 }
@@ -483,5 +536,5 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "unwritable", err.Error(), nil)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "main": head.String()})
+	s.writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "main": head.String()})
 }

@@ -3,12 +3,16 @@ package server
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/hive-dev/hive/registry"
+	"github.com/hive-dev/hive/schema"
 	"github.com/hive-dev/hive/tokens"
 )
 
@@ -45,8 +49,8 @@ func classify(r *http.Request, pattern string) class {
 	switch {
 	case pattern == "GET /healthz":
 		return classOpen
-	case pattern == "" || pattern == "/":
-		return classRead // no route: the mux answers 404 or 405
+	case pattern == "":
+		return classRead // no route: 404 or 405 (unrouted)
 	case isReceivePack(r):
 		return classPush
 	case strings.HasSuffix(pattern, "/git-upload-pack"):
@@ -129,7 +133,13 @@ func bearer(r *http.Request) (string, bool) {
 // guard applies the access model and the rate limits to every request,
 // then hands it to mux.
 func (s *Server) guard(mux *http.ServeMux) http.Handler {
+	unrouted := s.unrouted(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.hostAllowed(r) {
+			s.metrics.authRefused.WithLabelValues("forbidden_host").Inc()
+			fail(w, r, http.StatusForbidden, "forbidden_host", "this server listens on a loopback address: it answers requests for localhost, a loopback address or its --url, not for "+schema.Quote(r.Host, 100)+" (a guard against DNS rebinding)")
+			return
+		}
 		_, pattern := mux.Handler(r)
 		cl := classify(r, pattern)
 		id, ok := s.identify(w, r, cl)
@@ -139,8 +149,52 @@ func (s *Server) guard(mux *http.ServeMux) http.Handler {
 		if cl != classOpen && (!s.admit(w, r, cl, id) || !s.limits.allow(w, r, cl, id)) {
 			return
 		}
-		mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
+		r = r.WithContext(context.WithValue(r.Context(), identityKey{}, id))
+		if pattern == "" {
+			unrouted.ServeHTTP(w, r) // 404 or 405, in the form the client reads
+			return
+		}
+		mux.ServeHTTP(w, r)
 	})
+}
+
+// hostAllowed applies to every route the check the MCP SDK applies to /mcp,
+// against DNS rebinding (a web page whose host name an attacker pointed
+// at 127.0.0.1 reading or writing a server that only local clients can
+// reach): a server that listens on a loopback address answers only
+// requests whose Host is localhost, a loopback address, or the host of
+// its configured URL (a reverse proxy's), or that name none (HTTP/1.0:
+// browsers always send one). A server listening elsewhere
+// takes any Host; none of its answers depends on it.
+func (s *Server) hostAllowed(r *http.Request) bool {
+	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok || local == nil || !isLoopback(local.String()) || r.Host == "" || isLoopback(r.Host) {
+		return true
+	}
+	if s.opts.URL == "" {
+		return false
+	}
+	u, err := url.Parse(s.opts.URL)
+	return err == nil && strings.EqualFold(hostOnly(r.Host), u.Hostname())
+}
+
+// hostOnly is a Host header's host, without its port and brackets.
+func hostOnly(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return strings.Trim(hostport, "[]")
+}
+
+// isLoopback tells whether a host (with or without its port) is
+// localhost or a loopback address.
+func isLoopback(hostport string) bool {
+	h := hostOnly(hostport)
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.IsLoopback()
 }
 
 // identify reads the request's token, if any, and the writer it writes as;
@@ -198,7 +252,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, cl class, id iden
 		return false
 	case cl == classPush && n == 0:
 		s.metrics.authRefused.WithLabelValues("read_only").Inc()
-		fail(w, r, http.StatusForbidden, "read_only", "this server has no tokens: it is read-only for git; publish with POST /skills")
+		fail(w, r, http.StatusForbidden, "read_only", "this server has no tokens: it is read-only for git until its operator gives you one (hive serve token add --instance NAME); a skill of an instance whose key the hive already registers can be published without one (hive publish, POST /skills)")
 		return false
 	case cl == classPush:
 		s.refuse(w, r, true, "token_required", "a git push needs a token, as the password of HTTP basic auth")

@@ -75,7 +75,7 @@ func TestAccessWithoutTokens(t *testing.T) {
 	env, _ := h.envelope(t, 4)
 	check(t, h, []request{
 		{"push advertisement", "GET", "/info/refs?service=git-receive-pack", "", nil, 403, "read-only for git"},
-		{"push", "POST", "/git-receive-pack", "", []byte("0000"), 403, "read-only for git"},
+		{"push", "POST", "/git-receive-pack", "", []byte("0000"), 403, "read-only for git until its operator gives you one (hive serve token add --instance NAME)"},
 		{"push under /hive.git", "POST", "/hive.git/git-receive-pack", "", []byte("0000"), 403, "read-only for git"},
 		{"clone advertisement", "GET", "/info/refs?service=git-upload-pack", "", nil, 200, "git-upload-pack"},
 		{"a signed skill, anonymously", "POST", "/skills", "", env, 201, "accepted"},

@@ -90,8 +90,11 @@ const inMemory = 1 << 20
 // body ends before its Content-Length or the client stops sending.
 func (s *Server) gitBody(w http.ResponseWriter, r *http.Request) (*body, error) {
 	limit := s.opts.MaxBody
-	if strings.HasSuffix(r.URL.Path, "/git-receive-pack") || strings.HasSuffix(r.URL.Path, "/git-upload-pack") {
-		limit = s.opts.MaxPush
+	switch {
+	case strings.HasSuffix(r.URL.Path, "/git-receive-pack"):
+		limit = s.opts.MaxPush // the pack pushed
+	case strings.HasSuffix(r.URL.Path, "/git-upload-pack"):
+		limit = s.opts.MaxFetch // wants and haves, 50 bytes each
 	}
 	if r.ContentLength > limit {
 		s.metrics.gitBodies.WithLabelValues("too_large").Inc()
@@ -263,7 +266,7 @@ func (s *Server) gitEnv(r *http.Request, prefix string, n int64) []string {
 		"REMOTE_ADDR=" + clientAddr(r),
 		"GIT_PROJECT_ROOT=" + s.dir,
 		"GIT_HTTP_EXPORT_ALL=1",
-		"GIT_CONFIG_COUNT=4",
+		"GIT_CONFIG_COUNT=7",
 		"GIT_CONFIG_KEY_0=http.receivepack", "GIT_CONFIG_VALUE_0=" + strconv.FormatBool(push),
 		"GIT_CONFIG_KEY_1=core.hooksPath", "GIT_CONFIG_VALUE_1=" + s.hooks,
 		// A served working hive keeps its working tree and index in step
@@ -272,6 +275,12 @@ func (s *Server) gitEnv(r *http.Request, prefix string, n int64) []string {
 		// An automatic gc after a push stays in the request, not a
 		// daemon that outlives it.
 		"GIT_CONFIG_KEY_3=gc.autoDetach", "GIT_CONFIG_VALUE_3=false",
+		// Clients see the branches and tags, nothing of the hive's own
+		// refs (refs/hive/*: verified tips, remotes of sync) or other
+		// local ones; hidden refs can neither be fetched nor pushed.
+		"GIT_CONFIG_KEY_4=transfer.hideRefs", "GIT_CONFIG_VALUE_4=refs",
+		"GIT_CONFIG_KEY_5=transfer.hideRefs", "GIT_CONFIG_VALUE_5=!refs/heads",
+		"GIT_CONFIG_KEY_6=transfer.hideRefs", "GIT_CONFIG_VALUE_6=!refs/tags",
 	}
 	if n > 0 {
 		env = append(env, "CONTENT_LENGTH="+strconv.FormatInt(n, 10))

@@ -93,7 +93,7 @@ func TestGitOutlivesNoRequest(t *testing.T) {
 	}
 	ts := tokens.Open(filepath.Join(work, "state"))
 	tok, _, _ := ts.Add(fixtures.Instance(0), tokens.Write, time.Time{})
-	h := serveReal(t, server.Options{HiveBinary: slowHook, Tokens: ts, MaxPush: 64 << 10, Limits: server.Limits{
+	h := serveReal(t, server.Options{HiveBinary: slowHook, Tokens: ts, MaxPush: 64 << 10, MaxFetch: 64 << 10, Limits: server.Limits{
 		GitBackends: 1, GitQueue: 200 * time.Millisecond, GitTimeout: 4 * time.Second,
 		Writes: server.Rate{PerMinute: -1}, Searches: server.Rate{PerMinute: -1},
 	}})
@@ -102,7 +102,7 @@ func TestGitOutlivesNoRequest(t *testing.T) {
 
 	// Bodies shorter than their Content-Length: git never starts.
 	for _, path := range []string{"/git-upload-pack", "/git-receive-pack", "/hive.git/git-receive-pack"} {
-		raw(t, h.addr, "POST "+path+" HTTP/1.1\r\nHost: x\r\n"+auth+"Content-Type: application/x"+path[strings.LastIndex(path, "/"):]+"-request\r\nContent-Length: 100\r\n\r\n", []byte("0000"))
+		raw(t, h.addr, "POST "+path+" HTTP/1.1\r\nHost: localhost\r\n"+auth+"Content-Type: application/x"+path[strings.LastIndex(path, "/"):]+"-request\r\nContent-Length: 100\r\n\r\n", []byte("0000"))
 	}
 	// Over the cap, declared or chunked.
 	resp, err := http.Post(h.url+"/git-upload-pack", "application/x-git-upload-pack-request", bytes.NewReader(make([]byte, 1<<20)))

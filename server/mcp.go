@@ -20,7 +20,12 @@ func (s *Server) mcpHandler() http.Handler {
 		panic(err) // only publishing options can fail, and none are given
 	}
 	return sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return srv },
-		&sdk.StreamableHTTPOptions{Stateless: true, JSONResponse: true, MaxRequestBodyBytes: s.opts.MaxBody})
+		&sdk.StreamableHTTPOptions{Stateless: true, JSONResponse: true, MaxRequestBodyBytes: s.opts.MaxBody,
+			// The server's guard has checked the Host already, as the
+			// SDK would (a loopback connection answers only a loopback
+			// Host), and also lets the operator's --url through, which a
+			// reverse proxy on the same machine sends.
+			DisableLocalhostProtection: true})
 }
 
 // source lends the MCP tools a reader of the served hive and its index.

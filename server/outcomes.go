@@ -38,9 +38,18 @@ func (s *Server) postOutcome(w http.ResponseWriter, r *http.Request) {
 	if !writeAs(w, r, env.Outcome.InstanceID) {
 		return // a token writes only as its instance
 	}
-	if want := strings.TrimPrefix(r.PathValue("id"), "sha256:"); want != env.Outcome.Trace.Hex() {
+	// {id} is a full id or, as on the other routes, a unique prefix of
+	// one on main (a full id not on main is the import's to refuse).
+	id := schema.ID("sha256:" + strings.TrimPrefix(strings.ToLower(r.PathValue("id")), "sha256:"))
+	if _, err := schema.ParseID(string(id)); err != nil {
+		var ok bool
+		if id, ok = skillID(w, r, s.writer); !ok {
+			return
+		}
+	}
+	if id != env.Outcome.Trace {
 		writeError(w, http.StatusBadRequest, "invalid", "the outcome is about another skill",
-			[]string{"the outcome is about " + string(env.Outcome.Trace) + ", posted to " + schema.Quote(r.PathValue("id"), 80)})
+			[]string{"the outcome is about " + string(env.Outcome.Trace) + ", posted to " + string(id)})
 		return
 	}
 	if err := r.Context().Err(); err != nil {
@@ -56,7 +65,7 @@ func (s *Server) postOutcome(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case err == nil:
-		writeJSON(w, http.StatusCreated, map[string]string{"trace_id": string(env.Outcome.Trace), "reporter": env.Outcome.InstanceID,
+		s.writeJSON(w, http.StatusCreated, map[string]string{"trace_id": string(env.Outcome.Trace), "reporter": env.Outcome.InstanceID,
 			"outcome": env.Outcome.Outcome, "commit": commit.String(), "status": "accepted"})
 	case errors.Is(err, registry.ErrExists):
 		writeError(w, http.StatusConflict, "exists", "this instance already reported an outcome of this skill", reasons)
@@ -77,10 +86,10 @@ func (s *Server) postOutcome(w http.ResponseWriter, r *http.Request) {
 // skillID resolves the request's {id} (a full id or a unique prefix) to a
 // skill on main, or answers 400 or 404 and reports false.
 func skillID(w http.ResponseWriter, r *http.Request, st *registry.Store) (schema.ID, bool) {
-	id, err := st.ResolveID(r.PathValue("id"))
+	id, err := st.ResolveID(strings.ToLower(r.PathValue("id"))) // ids are lower case; people may type them otherwise
 	if err != nil {
 		code, c := http.StatusNotFound, "not_found"
-		if errors.Is(err, registry.ErrInvalid) {
+		if errors.Is(err, registry.ErrInvalid) || !errors.Is(err, registry.ErrNotFound) && strings.Contains(err.Error(), "ambiguous") {
 			code, c = http.StatusBadRequest, "invalid"
 		}
 		writeError(w, code, c, err.Error(), nil)
@@ -108,7 +117,7 @@ func (s *Server) getOutcomes(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"trace_id": id, "standing": t.Skill(id), "outcomes": list})
+		s.writeJSON(w, http.StatusOK, map[string]any{"trace_id": id, "standing": t.Skill(id), "outcomes": list})
 		return nil
 	})
 }

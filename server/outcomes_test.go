@@ -123,6 +123,9 @@ func TestOutcomes(t *testing.T) {
 		{"by an unregistered instance", id, outcomeEnvelope(t, id, "stranger", "stranger", true), 403, "sig-key-unknown"},
 		{"about no skill", schema.Digest([]byte("x")), outcomeEnvelope(t, schema.Digest([]byte("x")), other, other, true), 404, "outcome-unknown-trace"},
 		{"posted to another skill", id1, outcomeEnvelope(t, id, other, other, true), 400, "another skill"},
+		{"posted to a prefix of another skill", schema.ID(id1.Hex()[:10]), outcomeEnvelope(t, id, other, other, true), 400, "posted to " + string(id1)},
+		{"posted to a prefix of no skill", "000000", outcomeEnvelope(t, id, other, other, true), 404, "not found"},
+		{"posted to a short prefix", "abc", outcomeEnvelope(t, id, other, other, true), 400, "at least 6 hex digits"},
 		{"not an outcome", id, []byte(`{"outcome":{},"signature":{}}`), 400, "outcome"},
 		{"garbage", id, []byte("nope"), 400, ""},
 		{"too large", id, make([]byte, registry.MaxOutcomeEnvelopeSize+1), 413, ""},
@@ -131,6 +134,13 @@ func TestOutcomes(t *testing.T) {
 		if status(err) != c.status || !strings.Contains(err.Error(), c.reason) {
 			t.Errorf("%s: %v, want %d naming %q", c.name, err, c.status, c.reason)
 		}
+	}
+	// A unique prefix names the skill, as on the other routes.
+	id2, _ := h.gen.ID(2)
+	tr2, _ := h.gen.Trace(2)
+	other2 := map[string]string{"instance_0": "instance_1", "instance_1": "instance_0"}[tr2.InstanceID]
+	if r, err := client.New(h.url).ReportOutcome(ctx, schema.ID(id2.Hex()[:8]), outcomeEnvelope(t, id2, other2, other2, true)); err != nil || r.TraceID != id2 {
+		t.Errorf("POST /skills/%s/outcomes (a prefix) = %+v, %v; want 201", id2.Hex()[:8], r, err)
 	}
 	s, err := registry.Open(h.dir)
 	if err != nil {

@@ -10,9 +10,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +38,9 @@ type Options struct {
 	MaxBody int64
 	// MaxPush bounds a git push (default 1 GiB).
 	MaxPush int64
+	// MaxFetch bounds a git fetch's request, its wants and haves (default
+	// 10 MiB, git http-backend's own buffer; docs/api.md has the figures).
+	MaxFetch int64
 	// Tokens are the API tokens that authenticate writes (nil: none; then
 	// git pushes are refused and signed posts stay open).
 	Tokens *tokens.Store
@@ -42,6 +48,11 @@ type Options struct {
 	Private bool
 	// Limits bound what clients may take (zero fields: DefaultLimits).
 	Limits Limits
+	// URL is the server's public base URL (scheme and host, as clients
+	// reach it), shown in the clone commands of the web pages; never
+	// taken from a request's Host header. Empty: Serve derives it from
+	// the address it listens on (CheckURL says what is valid).
+	URL string
 }
 
 // Server serves one hive.
@@ -65,6 +76,8 @@ type Server struct {
 	catMu   sync.Mutex
 	cat     *catalog // what the web pages show of main
 
+	url atomic.Pointer[string] // the public base URL (Options.URL, else Serve's)
+
 	submissions chan submission // POST /skills, to the one writer
 	startWriter sync.Once
 
@@ -83,7 +96,17 @@ func New(dir string, opts Options) (*Server, error) {
 	if opts.MaxPush == 0 {
 		opts.MaxPush = 1 << 30
 	}
+	if opts.MaxFetch == 0 {
+		opts.MaxFetch = 10 << 20
+	}
 	opts.Limits = opts.Limits.withDefaults()
+	if opts.URL != "" {
+		u, err := CheckURL(opts.URL)
+		if err != nil {
+			return nil, err
+		}
+		opts.URL = u
+	}
 	if opts.HiveBinary == "" {
 		exe, err := os.Executable()
 		if err != nil {
@@ -114,6 +137,9 @@ func New(dir string, opts Options) (*Server, error) {
 	s := &Server{dir: dir, gitDir: w.GitDir(), opts: opts, writer: w, metrics: newMetrics(),
 		submissions: make(chan submission, maxGroup), gitSem: make(chan struct{}, opts.Limits.GitBackends)}
 	s.limits = newLimiter(opts.Limits, s.metrics)
+	if opts.URL != "" {
+		s.url.Store(&opts.URL)
+	}
 	s.metrics.gitMax.Set(float64(opts.Limits.GitBackends))
 	if err := s.installHook(); err != nil {
 		return nil, err
@@ -188,6 +214,10 @@ func (s *Server) Run(ctx context.Context, addr, certFile, keyFile string) error 
 
 // Serve serves on ln until ctx ends.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, certFile, keyFile string) error {
+	if s.url.Load() == nil {
+		u := listenURL(ln.Addr(), certFile != "")
+		s.url.CompareAndSwap(nil, &u)
+	}
 	ln = newAddrListener(ln, s.opts.Limits.ConnsPerAddr, certFile == "", s.metrics)
 	srv := &http.Server{
 		Handler:           s.Handler(),
@@ -204,7 +234,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, certFile, keyFile s
 			errc <- srv.Serve(ln)
 		}
 	}()
-	s.opts.Log.Info("serving", "addr", ln.Addr().String(), "hive", s.dir, "tls", certFile != "", "access", s.access(), "limits", s.describeLimits())
+	s.opts.Log.Info("serving", "addr", ln.Addr().String(), "url", s.publicURL(), "hive", s.dir, "tls", certFile != "", "access", s.access(), "limits", s.describeLimits())
 	select {
 	case err := <-errc:
 		return err
@@ -220,4 +250,58 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, certFile, keyFile s
 		return err
 	}
 	return nil
+}
+
+// CheckURL checks a public base URL for Options.URL: http or https, a
+// host, no user, query or fragment, and no path but "/". It returns the URL
+// without its final "/".
+func CheckURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err == nil {
+		raw = u.Redacted() // a password typed into the URL is not repeated
+	}
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("public URL %q: %w", raw, err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", fmt.Errorf("public URL %q: want http:// or https://", raw)
+	case u.Host == "" || u.Hostname() == "":
+		return "", fmt.Errorf("public URL %q: no host", raw)
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		return "", fmt.Errorf("public URL %q: want only a scheme, a host and a port", raw)
+	case u.Path != "" && u.Path != "/":
+		return "", fmt.Errorf("public URL %q: the hive is served at the root, not under %s", raw, u.Path)
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
+
+// listenURL is the public base URL of a server that was given none: the
+// address it listens on, or, when that is every interface (0.0.0.0, ::),
+// the machine's host name.
+func listenURL(addr net.Addr, tls bool) string {
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return scheme + "://" + addr.String()
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+		if name, err := os.Hostname(); err == nil && name != "" && !strings.ContainsAny(name, "/:@ ") {
+			host = name
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// publicURL is the server's public base URL: Options.URL, else what Serve
+// derived from its address, else (a handler served some other way, with
+// no URL) hive serve's default address.
+func (s *Server) publicURL() string {
+	if u := s.url.Load(); u != nil {
+		return *u
+	}
+	return "http://127.0.0.1:8080"
 }

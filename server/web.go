@@ -11,9 +11,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-git/go-git/v5/plumbing"
 
+	"github.com/hive-dev/hive/internal/plural"
 	"github.com/hive-dev/hive/lineage"
 	"github.com/hive-dev/hive/registry"
 	"github.com/hive-dev/hive/schema"
@@ -33,18 +36,19 @@ import (
 var webFS embed.FS
 
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"short":    func(id schema.ID) string { return id.Short() },
-	"hash12":   func(h string) string { return h[:min(12, len(h))] },
-	"num2":     func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
-	"num3":     func(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) },
-	"exact":    func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) },
-	"trunc":    truncate,
-	"plural":   plural,
-	"skillURL": func(id schema.ID) string { return "/web/skills/" + string(id) },
-	"instURL":  func(id string) string { return "/web/instances/" + url.PathEscape(id) },
-	"add":      func(a, b int) int { return a + b },
-	"sub":      func(a, b int) int { return a - b },
-	"rows":     func(rs []row, scored bool) map[string]any { return map[string]any{"Rows": rs, "Scored": scored} },
+	"short":         func(id schema.ID) string { return id.Short() },
+	"hash12":        func(h string) string { return h[:min(12, len(h))] },
+	"num2":          func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
+	"num3":          func(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) },
+	"exact":         func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) },
+	"trunc":         truncate,
+	"plural":        plural.N,
+	"skillURL":      func(id schema.ID) string { return "/web/skills/" + string(id) },
+	"disputeAnchor": func(id schema.ID) string { return "dispute-" + id.Hex() },
+	"instURL":       func(id string) string { return "/web/instances/" + url.PathEscape(id) },
+	"add":           func(a, b int) int { return a + b },
+	"sub":           func(a, b int) int { return a - b },
+	"rows":          func(rs []row, scored bool) map[string]any { return map[string]any{"Rows": rs, "Scored": scored} },
 }).ParseFS(webFS, "templates/*.html"))
 
 // pageSize is how many skills a list page shows.
@@ -58,11 +62,10 @@ func (s *Server) webRoutes(route func(pattern, name string, h http.HandlerFunc))
 	route("GET /web/instances/{id}", "web_instance", s.webInstance)
 	route("GET /web/disputes", "web_disputes", s.webDisputes)
 	route("GET /web/hive", "web_hive", s.webHive)
-	route("GET /web/static/{file}", "web_static", webStatic)
+	route("GET /web/static/{file}", "web_static", s.webStatic)
 	route("GET /favicon.ico", "web_static", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/web/static/favicon.svg", http.StatusMovedPermanently)
 	})
-	route("/", "web_not_found", s.webNotFound)
 }
 
 // view is what every page template gets: the page's own data and what the
@@ -75,20 +78,29 @@ type view struct {
 	Data  any
 }
 
-// webError is an error page to show: a status and a message for people.
+// webError is an error page to show: a status and a message for people,
+// and for a removed skill, the dispute that removed it.
 type webError struct {
 	status int
 	msg    string
+	gone   *goneView
+}
+
+// goneView is a skill a resolved dispute removed, as its 410 page shows it.
+type goneView struct {
+	Trace     schema.ID
+	RemovedIn string // the commit that removed it
+	Dispute   *registry.DisputeStatus
 }
 
 func (e *webError) Error() string { return e.msg }
 
 func notFound(format string, args ...any) error {
-	return &webError{http.StatusNotFound, fmt.Sprintf(format, args...)}
+	return &webError{status: http.StatusNotFound, msg: fmt.Sprintf(format, args...)}
 }
 
 func badRequest(format string, args ...any) error {
-	return &webError{http.StatusBadRequest, fmt.Sprintf(format, args...)}
+	return &webError{status: http.StatusBadRequest, msg: fmt.Sprintf(format, args...)}
 }
 
 // page renders a page: fn reads what it needs through a borrowed store and
@@ -142,6 +154,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 type errorView struct {
 	Status int
 	Msg    string
+	Gone   *goneView
 }
 
 // webFail shows an error page: the client's own mistakes (a bad id, a
@@ -150,28 +163,81 @@ func (s *Server) webFail(w http.ResponseWriter, r *http.Request, err error) {
 	var we *webError
 	if !errors.As(err, &we) {
 		s.opts.Log.Error("web page", "path", r.URL.Path, "err", err)
-		we = &webError{http.StatusInternalServerError, "the hive could not be read; the server's log says why"}
+		we = &webError{status: http.StatusInternalServerError, msg: "the hive could not be read; the server's log says why"}
 	}
 	title := http.StatusText(we.status)
-	s.render(w, r, we.status, "error", &view{Title: title, Data: errorView{Status: we.status, Msg: we.msg}})
+	s.render(w, r, we.status, "error", &view{Title: title, Data: errorView{Status: we.status, Msg: we.msg, Gone: we.gone}})
 }
 
-// webNotFound answers every path no route serves: an HTML page for a
-// browser, the API's JSON error for anything else.
-func (s *Server) webNotFound(w http.ResponseWriter, r *http.Request) {
-	if !strings.Contains(r.Header.Get("Accept"), "text/html") {
-		writeError(w, http.StatusNotFound, "not_found", "no such path: "+schema.Quote(r.URL.Path, 100), nil)
-		return
+// unrouted answers a request no route takes: 405 with an Allow header
+// when its path takes other methods, else 404. A path of the pages gets
+// the HTML error page, one of the JSON API the JSON error, and any other
+// the one its client accepts (a browser, HTML).
+func (s *Server) unrouted(mux *http.ServeMux) http.Handler {
+	notFound := s.instrument("web_not_found", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		msg := "no such path: " + schema.Quote(r.URL.Path, 100)
+		if wantsHTML(r) {
+			s.webFail(w, r, notFound("There is no page at %s.", schema.Quote(r.URL.Path, 100)))
+			return
+		}
+		writeError(w, http.StatusNotFound, "not_found", msg, nil)
+	}))
+	notAllowed := s.instrument("method_not_allowed", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		allow := allowed(mux, r)
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		msg := fmt.Sprintf("method %s is not allowed on %s, which takes %s", truncate(r.Method, 20), schema.Quote(r.URL.Path, 100), strings.Join(allow, ", "))
+		if wantsHTML(r) {
+			s.webFail(w, r, &webError{status: http.StatusMethodNotAllowed, msg: "The " + msg + "."})
+			return
+		}
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", msg, nil)
+	}))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(allowed(mux, r)) > 0 {
+			notAllowed.ServeHTTP(w, r)
+			return
+		}
+		notFound.ServeHTTP(w, r)
+	})
+}
+
+// allowed lists the methods some route takes at r's path.
+func allowed(mux *http.ServeMux, r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := mux.Handler(probe); pattern != "" {
+			out = append(out, m)
+		}
 	}
-	s.webFail(w, r, notFound("There is no page at %s.", schema.Quote(r.URL.Path, 100)))
+	return out
+}
+
+// wantsHTML tells whether an error goes to a person, as a page: for the
+// pages' paths, yes; for the JSON API's, no; for others, when the client
+// accepts HTML.
+func wantsHTML(r *http.Request) bool {
+	p := r.URL.Path
+	switch {
+	case p == "/" || strings.HasPrefix(p, "/web/") || p == "/favicon.ico":
+		return true
+	case isGitRequest(r):
+		return false
+	}
+	for _, api := range []string{"/skills", "/instances", "/disputes", "/healthz", "/metrics", "/mcp"} {
+		if p == api || strings.HasPrefix(p, api+"/") {
+			return false
+		}
+	}
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
 // webStatic serves the style sheet and the icon, cached for an hour.
-func webStatic(w http.ResponseWriter, r *http.Request) {
+func (s *Server) webStatic(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("file")
 	b, err := webFS.ReadFile("static/" + name)
 	if err != nil || strings.Contains(name, "/") {
-		http.NotFound(w, r)
+		s.webFail(w, r, notFound("There is no file %s here.", schema.Quote(r.URL.Path, 100)))
 		return
 	}
 	switch {
@@ -210,29 +276,30 @@ type listView struct {
 	PrevURL   string
 	NextURL   string
 	Threshold float64
+	ByID      []int // the query is an id or a prefix of some: their positions
 }
 
 func (s *Server) webIndex(w http.ResponseWriter, r *http.Request) {
 	s.page(w, r, func(st *registry.Store, c *catalog) (string, *view, error) {
 		q := r.URL.Query()
-		lv := &listView{Query: strings.TrimSpace(q.Get("q")), Instance: q.Get("instance"), MinConf: strings.TrimSpace(q.Get("min_confidence")),
+		lv := &listView{Query: cleanText(q.Get("q")), Instance: cleanText(q.Get("instance")), MinConf: cleanText(q.Get("min_confidence")),
 			Vouched: q.Get("vouched") != "" || q.Get("trusted") != "", Total: len(c.skills), Threshold: search.DefaultThreshold}
 		if lv.Query == "" {
-			lv.Query = strings.TrimSpace(q.Get("intent")) // the first pages' parameter
+			lv.Query = cleanText(q.Get("intent")) // the first pages' parameter
 		}
 		for _, in := range c.instances {
 			lv.Instances = append(lv.Instances, in.ID)
 		}
 		minConf := 0.0
 		if lv.MinConf != "" {
-			f, err := strconv.ParseFloat(lv.MinConf, 64)
-			if err != nil || f < 0 || f > 1 {
+			f, ok := unitParam(lv.MinConf)
+			if !ok {
 				return "", nil, badRequest("The least confidence must be a number from 0 to 1, not %s.", schema.Quote(lv.MinConf, 40))
 			}
 			minConf = f
 		}
-		if lv.Instance != "" && !slices.Contains(lv.Instances, lv.Instance) {
-			return "", nil, badRequest("No instance %s is registered in this hive.", schema.Quote(lv.Instance, 70))
+		if lv.Instance != "" && !c.registered(lv.Instance) {
+			return "", nil, notFound("No instance %s is registered in this hive.", schema.Quote(lv.Instance, 70))
 		}
 		var tab *trust.Table
 		if lv.Vouched {
@@ -261,7 +328,9 @@ func (s *Server) webIndex(w http.ResponseWriter, r *http.Request) {
 		}
 		var positions []int // nil: every skill, in order
 		var scores []float64
-		if lv.Query != "" {
+		if lv.ByID = c.withPrefix(lv.Query); lv.ByID != nil {
+			positions = lv.ByID // an id or a prefix of one: those skills, newest first
+		} else if lv.Query != "" {
 			ix, err := s.index(st)
 			if err != nil {
 				return "", nil, err
@@ -431,13 +500,14 @@ type diffLine struct {
 
 func (s *Server) webSkill(w http.ResponseWriter, r *http.Request) {
 	s.page(w, r, func(st *registry.Store, c *catalog) (string, *view, error) {
-		id, err := st.ResolveID(r.PathValue("id"))
+		q := strings.ToLower(r.PathValue("id")) // ids are lower case; people may type them otherwise
+		id, err := st.ResolveID(q)
 		switch {
 		case errors.Is(err, registry.ErrInvalid):
 			return "", nil, badRequest("%s is not a skill id: an id is sha256: and 64 hex digits, or at least 6 of them.", schema.Quote(r.PathValue("id"), 80))
 		case errors.Is(err, registry.ErrNotFound):
-			if rm, ok := c.removed[schema.ID("sha256:"+strings.TrimPrefix(r.PathValue("id"), "sha256:"))]; ok {
-				return "", nil, &webError{http.StatusGone, fmt.Sprintf("This skill was removed by a resolved dispute, in commit %s.", rm.RemovedIn.String()[:12])}
+			if g := c.gone(q); g != nil {
+				return "", nil, &webError{status: http.StatusGone, msg: "This skill was removed from main by a resolved dispute.", gone: g}
 			}
 			return "", nil, notFound("No skill %s is on this hive's main.", schema.Quote(r.PathValue("id"), 80))
 		case err != nil && strings.Contains(err.Error(), "ambiguous"):
@@ -450,7 +520,7 @@ func (s *Server) webSkill(w http.ResponseWriter, r *http.Request) {
 			return "", nil, err
 		}
 		sv := &skillView{ID: id, Trace: e.Trace, Info: c.byID[id], TracePath: registry.TracePath(id), BundlePath: registry.BundlePath(id),
-			CloneURL: cloneURL(r)}
+			CloneURL: s.publicURL() + "/hive.git"}
 		if sv.Info == nil { // added after the catalog was made: not possible while the catalog follows main
 			return "", nil, fmt.Errorf("skill %s is not in the catalog of %s", id, c.head)
 		}
@@ -559,19 +629,6 @@ func foldDiff(d *lineage.TraceDiff) []diffSection {
 	return out
 }
 
-// cloneURL is the URL git clones this hive from, as the client reached it.
-func cloneURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	host := r.Host
-	if host == "" {
-		host = "127.0.0.1:8080"
-	}
-	return scheme + "://" + host + "/hive.git"
-}
-
 // instanceRow is an instance in a list, with its standing.
 type instanceRow struct {
 	registry.Instance
@@ -596,6 +653,66 @@ func (s *Server) standings(st *registry.Store, c *catalog) (*trust.Table, []inst
 		rows = append(rows, ir)
 	}
 	return tab, rows, nil
+}
+
+// withPrefix lists the positions of the skills whose id starts with q,
+// newest first, when q is an id or a prefix of at least 6 hex digits (with
+// or without "sha256:", in either case); nil when it is not, or none does.
+func (c *catalog) withPrefix(q string) []int {
+	hex := strings.TrimPrefix(strings.ToLower(q), "sha256:")
+	if len(hex) < 6 || len(hex) > 64 || strings.Trim(hex, "0123456789abcdef") != "" {
+		return nil
+	}
+	var out []int
+	for p, sk := range c.skills {
+		if strings.HasPrefix(sk.ID.Hex(), hex) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// cleanText is a query parameter as a page may show it: trimmed, invalid
+// UTF-8 and control characters replaced (tabs and line breaks by spaces,
+// the others by U+FFFD).
+func cleanText(s string) string {
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			return ' '
+		case unicode.IsControl(r):
+			return utf8.RuneError
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+	return strings.TrimSpace(s)
+}
+
+// gone is the removed skill that q (a full id or a prefix) names, with the
+// dispute that removed it; nil when q names no removed skill, or several.
+func (c *catalog) gone(q string) *goneView {
+	hex := strings.TrimPrefix(q, "sha256:")
+	var g *goneView
+	for id, rm := range c.removed {
+		if !strings.HasPrefix(id.Hex(), hex) {
+			continue
+		}
+		if g != nil {
+			return nil // ambiguous
+		}
+		g = &goneView{Trace: id, RemovedIn: rm.RemovedIn.String()}
+		for _, i := range c.about[id] {
+			if d := c.disputes[i]; d.Resolution != nil && d.Resolution.Decision == registry.DecisionRemove {
+				g.Dispute = &d
+			}
+		}
+	}
+	return g
+}
+
+// registered tells whether an instance has a key registered on main.
+func (c *catalog) registered(instance string) bool {
+	return slices.ContainsFunc(c.instances, func(in registry.Instance) bool { return in.ID == instance })
 }
 
 // authorOf is the instance of a skill on main ("" when it is not).
@@ -762,7 +879,7 @@ type hiveView struct {
 func (s *Server) webHive(w http.ResponseWriter, r *http.Request) {
 	s.page(w, r, func(st *registry.Store, c *catalog) (string, *view, error) {
 		hv := &hiveView{Config: c.cfg, Head: c.head.String(), Commits: len(c.commits), Skills: len(c.skills), Instances: len(c.instances),
-			Removed: len(c.removed), Workflow: c.workflow, CloneURL: cloneURL(r), Path: registry.WorkflowPath}
+			Removed: len(c.removed), Workflow: c.workflow, CloneURL: s.publicURL() + "/hive.git", Path: registry.WorkflowPath}
 		for _, d := range c.disputes {
 			if d.Resolution == nil {
 				hv.Open++
@@ -825,7 +942,7 @@ func reputationChart(pts []repPoint, events int) *chart {
 		}
 		line = append(line, fmt.Sprintf("%d,%d", x, py))
 		prevY = py
-		label := fmt.Sprintf("%.3f at %s", p.Value, plural(p.At, "commit"))
+		label := fmt.Sprintf("%.3f at %s", p.Value, plural.N(p.At, "commit"))
 		ch.Dots = append(ch.Dots, dot{X: x, Y: py, Label: label})
 		words = append(words, label)
 	}
@@ -842,12 +959,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string([]rune(s)[:n-1]) + "…"
-}
-
-// plural is "1 skill", "2 skills".
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return strconv.Itoa(n) + " " + word + "s"
 }

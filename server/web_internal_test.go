@@ -3,7 +3,10 @@ package server
 import (
 	"bytes"
 	"log/slog"
+	"math"
+	"net"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 )
@@ -37,5 +40,61 @@ func TestTemplatesParse(t *testing.T) {
 		if pages.Lookup(name) == nil {
 			t.Errorf("no template %q", name)
 		}
+	}
+}
+
+// TestPublicURL: the public URL is the operator's (checked), else the
+// address the server listens on, a host name for every interface.
+func TestPublicURL(t *testing.T) {
+	for _, tc := range []struct{ in, want, err string }{
+		{"https://hive.example.org", "https://hive.example.org", ""},
+		{"http://hive.example.org:8080/", "http://hive.example.org:8080", ""},
+		{"HTTPS://hive.example.org", "https://hive.example.org", ""},
+		{"ftp://hive.example.org", "", "want http:// or https://"},
+		{"hive.example.org", "", "want http:// or https://"},
+		{"https://", "", "no host"},
+		{"https://:8080", "", "no host"},
+		{"https://hive.example.org/hive", "", "not under /hive"},
+		{"https://hive.example.org?x", "", "only a scheme"},
+		{"https://hive.example.org#x", "", "only a scheme"},
+		{"https://alice:secret@hive.example.org", "", "only a scheme"},
+	} {
+		got, err := CheckURL(tc.in)
+		if got != tc.want || (err == nil) != (tc.err == "") || err != nil && !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("CheckURL(%q) = %q, %v, want %q, %q", tc.in, got, err, tc.want, tc.err)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret") {
+			t.Errorf("CheckURL(%q): the password is in the error %q", tc.in, err)
+		}
+	}
+	host, _ := os.Hostname()
+	for _, tc := range []struct {
+		addr net.Addr
+		tls  bool
+		want string
+	}{
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}, false, "http://127.0.0.1:8080"},
+		{&net.TCPAddr{IP: net.IPv6loopback, Port: 443}, true, "https://[::1]:443"},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 80}, false, "http://" + net.JoinHostPort(host, "80")},
+		{&net.TCPAddr{IP: net.IPv6unspecified, Port: 80}, false, "http://" + net.JoinHostPort(host, "80")},
+	} {
+		if got := listenURL(tc.addr, tc.tls); got != tc.want {
+			t.Errorf("listenURL(%s, %v) = %q, want %q", tc.addr, tc.tls, got, tc.want)
+		}
+	}
+}
+
+// TestWriteJSONFails: an answer that cannot be encoded is a 500 with the
+// API's JSON error and a log line, never a 200 with an empty body.
+func TestWriteJSONFails(t *testing.T) {
+	var log bytes.Buffer
+	s := &Server{opts: Options{Log: slog.New(slog.NewTextHandler(&log, nil))}}
+	rec := httptest.NewRecorder()
+	s.writeJSON(rec, 200, map[string]any{"threshold": math.NaN()})
+	if rec.Code != 500 || !strings.Contains(rec.Body.String(), `"code":"internal"`) {
+		t.Errorf("writeJSON(NaN) = %d %q, want 500 with the JSON error", rec.Code, rec.Body)
+	}
+	if !strings.Contains(log.String(), "NaN") {
+		t.Errorf("writeJSON(NaN) logged %q, want the encoder's error", log.String())
 	}
 }

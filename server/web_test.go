@@ -196,7 +196,7 @@ func newShowcaseIn(t testing.TB, dir string) *showcase {
 	if _, err := s.ResolveDispute(d, registry.DecisionRemove, "confirmed", "maint", fixtures.Key("maint")); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(dir, server.Options{HiveBinary: "/bin/false"})
+	srv, err := server.New(dir, server.Options{HiveBinary: "/bin/false", URL: showcaseURL + "/"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,12 +206,25 @@ func newShowcaseIn(t testing.TB, dir string) *showcase {
 	return sc
 }
 
+// showcaseURL is the public URL the showcase's server is given.
+const showcaseURL = "https://hive.example.org"
+
 // get fetches a page as a browser asks for it.
 func get(t testing.TB, u string) (int, http.Header, string) {
+	t.Helper()
+	return getAs(t, u, "")
+}
+
+// getAs fetches a page as a browser asks for it, with host (if not "") as
+// its Host header.
+func getAs(t testing.TB, u, host string) (int, http.Header, string) {
 	t.Helper()
 	req, err := http.NewRequest("GET", u, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if host != "" {
+		req.Host = host
 	}
 	req.Header.Set("Accept", "text/html,application/xhtml+xml")
 	resp, err := http.DefaultClient.Do(req)
@@ -251,25 +264,29 @@ func TestWebPages(t *testing.T) {
 		{"filter vouched", "/?vouched=1", 200, []string{"2 skills of 60", `<span class="badge trusted" title="its author is vouched for: reputation 0.8 or more, from outcomes others reported">vouched</span>`, "Refactor auth to use env vars"}, []string{"Refactor auth to read secrets from a vault", "Trusted authors only"}},
 		{"filter vouched, by its former name", "/?trusted=1", 200, []string{"2 skills of 60", "Vouched-for authors only", `name="vouched" value="1" checked`}, []string{"Refactor auth to read secrets from a vault"}},
 		{"bad confidence", "/?min_confidence=2", 400, []string{"The least confidence must be a number from 0 to 1", `href="/"`}, nil},
-		{"unknown instance filter", "/?instance=nobody", 400, []string{"No instance"}, nil},
+		{"unknown instance filter", "/?instance=nobody", 404, []string{"No instance &#34;nobody&#34; is registered in this hive."}, nil},
 		{"skill", "/web/skills/" + string(sc.child), 200, []string{"Refactor auth to use env vars with a default", "signature verified", "Key fingerprint",
-			fixtures.Key("instance_b").Public().Fingerprint(), "cosign verify-blob --key keys/instance_b.pub", "hive verify --full", "Introduced by",
+			fixtures.Key("instance_b").Public().Fingerprint(), "cosign verify-blob --key keys/instance_b.pub", "hive verify --full", "Added in",
 			`class="node root"`, `data-id="` + string(sc.seed) + `"`, `data-id="` + string(sc.grand) + `"`, "<del>- Refactor auth to use env vars</del>",
 			"<ins>+ Refactor auth to use env vars with a default</ins>", "Derived skills", "1 ancestor, 1 descendant", "No dispute about this skill.",
 			"No instance has reported reusing this skill yet."}, nil},
-		{"skill with outcomes", "/web/skills/" + string(sc.seed), 200, []string{"4 success reports and 0 failure reports", `<a href="/web/instances/maint3">maint3</a></td><td><span class="badge trusted">success</span></td><td>its tests pass</td>`, "proven"},
+		{"skill with outcomes", "/web/skills/" + string(sc.seed), 200, []string{"reported 4 successes and 0 failures of this skill", `<a href="/web/instances/maint3">maint3</a></td><td><span class="badge trusted">success</span></td><td>its tests pass</td>`, "proven"},
 			[]string{"No instance has reported"}},
 		{"skill by prefix", "/web/skills/" + sc.seed.Hex()[:10], 200, []string{"0 ancestors, 3 descendants", `data-id="` + string(sc.second) + `"`}, nil},
 		{"disputed skill", "/web/skills/" + string(sc.evil), 200, []string{"disputed: 1 open dispute", `<span class="badge disputed">open</span>`}, nil},
 		{"dismissed dispute", "/web/skills/" + string(sc.second), 200, []string{"1 resolved dispute", "dismissed", "a vault is a fine choice"}, nil},
-		{"removed skill", "/web/skills/" + string(sc.removed), 410, []string{"removed by a resolved dispute", `href="/"`}, nil},
+		{"removed skill", "/web/skills/" + string(sc.removed), 410, []string{"removed from main by a resolved dispute", `href="/"`}, nil},
+		{"removed skill by prefix", "/web/skills/" + sc.removed.Hex()[:8], 410, []string{"removed from main by a resolved dispute", string(sc.removed),
+			`<a href="/web/disputes#dispute-`, "opened by <a href=\"/web/instances/instance_b\">instance_b</a>", "prints the password",
+			"<dt>Upheld by</dt><dd><a href=\"/web/instances/maint\">maint</a>", "<q>confirmed</q>", "<dt>Removed in</dt>"}, nil},
+		{"removed skill by prefix with sha256:", "/web/skills/sha256:" + sc.removed.Hex()[:8], 410, []string{"<q>confirmed</q>"}, nil},
 		{"no such skill", "/web/skills/" + strings.Repeat("0", 64), 404, []string{"No skill", `href="/"`}, nil},
 		{"bad skill id", "/web/skills/xyz", 400, []string{"is not a skill id", `href="/"`}, nil},
 		{"instances", "/web/instances", 200, []string{"instance_a", "instance_c", "maintainer", "ed25519"}, nil},
 		{"instance", "/web/instances/instance_c", 200, []string{"Reputation over history", `<polyline class="rep"`, "Disputes about its skills", "prints the password", "upheld: removed", "page 1 of 2"}, nil},
 		{"maintainer", "/web/instances/maint", 200, []string{"Disputes it resolved", "confirmed", `<span class="badge maint">maintainer</span>`}, nil},
 		{"no such instance", "/web/instances/nobody", 404, []string{"No instance", `href="/"`}, nil},
-		{"disputes", "/web/disputes", 200, []string{"3 disputes, 1 open", "waiting for a maintainer", "remove by", "dismiss by"}, nil},
+		{"disputes", "/web/disputes", 200, []string{"3 disputes, 1 open", `<tr id="dispute-`, "waiting for a maintainer", "remove by", "dismiss by"}, nil},
 		{"hive", "/web/hive", 200, []string{"The hive showcase", "more than <span class=\"num\">0.9</span>", "at least <span class=\"num\">0.95</span>", `href="/web/instances/maint"`,
 			"<dt>Skills</dt><dd class=\"num\">60</dd>", "<dt>Skills removed</dt><dd class=\"num\">1</dd>", "1</span> open, <span class=\"num\">2</span> resolved"}, nil},
 		{"no such page", "/no/such/page", 404, []string{"There is no page at", `href="/"`}, nil},
@@ -297,6 +314,101 @@ func TestWebPages(t *testing.T) {
 			}
 			checkEscaped(t, tc.path, body)
 		})
+	}
+}
+
+// TestWebProvenance: a skill's page says what the hive verified (the
+// signature, the key) apart from what nobody did (the commit's author,
+// date and message, which whoever made the commit chose), and never
+// presents the commit's author as who introduced the skill.
+func TestWebProvenance(t *testing.T) {
+	sc := sharedShowcase(t)
+	_, _, body := get(t, sc.url+"/web/skills/"+string(sc.child))
+	start, end := strings.Index(body, `id="provenance"`), strings.Index(body, "Check it yourself")
+	if start < 0 || end < start {
+		t.Fatalf("no provenance section")
+	}
+	prov := body[start:end]
+	signed, unverified := strings.Index(prov, "Signed by"), strings.Index(prov, "What nobody verified")
+	author, subject := strings.Index(prov, "Commit author"), strings.Index(prov, "Commit subject")
+	if signed < 0 || unverified < signed || author < unverified || subject < unverified {
+		t.Errorf("provenance: Signed by at %d, the unverified part at %d, the commit's author at %d and subject at %d: want the verified facts first, then the git metadata under its label\n%s",
+			signed, unverified, author, subject, prov)
+	}
+	if strings.Count(prov, `<span class="badge dismissed">unverified</span>`) != 2 {
+		t.Errorf("provenance: the commit's author and subject are not each marked unverified\n%s", prov)
+	}
+	if strings.Contains(prov, "Introduced by") {
+		t.Errorf("provenance: the commit's author is still shown as who introduced the skill")
+	}
+}
+
+// TestWebCloneURL: the clone commands on the pages name the server's
+// configured URL, never the Host a request claims.
+func TestWebCloneURL(t *testing.T) {
+	sc := sharedShowcase(t)
+	for _, path := range []string{"/web/hive", "/web/skills/" + string(sc.seed)} {
+		// The server listens on a loopback address: it answers only a
+		// loopback Host or its URL's (TestHostCheck); none is reflected.
+		for _, host := range []string{"localhost:1234", "hive.example.org:8443"} {
+			code, _, body := getAs(t, sc.url+path, host)
+			if code != 200 {
+				t.Fatalf("GET %s = %d", path, code)
+			}
+			if !strings.Contains(body, "git clone "+showcaseURL+"/hive.git ") {
+				t.Errorf("GET %s: no git clone of %s/hive.git", path, showcaseURL)
+			}
+			if strings.Contains(body, host) {
+				t.Errorf("GET %s with Host: %s: the Host is in the page", path, host)
+			}
+		}
+	}
+}
+
+// TestHostCheck: a server listening on a loopback address answers only
+// requests for a loopback name or its configured URL's host, on every
+// route, as the MCP SDK does on /mcp (against DNS rebinding).
+func TestHostCheck(t *testing.T) {
+	sc := sharedShowcase(t) // URL: showcaseURL
+	plain := newHive(t, 1)  // no URL
+	for _, tc := range []struct {
+		base, path, host string
+		want             int
+	}{
+		{sc.url, "/web/hive", "evil.example", 403},
+		{sc.url, "/skills", "evil.example:80", 403},
+		{sc.url, "/info/refs?service=git-upload-pack", "evil.example", 403},
+		{sc.url, "/healthz", "127.0.0.2", 200},
+		{sc.url, "/healthz", "[::1]:9", 200},
+		{sc.url, "/healthz", "LOCALHOST", 200},
+		{sc.url, "/healthz", "HIVE.example.org", 200},
+		{plain.url, "/healthz", "hive.example.org", 403},
+		{plain.url, "/healthz", "localhost", 200},
+	} {
+		code, _, body := getAs(t, tc.base+tc.path, tc.host)
+		if code != tc.want {
+			t.Errorf("GET %s with Host %s = %d, want %d", tc.path, tc.host, code, tc.want)
+		}
+		if code == 403 && !strings.Contains(body, "forbidden_host") && !strings.Contains(body, "DNS rebinding") {
+			t.Errorf("GET %s with Host %s: %q, want the reason", tc.path, tc.host, body)
+		}
+	}
+	// /mcp answers the --url's host too (behind a proxy on this machine),
+	// and refuses another through the same guard.
+	for host, want := range map[string]bool{"hive.example.org": true, "evil.example": false} {
+		req, _ := http.NewRequest("POST", sc.url+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+		req.Host = host
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if ok := resp.StatusCode == 200 && strings.Contains(string(body), "search_skills"); ok != want {
+			t.Errorf("POST /mcp tools/list with Host %s = %d %.200s; want answered %v", host, resp.StatusCode, body, want)
+		}
 	}
 }
 

@@ -76,16 +76,24 @@ func (e *notInHive) Unwrap() error { return registry.ErrNotFound }
 // notify writes what a hive repairs on its own, and warnings that fail
 // nothing, to stderr.
 func notify(c *cli.Context) registry.Option {
-	return registry.WithNotify(func(msg string) { fmt.Fprintf(c.App.ErrWriter, "hive: %s\n", msg) })
+	return registry.WithNotify(func(msg string) { fmt.Fprintf(c.App.ErrWriter, "hive: %s\n", shownURL(msg)) })
 }
 
-// notHive adds a hint to the error of opening a folder that is no hive.
+// notHive makes the error of opening a folder that is no hive a usage
+// error (exit 2, as a wrong flag is), with a hint.
 func notHive(err error) error {
 	if errors.Is(err, registry.ErrNotFound) {
-		return &hintError{err, "run `hive init DIR`, or pass --repo DIR"}
+		return &hintError{&noHiveError{err}, "run `hive init DIR`, or pass --repo DIR"}
 	}
 	return err
 }
+
+// noHiveError is a command run where there is no hive: --repo (or the
+// folder it defaults to) is not one. It exits 2.
+type noHiveError struct{ err error }
+
+func (e *noHiveError) Error() string { return e.err.Error() }
+func (e *noHiveError) Unwrap() error { return e.err }
 
 // maintain packs the hive's loose objects, as git does after its own
 // commands, when there are more than gc.auto of them. A failure is only

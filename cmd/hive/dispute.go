@@ -77,7 +77,7 @@ func disputeCommand() *cli.Command {
 					if d.Resolution != nil {
 						status = pastTense(d.Resolution.Decision) + " by " + d.Resolution.InstanceID
 					}
-					fmt.Fprintf(c.App.Writer, "%s  %-22s trace %s by %s: %s\n", d.ID.Short(), status, d.Dispute.Trace.Short(), d.Dispute.InstanceID, schema.Quote(d.Dispute.Reason, 80))
+					fmt.Fprintf(c.App.Writer, "%s  %-22s trace %s, opened by %s: %s\n", d.ID.Short(), status, d.Dispute.Trace.Short(), d.Dispute.InstanceID, schema.Quote(d.Dispute.Reason, 80))
 				}
 				return nil
 			},

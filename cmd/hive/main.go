@@ -81,16 +81,19 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitNegative
 	}
 	var ue *usageError
+	var nh *noHiveError
 	code := exitNegative
-	if errors.As(err, &ue) {
+	if errors.As(err, &ue) || errors.As(err, &nh) {
 		code = exitUsage
 	}
-	for _, line := range strings.Split(strings.TrimRight(err.Error(), "\n"), "\n") {
+	// A remote's URL may carry a token (http://git:TOKEN@host): messages
+	// from every layer name it, and none may print the secret.
+	for _, line := range strings.Split(strings.TrimRight(shownURL(err.Error()), "\n"), "\n") {
 		fmt.Fprintf(stderr, "hive: error: %s\n", line)
 	}
 	var he *hintError
 	if errors.As(err, &he) {
-		fmt.Fprintf(stderr, "hive: hint: %s\n", he.hint)
+		fmt.Fprintf(stderr, "hive: hint: %s\n", shownURL(he.hint))
 	} else if m := unregistered.FindStringSubmatch(err.Error()); m != nil {
 		fmt.Fprintf(stderr, "hive: hint: register the instance's key in the hive first: hive key add --instance %s\n", m[1])
 	}

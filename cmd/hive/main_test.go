@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,9 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/hive-dev/hive/server"
+	"github.com/hive-dev/hive/tokens"
 )
 
 func TestMain(m *testing.M) {
@@ -61,6 +65,21 @@ func TestScripts(t *testing.T) {
 				if got != want {
 					ts.Fatalf("%s exited %d, want %d", strings.Join(args[1:], " "), got, want)
 				}
+			},
+			// serve DIR STATE serves the hive DIR, with the tokens kept in
+			// STATE, on a loopback port until the script ends, and sets
+			// $SERVER to its URL.
+			"serve": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 2 {
+					ts.Fatalf("usage: serve DIR STATE")
+				}
+				bin, err := exec.LookPath("hive") // the script's hive, which the pre-receive hook runs
+				ts.Check(err)
+				srv, err := server.New(ts.MkAbs(args[0]), server.Options{HiveBinary: bin, Tokens: tokens.Open(ts.MkAbs(args[1]))})
+				ts.Check(err)
+				hs := httptest.NewServer(srv.Handler())
+				ts.Defer(func() { hs.Close(); srv.Close() })
+				ts.Setenv("SERVER", hs.URL)
 			},
 			// bigfile NAME BYTES writes a trace-shaped file of at least BYTES bytes.
 			"bigfile": func(ts *testscript.TestScript, neg bool, args []string) {

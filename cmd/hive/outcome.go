@@ -46,6 +46,16 @@ func outcomeCommand() *cli.Command {
 				return err
 			}
 			if c.Bool("export") {
+				// The server checks the rest against its own main; who wrote
+				// the skill is the same everywhere, so a self-outcome is
+				// refused here as it is without --export.
+				e, err := s.Trace(id)
+				if err != nil {
+					return err
+				}
+				if e.Trace.InstanceID == inst {
+					return fmt.Errorf("%s: %s is the author of %s; outcomes come from other instances", registry.RuleOutcomeSelf, inst, id.Short())
+				}
 				env, err := s.SignOutcome(id, c.Bool("success"), c.String("detail"), inst, key)
 				if err != nil {
 					return keyHint(c, s, inst, key, err)

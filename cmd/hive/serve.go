@@ -23,6 +23,7 @@ func serveCommand() *cli.Command {
 			"($HIVE_HOME, else $XDG_DATA_HOME/hive/default, else ~/.local/share/hive/default), created on first use.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "the address to listen on"},
+			&cli.StringFlag{Name: "url", Usage: "the public URL clients reach the server at, shown in the pages' clone commands (default: from --addr)"},
 			&cli.StringFlag{Name: "tls-cert", Usage: "a PEM certificate: serve HTTPS"},
 			&cli.StringFlag{Name: "tls-key", Usage: "the certificate's PEM private key"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json"},
@@ -57,6 +58,11 @@ func serveCommand() *cli.Command {
 				return err
 			}
 			opts.Log = log
+			if opts.URL = c.String("url"); opts.URL != "" {
+				if _, err := server.CheckURL(opts.URL); err != nil {
+					return usagef("--url: %v", err)
+				}
+			}
 			srv, err := server.New(dir, opts)
 			if err != nil {
 				return err
@@ -110,7 +116,7 @@ func hiveToServe(c *cli.Context) (string, error) {
 // when missing.
 func serveDir(c *cli.Context, log *slog.Logger) (string, error) {
 	dir, err := hiveToServe(c)
-	if err != nil || c.IsSet("repo") {
+	if err != nil {
 		return dir, err
 	}
 	s, err := registry.Open(dir)
@@ -118,8 +124,8 @@ func serveDir(c *cli.Context, log *slog.Logger) (string, error) {
 		s.Close()
 		return dir, nil
 	}
-	if !errors.Is(err, registry.ErrNotFound) {
-		return "", err
+	if !errors.Is(err, registry.ErrNotFound) || c.IsSet("repo") {
+		return "", notHive(err)
 	}
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return "", err

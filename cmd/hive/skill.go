@@ -151,13 +151,15 @@ func installCommand() *cli.Command {
 		ArgsUsage: "QUERY|ID|NAME",
 		Description: "QUERY is resolved under the local trust policy as hive resolve does; an untrusted or disputed\n" +
 			"skill is refused unless --force. Installing again is a no-op; --update moves an installed skill\n" +
-			"(give its id, its query or its folder's NAME) to its best trusted descendant, even when the\n" +
-			"installed skill itself is no longer trusted.",
+			"(give its id, its query or its folder's NAME) to its best trusted descendant by the same author\n" +
+			"(instance), even when the installed skill itself is no longer trusted. A better descendant by\n" +
+			"another author is named, not installed: --allow-author-change takes it.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "to", Usage: "the agent's skills folder, such as ~/.agents/skills (required; docs/agents.md lists others)"},
 			&cli.StringFlag{Name: "name", Usage: "the skill folder's name (default: from the intent)"},
 			&cli.BoolFlag{Name: "force", Usage: "install a skill the policy does not trust, or replace a folder that does not verify"},
-			&cli.BoolFlag{Name: "update", Usage: "move to the best trusted descendant, replacing what the folder held"},
+			&cli.BoolFlag{Name: "update", Usage: "move to the best trusted descendant by the same author, replacing what the folder held"},
+			&cli.BoolFlag{Name: "allow-author-change", Usage: "with --update: follow descendants by other authors too, and replace a folder's skill with another author's"},
 			jsonFlag,
 		},
 		Action: func(c *cli.Context) error {
@@ -170,17 +172,23 @@ func installCommand() *cli.Command {
 			if err := checkSkillName(c.String("name")); err != nil {
 				return err
 			}
+			if c.Bool("allow-author-change") && !c.Bool("update") {
+				return usagef("--allow-author-change goes with --update: it lets an update move to another author's skill")
+			}
 			s, err := openStore(c)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
 			in, err := agentskills.Install(s, c.Args().First(), agentskills.InstallOptions{Dir: c.String("to"), Name: c.String("name"),
-				Force: c.Bool("force"), Update: c.Bool("update")})
-			if errors.Is(err, agentskills.ErrUntrusted) {
+				Force: c.Bool("force"), Update: c.Bool("update"), AnyAuthor: c.Bool("allow-author-change")})
+			var ac *agentskills.AuthorChangeError
+			switch {
+			case errors.Is(err, agentskills.ErrUntrusted):
 				return &hintError{err, "see `hive search` and the trust policy in `git config --get-regexp hive.trust`"}
-			}
-			if err != nil {
+			case errors.As(err, &ac):
+				return &hintError{err, fmt.Sprintf("read it first: hive diff %s %s", ac.Held.Hex()[:12], ac.Target.Hex()[:12])}
+			case err != nil:
 				return err
 			}
 			if c.Bool("json") {
@@ -189,17 +197,24 @@ func installCommand() *cli.Command {
 					ID       schema.ID `json:"id"`
 					Previous schema.ID `json:"previous,omitempty"`
 					Changed  bool      `json:"changed"`
+					Instance string    `json:"instance_id"`
 					Trusted  bool      `json:"trusted"`
 					Why      string    `json:"why"`
-				}{in.Dir, in.ID, in.Previous, in.Changed, in.Verdict.Trusted, in.Verdict.Why})
+					// Passed is a better trusted descendant by another author, not taken.
+					Passed *agentskills.Descendant `json:"passed_over,omitempty"`
+				}{in.Dir, in.ID, in.Previous, in.Changed, in.Trace.InstanceID, in.Verdict.Trusted, in.Verdict.Why, in.Passed})
 			}
+			by := in.Trace.InstanceID
 			switch {
 			case !in.Changed:
-				fmt.Fprintf(c.App.Writer, "%s: %s is installed already\n", in.Dir, in.ID)
+				fmt.Fprintf(c.App.Writer, "%s: %s by %s is installed already\n", in.Dir, in.ID, by)
 			case in.Previous != "":
-				fmt.Fprintf(c.App.Writer, "%s: updated %s -> %s\n", in.Dir, in.Previous, in.ID)
+				fmt.Fprintf(c.App.Writer, "%s: updated %s -> %s, by %s\n", in.Dir, in.Previous, in.ID, by)
 			default:
-				fmt.Fprintf(c.App.Writer, "%s: installed %s\n", in.Dir, in.ID)
+				fmt.Fprintf(c.App.Writer, "%s: installed %s by %s\n", in.Dir, in.ID, by)
+			}
+			if p := in.Passed; p != nil {
+				fmt.Fprintf(c.App.ErrWriter, "hive: note: not updating to %s by %s: the installed skill is by %s, and --update follows only its author (--allow-author-change takes it)\n", p.ID, p.Instance, by)
 			}
 			if !in.Verdict.Trusted {
 				fmt.Fprintf(c.App.ErrWriter, "hive: warning: installed with --force: %s\n", in.Verdict.Why)

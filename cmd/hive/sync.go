@@ -67,6 +67,7 @@ func openRemote(c *cli.Context) (*registry.Store, registry.Remote, error) {
 		s.Close()
 		return nil, registry.Remote{}, err
 	}
+	useCredentials(storeDir(s), r.URL)
 	return s, r, nil
 }
 
@@ -84,19 +85,20 @@ func cloneCommand() *cli.Command {
 				dir = strings.TrimSuffix(filepath.Base(strings.TrimRight(url, "/")), ".git")
 			}
 			walkGC()
+			useCredentials(".", url)
 			bar, done := progress(c, "verifying")
 			s, rep, err := registry.CloneContext(c.Context, url, dir, bar)
 			done()
 			if errors.Is(err, registry.ErrRefused) {
 				printReport(c.App.Writer, rep)
-				return fmt.Errorf("%s does not verify: %s; nothing was cloned", url, plural.N(len(rep.Violations)+rep.Omitted, "violation"))
+				return fmt.Errorf("%s does not verify: %s; nothing was cloned", shownURL(url), plural.N(len(rep.Violations)+rep.Omitted, "violation"))
 			}
 			if err != nil {
-				return err
+				return remoteHint(err)
 			}
 			defer s.Close()
 			head, _ := s.Head()
-			fmt.Fprintf(c.App.Writer, "cloned %s into %s: %s, %s verified, main at %s\n", url, dir, plural.N(rep.Commits, "commit"), plural.N(rep.Traces, "trace"), head.String()[:12])
+			fmt.Fprintf(c.App.Writer, "cloned %s into %s: %s, %s verified, main at %s\n", shownURL(url), dir, plural.N(rep.Commits, "commit"), plural.N(rep.Traces, "trace"), head.String()[:12])
 			return nil
 		},
 	}
@@ -137,24 +139,24 @@ func pullCommand() *cli.Command {
 			done()
 			if errors.Is(err, registry.ErrRefused) {
 				printReport(c.App.Writer, res.Report)
-				return fmt.Errorf("pull from %s refused: %s; main, the index and the working tree are unchanged", r.URL, plural.N(len(res.Report.Violations)+res.Report.Omitted, "violation"))
+				return fmt.Errorf("pull from %s refused: %s; main, the index and the working tree are unchanged", shownURL(r.URL), plural.N(len(res.Report.Violations)+res.Report.Omitted, "violation"))
 			}
 			if errors.Is(err, registry.ErrMergeConflict) {
-				return &hintError{err, "nothing was changed; merge by hand with git (`git fetch " + r.URL + " main && git merge FETCH_HEAD`), then run `hive verify`"}
+				return &hintError{err, "nothing was changed; merge by hand with git (`git fetch " + shownURL(r.URL) + " main && git merge FETCH_HEAD`), then run `hive verify`"}
 			}
 			if err != nil {
-				return err
+				return remoteHint(err)
 			}
 			maintain(c, s)
 			if c.Bool("json") {
-				return printJSON(c.App.Writer, map[string]any{"remote": r.URL, "old": res.Old.String(), "new": res.New.String(),
+				return printJSON(c.App.Writer, map[string]any{"remote": shownURL(r.URL), "old": res.Old.String(), "new": res.New.String(),
 					"merged": res.Merged, "traces_added": res.Added, "commits_checked": res.Report.Commits, "traces_checked": res.Report.Traces})
 			}
 			switch {
 			case res.New == res.Old:
-				fmt.Fprintf(c.App.Writer, "already up to date with %s\n", r.URL)
+				fmt.Fprintf(c.App.Writer, "already up to date with %s\n", shownURL(r.URL))
 			case res.Merged:
-				fmt.Fprintf(c.App.Writer, "merged %s: %s (%s, %s checked), main at %s\n", r.URL, plural.N(res.Added, "new trace"), plural.N(res.Report.Commits, "commit"), plural.N(res.Report.Traces, "trace"), res.New.String()[:12])
+				fmt.Fprintf(c.App.Writer, "merged %s: %s (%s, %s checked), main at %s\n", shownURL(r.URL), plural.N(res.Added, "new trace"), plural.N(res.Report.Commits, "commit"), plural.N(res.Report.Traces, "trace"), res.New.String()[:12])
 			default:
 				fmt.Fprintf(c.App.Writer, "fast-forwarded to %s: %s (%s, %s checked)\n", res.New.String()[:12], plural.N(res.Added, "new trace"), plural.N(res.Report.Commits, "commit"), plural.N(res.Report.Traces, "trace"))
 			}
@@ -175,9 +177,10 @@ func subscribe(c *cli.Context, s *registry.Store, r registry.Remote) error {
 	}
 	res, err := s.PullMatchingContext(c.Context, r, match)
 	if err != nil {
-		return err
+		return remoteHint(err)
 	}
 	if c.Bool("json") {
+		res.Remote.URL = shownURL(res.Remote.URL)
 		return printJSON(c.App.Writer, res)
 	}
 	w := c.App.Writer
@@ -216,7 +219,7 @@ func pushCommand() *cli.Command {
 				return &hintError{err, fmt.Sprintf("run `hive pull %s` to merge its skills, then push again", c.Args().First())}
 			}
 			if err != nil {
-				return err
+				return remoteHint(err)
 			}
 			fmt.Fprintf(c.App.Writer, "pushed main (%s) to %s\n", head.String()[:12], shownURL(r.URL))
 			return nil
@@ -244,7 +247,7 @@ func submitCommand() *cli.Command {
 					"it has them all (a `hive push` already put them there), so there is nothing to review"}
 			}
 			if err != nil {
-				return err
+				return remoteHint(err)
 			}
 			w := c.App.Writer
 			fmt.Fprintf(w, "pushed branch %s to %s\n\n", sub.Branch, shownURL(r.URL))

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -74,8 +73,11 @@ func servedStore(c *cli.Context) (*tokens.Store, *registry.Store, error) {
 		return nil, nil, err
 	}
 	s, err := registry.Open(dir)
+	if errors.Is(err, registry.ErrNotFound) {
+		return nil, nil, &hintError{&noHiveError{err}, "pass --repo DIR: the hive the server serves"}
+	}
 	if err != nil {
-		return nil, nil, &hintError{err, "pass --repo DIR: the hive the server serves"}
+		return nil, nil, err
 	}
 	ts, err := tokenStore(c, dir)
 	if err != nil {
@@ -189,19 +191,6 @@ func tokenCommand() *cli.Command {
 			},
 		}},
 	}
-}
-
-// shownURL is a remote's URL as it may be printed: without a password
-// (a server's token, given as http://git:TOKEN@host/...).
-func shownURL(u string) string {
-	p, err := url.Parse(u)
-	if err != nil || p.User == nil {
-		return u
-	}
-	if _, ok := p.User.Password(); ok {
-		p.User = url.UserPassword(p.User.Username(), "xxxxx")
-	}
-	return p.String()
 }
 
 // expiry describes when a token expires.

@@ -6,9 +6,16 @@ func TestShownURL(t *testing.T) {
 	for in, want := range map[string]string{
 		"http://git:hive_secret@127.0.0.1:8080/hive.git": "http://git:xxxxx@127.0.0.1:8080/hive.git",
 		"http://127.0.0.1:8080/hive.git":                 "http://127.0.0.1:8080/hive.git",
-		"https://user@host/x":                            "https://user@host/x",
+		"https://hive_secret@host/x":                     "https://xxxxx@host/x",
+		"HTTPS://git:s@host":                             "HTTPS://git:xxxxx@host",
+		"http://git:p@ss@host/x":                         "http://git:xxxxx@host/x",
+		"ssh://git@host/x":                               "ssh://git@host/x",
+		"ssh://git:secret@host/x":                        "ssh://git:xxxxx@host/x",
 		"../hub.git":                                     "../hub.git",
 		"git@github.com:o/r.git":                         "git@github.com:o/r.git",
+		"push to http://git:t@h:1/x: command error on refs/heads/main: ...": "push to http://git:xxxxx@h:1/x: command error on refs/heads/main: ...",
+		"Get \"https://a:b@h/info/refs\": eof; again https://c@h2":          "Get \"https://a:xxxxx@h/info/refs\": eof; again https://xxxxx@h2",
+		"mail me at x@example.com":                                          "mail me at x@example.com",
 	} {
 		if got := shownURL(in); got != want {
 			t.Errorf("shownURL(%q) = %q, want %q", in, got, want)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -29,11 +28,7 @@ func verifyCommand() *cli.Command {
 				return usagef("verify takes no arguments (got %s); name revisions with --base and --head", schema.Quote(c.Args().First(), 60))
 			}
 			walkGC()
-			s, err := openStore(c)
-			var he *hintError
-			if errors.As(err, &he) { // no hive there: a usage error, so that exit 1 always means violations
-				return &hintError{usagef("%v", he.err), he.hint}
-			}
+			s, err := openStore(c) // no hive there is a usage error, so that exit 1 always means violations
 			if err != nil {
 				return err
 			}
