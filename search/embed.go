@@ -213,18 +213,48 @@ type Dense struct {
 	QueryTimeout time.Duration
 	// Batch is how many texts go in one request (default 32).
 	Batch int
+
+	fusion *fusion               // nil: defaultFusion (tests measure others)
+	text   func(*indexed) string // nil: embedText (tests measure others)
 }
 
-// rrfK is reciprocal rank fusion's constant: a skill scores
-// 1/(rrfK+rank) in each ranking.
-const rrfK = 60
+// fusion is how SearchHybrid fuses the two rankings. With cos > 0 (score
+// fusion, in use: scoreFuse) a candidate's ranker score gains cos times its
+// dense similarity's z-score, and cal calibrates the sum; with cos 0
+// (reciprocal rank fusion, measured and not in use) a skill scores
+// 1/(k+rank) in the lexical ranking and dense/(k+rank) in the dense one. The
+// dense ranking takes part down to depth skills (0: as many as the lexical
+// candidates). lexicalScores keeps Search's calibrated scores for the
+// threshold; the order stays the fusion's.
+type fusion struct {
+	k     float64
+	dense float64
+	depth int
+
+	cos           float64
+	cal           calibration
+	lexicalScores bool
+}
+
+// defaultFusion is the fusion in use, chosen and fitted on the labelled
+// set's dev split out of fold with the Universal Sentence Encoder
+// (TestDenseQuality; docs/search.md, "Dense retrieval, measured").
+var defaultFusion = fusion{
+	cos:           0.75,
+	cal:           calibration{bias: -5.6412, score: 0.2267, lead: 0.6893},
+	lexicalScores: true,
+}
 
 // SearchHybrid is Search with dense retrieval beside it: the lexical
-// ranking and the ranking by cosine similarity of the skills' vectors to
-// the query's are fused by reciprocal rank fusion, and a skill that only
-// the dense ranking found is scored as Search would score it. Scores keep
-// their meaning (the lexical calibrated estimate: dense similarity is not
-// calibrated), so q.Threshold applies to them; the order is the fusion's.
+// candidates and the skills nearest the query's vector (by the cosine
+// similarity of the skills' vectors to the query's) are ordered by their
+// ranker score plus a weight times their similarity's z-score among the
+// hive's skills, calibrated as Search calibrates (defaultFusion). Scores
+// keep their meaning: they are Search's calibrated estimate, a skill that
+// only the dense ranking found scored as Search would score it, so
+// q.Threshold applies to them as to Search's (on the labelled set, letting
+// the similarity into the score lowered the share resolved at the same
+// false matches); the order is the fusion's.
 // Vectors of the skills on the index's commit are cached in the index
 // folder of s, per model. When the embedder is slow, fails or answers
 // nonsense, the result is Search's, and warnings say why; it never fails.
@@ -252,6 +282,12 @@ func (ix *Index) SearchHybrid(ctx context.Context, s *registry.Store, q Query, d
 		}
 		vc = &vectors{name: d.Embedder.Name(), v: map[schema.ID][]float32{}}
 	}
+	if d.fusion == nil {
+		d.fusion = &defaultFusion
+	}
+	if d.text == nil {
+		d.text = embedText
+	}
 	added, err := ix.embedMissing(ctx, s, vc, d)
 	if added > 0 || len(vc.v) > ix.Len() {
 		vc.keep(ix)
@@ -271,7 +307,7 @@ func (ix *Index) SearchHybrid(ctx context.Context, s *registry.Store, q Query, d
 	if err != nil {
 		return lexical("the query's vector: %v", err)
 	}
-	return ix.fuse(q, qv[0], vc), warnings
+	return ix.fuse(q, qv[0], vc, *d.fusion), warnings
 }
 
 // embedMissing embeds the skills of the index that vc lacks, in batches,
@@ -298,7 +334,7 @@ func (ix *Index) embedMissing(ctx context.Context, s *registry.Store, vc *vector
 			if err := decodeIndexed(data, &t); err != nil {
 				return fmt.Errorf("trace %s: %w", ids[i], err)
 			}
-			texts[i] = embedText(&t)
+			texts[i] = d.text(&t)
 			return nil
 		})
 		if err != nil {
@@ -359,69 +395,153 @@ func normalize(v []float32) []float32 {
 	return out
 }
 
-// fuse ranks by reciprocal rank fusion of the lexical candidates and the
-// skills nearest the query's vector.
-func (ix *Index) fuse(q Query, qv []float32, vc *vectors) []Result {
-	qv = normalize(qv)
+// fuse ranks the lexical candidates and the skills nearest the query's
+// vector together, by f.
+func (ix *Index) fuse(q Query, qv []float32, vc *vectors, f fusion) []Result {
 	k := max(ix.p.candidates, q.Limit)
 	ms, cs := ix.rank(q.Text, k, nil)
-	type dense struct {
-		doc uint32
-		cos float64
+	cos, near := ix.denseRanking(qv, vc)
+	depth := f.depth
+	if depth <= 0 {
+		depth = k
 	}
-	ds := make([]dense, 0, len(ix.docs))
+	near = near[:min(depth, len(near))]
+	var order []match
+	if f.cos > 0 {
+		order = ix.scoreFuse(cs, ms, cos, near, f)
+	} else {
+		order = ix.rankFuse(cs, ms, near, f)
+	}
+	var out []Result
+	for _, m := range order {
+		if m.score < q.Threshold || q.Instance != "" && ix.docs[m.doc].instance != q.Instance {
+			continue
+		}
+		out = append(out, ix.result(m))
+		if q.Limit > 0 && len(out) == q.Limit {
+			break
+		}
+	}
+	return out
+}
+
+// denseRanking is every skill's cosine similarity to the query's vector,
+// and the skills by it, best first.
+func (ix *Index) denseRanking(qv []float32, vc *vectors) ([]float64, []uint32) {
+	qv = normalize(qv)
+	cos := make([]float64, len(ix.docs))
+	order := make([]uint32, len(ix.docs))
 	for i := range ix.docs {
-		v := vc.v[ix.docs[i].id]
 		var dot float64
-		for j, x := range v {
+		for j, x := range vc.v[ix.docs[i].id] {
 			dot += float64(x) * float64(qv[j])
 		}
-		ds = append(ds, dense{uint32(i), dot})
+		cos[i], order[i] = dot, uint32(i)
 	}
-	sort.Slice(ds, func(i, j int) bool {
-		if ds[i].cos != ds[j].cos {
-			return ds[i].cos > ds[j].cos
-		}
-		return ds[i].doc < ds[j].doc
-	})
-	if len(ds) > k {
-		ds = ds[:k]
-	}
-	fused := map[uint32]float64{}
-	scores := map[uint32]float64{}
-	for r, m := range ms {
-		fused[m.doc] += 1 / float64(rrfK+r+1)
-		scores[m.doc] = m.score
-	}
-	for r, d := range ds {
-		fused[d.doc] += 1 / float64(rrfK+r+1)
-		if _, ok := scores[d.doc]; !ok {
-			// Found by the dense ranking alone: scored as Search would.
-			v := view{ix: ix, d: &ix.docs[d.doc], norm: ix.norm[d.doc]}
-			scores[d.doc] = ix.scoreAgainst(cs, v, &ix.docs[d.doc], ix.raw(cs, v), ms).score
-		}
-	}
-	order := make([]uint32, 0, len(fused))
-	for d := range fused {
-		order = append(order, d)
-	}
-	key := tieKey(cs)
 	sort.Slice(order, func(i, j int) bool {
 		a, b := order[i], order[j]
+		if cos[a] != cos[b] {
+			return cos[a] > cos[b]
+		}
+		return a < b
+	})
+	return cos, order
+}
+
+// withDense is the lexical candidates ms and the dense ones near not among
+// them, scored as Search would score them.
+func (ix *Index) withDense(cs []concept, ms []match, near []uint32) []match {
+	all := append([]match(nil), ms...)
+	in := make(map[uint32]bool, len(ms))
+	for _, m := range ms {
+		in[m.doc] = true
+	}
+	for _, d := range near {
+		if !in[d] {
+			v := view{ix: ix, d: &ix.docs[d], norm: ix.norm[d]}
+			m := ix.scoreAgainst(cs, v, &ix.docs[d], ix.raw(cs, v), ms)
+			m.doc = d
+			all = append(all, m)
+		}
+	}
+	return all
+}
+
+// rankFuse orders by reciprocal rank fusion; scores stay Search's.
+func (ix *Index) rankFuse(cs []concept, ms []match, near []uint32, f fusion) []match {
+	fused := map[uint32]float64{}
+	for r, m := range ms {
+		fused[m.doc] += 1 / (f.k + float64(r+1))
+	}
+	for r, d := range near {
+		fused[d] += f.dense / (f.k + float64(r+1))
+	}
+	all := ix.withDense(cs, ms, near)
+	key := tieKey(cs)
+	sort.Slice(all, func(i, j int) bool {
+		a, b := all[i].doc, all[j].doc
 		if fused[a] != fused[b] {
 			return fused[a] > fused[b]
 		}
 		return tieBreak(key, ix.docs[a].id) < tieBreak(key, ix.docs[b].id)
 	})
-	var out []Result
-	for _, d := range order {
-		doc := &ix.docs[d]
-		if scores[d] < q.Threshold || q.Instance != "" && doc.instance != q.Instance {
-			continue
+	return all
+}
+
+// scoreFuse adds f.cos times each candidate's dense similarity, as a
+// z-score among all the hive's skills (so that models whose cosines live
+// on other scales weigh alike), to its ranker score; leads and calibrated
+// scores then follow from the sum as Search's follow from the ranker
+// score, by f.cal.
+func (ix *Index) scoreFuse(cs []concept, ms []match, cos []float64, near []uint32, f fusion) []match {
+	all := ix.withDense(cs, ms, near)
+	z := zScores(cos)
+	key := tieKey(cs)
+	for i := range all {
+		all[i].rank += f.cos * z[all[i].doc]
+		all[i].tie = tieBreak(key, ix.docs[all[i].doc].id)
+	}
+	lexical := make(map[uint32]float64, len(all))
+	for _, m := range all {
+		lexical[m.doc] = m.score
+	}
+	ix.leads(all)
+	for i := range all {
+		all[i].score = f.cal.apply(all[i].rank, all[i].lead)
+	}
+	sort.Slice(all, func(i, j int) bool {
+		a, b := &all[i], &all[j]
+		if a.score != b.score {
+			return a.score > b.score
 		}
-		out = append(out, ix.result(match{doc: d, score: scores[d]}))
-		if q.Limit > 0 && len(out) == q.Limit {
-			break
+		if a.rank != b.rank {
+			return a.rank > b.rank
+		}
+		return a.tie < b.tie
+	})
+	if f.lexicalScores {
+		for i := range all {
+			all[i].score = lexical[all[i].doc]
+		}
+	}
+	return all
+}
+
+// zScores standardises xs (all zero when they do not vary).
+func zScores(xs []float64) []float64 {
+	var mean, sd float64
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(max(1, len(xs)))
+	for _, x := range xs {
+		sd += (x - mean) * (x - mean)
+	}
+	sd = math.Sqrt(sd / float64(max(1, len(xs))))
+	out := make([]float64, len(xs))
+	if sd > 1e-9 {
+		for i, x := range xs {
+			out[i] = (x - mean) / sd
 		}
 	}
 	return out

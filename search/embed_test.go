@@ -330,3 +330,97 @@ func TestCheckVectors(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchHybridFusion: the hybrid keeps Search's scores, orders by the
+// ranker score plus the dense similarity's weight, and a weight near zero
+// gives Search's order.
+func TestSearchHybridFusion(t *testing.T) {
+	s := denseHive(t)
+	ix, err := OpenIndex(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(&fakeEmbedder{})
+	defer srv.Close()
+	emb, err := ParseEmbedder("openai "+srv.URL+"/v1/embeddings fake-model", "", srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := Query{Text: "zorp zorp zorp zorp the cache layer", Limit: 10}
+	lexical := ix.Search(Query{Text: q.Text})
+	score := map[schema.ID]float64{}
+	for _, r := range lexical {
+		score[r.ID] = r.Score
+	}
+	search := func(f fusion) []Result {
+		t.Helper()
+		rs, warns := ix.SearchHybrid(context.Background(), s, q, Dense{Embedder: emb, fusion: &f})
+		if len(warns) != 0 || len(rs) == 0 {
+			t.Fatalf("fusion %+v: %v, warnings %v", f, rs, warns)
+		}
+		return rs
+	}
+	for _, r := range search(defaultFusion) {
+		if want, ok := score[r.ID]; ok && r.Score != want {
+			t.Errorf("hybrid score of %s = %v, want Search's %v", r.ID, r.Score, want)
+		}
+	}
+	tiny := defaultFusion
+	tiny.cos, tiny.cal = 1e-9, ix.p.cal // Search's order is by its own calibration
+	var got []schema.ID                 // the skills Search finds, in the hybrid's order (the dense ones are extra)
+	for _, r := range search(tiny) {
+		if _, ok := score[r.ID]; ok {
+			got = append(got, r.ID)
+		}
+	}
+	for i, id := range got {
+		if id != lexical[i].ID {
+			t.Fatalf("with the dense weight near zero, Search's skills come in another order: %d-th %s, want %s", i, id, lexical[i].ID)
+		}
+	}
+	// With a dominant dense weight, the nearest skill by the embedder comes first.
+	huge := defaultFusion
+	huge.cos = 1e3
+	qv := normalize(fakeVector(q.Text))
+	best, bestCos := schema.ID(""), -2.0
+	tr := &indexed{}
+	for _, d := range ix.docs {
+		e, err := s.Trace(d.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := decodeIndexed(e.Data, tr); err != nil {
+			t.Fatal(err)
+		}
+		var dot float64
+		for j, x := range normalize(fakeVector(embedText(tr))) {
+			dot += float64(x) * float64(qv[j])
+		}
+		if dot > bestCos {
+			best, bestCos = d.id, dot
+		}
+	}
+	if best == lexical[0].ID {
+		t.Fatal("the embedder's nearest skill is Search's first: the test needs them apart")
+	}
+	if rs := search(huge); rs[0].ID != best {
+		t.Errorf("with a dominant dense weight, first %s, want the nearest %s", rs[0].ID, best)
+	}
+}
+
+func TestZScores(t *testing.T) {
+	z := zScores([]float64{1, 2, 3, 4})
+	var mean, sq float64
+	for _, x := range z {
+		mean += x
+		sq += x * x
+	}
+	if math.Abs(mean) > 1e-12 || math.Abs(sq/4-1) > 1e-12 || z[3] <= z[0] {
+		t.Errorf("zScores = %v, want mean 0, variance 1, order kept", z)
+	}
+	for _, x := range zScores([]float64{0.5, 0.5}) {
+		if x != 0 {
+			t.Errorf("zScores of equal values = %v, want zeros", x)
+		}
+	}
+}
