@@ -67,8 +67,11 @@ func (ix *Index) neighbours(c *concept, own string) {
 func (ix *Index) denseCos(cs []concept, v view) float64 {
 	vs := loadVectors()
 	d := vs.Dims
-	var qbuf, sbuf [256]float32
-	q, s := qbuf[:d], sbuf[:d]
+	var qbuf, sbuf [256]float32 // on the stack for the tables of up to 256 dimensions shipped
+	q, s := qbuf[:min(d, 256)], sbuf[:min(d, 256)]
+	if d > 256 { // a wider table (HIVE_TECHVEC, up to techvec's 1024)
+		q, s = make([]float32, d), make([]float32, d)
+	}
 	addTo := func(acc []float32, text string, w float32) {
 		r, ok := vs.Index[text]
 		if !ok || w == 0 || vs.Norm[r] == 0 {

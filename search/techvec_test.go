@@ -62,3 +62,33 @@ func TestTechvecTable(t *testing.T) {
 		}
 	}
 }
+
+// TestWideTechvecTable: a table of more dimensions than the shipped one
+// (as HIVE_TECHVEC loads for experiments; techvec decodes up to 1024)
+// gives the same feature as the same vectors padded with zeros, and does
+// not overflow the feature's buffers.
+func TestWideTechvecTable(t *testing.T) {
+	shipped := loadVectors()
+	wide := *shipped
+	wide.Dims = 512
+	wide.Vec = make([]int8, len(shipped.Terms)*wide.Dims)
+	for r := range shipped.Terms {
+		copy(wide.Vec[r*wide.Dims:], shipped.Vec[r*shipped.Dims:(r+1)*shipped.Dims])
+	}
+	feature := func() float64 {
+		ca := bodiless("instance_a", "Install the CA bundle", "copy_bundle", "Copy the CA bundle into the trust store.", "install -m 644 bundle /etc/ssl\n")
+		ix := newIndex(plumbing.ZeroHash)
+		ix.addTraces(ca)
+		es := ix.Explain(Query{Text: "certificate", Limit: 1})
+		if len(es) == 0 {
+			t.Fatal("certificate finds nothing")
+		}
+		return es[0].Features["techvec"]
+	}
+	want := feature()
+	tv = &wide
+	defer func() { tv = shipped }()
+	if got := feature(); got != want || got <= 0 {
+		t.Errorf("techvec feature with 512 dimensions = %v, want %v as with %d", got, want, shipped.Dims)
+	}
+}
