@@ -230,3 +230,38 @@ func TestMainMovedByGit(t *testing.T) {
 		})
 	}
 }
+
+// TestPlainGitRepository: a git repository that is no hive (main has no
+// hive.json) opens, and what reads its policy says in one line that it is
+// not a hive, naming the folder, rather than a bare "no hive.json".
+func TestPlainGitRepository(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"init", "-q", "-b", "main"},
+		{"-c", "user.name=a", "-c", "user.email=a@example.org", "commit", "-q", "--allow-empty", "-m", "x"},
+	} {
+		if out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	s, err := registry.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	head, err := s.Head()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, cfgErr := s.Config()
+	_, keysErr := s.Keys()
+	_, atErr := s.ConfigAt(head)
+	for name, err := range map[string]error{"Config": cfgErr, "Keys": keysErr, "ConfigAt": atErr} {
+		if err == nil || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "not a hive") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s of a plain git repository = %v, want one line naming %s and saying it is not a hive", name, err, dir)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -16,7 +17,11 @@ func (s *Store) ConfigAt(h plumbing.Hash) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.configAt(s.trees, root)
+	c, err := s.configAt(s.trees, root)
+	if errors.Is(err, errNoConfig) {
+		return nil, fmt.Errorf("commit %s has no hive.json: %s is not a hive, or its history is damaged (hive verify says which)", short(h), s.where())
+	}
+	return c, err
 }
 
 // ConfigChange is a change of hive.json made by a maintainer: Apply edits

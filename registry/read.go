@@ -209,7 +209,7 @@ func (s *Store) Keys() ([]Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := s.configAt(s.trees, root)
+	cfg, err := s.mainConfig(root)
 	if err != nil {
 		return nil, err
 	}
@@ -327,7 +327,26 @@ func (s *Store) Config() (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.configAt(s.trees, root)
+	return s.mainConfig(root)
+}
+
+// where is the hive's folder as its user knows it: the working tree, or
+// the git folder of a bare hive.
+func (s *Store) where() string {
+	if s.workDir != "" {
+		return s.workDir
+	}
+	return s.gitDir
+}
+
+// mainConfig is configAt for main's tree root, whose lack of hive.json
+// says the repository is no hive.
+func (s *Store) mainConfig(root plumbing.Hash) (*Config, error) {
+	c, err := s.configAt(s.trees, root)
+	if errors.Is(err, errNoConfig) {
+		return nil, fmt.Errorf("%s is a git repository but not a hive: main has no hive.json (hive verify says what else is wrong; hive init makes a new hive)", s.where())
+	}
+	return c, err
 }
 
 // Introduced finds the commit on main's history that added each trace in

@@ -1025,6 +1025,9 @@ func (s *Store) checkConfigChange(c *object.Commit, parentRoot plumbing.Hash, ol
 	return append(vs, violationf(c.Hash, ConfigPath, RuleConfigUnsigned, "not signed by a maintainer of the parent commit's hive.json"))
 }
 
+// errNoConfig is a tree without hive.json.
+var errNoConfig = errors.New("no hive.json")
+
 // configAt returns the policy of the state with the given root tree.
 func (s *Store) configAt(trees *treeCache, root plumbing.Hash) (*Config, error) {
 	e, ok, err := trees.lookup(root, ConfigPath)
@@ -1032,7 +1035,7 @@ func (s *Store) configAt(trees *treeCache, root plumbing.Hash) (*Config, error) 
 		return nil, err
 	}
 	if !ok {
-		return nil, fmt.Errorf("no hive.json")
+		return nil, errNoConfig
 	}
 	if c, ok := s.parsed.configs.Get(e.hash); ok {
 		return c, nil
