@@ -63,16 +63,11 @@ func TestFetchBodyLimit(t *testing.T) {
 				req.ContentLength = -1
 			}
 			req.Header.Set("Content-Type", "application/x-git-upload-pack-request")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			resp, b := send(t, req)
 			if resp.StatusCode != tc.want {
 				t.Errorf("POST %s of %d bytes = %d %.200s, want %d", tc.path, tc.n, resp.StatusCode, b, tc.want)
 			}
-			if tc.want == 413 && !strings.Contains(string(b), "hive: the request body is over 10485760 bytes") {
+			if tc.want == 413 && !strings.Contains(b, "hive: the request body is over 10485760 bytes") {
 				t.Errorf("POST %s of %d bytes: %q, want the limit named", tc.path, tc.n, b)
 			}
 		})

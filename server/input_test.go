@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -37,13 +36,7 @@ func checkAPI(t *testing.T, base string, cases []apiCase) {
 			if tc.html {
 				req.Header.Set("Accept", "text/html,application/xhtml+xml")
 			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			body := string(b)
+			resp, body := send(t, req)
 			if resp.StatusCode != tc.status {
 				t.Errorf("%s %s = %d %.300s, want %d", method, tc.path, resp.StatusCode, body, tc.status)
 			}

@@ -227,6 +227,13 @@ func getAs(t testing.TB, u, host string) (int, http.Header, string) {
 		req.Host = host
 	}
 	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	resp, b := send(t, req)
+	return resp.StatusCode, resp.Header, b
+}
+
+// send sends req and reads the whole answer.
+func send(t testing.TB, req *http.Request) (*http.Response, string) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -236,7 +243,7 @@ func getAs(t testing.TB, u, host string) (int, http.Header, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp.StatusCode, resp.Header, string(b)
+	return resp, string(b)
 }
 
 // TestWebPages: each page kind answers with what it should show; errors
@@ -400,13 +407,8 @@ func TestHostCheck(t *testing.T) {
 		req.Host = host
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Accept", "application/json, text/event-stream")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if ok := resp.StatusCode == 200 && strings.Contains(string(body), "search_skills"); ok != want {
+		resp, body := send(t, req)
+		if ok := resp.StatusCode == 200 && strings.Contains(body, "search_skills"); ok != want {
 			t.Errorf("POST /mcp tools/list with Host %s = %d %.200s; want answered %v", host, resp.StatusCode, body, want)
 		}
 	}
