@@ -33,13 +33,13 @@ func TokenCredentials(rawURL, token string) Credentials {
 	if err != nil || token == "" || u.Host == "" {
 		return tokenCredentials{}
 	}
-	return tokenCredentials{origin: origin(u), token: token}
+	return tokenCredentials{origin: originOf(u), token: token}
 }
 
 type tokenCredentials struct{ origin, token string }
 
 func (t tokenCredentials) Fill(_ context.Context, u *url.URL) (Credential, bool) {
-	if t.origin == "" || origin(u) != t.origin {
+	if t.origin == "" || originOf(u) != t.origin {
 		return Credential{}, false
 	}
 	return Credential{Username: "git", Password: t.token}, true
@@ -118,7 +118,6 @@ func repoURL(u *url.URL) string {
 	return r.String()
 }
 
-func origin(u *url.URL) string { return strings.ToLower(u.Scheme + "://" + u.Host) }
 
 // AuthTransport returns a transport, over base (http.DefaultTransport when
 // nil), that answers a server's 401 as git does: it asks each of cs in
@@ -148,7 +147,7 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.base.RoundTrip(req)
 	}
 	t.mu.Lock()
-	c, ok := t.known[origin(req.URL)]
+	c, ok := t.known[originOf(req.URL)]
 	t.mu.Unlock()
 	if ok {
 		return t.base.RoundTrip(withAuth(req, c))
@@ -186,7 +185,7 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if res2.StatusCode < 400 {
 			src.Approve(ctx, req.URL, c)
 			t.mu.Lock()
-			t.known[origin(req.URL)] = c
+			t.known[originOf(req.URL)] = c
 			t.mu.Unlock()
 		}
 		return res2, nil

@@ -215,7 +215,7 @@ func TestClientToken(t *testing.T) {
 	if _, err := c.PublishEnvelope(context.Background(), env); status(err) != http.StatusUnauthorized {
 		t.Errorf("Publish without a token = %v, want 401", err)
 	}
-	c.HTTP = &http.Client{Transport: client.TokenTransport(tok, nil)}
+	c.HTTP = &http.Client{Transport: client.TokenTransport(h.url, tok, nil)}
 	if p, err := c.PublishEnvelope(context.Background(), env); err != nil || p.TraceID != id {
 		t.Errorf("Publish with a token = %+v, %v", p, err)
 	}

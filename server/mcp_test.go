@@ -57,7 +57,7 @@ func TestMCP(t *testing.T) {
 		cs.Close()
 		t.Error("connect without a token to a private server succeeded")
 	}
-	cs2, err := connect(private.url, &http.Client{Transport: client.TokenTransport(tok, nil)})
+	cs2, err := connect(private.url, &http.Client{Transport: client.TokenTransport(private.url, tok, nil)})
 	if err != nil {
 		t.Fatalf("connect with a token to a private server: %v", err)
 	}

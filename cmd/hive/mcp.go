@@ -80,7 +80,7 @@ var tokenFlag = &cli.StringFlag{Name: "token", EnvVars: []string{"HIVE_TOKEN"}, 
 func serverClient(c *cli.Context) *client.Client {
 	cl := client.New(c.String("server"))
 	if t := c.String("token"); t != "" {
-		cl.HTTP = &http.Client{Transport: client.TokenTransport(t, nil)}
+		cl.HTTP = &http.Client{Transport: client.TokenTransport(c.String("server"), t, nil)}
 	}
 	return cl
 }
