@@ -118,7 +118,6 @@ func repoURL(u *url.URL) string {
 	return r.String()
 }
 
-
 // AuthTransport returns a transport, over base (http.DefaultTransport when
 // nil), that answers a server's 401 as git does: it asks each of cs in
 // turn for a credential for the request's URL and sends the request again
