@@ -137,7 +137,7 @@ func (s *Server) guard(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.hostAllowed(r) {
 			s.metrics.authRefused.WithLabelValues("forbidden_host").Inc()
-			fail(w, r, http.StatusForbidden, "forbidden_host", "this server listens on a loopback address: it answers requests for localhost, a loopback address or its --url, not for "+schema.Quote(r.Host, 100)+" (a guard against DNS rebinding)")
+			fail(w, r, http.StatusForbidden, "forbidden_host", "this request came over a loopback connection: the server answers it for localhost, a loopback address or its public URL ("+s.publicURL()+", set by --url), not for "+schema.Quote(r.Host, 100)+" (a guard against DNS rebinding)")
 			return
 		}
 		_, pattern := mux.Handler(r)
@@ -161,21 +161,24 @@ func (s *Server) guard(mux *http.ServeMux) http.Handler {
 // hostAllowed applies to every route the check the MCP SDK applies to /mcp,
 // against DNS rebinding (a web page whose host name an attacker pointed
 // at 127.0.0.1 reading or writing a server that only local clients can
-// reach): a server that listens on a loopback address answers only
-// requests whose Host is localhost, a loopback address, or the host of
-// its configured URL (a reverse proxy's), or that name none (HTTP/1.0:
-// browsers always send one). A server listening elsewhere
-// takes any Host; none of its answers depends on it.
+// reach): a request that came over a loopback connection (to a server
+// listening on a loopback address, or on every address and reached from
+// this machine) is answered only if its Host is localhost, a loopback
+// address, or the host of the server's public URL (--url, such as a
+// reverse proxy's, else the URL derived from the listening address), or
+// names none (HTTP/1.0: browsers always send one). Other requests take
+// any Host; none of the answers depends on it.
 func (s *Server) hostAllowed(r *http.Request) bool {
 	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
 	if !ok || local == nil || !isLoopback(local.String()) || r.Host == "" || isLoopback(r.Host) {
 		return true
 	}
-	if s.opts.URL == "" {
+	u := s.url.Load() // --url, or the URL derived from the listening address
+	if u == nil {
 		return false
 	}
-	u, err := url.Parse(s.opts.URL)
-	return err == nil && strings.EqualFold(hostOnly(r.Host), u.Hostname())
+	pu, err := url.Parse(*u)
+	return err == nil && strings.EqualFold(hostOnly(r.Host), pu.Hostname())
 }
 
 // hostOnly is a Host header's host, without its port and brackets.

@@ -1,8 +1,10 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -597,6 +599,36 @@ func TestWebSkillAfterRotation(t *testing.T) {
 		next.Public().Fingerprint(), ":keys/instance_a.pub &gt; signer.pub", "cosign verify-blob --key signer.pub"} {
 		if code != 200 || !strings.Contains(body, want) {
 			t.Errorf("skill page after a rotation (%d) lacks %q", code, want)
+		}
+	}
+}
+
+// TestHostCheckEveryAddress: a server listening on every address, with no
+// --url, answers a request from this machine that names the host in the
+// URL it derived from its address (the machine's name), as its pages tell
+// clients to; another host is still refused.
+func TestHostCheckEveryAddress(t *testing.T) {
+	name, err := os.Hostname()
+	if err != nil || name == "" || strings.ContainsAny(name, "/:@ ") {
+		t.Skip("no usable host name")
+	}
+	srv, err := server.New(fixtureHive(t, fixtures.Spec{Instances: 1, Traces: 1}), server.Options{HiveBinary: "/bin/false", Limits: unlimited})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln, "", "") }()
+	t.Cleanup(func() { cancel(); <-done; srv.Close() })
+	port := ln.Addr().(*net.TCPAddr).Port
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	for host, want := range map[string]int{fmt.Sprintf("%s:%d", name, port): 200, "evil.example": 403} {
+		if code, _, body := getAs(t, base+"/healthz", host); code != want {
+			t.Errorf("GET /healthz with Host %s = %d %.200s, want %d", host, code, body, want)
 		}
 	}
 }
