@@ -19,7 +19,7 @@ func shownURL(s string) string {
 	if !strings.Contains(s, "@") {
 		return s
 	}
-	return userinfo.ReplaceAllStringFunc(s, func(m string) string {
+	s = userinfo.ReplaceAllStringFunc(s, func(m string) string {
 		sub := userinfo.FindStringSubmatch(m)
 		scheme, info := sub[1], sub[2]
 		if user, _, ok := strings.Cut(info, ":"); ok {
@@ -30,4 +30,12 @@ func shownURL(s string) string {
 		}
 		return m
 	})
+	// A URL mistyped so that it is no URL (git:TOKEN@host/x without its
+	// scheme, http:/git:TOKEN@host with one slash) still hides a password.
+	return bareUserinfo.ReplaceAllString(s, "${1}${2}:xxxxx@")
 }
+
+// bareUserinfo finds a user:password@ that stands outside a well-formed
+// URL: a name, a colon, then a word with no slash, space, colon or quote
+// up to an "@".
+var bareUserinfo = regexp.MustCompile(`(^|[^A-Za-z0-9._~%+-])([A-Za-z0-9._~%+-]+):([^\s/@:"']+)@`)

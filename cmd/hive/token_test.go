@@ -16,6 +16,11 @@ func TestShownURL(t *testing.T) {
 		"push to http://git:t@h:1/x: command error on refs/heads/main: ...": "push to http://git:xxxxx@h:1/x: command error on refs/heads/main: ...",
 		"Get \"https://a:b@h/info/refs\": eof; again https://c@h2":          "Get \"https://a:xxxxx@h/info/refs\": eof; again https://xxxxx@h2",
 		"mail me at x@example.com":                                          "mail me at x@example.com",
+		"git:hive_secret@127.0.0.1:18180/hive.git":                          "git:xxxxx@127.0.0.1:18180/hive.git",
+		"push to http:/git:hive_secret@h/x: bad":                            "push to http:/git:xxxxx@h/x: bad",
+		"remote git:hive_secret@h: no scheme":                               "remote git:xxxxx@h: no scheme",
+		"git@github.com:o/r.git and ssh://git@h:22/x":                       "git@github.com:o/r.git and ssh://git@h:22/x",
+		"http://[::1]:8080/x and localhost:8080":                            "http://[::1]:8080/x and localhost:8080",
 	} {
 		if got := shownURL(in); got != want {
 			t.Errorf("shownURL(%q) = %q, want %q", in, got, want)
