@@ -211,6 +211,22 @@ func decode(raw []byte) (jsonrpc.Message, error) {
 	return m, nil
 }
 
+// NotMessage reports whether raw, one JSON-RPC message as a client sent
+// it, is an object with an id but neither a method, nor a result, nor an
+// error, which the SDK would take for a response to a request never sent
+// and answer with nothing; and, if so, the answer JSON-RPC wants: an
+// invalid-request error (-32600) with the message's id.
+func NotMessage(raw []byte) (answer []byte, ok bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' || !json.Valid(raw) {
+		return nil, false
+	}
+	if _, err := decode(raw); err != errNotMessage {
+		return nil, false
+	}
+	return errorResponse(jsonrpc.CodeInvalidRequest, idOf(raw), errNotMessage.Error()), true
+}
+
 var errNotMessage = errors.New("invalid request: a message needs a method, or an id and a result or error")
 
 // invalid words the SDK's decoding error for a client.
@@ -240,6 +256,11 @@ func idOf(line []byte) any {
 
 // reject writes an error response for a line not passed on.
 func (l *lineReader) reject(code int64, id any, msg string) {
+	l.w.write(append(errorResponse(code, id, msg), '\n'), false)
+}
+
+// errorResponse is a JSON-RPC error response.
+func errorResponse(code int64, id any, msg string) []byte {
 	resp := struct {
 		JSONRPC string `json:"jsonrpc"`
 		ID      any    `json:"id"`
@@ -250,7 +271,7 @@ func (l *lineReader) reject(code int64, id any, msg string) {
 	}{JSONRPC: "2.0", ID: id}
 	resp.Error.Code, resp.Error.Message = code, msg
 	data, _ := json.Marshal(resp)
-	l.w.write(append(data, '\n'), false)
+	return data
 }
 
 // idKey is the key of a request id in pending: its JSON form.

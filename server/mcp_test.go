@@ -63,3 +63,26 @@ func TestMCP(t *testing.T) {
 	}
 	cs2.Close()
 }
+
+// TestMCPNotMessage: over HTTP as on standard input, a message with an id
+// and nothing else gets an invalid-request error with its id, not a 202
+// and silence; a body over the limit is refused whole.
+func TestMCPNotMessage(t *testing.T) {
+	h := newHive(t, 2)
+	post := func(body string) (int, string) {
+		req, _ := http.NewRequest("POST", h.url+"/mcp", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		resp, b := send(t, req)
+		return resp.StatusCode, b
+	}
+	if code, body := post(`{"jsonrpc":"2.0","id":30}`); code != 400 || !strings.Contains(body, `"id":30`) || !strings.Contains(body, `"code":-32600`) {
+		t.Errorf("POST /mcp of an id alone = %d %s, want 400 with -32600 and id 30", code, body)
+	}
+	if code, body := post(`{"jsonrpc":"2.0","id":31,"method":"tools/list"}`); code != 200 || !strings.Contains(body, "search_skills") {
+		t.Errorf("POST /mcp tools/list = %d %.200s, want the tools", code, body)
+	}
+	if code, body := post(`{"jsonrpc":"2.0","id":32,"method":"tools/list","params":{"pad":"` + strings.Repeat("x", 2<<20) + `"}}`); code != 413 {
+		t.Errorf("POST /mcp of 2 MiB = %d %.200s, want 413", code, body)
+	}
+}
