@@ -104,9 +104,13 @@ func writeError(w http.ResponseWriter, code int, errCode, msg string, reasons []
 	sendJSON(w, code, b)
 }
 
-// unitParam parses a query parameter that must be a number in [0,1]:
-// NaN, infinities and anything out of range are refused.
+// unitParam parses a query parameter that must be a decimal number in
+// [0,1]: NaN, infinities, hexadecimal floats (0x1p-1, which ParseFloat
+// takes), underscores and anything out of range are refused.
 func unitParam(v string) (float64, bool) {
+	if strings.ContainsAny(v, "xXpP_") {
+		return 0, false
+	}
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil || !(f >= 0 && f <= 1) {
 		return 0, false

@@ -66,7 +66,7 @@ func checkAPI(t *testing.T, base string, cases []apiCase) {
 func TestBadNumbers(t *testing.T) {
 	sc := sharedShowcase(t)
 	var cases []apiCase
-	for _, v := range []string{"NaN", "nan", "Inf", "-Inf", "infinity", "1e999", "-0.1", "1.5", "x"} {
+	for _, v := range []string{"NaN", "nan", "Inf", "-Inf", "infinity", "1e999", "-0.1", "1.5", "x", "0x1p-1", "0X.8P0", "0_5"} {
 		cases = append(cases,
 			apiCase{name: "threshold " + v, path: "/skills?intent=env&threshold=" + v, status: 400, want: []string{`"code":"invalid"`, "threshold must be a number in [0,1], not"}},
 			apiCase{name: "min_confidence " + v, path: "/?min_confidence=" + v, html: true, status: 400, want: []string{"The least confidence must be a number from 0 to 1"}})
