@@ -216,7 +216,15 @@ func pushCommand() *cli.Command {
 			defer s.Close()
 			head, err := s.Push(r, c.App.ErrWriter)
 			if errors.Is(err, registry.ErrNonFastForward) {
-				return &hintError{err, fmt.Sprintf("run `hive pull %s` to merge its skills, then push again", c.Args().First())}
+				pull := "hive"
+				if repo := c.String("repo"); repo != "" {
+					pull += " --repo " + repo
+				}
+				pull += " pull"
+				if a := c.Args().First(); a != "" {
+					pull += " " + a
+				}
+				return &hintError{err, fmt.Sprintf("run `%s` to merge its skills, then push again", pull)}
 			}
 			if err != nil {
 				return remoteHint(err)
