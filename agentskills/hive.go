@@ -174,7 +174,9 @@ type Installed struct {
 	*Skill                 // the folder as verified after writing
 	Verdict  reuse.Verdict // the trust policy's answer for the skill
 	Previous schema.ID     // the skill the folder held before, if another
-	Changed  bool          // false: the folder held this skill already, nothing was written
+	// PreviousAuthor is the author (instance id) of Previous.
+	PreviousAuthor string
+	Changed        bool // false: the folder held this skill already, nothing was written
 	// Passed is, for an update, a better trusted descendant by another
 	// author that was not taken (without InstallOptions.AnyAuthor).
 	Passed *Descendant
@@ -326,7 +328,7 @@ func Install(st *registry.Store, query string, o InstallOptions) (*Installed, er
 		case verr == nil && sk.Trace.InstanceID != e.Trace.InstanceID && !o.AnyAuthor:
 			return nil, &AuthorChangeError{dst, sk.ID, target, sk.Trace.InstanceID, e.Trace.InstanceID}
 		case verr == nil:
-			out.Previous = sk.ID
+			out.Previous, out.PreviousAuthor = sk.ID, sk.Trace.InstanceID
 		case !o.Force:
 			return nil, fmt.Errorf("%s is there and does not verify (%v); --force replaces it: %w", dst, verr, ErrExists)
 		}

@@ -196,18 +196,22 @@ func installCommand() *cli.Command {
 					Dir      string    `json:"dir"`
 					ID       schema.ID `json:"id"`
 					Previous schema.ID `json:"previous,omitempty"`
-					Changed  bool      `json:"changed"`
-					Instance string    `json:"instance_id"`
-					Trusted  bool      `json:"trusted"`
-					Why      string    `json:"why"`
+					// PreviousAuthor is Previous's author.
+					PreviousAuthor string `json:"previous_instance_id,omitempty"`
+					Changed        bool   `json:"changed"`
+					Instance       string `json:"instance_id"`
+					Trusted        bool   `json:"trusted"`
+					Why            string `json:"why"`
 					// Passed is a better trusted descendant by another author, not taken.
 					Passed *agentskills.Descendant `json:"passed_over,omitempty"`
-				}{in.Dir, in.ID, in.Previous, in.Changed, in.Trace.InstanceID, in.Verdict.Trusted, in.Verdict.Why, in.Passed})
+				}{in.Dir, in.ID, in.Previous, in.PreviousAuthor, in.Changed, in.Trace.InstanceID, in.Verdict.Trusted, in.Verdict.Why, in.Passed})
 			}
 			by := in.Trace.InstanceID
 			switch {
 			case !in.Changed:
 				fmt.Fprintf(c.App.Writer, "%s: %s by %s is installed already\n", in.Dir, in.ID, by)
+			case in.Previous != "" && in.PreviousAuthor != by:
+				fmt.Fprintf(c.App.Writer, "%s: updated %s -> %s; the author changes from %s to %s\n", in.Dir, in.Previous, in.ID, in.PreviousAuthor, by)
 			case in.Previous != "":
 				fmt.Fprintf(c.App.Writer, "%s: updated %s -> %s, by %s\n", in.Dir, in.Previous, in.ID, by)
 			default:
