@@ -60,7 +60,11 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	msg := fmt.Sprintf("hive server: %d %s: %s", e.Status, e.Code, e.Message)
+	text := e.Message
+	if text == "" {
+		text = strings.ToLower(http.StatusText(e.Status)) // a body that said nothing
+	}
+	msg := fmt.Sprintf("hive server: %d %s: %s", e.Status, e.Code, text)
 	if len(e.Reasons) > 0 {
 		msg += ": " + strings.Join(e.Reasons, "; ")
 	}

@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -52,5 +53,18 @@ func TestTokenTransportStaysHome(t *testing.T) {
 	}
 	if got := seen["home"]; got != "" {
 		t.Errorf("with an unparsable server URL the server got %q, want no token", got)
+	}
+}
+
+// TestErrorWithoutBody: an answer of 401 with no body says what it was,
+// not "401 http: " with nothing after it.
+func TestErrorWithoutBody(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	_, err := client.New(srv.URL).Search(context.Background(), "anything", client.SearchOptions{})
+	if err == nil || err.Error() != "hive server: 401 http: unauthorized" {
+		t.Errorf("Search answered by a bare 401 = %v, want %q", err, "hive server: 401 http: unauthorized")
 	}
 }

@@ -86,9 +86,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if errors.As(err, &ue) || errors.As(err, &nh) {
 		code = exitUsage
 	}
-	// A remote's URL may carry a token (http://git:TOKEN@host): messages
-	// from every layer name it, and none may print the secret.
-	for _, line := range strings.Split(strings.TrimRight(shownURL(err.Error()), "\n"), "\n") {
+	for _, line := range errorLines(err) {
 		fmt.Fprintf(stderr, "hive: error: %s\n", line)
 	}
 	var he *hintError
@@ -102,6 +100,18 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hive: hint: run `git checkout -f main` to bring the working tree up to date\n")
 	}
 	return code
+}
+
+// errorLines is an error as it is printed: a line each, any token in a
+// URL masked (messages from every layer name remotes, and none may print
+// the secret), and without the ": " a layer added before a reason it did
+// not have (go-git's "authentication required: " for a bare 401).
+func errorLines(err error) []string {
+	lines := strings.Split(strings.TrimRight(shownURL(err.Error()), "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, ": ")
+	}
+	return lines
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {

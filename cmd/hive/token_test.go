@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"errors"
+	"slices"
+	"testing"
+)
 
 func TestShownURL(t *testing.T) {
 	for in, want := range map[string]string{
@@ -24,6 +28,18 @@ func TestShownURL(t *testing.T) {
 	} {
 		if got := shownURL(in); got != want {
 			t.Errorf("shownURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestErrorLines(t *testing.T) {
+	for in, want := range map[string][]string{
+		"push to http://git:t@h/x: authentication required: ": {"push to http://git:xxxxx@h/x: authentication required"},
+		"two\nlines\n": {"two", "lines"},
+		"want \"a:\"":  {"want \"a:\""},
+	} {
+		if got := errorLines(errors.New(in)); !slices.Equal(got, want) {
+			t.Errorf("errorLines(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
