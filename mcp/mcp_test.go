@@ -201,7 +201,7 @@ func TestBadArguments(t *testing.T) {
 		{"search_skills", []int{1}, "arguments-invalid", ""},
 		{"search_skills", map[string]any{"query": "auth", "instance": "nobody"}, "not-found", `no instance "nobody" in the hive; it has instance_`},
 		{"get_skill", map[string]any{}, "arguments-invalid", ""},
-		{"get_skill", map[string]any{"id": "not an id"}, "arguments-invalid", ""},
+		{"get_skill", map[string]any{"id": "not an id"}, "arguments-invalid", "id: want sha256:<64 hex digits> or a prefix of at least 6 hex digits"},
 		{"get_skill", map[string]any{"id": zero}, "not-found", ""},
 		{"get_skill", map[string]any{"id": "abcdef"}, "not-found", ""},
 		{"skill_lineage", map[string]any{"id": zero}, "not-found", ""},
@@ -222,6 +222,10 @@ func TestBadArguments(t *testing.T) {
 	}
 	if res := call(t, cs, "get_skill", map[string]any{"id": string(h.seed)}); res.IsError {
 		t.Fatalf("after the bad calls get_skill fails: %s", text(res))
+	}
+	// An id in upper case is read as lower case, as the pages and the API do.
+	if res := call(t, cs, "get_skill", map[string]any{"id": strings.ToUpper(h.seed.Hex()[:10])}); res.IsError || !strings.Contains(text(res), string(h.seed)) {
+		t.Errorf("get_skill of an upper-case prefix: %s", text(res))
 	}
 }
 

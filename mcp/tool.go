@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"regexp"
@@ -77,6 +78,9 @@ func typed[In, Out any](def sdk.Tool, adjust func(*jsonschema.Schema), run func(
 func argumentsError(err error) error {
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "validating root: ")
+	if m := patternMessage.FindStringSubmatch(msg); m != nil && m[1] == "id" {
+		return errors.New("id: want sha256:<64 hex digits> or a prefix of at least 6 hex digits")
+	}
 	if m := boundMessage.FindStringSubmatch(msg); m != nil {
 		n, ok := new(big.Rat).SetString(m[3])
 		bound, err := strconv.ParseFloat(m[5], 64)
@@ -91,6 +95,10 @@ func argumentsError(err error) error {
 	}
 	return fmt.Errorf("%s", msg)
 }
+
+// patternMessage is the validator's message for a string that does not
+// match its pattern: the argument.
+var patternMessage = regexp.MustCompile(`^validating /properties/([A-Za-z_]+): pattern: `)
 
 // boundMessage is the validator's message for a number out of bounds:
 // the argument, the bound's kind, the number as a fraction, and the bound.

@@ -67,7 +67,7 @@ const maxLimit = 50
 
 // idArg adjusts the schema of a tool that takes a skill id.
 func idArg(s *jsonschema.Schema) {
-	s.Properties["id"].Pattern = `^(sha256:)?[0-9a-f]{6,64}$`
+	s.Properties["id"].Pattern = `^(sha256:)?[0-9a-fA-F]{6,64}$` // read as lower case, as the pages and the API do
 }
 
 // id is the argument of get_skill and skill_lineage.
@@ -77,7 +77,7 @@ type idIn struct {
 
 // lookup resolves an id or prefix on main.
 func lookup(st *registry.Store, q string) (schema.ID, error) {
-	id, err := st.ResolveID(q)
+	id, err := st.ResolveID(strings.ToLower(q))
 	if errors.Is(err, registry.ErrNotFound) {
 		return "", &toolError{codeNotFound, fmt.Errorf("no skill %s on the hive's main; search_skills finds ids", schema.Quote(q, 80))}
 	}
