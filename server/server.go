@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -271,6 +272,15 @@ func CheckURL(raw string) (string, error) {
 		return "", fmt.Errorf("public URL %q: want only a scheme, a host and a port", raw)
 	case u.Path != "" && u.Path != "/":
 		return "", fmt.Errorf("public URL %q: the hive is served at the root, not under %s", raw, u.Path)
+	case strings.IndexFunc(u.Host, func(r rune) bool { return r > 0x7e || r < 0x21 }) >= 0:
+		// Clients send a Host in ASCII (an international name as xn--...),
+		// which would never match a Unicode name.
+		return "", fmt.Errorf("public URL %q: give the host in ASCII (an international name in its xn-- form)", raw)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("public URL %q: port %s is not in 1-65535", raw, p)
+		}
 	}
 	return u.Scheme + "://" + u.Host, nil
 }
