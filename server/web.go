@@ -257,6 +257,8 @@ type row struct {
 	Score    float64
 	Scored   bool
 	Vouched  bool // its author is vouched for (trust.Vouched)
+	Failed   bool // what others reported says it fails (trust.SkillStanding)
+	Proven   bool // instances with standing reported it works
 	Disputes int
 	Children int
 }
@@ -301,19 +303,18 @@ func (s *Server) webIndex(w http.ResponseWriter, r *http.Request) {
 		if lv.Instance != "" && !c.registered(lv.Instance) {
 			return "", nil, notFound("No instance %s is registered in this hive.", schema.Quote(lv.Instance, 70))
 		}
-		var tab *trust.Table
-		if lv.Vouched {
-			var err error
-			if tab, err = c.table(st); err != nil {
-				return "", nil, err
-			}
+		// The reputation table (kept per main, warmed when main moves)
+		// filters by vouched-for authors and marks each row's standing.
+		tab, err := c.table(st)
+		if err != nil {
+			return "", nil, err
 		}
 		// The candidates are positions in the catalog's list (all of it, or
 		// the search's results in rank order); the filters read the
 		// catalog's arrays of instance and confidence, so a scan of 100k
 		// skills touches no skill. Two passes: count what the filters
 		// keep, then take the rows of the page asked for.
-		filtered := lv.Instance != "" || minConf > 0 || tab != nil
+		filtered := lv.Instance != "" || minConf > 0 || lv.Vouched
 		inst, none := int32(-1), false // none: an instance with no skill
 		if lv.Instance != "" {
 			k, ok := c.instIndex[lv.Instance]
@@ -321,7 +322,7 @@ func (s *Server) webIndex(w http.ResponseWriter, r *http.Request) {
 		}
 		vouched := make([]bool, len(c.instNames))
 		for k, name := range c.instNames {
-			vouched[k] = tab == nil || tab.Of(name).Vouched && !c.cfg.IsRevoked(name)
+			vouched[k] = !lv.Vouched || tab.Of(name).Vouched && !c.cfg.IsRevoked(name)
 		}
 		keep := func(p int) bool {
 			return !none && (inst < 0 || c.inst[p] == inst) && c.conf[p] >= minConf && vouched[c.inst[p]]
@@ -425,6 +426,8 @@ func (c *catalog) decorate(r *row, tab *trust.Table) {
 	}
 	if tab != nil {
 		r.Vouched = tab.Of(r.Instance).Vouched && !c.cfg.IsRevoked(r.Instance)
+		sk := tab.Skill(r.ID)
+		r.Failed, r.Proven = sk.Failed, sk.Proven
 	}
 }
 

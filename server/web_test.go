@@ -194,6 +194,10 @@ func newShowcaseIn(t testing.TB, dir string) *showcase {
 	if _, err := s.ResolveDispute(d, registry.DecisionDismiss, "a vault is a fine choice", "maint", fixtures.Key("maint")); err != nil {
 		t.Fatal(err)
 	}
+	// A maintainer saw it fail: it is failed (resolve never returns it).
+	if _, err := s.ReportOutcome(sc.second, false, "no vault in production", "maint", fixtures.Key("maint")); err != nil {
+		t.Fatal(err)
+	}
 	d = open(sc.removed, "prints the password", "instance_b")
 	if _, err := s.ResolveDispute(d, registry.DecisionRemove, "confirmed", "maint", fixtures.Key("maint")); err != nil {
 		t.Fatal(err)
@@ -265,12 +269,12 @@ func TestWebPages(t *testing.T) {
 		{"page past the end", "/?page=99", 200, []string{"page 2 of 2"}, nil},
 		{"search", "/?q=use+environment+variables+for+auth", 200, []string{`Skills for “use environment variables for auth”`, "Refactor auth to use env vars", `<th scope="col" class="n">Score</th>`}, []string{"%!"}},
 		{"no match", "/?q=compile+a+kernel+module", 200, []string{"No skill matches “compile a kernel module”"}, nil},
-		{"filter instance", "/?instance=instance_b", 200, []string{"2 skills of 60", "Refactor auth to read secrets from a vault"}, []string{"Refactor auth to use env vars</a>"}},
+		{"filter instance", "/?instance=instance_b", 200, []string{"2 skills of 60", "Refactor auth to read secrets from a vault", `<span class="badge bad" title="failed: a failure reported by an instance with standing outweighs the successes; hive resolve never returns it">failed</span>`}, []string{"Refactor auth to use env vars</a>"}},
 		{"filter an instance without skills", "/?instance=maint", 200, []string{"No skill matches these filters"}, []string{`class="intent"`}},
 		{"filter instance and page 2", "/?instance=instance_c&page=2", 200, []string{"56 skills of 60", "page 2 of 2"}, nil},
 		{"search filtered", "/?q=refactor+auth+env+vars&instance=instance_b", 200, []string{"Refactor auth to use env vars with a default"}, []string{">Refactor auth to use env vars</a>", "warning</a>"}},
 		{"filter confidence", "/?min_confidence=0.975", 200, []string{"skills of 60"}, []string{"with a default</a>"}},
-		{"filter vouched", "/?vouched=1", 200, []string{"2 skills of 60", `<span class="badge trusted" title="its author is vouched for: reputation 0.8 or more, from outcomes others reported">vouched</span>`, "Refactor auth to use env vars"}, []string{"Refactor auth to read secrets from a vault", "Trusted authors only"}},
+		{"filter vouched", "/?vouched=1", 200, []string{"2 skills of 60", `<span class="badge trusted" title="its author is vouched for: reputation 0.8 or more, from outcomes others reported">vouched</span>`, "Refactor auth to use env vars", `<span class="badge trusted" title="proven: instances with standing reported it works">proven</span>`}, []string{"Refactor auth to read secrets from a vault", "Trusted authors only"}},
 		{"filter vouched, by its former name", "/?trusted=1", 200, []string{"2 skills of 60", "Vouched-for authors only", `name="vouched" value="1" checked`}, []string{"Refactor auth to read secrets from a vault"}},
 		{"bad confidence", "/?min_confidence=2", 400, []string{"The least confidence must be a number from 0 to 1", `href="/"`}, nil},
 		{"unknown instance filter", "/?instance=nobody", 404, []string{"No instance &#34;nobody&#34; is registered in this hive."}, nil},
