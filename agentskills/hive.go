@@ -202,7 +202,7 @@ func (e *AuthorChangeError) Error() string {
 }
 
 // idLike is what a trace id or a prefix of one looks like.
-var idLike = regexp.MustCompile(`^(sha256:)?[0-9a-f]{6,64}$`)
+var idLike = regexp.MustCompile(`(?i)^(sha256:)?[0-9a-f]{6,64}$`)
 
 // Install resolves query under the local trust policy and installs the
 // skill as an Agent Skills folder in o.Dir. query is a trace id (or unique

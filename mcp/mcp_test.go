@@ -224,7 +224,7 @@ func TestBadArguments(t *testing.T) {
 		t.Fatalf("after the bad calls get_skill fails: %s", text(res))
 	}
 	// An id in upper case is read as lower case, as the pages and the API do.
-	if res := call(t, cs, "get_skill", map[string]any{"id": strings.ToUpper(h.seed.Hex()[:10])}); res.IsError || !strings.Contains(text(res), string(h.seed)) {
+	if res := call(t, cs, "get_skill", map[string]any{"id": "SHA256:" + strings.ToUpper(h.seed.Hex()[:10])}); res.IsError || !strings.Contains(text(res), string(h.seed)) {
 		t.Errorf("get_skill of an upper-case prefix: %s", text(res))
 	}
 }

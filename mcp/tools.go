@@ -67,7 +67,7 @@ const maxLimit = 50
 
 // idArg adjusts the schema of a tool that takes a skill id.
 func idArg(s *jsonschema.Schema) {
-	s.Properties["id"].Pattern = `^(sha256:)?[0-9a-fA-F]{6,64}$` // read as lower case, as the pages and the API do
+	s.Properties["id"].Pattern = `^([sS][hH][aA]256:)?[0-9a-fA-F]{6,64}$` // read as lower case, as the pages and the API do
 }
 
 // id is the argument of get_skill and skill_lineage.

@@ -44,7 +44,7 @@ func (s *Store) headState() (head, tree plumbing.Hash, err error) {
 // of at least 6 hex digits, with or without "sha256:") into the id of a
 // trace on main.
 func (s *Store) ResolveID(q string) (schema.ID, error) {
-	hex := strings.TrimPrefix(q, "sha256:")
+	hex := strings.TrimPrefix(strings.ToLower(q), "sha256:") // ids are lower case; people type either
 	if len(hex) < 6 || !isHexPrefix(hex) {
 		return "", fmt.Errorf("trace id %s: want sha256:<hex> or at least 6 hex digits: %w", schema.Quote(q, 80), ErrInvalid)
 	}
