@@ -211,20 +211,33 @@ func decode(raw []byte) (jsonrpc.Message, error) {
 	return m, nil
 }
 
-// NotMessage reports whether raw, one JSON-RPC message as a client sent
-// it, is an object with an id but neither a method, nor a result, nor an
+// NotMessage reports whether raw, a JSON-RPC message as a client sent it,
+// is an object with an id but neither a method, nor a result, nor an
 // error, which the SDK would take for a response to a request never sent
 // and answer with nothing; and, if so, the answer JSON-RPC wants: an
 // invalid-request error (-32600) with the message's id.
+//
+// A batch with such a member gets one error naming the member, with no id.
 func NotMessage(raw []byte) (answer []byte, ok bool) {
 	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || raw[0] != '{' || !json.Valid(raw) {
+	if len(raw) == 0 || !json.Valid(raw) {
 		return nil, false
 	}
-	if _, err := decode(raw); err != errNotMessage {
-		return nil, false
+	switch raw[0] {
+	case '{':
+		if _, err := decode(raw); err == errNotMessage {
+			return errorResponse(jsonrpc.CodeInvalidRequest, idOf(raw), errNotMessage.Error()), true
+		}
+	case '[':
+		var members []json.RawMessage
+		json.Unmarshal(raw, &members)
+		for i, m := range members {
+			if _, err := decode(m); err == errNotMessage {
+				return errorResponse(jsonrpc.CodeInvalidRequest, nil, fmt.Sprintf("batch member %d: %v", i+1, err)), true
+			}
+		}
 	}
-	return errorResponse(jsonrpc.CodeInvalidRequest, idOf(raw), errNotMessage.Error()), true
+	return nil, false
 }
 
 var errNotMessage = errors.New("invalid request: a message needs a method, or an id and a result or error")

@@ -79,6 +79,9 @@ func TestMCPNotMessage(t *testing.T) {
 	if code, body := post(`{"jsonrpc":"2.0","id":30}`); code != 400 || !strings.Contains(body, `"id":30`) || !strings.Contains(body, `"code":-32600`) {
 		t.Errorf("POST /mcp of an id alone = %d %s, want 400 with -32600 and id 30", code, body)
 	}
+	if code, body := post(`[{"jsonrpc":"2.0","id":33,"method":"tools/list"},{"jsonrpc":"2.0","id":34}]`); code != 400 || !strings.Contains(body, `"code":-32600`) || !strings.Contains(body, "batch member 2") {
+		t.Errorf("POST /mcp of a batch with an id alone = %d %s, want 400 with -32600 naming member 2", code, body)
+	}
 	if code, body := post(`{"jsonrpc":"2.0","id":31,"method":"tools/list"}`); code != 200 || !strings.Contains(body, "search_skills") {
 		t.Errorf("POST /mcp tools/list = %d %.200s, want the tools", code, body)
 	}
