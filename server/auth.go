@@ -137,7 +137,7 @@ func (s *Server) guard(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.hostAllowed(r) {
 			s.metrics.authRefused.WithLabelValues("forbidden_host").Inc()
-			msg := "this request came over a loopback connection: the server answers it for localhost, a loopback address or its public URL (" + s.publicURL() + ", set by --url), not for " + schema.Quote(r.Host, 100) + " (a guard against DNS rebinding)"
+			msg := "this request came over a loopback connection: the server answers it for localhost, a loopback address or its public URL (" + s.publicURL() + ", from --url or --addr), not for " + schema.Quote(r.Host, 100) + " (a guard against DNS rebinding)"
 			if wantsHTML(r) && !isGitRequest(r) {
 				s.webFail(w, r, &webError{status: http.StatusForbidden, msg: strings.ToUpper(msg[:1]) + msg[1:] + "."})
 				return
