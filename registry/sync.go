@@ -84,6 +84,10 @@ func (s *Store) ResolveRemote(nameOrURL string) (Remote, error) {
 		if abs, err := filepath.Abs(url); err == nil {
 			url = abs
 		}
+	} else if user, _, ok := strings.Cut(url, "@"); ok && !strings.Contains(url, "://") && strings.Contains(user, ":") {
+		// user:password@host without a scheme: git would read it as an
+		// ssh address whose host is the user name.
+		return Remote{}, errorf(ErrInvalid, "remote %q is not a URL: a user and password belong in an http(s) URL (http://git:TOKEN@host/hive.git), or the token in $HIVE_TOKEN", url)
 	}
 	sum := sha256.Sum256([]byte(url))
 	return Remote{Name: "url-" + hex.EncodeToString(sum[:6]), URL: url}, nil
