@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -37,6 +38,17 @@ func shownURL(s string) string {
 		s = bareUserinfo.ReplaceAllString(s, "${1}${2}:xxxxx@")
 	}
 	return hiveToken.ReplaceAllString(s, "hive_xxxxx")
+}
+
+// copyableURL is a remote's URL as a command for the user to copy names
+// it: without user information, which git then asks its credential
+// helpers for (a masked password would make the command fail).
+func copyableURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.User != nil && u.Host != "" {
+		u.User = nil
+		return u.String()
+	}
+	return shownURL(raw)
 }
 
 // bareUserinfo finds a user:password@ that stands outside a well-formed

@@ -142,7 +142,7 @@ func pullCommand() *cli.Command {
 				return fmt.Errorf("pull from %s refused: %s; main, the index and the working tree are unchanged", shownURL(r.URL), plural.N(len(res.Report.Violations)+res.Report.Omitted, "violation"))
 			}
 			if errors.Is(err, registry.ErrMergeConflict) {
-				return &hintError{err, "nothing was changed; merge by hand with git (`git fetch " + shownURL(r.URL) + " main && git merge FETCH_HEAD`), then run `hive verify`"}
+				return &hintError{err, "nothing was changed; merge by hand with git (`git fetch " + copyableURL(r.URL) + " main && git merge FETCH_HEAD`), then run `hive verify`"}
 			}
 			if err != nil {
 				return remoteHint(err)
@@ -264,7 +264,7 @@ func submitCommand() *cli.Command {
 			for _, e := range sub.Traces {
 				fmt.Fprintf(w, "  %s  %s  %s\n", e.ID, e.Trace.InstanceID, e.Trace.Intent)
 			}
-			fmt.Fprintf(w, "\nTo review it, a maintainer runs:\n  git fetch %s %s\n  hive verify --base %s --head FETCH_HEAD\n", shownURL(r.URL), sub.Branch, sub.Base.String()[:12])
+			fmt.Fprintf(w, "\nTo review it, a maintainer runs:\n  git fetch %s %s\n  hive verify --base %s --head FETCH_HEAD\n", copyableURL(r.URL), sub.Branch, sub.Base.String()[:12])
 			if u := compareURL(r.URL, sub.Branch); u != "" {
 				fmt.Fprintf(w, "Open it at: %s\n", u)
 			}

@@ -43,3 +43,17 @@ func TestErrorLines(t *testing.T) {
 		}
 	}
 }
+
+func TestCopyableURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://git:hive_secret@h:8080/hive.git": "http://h:8080/hive.git",
+		"https://TOKEN@h/x":                      "https://h/x",
+		"http://h/x":                             "http://h/x",
+		"../hub.git":                             "../hub.git",
+		"git:secret@h/x":                         "git:xxxxx@h/x",
+	} {
+		if got := copyableURL(in); got != want {
+			t.Errorf("copyableURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
