@@ -19,7 +19,7 @@ func (s *Store) ConfigAt(h plumbing.Hash) (*Config, error) {
 	}
 	c, err := s.configAt(s.trees, root)
 	if errors.Is(err, errNoConfig) {
-		return nil, fmt.Errorf("commit %s has no hive.json: %s is not a hive, or its history is damaged (hive verify says which)", short(h), s.where())
+		return nil, fmt.Errorf("commit %s has no hive.json: %s is not a hive, or its history is damaged (hive verify says which)", short(h), s.Dir())
 	}
 	return c, err
 }

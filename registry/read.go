@@ -330,21 +330,12 @@ func (s *Store) Config() (*Config, error) {
 	return s.mainConfig(root)
 }
 
-// where is the hive's folder as its user knows it: the working tree, or
-// the git folder of a bare hive.
-func (s *Store) where() string {
-	if s.workDir != "" {
-		return s.workDir
-	}
-	return s.gitDir
-}
-
 // mainConfig is configAt for main's tree root, whose lack of hive.json
 // says the repository is no hive.
 func (s *Store) mainConfig(root plumbing.Hash) (*Config, error) {
 	c, err := s.configAt(s.trees, root)
 	if errors.Is(err, errNoConfig) {
-		return nil, fmt.Errorf("%s is a git repository but not a hive: main has no hive.json (hive verify says what else is wrong; hive init makes a new hive)", s.where())
+		return nil, fmt.Errorf("%s is a git repository but not a hive: main has no hive.json (hive verify says what else is wrong; hive init makes a new hive)", s.Dir())
 	}
 	return c, err
 }

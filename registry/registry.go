@@ -227,6 +227,15 @@ func (s *Store) GitDir() string { return s.gitDir }
 // WorkDir is the working tree ("" when there is none).
 func (s *Store) WorkDir() string { return s.workDir }
 
+// Dir is the hive's folder as its user knows it: the working tree, or the
+// git folder of a bare hive.
+func (s *Store) Dir() string {
+	if s.workDir != "" {
+		return s.workDir
+	}
+	return s.gitDir
+}
+
 // Storer exposes go-git's storage of the repository, for its
 // configuration. Objects and references are read and written through DB.
 func (s *Store) Storer() storage.Storer { return s.st }

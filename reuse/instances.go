@@ -31,11 +31,7 @@ func KnownInstance(s *registry.Store, t *trust.Table, id string) error {
 	if known[id] {
 		return nil
 	}
-	where := s.WorkDir()
-	if where == "" {
-		where = s.GitDir()
-	}
-	return &UnknownInstanceError{ID: id, Hive: where, Known: slices.Sorted(maps.Keys(known))}
+	return &UnknownInstanceError{ID: id, Hive: s.Dir(), Known: slices.Sorted(maps.Keys(known))}
 }
 
 // UnknownInstanceError is an instance a hive has never heard of.

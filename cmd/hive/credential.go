@@ -11,7 +11,6 @@ import (
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 
 	"github.com/hive-dev/hive/client"
-	"github.com/hive-dev/hive/registry"
 )
 
 // useCredentials has git's http(s) transport answer a server that asks for
@@ -28,15 +27,6 @@ func useCredentials(dir, remoteURL string) {
 	tr := githttp.NewClient(&http.Client{Transport: client.AuthTransport(nil, cs...)})
 	gitclient.InstallProtocol("http", tr)
 	gitclient.InstallProtocol("https", tr)
-}
-
-// storeDir is the folder git runs in for a hive: its working tree, or its
-// git folder when bare.
-func storeDir(s *registry.Store) string {
-	if d := s.WorkDir(); d != "" {
-		return d
-	}
-	return s.GitDir()
 }
 
 // remoteHint adds to a refusal by a remote server what to do about it.

@@ -67,7 +67,7 @@ func openRemote(c *cli.Context) (*registry.Store, registry.Remote, error) {
 		s.Close()
 		return nil, registry.Remote{}, err
 	}
-	useCredentials(storeDir(s), r.URL)
+	useCredentials(s.Dir(), r.URL)
 	return s, r, nil
 }
 
